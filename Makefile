@@ -1,0 +1,43 @@
+# dispatch: two commands for a newcomer, `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck fuzz bench sysdeps venv clean
+
+# The virtualenv is rebuilt only when pyproject.toml changes.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# System packages (fonts for the PDF, poppler-utils): apt-get runs only when one is missing.
+sysdeps:
+	@bash scripts/system-deps.sh
+
+demo: venv sysdeps
+	$(BIN)/dispatch render mailings/tsb-352 --contacts contacts.xlsx --out out/tsb-352 --format html,txt,eml,pdf
+	$(BIN)/dispatch render mailings/cmdt-21 --contacts contacts.xlsx --out out/cmdt-21 --format html,txt,eml,pdf
+
+lint: venv
+	$(BIN)/ruff check dispatch tests scripts benchmarks
+	$(BIN)/ruff format --check dispatch tests scripts benchmarks
+
+typecheck: venv
+	$(BIN)/mypy
+
+test: venv sysdeps lint typecheck
+	$(BIN)/pytest -q
+
+fuzz: venv
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q tests/test_hostile_input.py
+
+bench: venv sysdeps
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,131 @@
+"""Errors that say where and what to do.
+
+Every error dispatch raises on purpose derives from :class:`DispatchError`. Bad input
+(workbook, mailing file, templates, annexes) is collected as :class:`Problem` values,
+each carrying its location, so that a user can fix everything in one pass; they are
+raised together as an :class:`InvalidInput` (exit code 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a problem is: a file and, as far as known, sheet, row, column, line, field."""
+
+    file: str | Path | None = None
+    sheet: str | None = None
+    row: int | None = None  # as Excel numbers it (the header is row 1)
+    column: str | None = None  # the column's header as the user wrote it
+    line: int | None = None  # in a template or text file
+    field: str | None = None  # a dotted path in the mailing file
+
+    def __str__(self) -> str:
+        parts: list[str] = []
+        if self.file is not None:
+            parts.append(Path(self.file).name if isinstance(self.file, Path) else str(self.file))
+        if self.sheet is not None:
+            parts.append(f"sheet {self.sheet}")
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column is not None:
+            parts.append(f'column "{self.column}"')
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.field is not None:
+            parts.append(f"field {self.field}")
+        return ", ".join(parts)
+
+
+_NO_VALUE = object()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input: where, the value found, what is wrong, what to do."""
+
+    where: Location
+    message: str
+    hint: str = ""
+    value: Any = _NO_VALUE
+    warning: bool = False
+
+    def __str__(self) -> str:
+        text = str(self.where)
+        head = f"{text}: " if text else ""
+        shown = "" if self.value is _NO_VALUE else f"{_show(self.value)} "
+        body = f"{shown}{self.message}" if shown else self.message
+        body = body[0].upper() + body[1:] if body and not shown else body
+        tail = f" {self.hint}" if self.hint else ""
+        return f"{head}{body}.{tail}" if not body.endswith((".", "?", "!")) else f"{head}{body}{tail}"
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if not isinstance(value, str) else value
+    if len(text) > 80:
+        text = text[:77] + "…"
+    return '""' if text == "" else f'"{text}"'
+
+
+class DispatchError(Exception):
+    """Base of every error dispatch raises on purpose. ``exit_code`` is what the CLI returns."""
+
+    exit_code = 1
+
+
+class InvalidInput(DispatchError):
+    """One or more problems in what the user gave us; nothing was written or sent."""
+
+    exit_code = 2
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = [p for p in problems if not p.warning]
+        self.warnings = [p for p in problems if p.warning]
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        lines = [f"{count} {noun} found; nothing was written or sent."]
+        lines += [f"- {p}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+class ContactsError(InvalidInput):
+    """Problems in the contacts workbook."""
+
+
+class MailingError(InvalidInput):
+    """Problems in the mailing file."""
+
+
+class TemplateError(InvalidInput):
+    """Problems in a letter template (syntax, or a placeholder with no value)."""
+
+
+class OutputError(DispatchError):
+    """The output folder cannot be written (read-only, full disk...)."""
+
+
+class SendError(DispatchError):
+    """Sending went wrong in a way that is not about one recipient."""
+
+
+class RelayError(SendError, ConnectionError):
+    """The relay cannot be reached or refused us (authentication): nothing was sent."""
+
+    exit_code = 3
+
+
+class LockedError(DispatchError):
+    """Another dispatch run holds the mailing's lock."""
+
+    exit_code = 1
+
+
+def raise_if_any(problems: list[Problem], kind: type[InvalidInput] = InvalidInput) -> None:
+    """Raise ``kind`` with every error-level problem, if there is at least one."""
+    if any(not p.warning for p in problems):
+        raise kind(problems)

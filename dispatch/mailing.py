@@ -1,0 +1,448 @@
+"""The mailing file: one TOML file that holds the values of one mailing.
+
+It is read with :mod:`tomllib` and validated into typed pydantic models, whose errors
+already carry the path of the field. Dates and times are real TOML dates and times,
+never strings. Text that differs by language is a table with one key per language::
+
+    [subject]
+    fr = "Sixième réunion de l'initiative U4SSC"
+    en = "Sixth meeting of the U4SSC initiative"
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from datetime import date, time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from dispatch.errors import Location, MailingError, Problem
+
+LANGUAGES: tuple[str, ...] = ("fr", "en")
+Lang = Literal["fr", "en"]
+KINDS = ("invitation", "consultation")
+
+
+def _no_line_breaks(value: str) -> str:
+    if "\r" in value or "\n" in value or "\x00" in value:
+        raise ValueError("must be on one line (it goes into a message header)")
+    return value
+
+
+OneLine = Annotated[str, AfterValidator(_no_line_breaks)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Text(_Model):
+    """A text in each language of the mailing: ``{fr = "…", en = "…"}``."""
+
+    fr: str | None = None
+    en: str | None = None
+
+    def get(self, lang: str) -> str:
+        value = getattr(self, lang, None)
+        if value is None:
+            raise KeyError(lang)
+        return str(value)
+
+    def has(self, lang: str) -> bool:
+        return getattr(self, lang, None) is not None
+
+
+class Lines(_Model):
+    """Several lines in each language (letterhead, a signatory's title)."""
+
+    fr: list[str] | None = None
+    en: list[str] | None = None
+
+    def get(self, lang: str) -> list[str]:
+        value = getattr(self, lang, None)
+        if value is None:
+            raise KeyError(lang)
+        return list(value)
+
+    def has(self, lang: str) -> bool:
+        return getattr(self, lang, None) is not None
+
+
+class Contact(_Model):
+    """The contact block beside the reference."""
+
+    name: Text | None = None
+    phone: str | None = None
+    fax: str | None = None
+    email: str | None = None
+
+
+class Addressees(_Model):
+    """Which categories of the workbook receive the letter (to) and which are copied (cc)."""
+
+    to: list[str] = Field(min_length=1)
+    cc: list[str] = []
+
+
+class Sender(_Model):
+    """Who the message is from: an address, and a display name per language."""
+
+    email: OneLine
+    name: Text | None = None
+    reply_to: OneLine | None = None
+
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"{value!r} is not an IANA time zone (write it like Europe/Zurich or America/New_York)"
+        ) from exc
+    return value
+
+
+Zone = Annotated[str, AfterValidator(_known_zone)]
+
+
+class Event(_Model):
+    """The meeting, conference or consultation the letter is about."""
+
+    name: Text
+    short_name: Text | None = None
+    kind: str = "meeting"
+    ordinal: int | None = Field(default=None, ge=1)
+    start: date
+    end: date | None = None
+    start_time: time | None = None
+    end_time: time | None = None
+    timezone: Zone = "Europe/Zurich"
+    timezone_place: Text | None = None
+    virtual: StrictBool = False
+    venue: Text | None = None
+    city: Text | None = None
+    country: Text | None = None
+    languages: list[str] = []
+    links: dict[str, str] = {}
+    registration_deadline: date | None = None
+    fee: Text | None = None
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Event:
+        if self.end is not None and self.end < self.start:
+            raise ValueError("end is before start: the event must end on or after its first day")
+        if (self.start_time is None) != (self.end_time is None) and self.end_time is not None:
+            raise ValueError("end_time is given without start_time")
+        return self
+
+    @property
+    def last_day(self) -> date:
+        return self.end or self.start
+
+
+class Deadline(_Model):
+    """A reply deadline (a consultation): a date, an optional time and its zone."""
+
+    date: date
+    time: time | None = None
+    timezone: Zone = "Europe/Zurich"
+    timezone_place: Text | None = None
+
+
+class Signatory(_Model):
+    """One person who signs; several sign side by side."""
+
+    name: str
+    title: Lines | None = None
+    signed: StrictBool = True  # prints "[Original signé]" / "[Original signed]"
+
+
+class Annex(_Model):
+    """An annex listed in the letter, optionally a file attached to every message."""
+
+    title: Text
+    file: str | None = None
+
+
+class Mailing(_Model):
+    """One mailing: everything that is the same for every addressee."""
+
+    template: str = "invitation"
+    languages: list[Lang] = ["fr", "en"]
+    reference: Text
+    date: date
+    place: Text
+    unit: Lines
+    contact: Contact = Contact()
+    addressees: Addressees
+    subject: Text
+    salutation: Text | None = None
+    numbered: StrictBool = False
+    event: Event | None = None
+    deadline: Deadline | None = None
+    body: dict[str, Text] = {}
+    signatories: list[Signatory] = Field(min_length=1)
+    annexes: list[Annex] = []
+    sender: Sender
+
+    # Set by load_mailing, not by the file.
+    path: Path = Field(default=Path("mailing.toml"), exclude=True)
+
+    @field_validator("template")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        if not value.replace("_", "").replace("-", "").isalnum():
+            raise ValueError("a template name is a plain word like invitation or consultation")
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _some_language(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("name at least one language, e.g. languages = [\"fr\", \"en\"]")
+        return value
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    @property
+    def name(self) -> str:
+        """The mailing's name: its folder's name (``mailings/tsb-352`` → ``tsb-352``)."""
+        return self.folder.name
+
+    def annex_path(self, annex: Annex) -> Path | None:
+        return None if annex.file is None else self.folder / annex.file
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
+_HINTS = {
+    "missing": "Add it to the mailing file.",
+    "extra_forbidden": "Remove it, or check its spelling.",
+    "date_type": "Write a TOML date without quotes, like 2021-12-07.",
+    "date_from_datetime_parsing": "Write a TOML date without quotes, like 2021-12-07.",
+    "time_type": "Write a TOML time without quotes, like 10:00:00.",
+    "time_parsing": "Write a TOML time without quotes, like 10:00:00.",
+}
+
+
+def _known_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The field names allowed where an unknown key was found (for "did you mean")."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        field = current.model_fields.get(part)
+        if field is None:
+            return []
+        current = _model_in(field.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [k for k, f in current.model_fields.items() if not f.exclude]
+    return []
+
+
+def _model_in(annotation: Any) -> Any:
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def problems_from_validation(path: Path, exc: ValidationError) -> list[Problem]:
+    """Turn pydantic's errors into problems that name the file and the field."""
+    problems: list[Problem] = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        field = _field_path(loc)
+        kind = err["type"]
+        message = err["msg"]
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        hint = _HINTS.get(kind, "Correct it and run again.")
+        value: Any = err.get("input")
+        if kind == "extra_forbidden":
+            message = "is not a field of a mailing file here"
+            known = _known_keys(Mailing, loc)
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+            if close:
+                hint = f'Did you mean "{close[0]}"? {hint}'
+            elif known:
+                hint = f"Expected one of: {', '.join(known)}. {hint}"
+            value = loc[-1]
+        elif kind == "missing":
+            value = None
+        if isinstance(value, dict):
+            value = None
+        problems.append(
+            Problem(
+                Location(file=path, field=field),
+                message if value is None else f"is not valid: {message}",
+                hint,
+                **({} if value is None else {"value": value}),
+            )
+        )
+    return problems
+
+
+def check_languages(mailing: Mailing) -> list[Problem]:
+    """Every text the letter needs exists in every language the mailing is sent in."""
+    problems: list[Problem] = []
+    where = mailing.path
+
+    def need(obj: Text | Lines | None, field: str) -> None:
+        if obj is None:
+            return
+        for lang in mailing.languages:
+            if not obj.has(lang):
+                problems.append(
+                    Problem(
+                        Location(file=where, field=f"{field}.{lang}"),
+                        f"is missing: the mailing is sent in {', '.join(mailing.languages)}",
+                        f"Add {field}.{lang}, or remove {lang!r} from languages.",
+                    )
+                )
+
+    need(mailing.reference, "reference")
+    need(mailing.place, "place")
+    need(mailing.unit, "unit")
+    need(mailing.subject, "subject")
+    need(mailing.salutation, "salutation")
+    need(mailing.contact.name, "contact.name")
+    need(mailing.sender.name, "sender.name")
+    if mailing.event is not None:
+        need(mailing.event.name, "event.name")
+        for name in ("short_name", "timezone_place", "venue", "city", "country", "fee"):
+            need(getattr(mailing.event, name), f"event.{name}")
+    if mailing.deadline is not None:
+        need(mailing.deadline.timezone_place, "deadline.timezone_place")
+    for key, text in mailing.body.items():
+        need(text, f"body.{key}")
+    for i, signatory in enumerate(mailing.signatories):
+        need(signatory.title, f"signatories[{i}].title")
+    for i, annex in enumerate(mailing.annexes):
+        need(annex.title, f"annexes[{i}].title")
+    if mailing.template == "invitation" and mailing.event is None:
+        problems.append(
+            Problem(
+                Location(file=where, field="event"),
+                "is missing: an invitation needs an [event] table (name, start, ...)",
+                "Add it, or use template = \"consultation\".",
+            )
+        )
+    if mailing.template == "consultation" and mailing.deadline is None:
+        problems.append(
+            Problem(
+                Location(file=where, field="deadline"),
+                "is missing: a consultation needs a [deadline] table (date, time)",
+                "Add it to the mailing file.",
+            )
+        )
+    return problems
+
+
+def check_annexes(mailing: Mailing) -> list[Problem]:
+    """Every annex file named in the mailing exists, is readable and stays in its folder."""
+    problems: list[Problem] = []
+    folder = mailing.folder.resolve()
+    for i, annex in enumerate(mailing.annexes):
+        if annex.file is None:
+            continue
+        where = Location(file=mailing.path, field=f"annexes[{i}].file")
+        candidate = (mailing.folder / annex.file).resolve()
+        if not candidate.is_relative_to(folder):
+            problems.append(
+                Problem(
+                    where,
+                    "points outside the mailing's folder",
+                    f"Put the annex in {mailing.folder} and name it relative to that folder.",
+                    value=annex.file,
+                )
+            )
+        elif not candidate.is_file():
+            problems.append(
+                Problem(
+                    where,
+                    "does not exist",
+                    f"Put the file in {mailing.folder}, or correct its name.",
+                    value=annex.file,
+                )
+            )
+        else:
+            try:
+                with candidate.open("rb") as handle:
+                    handle.read(1)
+            except OSError as exc:
+                problems.append(
+                    Problem(where, f"cannot be read ({exc.strerror})", "Check its permissions.",
+                            value=annex.file)
+                )
+    return problems
+
+
+def load_mailing(path: Path) -> Mailing:
+    """Read and validate a mailing file; raise :class:`MailingError` with every problem.
+
+    ``path`` may be the TOML file or the folder that holds ``mailing.toml``.
+    """
+    if path.is_dir():
+        path = path / "mailing.toml"
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise MailingError(
+            [Problem(Location(file=path), "does not exist",
+                     "Give the path of a mailing folder or of its mailing.toml.")]
+        ) from None
+    except OSError as exc:
+        raise MailingError(
+            [Problem(Location(file=path), f"cannot be read ({exc.strerror})", "Check the path.")]
+        ) from None
+    try:
+        text = raw.decode("utf-8-sig")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError:
+        raise MailingError(
+            [Problem(Location(file=path), "is not UTF-8 text", "Save it as UTF-8.")]
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        msg = getattr(exc, "msg", str(exc))
+        raise MailingError(
+            [Problem(Location(file=path, line=line), f"is not valid TOML: {msg}",
+                     "Correct the syntax (strings in double quotes, dates unquoted).")]
+        ) from None
+    try:
+        mailing = Mailing.model_validate({**data, "path": path})
+    except ValidationError as exc:
+        raise MailingError(problems_from_validation(path, exc)) from None
+    problems = check_languages(mailing) + check_annexes(mailing)
+    if problems:
+        raise MailingError(problems)
+    return mailing
