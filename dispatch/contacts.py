@@ -23,7 +23,7 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 from email_validator import EmailNotValidError, validate_email
@@ -140,10 +140,15 @@ def _read_sheets(path: Path) -> dict[str, pd.DataFrame]:
         if companion.exists():
             sheets[CATEGORIES_SHEET] = _read_csv(companion)
         return sheets
-    engine = "odf" if suffix == ".ods" else "openpyxl"
+    engine: Literal["odf", "openpyxl"] = "odf" if suffix == ".ods" else "openpyxl"
     frames = pd.read_excel(
-        path, sheet_name=None, header=None, dtype=object, engine=engine,
-        keep_default_na=False, na_filter=False,
+        path,
+        sheet_name=None,
+        header=None,
+        dtype=object,
+        engine=engine,
+        keep_default_na=False,
+        na_filter=False,
     )
     return {str(name): frame for name, frame in frames.items()}
 
@@ -159,8 +164,12 @@ def _read_csv(path: Path) -> pd.DataFrame:
     sample = text[:4096]
     sep = ";" if sample.count(";") > sample.count(",") else ","
     return pd.read_csv(
-        io.StringIO(text), header=None, dtype=object, sep=sep,
-        keep_default_na=False, na_filter=False,
+        io.StringIO(text),
+        header=None,
+        dtype=object,
+        sep=sep,
+        keep_default_na=False,
+        na_filter=False,
     )
 
 
@@ -168,29 +177,46 @@ def _open_problem(path: Path, exc: Exception) -> Problem:
     where = Location(file=path)
     suffix = path.suffix.lower()
     if isinstance(exc, FileNotFoundError):
-        return Problem(where, "does not exist",
-                       "Give the path of the contacts workbook with --contacts.")
+        return Problem(
+            where, "does not exist", "Give the path of the contacts workbook with --contacts."
+        )
     if suffix == ".xls":
-        return Problem(where, "is an old Excel 97-2003 workbook (.xls), which dispatch does not read",
-                       "Save it as .xlsx (File › Save As › Excel Workbook) and run again.")
+        return Problem(
+            where,
+            "is an old Excel 97-2003 workbook (.xls), which dispatch does not read",
+            "Save it as .xlsx (File › Save As › Excel Workbook) and run again.",
+        )
     if isinstance(exc, zipfile.BadZipFile) or "zip" in str(exc).lower():
-        return Problem(where, "is not a readable .xlsx workbook (corrupt, password-protected, "
-                       "or another kind of file renamed)",
-                       "Open it in Excel or LibreOffice, remove any password, "
-                       "save it as .xlsx and run again.")
-    return Problem(where, f"cannot be read ({type(exc).__name__}: {exc})",
-                   "Open it in Excel or LibreOffice, save it as .xlsx and run again.")
+        return Problem(
+            where,
+            "is not a readable .xlsx workbook (corrupt, password-protected, "
+            "or another kind of file renamed)",
+            "Open it in Excel or LibreOffice, remove any password, save it as .xlsx and run again.",
+        )
+    return Problem(
+        where,
+        f"cannot be read ({type(exc).__name__}: {exc})",
+        "Open it in Excel or LibreOffice, save it as .xlsx and run again.",
+    )
 
 
 def _table(
-    frame: pd.DataFrame, path: Path, sheet: str, columns: dict[str, tuple[bool, str]],
+    frame: pd.DataFrame,
+    path: Path,
+    sheet: str,
+    columns: dict[str, tuple[bool, str]],
     problems: list[Problem],
 ) -> tuple[dict[str, int], dict[str, str], list[tuple[int, list[Any]]]] | None:
     """Find the header row's columns; return (column → index, column → header, data rows)."""
     rows = frame.values.tolist()
     if not rows:
-        problems.append(Problem(Location(file=path, sheet=sheet), "is empty",
-                                f"Put the headers in row 1: {', '.join(columns)}."))
+        problems.append(
+            Problem(
+                Location(file=path, sheet=sheet),
+                "is empty",
+                f"Put the headers in row 1: {', '.join(columns)}.",
+            )
+        )
         return None
     header = rows[0]
     index: dict[str, int] = {}
@@ -199,10 +225,13 @@ def _table(
         key = _header_key(cell)
         if key in columns:
             if key in index:
-                problems.append(Problem(
-                    Location(file=path, sheet=sheet, row=1, column=_clean(cell)),
-                    "appears twice in the headers",
-                    "Keep one column of that name and run again."))
+                problems.append(
+                    Problem(
+                        Location(file=path, sheet=sheet, row=1, column=_clean(cell)),
+                        "appears twice in the headers",
+                        "Keep one column of that name and run again.",
+                    )
+                )
                 continue
             index[key] = i
             shown[key] = _clean(cell)
@@ -210,10 +239,13 @@ def _table(
     if missing:
         found = ", ".join(f'"{_clean(c)}"' for c in header if _clean(c)) or "none"
         for name in missing:
-            problems.append(Problem(
-                Location(file=path, sheet=sheet, row=1),
-                f'has no column "{name}" ({columns[name][1]}); the headers found are {found}',
-                f'Add a column "{name}" in row 1 and run again.'))
+            problems.append(
+                Problem(
+                    Location(file=path, sheet=sheet, row=1),
+                    f'has no column "{name}" ({columns[name][1]}); the headers found are {found}',
+                    f'Add a column "{name}" in row 1 and run again.',
+                )
+            )
         return None
     data = [(n + 2, list(r)) for n, r in enumerate(rows[1:])]
     return index, shown, data
@@ -225,10 +257,14 @@ def load_contacts(path: Path) -> Contacts:
     warnings: list[Problem] = []
     lock = path.with_name("~$" + path.name)
     if lock.exists():
-        warnings.append(Problem(
-            Location(file=lock), "exists: the workbook may be open in Excel, with unsaved changes",
-            "Save and close it in Excel first, so that dispatch reads what you see.",
-            warning=True))
+        warnings.append(
+            Problem(
+                Location(file=lock),
+                "exists: the workbook may be open in Excel, with unsaved changes",
+                "Save and close it in Excel first, so that dispatch reads what you see.",
+                warning=True,
+            )
+        )
     try:
         sheets = _read_sheets(path)
     except Exception as exc:  # noqa: BLE001 - every reader failure becomes a located problem
@@ -237,12 +273,17 @@ def load_contacts(path: Path) -> Contacts:
     by_key = {name.strip().lower(): name for name in sheets}
     contacts_name = by_key.get(CONTACTS_SHEET.lower())
     categories_name = by_key.get(CATEGORIES_SHEET.lower())
-    for wanted, found_name in ((CONTACTS_SHEET, contacts_name), (CATEGORIES_SHEET, categories_name)):
+    for wanted, found_name in (
+        (CONTACTS_SHEET, contacts_name),
+        (CATEGORIES_SHEET, categories_name),
+    ):
         if found_name is None:
             found = ", ".join(f'"{n}"' for n in sheets) or "none"
-            hint = (f'Add a sheet named "{wanted}" (sheets found: {found}).'
-                    if path.suffix.lower() != ".csv"
-                    else f"Put the categories in {path.stem}.categories.csv beside it.")
+            hint = (
+                f'Add a sheet named "{wanted}" (sheets found: {found}).'
+                if path.suffix.lower() != ".csv"
+                else f"Put the categories in {path.stem}.categories.csv beside it."
+            )
             problems.append(Problem(Location(file=path, sheet=wanted), "is missing", hint))
     if contacts_name is None or categories_name is None:
         raise ContactsError(problems + warnings)
@@ -270,22 +311,31 @@ def _load_categories(
         where = Location(file=path, sheet=sheet, row=row)
         for name in CATEGORY_COLUMNS:
             if not values[name]:
-                problems.append(Problem(
-                    Location(file=path, sheet=sheet, row=row, column=shown[name]), "is empty",
-                    f"Write {CATEGORY_COLUMNS[name][1]} and run again."))
+                problems.append(
+                    Problem(
+                        Location(file=path, sheet=sheet, row=row, column=shown[name]),
+                        "is empty",
+                        f"Write {CATEGORY_COLUMNS[name][1]} and run again.",
+                    )
+                )
         code = values["code"]
         if not code:
             continue
         if code.upper() in first_row:
-            problems.append(Problem(
-                Location(file=path, sheet=sheet, row=row, column=shown["code"]),
-                f"is already the code of row {first_row[code.upper()]}",
-                "Give each category its own code.", value=code))
+            problems.append(
+                Problem(
+                    Location(file=path, sheet=sheet, row=row, column=shown["code"]),
+                    f"is already the code of row {first_row[code.upper()]}",
+                    "Give each category its own code.",
+                    value=code,
+                )
+            )
             continue
         del where
         first_row[code.upper()] = row
-        out[code.upper()] = Category(code=code.upper(), fr=values["fr"], en=values["en"],
-                                     order=len(out))
+        out[code.upper()] = Category(
+            code=code.upper(), fr=values["fr"], en=values["en"], order=len(out)
+        )
     return out
 
 
@@ -299,7 +349,10 @@ def _check_email(value: str) -> str | None:
 
 
 def _load_addressees(
-    path: Path, sheet: str, frame: pd.DataFrame, categories: dict[str, Category],
+    path: Path,
+    sheet: str,
+    frame: pd.DataFrame,
+    categories: dict[str, Category],
     problems: list[Problem],
 ) -> list[Addressee]:
     table = _table(frame, path, sheet, CONTACT_COLUMNS, problems)
@@ -319,66 +372,117 @@ def _load_addressees(
         before = len(problems)
         for name, (required, what) in CONTACT_COLUMNS.items():
             if required and not values.get(name):
-                problems.append(Problem(at(row, name), "is empty",
-                                        f"Write {what} and run again."))
+                problems.append(Problem(at(row, name), "is empty", f"Write {what} and run again."))
         for name, value in values.items():
             if _CONTROL.search(value):
-                problems.append(Problem(
-                    at(row, name), "contains a line break or control character",
-                    "Keep the cell on one line (it may reach a message header).",
-                    value=value))
+                problems.append(
+                    Problem(
+                        at(row, name),
+                        "contains a line break or control character",
+                        "Keep the cell on one line (it may reach a message header).",
+                        value=value,
+                    )
+                )
         email = values["email"]
         if email:
             reason = _check_email(email)
             if reason:
-                problems.append(Problem(at(row, "email"), f"is not an e-mail address ({reason})",
-                                        "Correct the cell and run again.", value=email))
+                problems.append(
+                    Problem(
+                        at(row, "email"),
+                        f"is not an e-mail address ({reason})",
+                        "Correct the cell and run again.",
+                        value=email,
+                    )
+                )
             elif email.lower() in seen:
-                problems.append(Problem(
-                    at(row, "email"), f"is also the address of row {seen[email.lower()]}",
-                    "Each addressee gets one letter: merge the two rows (list every category "
-                    "in one row) or remove one.", value=email))
+                problems.append(
+                    Problem(
+                        at(row, "email"),
+                        f"is also the address of row {seen[email.lower()]}",
+                        "Each addressee gets one letter: merge the two rows (list every category "
+                        "in one row) or remove one.",
+                        value=email,
+                    )
+                )
             else:
                 seen[email.lower()] = row
         language = values["language"].lower()
         if language and language not in LANGUAGES:
-            problems.append(Problem(at(row, "language"), "is not a language dispatch writes in",
-                                    "Write fr or en.", value=values["language"]))
-        codes = tuple(dict.fromkeys(c.strip().upper() for c in _SPLIT.split(values["categories"])
-                                    if c.strip()))
+            problems.append(
+                Problem(
+                    at(row, "language"),
+                    "is not a language dispatch writes in",
+                    "Write fr or en.",
+                    value=values["language"],
+                )
+            )
+        codes = tuple(
+            dict.fromkeys(
+                c.strip().upper() for c in _SPLIT.split(values["categories"]) if c.strip()
+            )
+        )
         for code in codes:
             if categories and code not in categories:
                 known = ", ".join(categories) or "none"
-                problems.append(Problem(
-                    at(row, "categories"), f"names the category {code}, which is not in the "
-                    f"Categories sheet (codes: {known})",
-                    "Correct the code, or add the category to the Categories sheet.",
-                    value=values["categories"]))
+                problems.append(
+                    Problem(
+                        at(row, "categories"),
+                        f"names the category {code}, which is not in the "
+                        f"Categories sheet (codes: {known})",
+                        "Correct the code, or add the category to the Categories sheet.",
+                        value=values["categories"],
+                    )
+                )
         cc = tuple(c.strip() for c in _SPLIT.split(values.get("cc", "")) if c.strip())
         for address in cc:
             reason = _check_email(address)
             if reason:
-                problems.append(Problem(at(row, "cc"), f"holds {address!r}, which is not an "
-                                        f"e-mail address ({reason})",
-                                        "Correct the cell and run again.", value=values["cc"]))
+                problems.append(
+                    Problem(
+                        at(row, "cc"),
+                        f"holds {address!r}, which is not an e-mail address ({reason})",
+                        "Correct the cell and run again.",
+                        value=values["cc"],
+                    )
+                )
         active_text = values.get("active", "").lower()
         if active_text not in _YES and active_text not in _NO:
-            problems.append(Problem(at(row, "active"), "is neither yes nor no",
-                                    "Write yes or no (empty means yes).", value=values["active"]))
+            problems.append(
+                Problem(
+                    at(row, "active"),
+                    "is neither yes nor no",
+                    "Write yes or no (empty means yes).",
+                    value=values["active"],
+                )
+            )
         if len(problems) > before:
             continue
-        out.append(Addressee(
-            row=row, email=email, language=language, categories=codes,
-            civility=values.get("civility", ""), first_name=values.get("first_name", ""),
-            last_name=values.get("last_name", ""), function=values.get("function", ""),
-            organisation=values.get("organisation", ""), country=values.get("country", ""),
-            salutation=values.get("salutation", ""), cc=cc, active=active_text not in _NO,
-        ))
+        out.append(
+            Addressee(
+                row=row,
+                email=email,
+                language=language,
+                categories=codes,
+                civility=values.get("civility", ""),
+                first_name=values.get("first_name", ""),
+                last_name=values.get("last_name", ""),
+                function=values.get("function", ""),
+                organisation=values.get("organisation", ""),
+                country=values.get("country", ""),
+                salutation=values.get("salutation", ""),
+                cc=cc,
+                active=active_text not in _NO,
+            )
+        )
     return out
 
 
 def select(
-    contacts: Contacts, *, categories: Iterable[str], only: Iterable[str] = (),
+    contacts: Contacts,
+    *,
+    categories: Iterable[str],
+    only: Iterable[str] = (),
     category: Iterable[str] = (),
 ) -> list[Addressee]:
     """The active addressees in any of ``categories`` (the mailing's), optionally narrowed.

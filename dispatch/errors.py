@@ -62,7 +62,9 @@ class Problem:
         body = f"{shown}{self.message}" if shown else self.message
         body = body[0].upper() + body[1:] if body and not shown else body
         tail = f" {self.hint}" if self.hint else ""
-        return f"{head}{body}.{tail}" if not body.endswith((".", "?", "!")) else f"{head}{body}{tail}"
+        return (
+            f"{head}{body}.{tail}" if not body.endswith((".", "?", "!")) else f"{head}{body}{tail}"
+        )
 
 
 def _show(value: Any) -> str:
@@ -129,3 +131,21 @@ def raise_if_any(problems: list[Problem], kind: type[InvalidInput] = InvalidInpu
     """Raise ``kind`` with every error-level problem, if there is at least one."""
     if any(not p.warning for p in problems):
         raise kind(problems)
+
+
+class JournalError(SendError):
+    """A mailing's journal (the record of what was sent) cannot be opened or read."""
+
+
+class DeliveryInterrupted(SendError):
+    """The run was interrupted (Ctrl-C); ``summary`` says what was done before.
+
+    Every message is recorded in the journal as it stood: running the same command
+    again sends the rest.
+    """
+
+    exit_code = 130
+
+    def __init__(self, message: str, summary: Any) -> None:
+        super().__init__(message)
+        self.summary = summary

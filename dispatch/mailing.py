@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
+import datetime as dt
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -103,6 +104,7 @@ class Sender(_Model):
     email: OneLine
     name: Text | None = None
     reply_to: OneLine | None = None
+    cc: list[OneLine] = []
 
 
 def _known_zone(value: str) -> str:
@@ -175,6 +177,7 @@ class Annex(_Model):
 
     title: Text
     file: str | None = None
+    content: Text | None = None  # Markdown printed on a page of its own after the letter
 
 
 class Mailing(_Model):
@@ -190,13 +193,16 @@ class Mailing(_Model):
     addressees: Addressees
     subject: Text
     salutation: Text | None = None
+    closing: Text | None = None
     numbered: StrictBool = False
     event: Event | None = None
     deadline: Deadline | None = None
     body: dict[str, Text] = {}
+    values: dict[str, dt.date | dt.time | int | float | str] = {}  # free values for the paragraphs
     signatories: list[Signatory] = Field(min_length=1)
     annexes: list[Annex] = []
     sender: Sender
+    contacts: str | None = None  # the workbook, relative to the mailing's folder
 
     # Set by load_mailing, not by the file.
     path: Path = Field(default=Path("mailing.toml"), exclude=True)
@@ -212,7 +218,7 @@ class Mailing(_Model):
     @classmethod
     def _some_language(cls, value: list[str]) -> list[str]:
         if not value:
-            raise ValueError("name at least one language, e.g. languages = [\"fr\", \"en\"]")
+            raise ValueError('name at least one language, e.g. languages = ["fr", "en"]')
         return value
 
     @property
@@ -334,6 +340,7 @@ def check_languages(mailing: Mailing) -> list[Problem]:
     need(mailing.unit, "unit")
     need(mailing.subject, "subject")
     need(mailing.salutation, "salutation")
+    need(mailing.closing, "closing")
     need(mailing.contact.name, "contact.name")
     need(mailing.sender.name, "sender.name")
     if mailing.event is not None:
@@ -348,12 +355,13 @@ def check_languages(mailing: Mailing) -> list[Problem]:
         need(signatory.title, f"signatories[{i}].title")
     for i, annex in enumerate(mailing.annexes):
         need(annex.title, f"annexes[{i}].title")
+        need(annex.content, f"annexes[{i}].content")
     if mailing.template == "invitation" and mailing.event is None:
         problems.append(
             Problem(
                 Location(file=where, field="event"),
                 "is missing: an invitation needs an [event] table (name, start, ...)",
-                "Add it, or use template = \"consultation\".",
+                'Add it, or use template = "consultation".',
             )
         )
     if mailing.template == "consultation" and mailing.deadline is None:
@@ -400,8 +408,12 @@ def check_annexes(mailing: Mailing) -> list[Problem]:
                     handle.read(1)
             except OSError as exc:
                 problems.append(
-                    Problem(where, f"cannot be read ({exc.strerror})", "Check its permissions.",
-                            value=annex.file)
+                    Problem(
+                        where,
+                        f"cannot be read ({exc.strerror})",
+                        "Check its permissions.",
+                        value=annex.file,
+                    )
                 )
     return problems
 
@@ -417,8 +429,13 @@ def load_mailing(path: Path) -> Mailing:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise MailingError(
-            [Problem(Location(file=path), "does not exist",
-                     "Give the path of a mailing folder or of its mailing.toml.")]
+            [
+                Problem(
+                    Location(file=path),
+                    "does not exist",
+                    "Give the path of a mailing folder or of its mailing.toml.",
+                )
+            ]
         ) from None
     except OSError as exc:
         raise MailingError(
@@ -435,8 +452,13 @@ def load_mailing(path: Path) -> Mailing:
         line = getattr(exc, "lineno", None)
         msg = getattr(exc, "msg", str(exc))
         raise MailingError(
-            [Problem(Location(file=path, line=line), f"is not valid TOML: {msg}",
-                     "Correct the syntax (strings in double quotes, dates unquoted).")]
+            [
+                Problem(
+                    Location(file=path, line=line),
+                    f"is not valid TOML: {msg}",
+                    "Correct the syntax (strings in double quotes, dates unquoted).",
+                )
+            ]
         ) from None
     try:
         mailing = Mailing.model_validate({**data, "path": path})

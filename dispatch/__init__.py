@@ -1,0 +1,3 @@
+"""dispatch: mail-merge for formal invitation letters."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,119 @@
+"""Build the e-mail message of a letter, with the standard :mod:`email` package.
+
+The message is multipart (text/plain and text/html, UTF-8); French names in headers are
+encoded per RFC 2047 by the ``email`` package. The ``Message-ID`` is derived from the
+mailing and the addressee, so it is the same on every run: the relay, the journal and the
+user can all recognise a message. The digest covers what the addressee reads (subject,
+both parts, recipients, attachments) but not the ``Date``, so that a re-run can tell a
+message whose content changed since it was sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+
+from dispatch.mailing import Mailing
+from dispatch.render import Letter
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file attached to a message (the PDF letter, the calendar invitation, an annex)."""
+
+    filename: str
+    data: bytes
+    mimetype: str = ""
+
+    @property
+    def maintype_subtype(self) -> tuple[str, str]:
+        kind = self.mimetype or mimetypes.guess_type(self.filename)[0] or "application/octet-stream"
+        main, _, sub = kind.partition("/")
+        return main, sub
+
+
+@dataclass(frozen=True)
+class BuiltMessage:
+    """A message and what the journal and the relay need to know of it."""
+
+    key: str
+    message_id: str
+    sender: str
+    recipients: tuple[str, ...]
+    message: EmailMessage
+    digest: str
+
+    def as_bytes(self) -> bytes:
+        return self.message.as_bytes(policy=SMTP)
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2] or "dispatch.invalid"
+
+
+def message_id(mailing: Mailing, key: str) -> str:
+    """``<a1b2…@example.org>``: the same for a mailing and an addressee on every run."""
+    seed = f"{mailing.name}\0{mailing.reference.model_dump_json()}\0{key}".encode()
+    return f"<{hashlib.sha256(seed).hexdigest()[:32]}@{_domain(mailing.sender.email)}>"
+
+
+def _address(email: str, name: str = "") -> Address:
+    local, _, domain = email.rpartition("@")
+    return Address(display_name=name, username=local, domain=domain)
+
+
+def build_message(
+    mailing: Mailing,
+    letter: Letter,
+    *,
+    when: datetime,
+    attachments: Sequence[Attachment] = (),
+) -> BuiltMessage:
+    """The message for one letter: From, To, Cc, Subject, Date, Message-ID, text+HTML."""
+    person = letter.addressee
+    lang = letter.lang
+    sender_name = ""
+    if mailing.sender.name is not None and mailing.sender.name.has(lang):
+        sender_name = mailing.sender.name.get(lang)
+    cc = list(dict.fromkeys([*person.cc, *mailing.sender.cc]))
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = _address(mailing.sender.email, sender_name)
+    msg["To"] = _address(person.email, person.full_name)
+    if cc:
+        msg["Cc"] = [_address(a) for a in cc]
+    if mailing.sender.reply_to:
+        msg["Reply-To"] = _address(mailing.sender.reply_to)
+    msg["Subject"] = letter.subject
+    msg["Date"] = format_datetime(when)
+    ident = message_id(mailing, person.key)
+    msg["Message-ID"] = ident
+    msg["Content-Language"] = lang
+    msg.set_content(letter.text, charset="utf-8", cte="quoted-printable")
+    msg.add_alternative(letter.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    digest = hashlib.sha256()
+    for part in (person.email, ",".join(cc), letter.subject, letter.text, letter.html):
+        digest.update(part.encode("utf-8") + b"\0")
+    for attachment in attachments:
+        main, sub = attachment.maintype_subtype
+        msg.add_attachment(
+            attachment.data, maintype=main, subtype=sub, filename=attachment.filename
+        )
+        digest.update(
+            attachment.filename.encode() + b"\0" + hashlib.sha256(attachment.data).digest()
+        )
+    recipients = tuple(dict.fromkeys([person.email, *cc]))
+    return BuiltMessage(
+        key=person.key,
+        message_id=ident,
+        sender=mailing.sender.email,
+        recipients=recipients,
+        message=msg,
+        digest=digest.hexdigest(),
+    )

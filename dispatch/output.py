@@ -1,0 +1,122 @@
+"""Write rendered letters to files: one file per addressee and format.
+
+Files go to ``OUT/<lang>/<stem>.<ext>``; each is written to a temporary file in the same
+folder and then renamed, so that a full disk or a killed run never leaves half a letter.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import partial
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dispatch.errors import OutputError
+from dispatch.mailing import Mailing
+from dispatch.message import build_message
+from dispatch.prepare import Prepared
+from dispatch.render import Letter
+
+FORMATS = ("html", "txt", "eml", "pdf", "ics")
+
+
+@dataclass
+class Written:
+    """What a render wrote: where, how many files, per language and category."""
+
+    out: Path
+    files: int = 0
+    letters: int = 0
+    per_group: Counter[tuple[str, str]] = field(default_factory=Counter)
+    extra: list[Path] = field(default_factory=list)
+
+
+def parse_formats(text: str) -> list[str]:
+    """``"html,txt"`` → ``["html", "txt"]``; a :class:`ValueError` names an unknown format."""
+    formats = [f.strip().lower().lstrip(".") for f in text.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ValueError(
+            f"unknown format {', '.join(unknown) or '(none)'}: choose from {', '.join(FORMATS)}"
+        )
+    return list(dict.fromkeys(formats))
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(
+            f"{path.parent}: cannot write there ({exc.strerror}). "
+            "Choose another folder with --out, or free some space."
+        ) from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(
+            f"{path}: cannot be written ({exc.strerror}). "
+            "Choose another folder with --out, or free some space; no half-written letter was left."
+        ) from None
+
+
+def now() -> datetime:
+    """The time put in the Date header (a function, so that tests can fix it)."""
+    return datetime.now(UTC).astimezone()
+
+
+Producer = Callable[[], bytes]
+
+
+def write_outputs(
+    out: Path, items: Iterable[tuple[str, str, tuple[str, ...], dict[str, Producer]]]
+) -> Written:
+    """Write ``(lang, stem, categories, {ext: producer})`` items; count per group."""
+    written = Written(out=out)
+    for lang, stem, categories, producers in items:
+        for ext, produce in producers.items():
+            write_atomic(out / lang / f"{stem}.{ext}", produce())
+            written.files += 1
+        written.letters += 1
+        for code in categories:
+            written.per_group[(lang, code)] += 1
+    return written
+
+
+def render_files(
+    prepared: Prepared, out: Path, formats: list[str], *, when: datetime | None = None
+) -> Written:
+    """Write every letter of a prepared mailing in each of ``formats``."""
+    mailing = prepared.mailing
+    stamp = when or now()
+
+    def producers(letter: Letter) -> dict[str, Producer]:
+        made: dict[str, Producer] = {}
+        for ext in formats:
+            if ext == "html":
+                made[ext] = partial(str.encode, letter.html, "utf-8")
+            elif ext == "txt":
+                made[ext] = partial(str.encode, letter.text, "utf-8")
+            elif ext == "eml":
+                made[ext] = partial(_eml, mailing, letter, stamp)
+        return made
+
+    return write_outputs(
+        out,
+        (
+            (letter.lang, letter.stem, letter.categories, producers(letter))
+            for letter in prepared.letters
+        ),
+    )
+
+
+def _eml(mailing: Mailing, letter: Letter, when: datetime) -> bytes:
+    return build_message(mailing, letter, when=when).as_bytes()

@@ -1,0 +1,139 @@
+"""Load and validate everything a mailing needs, then render every letter in memory.
+
+This is what ``dispatch check`` runs, and what ``render`` and ``send`` run before their
+first side effect: the mailing file, the workbook, the selection, and every template
+against every addressee. Every problem found is collected and raised at once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dispatch.contacts import Addressee, Contacts, load_contacts, select
+from dispatch.errors import InvalidInput, Location, Problem
+from dispatch.mailing import Mailing, load_mailing
+from dispatch.render import Letter, Renderer, file_stems, language_problems
+from dispatch.templates import TemplateSet
+
+DEFAULT_CONTACTS = Path("contacts.xlsx")
+
+
+@dataclass
+class Prepared:
+    """A validated mailing with its letters, ready to be written or sent."""
+
+    mailing: Mailing
+    contacts: Contacts
+    letters: list[Letter]
+    templates: TemplateSet
+    warnings: list[Problem] = field(default_factory=list)
+    distinct_letters: int = 0
+
+    def counts(self) -> Counter[tuple[str, str]]:
+        """Letters per (language, category code)."""
+        out: Counter[tuple[str, str]] = Counter()
+        for letter in self.letters:
+            for code in letter.categories:
+                out[(letter.lang, code)] += 1
+        return out
+
+
+def contacts_path_for(mailing: Mailing, given: Path | None) -> Path:
+    """The workbook: ``--contacts``, else the mailing's ``contacts`` key, else ./contacts.xlsx."""
+    if given is not None:
+        return given
+    if mailing.contacts:
+        return mailing.folder / mailing.contacts
+    return DEFAULT_CONTACTS
+
+
+def prepare(
+    mailing_path: Path,
+    *,
+    contacts_path: Path | None = None,
+    templates: TemplateSet | None = None,
+    only: Iterable[str] = (),
+    category: Iterable[str] = (),
+) -> Prepared:
+    """Validate the mailing, workbook and templates; render every selected letter.
+
+    Raises :class:`InvalidInput` listing every problem of every input at once.
+    """
+    problems: list[Problem] = []
+    mailing: Mailing | None = None
+    contacts: Contacts | None = None
+    try:
+        mailing = load_mailing(mailing_path)
+    except InvalidInput as exc:
+        problems += exc.problems
+    workbook = contacts_path if mailing is None else contacts_path_for(mailing, contacts_path)
+    if workbook is None:
+        workbook = DEFAULT_CONTACTS
+    try:
+        contacts = load_contacts(workbook)
+    except InvalidInput as exc:
+        problems += exc.problems + exc.warnings
+    if mailing is None or contacts is None:
+        raise InvalidInput(problems)
+
+    templates = templates or TemplateSet()
+    only = [o.strip().lower() for o in only]
+    category = [c.strip().upper() for c in category]
+    people = select(
+        contacts,
+        categories=[*mailing.addressees.to, *mailing.addressees.cc],
+        only=only,
+        category=category,
+    )
+    problems += language_problems(mailing, contacts, people)
+    known = {p.key for p in contacts.addressees}
+    for address in only:
+        if address not in known:
+            problems.append(
+                Problem(
+                    Location(file=contacts.path),
+                    f"has no addressee {address}",
+                    "Check the address given to --only.",
+                )
+            )
+    for code in category:
+        if code not in contacts.categories:
+            problems.append(
+                Problem(
+                    Location(file=contacts.path, sheet="Categories"),
+                    f"has no category {code}",
+                    "Check the code given to --category.",
+                )
+            )
+    if problems:
+        raise InvalidInput(problems + contacts.warnings)
+
+    letters = render_all(mailing, contacts, templates, people)
+    return Prepared(
+        mailing=mailing,
+        contacts=contacts,
+        letters=letters,
+        templates=templates,
+        warnings=list(contacts.warnings),
+    )
+
+
+def render_all(
+    mailing: Mailing, contacts: Contacts, templates: TemplateSet, people: list[Addressee]
+) -> list[Letter]:
+    """Every letter; template problems are collected once each (not once per addressee)."""
+    renderer = Renderer(mailing, contacts, templates)
+    letters: list[Letter] = []
+    problems: dict[str, Problem] = {}
+    for person, stem in zip(people, file_stems(mailing, people), strict=True):
+        try:
+            letters.append(renderer.letter(person, stem))
+        except InvalidInput as exc:
+            for problem in exc.problems:
+                problems.setdefault(str(problem), problem)
+    if problems:
+        raise InvalidInput(list(problems.values()))
+    return letters

@@ -1,0 +1,371 @@
+"""Render the letters of a mailing: one :class:`Letter` per addressee, in their language.
+
+The flow is one way: a validated :class:`~dispatch.mailing.Mailing` and the selected
+:class:`~dispatch.contacts.Addressee` values go in, letters (subject, HTML, text) come out.
+Nothing here writes files or sends anything.
+
+Most letters of a mailing are identical but for the addressee (same language, same
+salutation): a letter's text is rendered once per distinct *personal key* and reused,
+so that the cost grows with the number of distinct letters rather than of addressees.
+A template or mailing text that mentions ``addressee`` makes every letter personal.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from babel import Locale
+from markupsafe import Markup
+
+from dispatch.contacts import Addressee, Contacts
+from dispatch.errors import Location, Problem, TemplateError
+from dispatch.mailing import Mailing, Text
+from dispatch.templates import Output, TemplateSet, render
+from dispatch.typography import typeset, typeset_html
+
+DEFAULT_SALUTATION = {"fr": "Madame, Monsieur,", "en": "Dear Sir/Madam,"}
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One addressee's letter, ready to be written to files or put in a message."""
+
+    addressee: Addressee
+    lang: str
+    subject: str
+    html: str
+    text: str
+    stem: str  # the file name without extension, unique within the mailing
+    categories: tuple[str, ...]  # the mailing's categories this addressee is addressed in
+    copy: bool  # addressed only in a copy (cc) category
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """A read-only bag of values for templates (attribute access, like a model)."""
+
+    values: Mapping[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.values)
+
+
+def _get(text: Text | None, lang: str, default: str | None = None) -> str | None:
+    if text is None or not text.has(lang):
+        return default
+    return text.get(lang)
+
+
+def language_name(code: str, lang: str) -> str:
+    """The name of a language in ``lang``: ``language_name("en", "fr") == "anglais"``."""
+    name = Locale.parse(lang).languages.get(code, code)
+    return str(name)
+
+
+def slug(text: str, limit: int = 40) -> str:
+    """A file-name-safe ASCII slug: ``slug("Ministère des Postes") == "ministere-des-postes"``."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    out = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return out[:limit].rstrip("-")
+
+
+@dataclass
+class MailingContext:
+    """What every letter of one language shares: the values a template sees, but the addressee."""
+
+    mailing: Mailing
+    contacts: Contacts
+    lang: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def shared_values(mailing: Mailing, contacts: Contacts, lang: str) -> dict[str, Any]:
+    """The template context common to every letter in ``lang`` (see the README's table)."""
+    cats = contacts.categories
+    event = mailing.event
+    event_ns: Namespace | None = None
+    if event is not None:
+        event_ns = Namespace(
+            {
+                "name": event.name.get(lang),
+                "short_name": _get(event.short_name, lang, event.name.get(lang)),
+                "kind": event.kind,
+                "ordinal": event.ordinal,
+                "start": event.start,
+                "end": event.last_day,
+                "start_time": event.start_time,
+                "end_time": event.end_time,
+                "zone": event.timezone,
+                "zone_place": _get(event.timezone_place, lang),
+                "virtual": event.virtual,
+                "venue": _get(event.venue, lang),
+                "city": _get(event.city, lang),
+                "country": _get(event.country, lang),
+                "languages": [language_name(code, lang) for code in event.languages],
+                "links": Namespace(dict(event.links)),
+                "registration_deadline": event.registration_deadline,
+                "fee": _get(event.fee, lang),
+            }
+        )
+    deadline_ns: Namespace | None = None
+    if mailing.deadline is not None:
+        d = mailing.deadline
+        deadline_ns = Namespace(
+            {
+                "date": d.date,
+                "time": d.time,
+                "zone": d.timezone,
+                "zone_place": _get(d.timezone_place, lang),
+            }
+        )
+    contact = mailing.contact
+    return {
+        "lang": lang,
+        "mailing": mailing,
+        "reference": mailing.reference.get(lang),
+        "date": mailing.date,
+        "place": mailing.place.get(lang),
+        "unit": mailing.unit.get(lang),
+        "contact": Namespace(
+            {
+                "name": _get(contact.name, lang),
+                "phone": contact.phone,
+                "fax": contact.fax,
+                "email": contact.email,
+            }
+        ),
+        "to": [cats[c.upper()].line(lang) for c in mailing.addressees.to if c.upper() in cats],
+        "cc": [cats[c.upper()].line(lang) for c in mailing.addressees.cc if c.upper() in cats],
+        "event": event_ns,
+        "deadline": deadline_ns,
+        "signatories": [
+            Namespace(
+                {"name": s.name, "title": s.title.get(lang) if s.title else [], "signed": s.signed}
+            )
+            for s in mailing.signatories
+        ],
+        "annexes": [
+            Namespace({"number": i + 1, "title": a.title.get(lang), "file": a.file})
+            for i, a in enumerate(mailing.annexes)
+        ],
+        "sender": Namespace(
+            {"email": mailing.sender.email, "name": _get(mailing.sender.name, lang, "")}
+        ),
+        "closing": _get(mailing.closing, lang),
+        "values": Namespace(dict(mailing.values)),
+        "numbered": mailing.numbered,
+    }
+
+
+def addressee_values(person: Addressee) -> Namespace:
+    return Namespace(
+        {
+            "email": person.email,
+            "civility": person.civility,
+            "first_name": person.first_name,
+            "last_name": person.last_name,
+            "full_name": person.full_name,
+            "function": person.function,
+            "organisation": person.organisation,
+            "country": person.country,
+            "categories": list(person.categories),
+            "language": person.language,
+        }
+    )
+
+
+class Renderer:
+    """Renders the letters of one mailing with one template set; reuses identical letters."""
+
+    def __init__(self, mailing: Mailing, contacts: Contacts, templates: TemplateSet) -> None:
+        self.mailing = mailing
+        self.contacts = contacts
+        self.templates = templates
+        self._shared: dict[str, dict[str, Any]] = {}
+        self._cache: dict[tuple[Any, ...], tuple[str, str, str]] = {}
+        self.personal = self._mentions_addressee()
+        self.renders = 0  # distinct letters actually rendered
+
+    def _mentions_addressee(self) -> bool:
+        texts: list[str] = []
+        for lang in self.mailing.languages:
+            folder = self.templates.root / lang
+            texts += [p.read_text(encoding="utf-8") for p in folder.glob("*") if p.is_file()]
+            texts.append(self.mailing.subject.get(lang))
+            texts += [t.get(lang) for t in self.mailing.body.values() if t.has(lang)]
+        return any("addressee" in t for t in texts)
+
+    def shared(self, lang: str) -> dict[str, Any]:
+        if lang not in self._shared:
+            self._shared[lang] = shared_values(self.mailing, self.contacts, lang)
+        return self._shared[lang]
+
+    def salutation(self, person: Addressee, lang: str) -> str:
+        if person.salutation:
+            text = person.salutation
+            return text if text.endswith((",", ":")) else text + ","
+        return _get(self.mailing.salutation, lang) or DEFAULT_SALUTATION[lang]
+
+    def _inline(
+        self, source: str, lang: str, output: Output, field_name: str, context: Mapping[str, Any]
+    ) -> str:
+        where = Location(file=self.mailing.path, field=f"{field_name}.{lang}")
+        template = self.templates.inline(source, lang, output, where)
+        try:
+            return render(template, context)
+        except TemplateError as exc:
+            raise TemplateError([Problem(where, p.message, p.hint) for p in exc.problems]) from None
+
+    def _block(
+        self, source: str, lang: str, output: Output, field_name: str, context: Mapping[str, Any]
+    ) -> str | Markup:
+        """A Markdown text of the mailing file, its placeholders filled, as HTML or text."""
+        filled = self._inline(source, lang, output, field_name, context)
+        rendered = self._inline(
+            "{{ source | markdown }}", lang, output, field_name, {**context, "source": filled}
+        )
+        return Markup(rendered) if output == "html" else rendered
+
+    def _render(self, person: Addressee, lang: str) -> tuple[str, str, str]:
+        salutation = self.salutation(person, lang)
+        base: dict[str, Any] = dict(self.shared(lang))
+        base["addressee"] = addressee_values(person)
+        base["salutation"] = salutation
+        # The closing formula repeats the salutation without its final comma.
+        base["salutation_in_closing"] = salutation.rstrip(",:").strip()
+        subject_text = self._inline(
+            self.mailing.subject.get(lang), lang, "text", "subject", dict(base, output="text")
+        )
+        subject = typeset(" ".join(subject_text.split()), lang)
+        base["subject"] = subject
+        results: dict[Output, str] = {}
+        output: Output
+        for output in ("text", "html"):
+            context = dict(base, output=output)
+            context["body"] = [
+                self._block(text.get(lang), lang, output, f"body.{key}", context)
+                for key, text in self.mailing.body.items()
+            ]
+            context["annexes"] = [
+                Namespace(
+                    dict(
+                        annex.values,
+                        content=self._block(
+                            source.content.get(lang), lang, output, f"annexes[{i}].content", context
+                        )
+                        if source.content is not None
+                        else None,
+                    )
+                )
+                for i, (annex, source) in enumerate(
+                    zip(base["annexes"], self.mailing.annexes, strict=True)
+                )
+            ]
+            template = self.templates.letter(self.mailing.template, lang, output)
+            rendered_letter = render(template, context)
+            results[output] = (
+                typeset_html(rendered_letter, lang)
+                if output == "html"
+                else typeset(rendered_letter, lang)
+            )
+        self.renders += 1
+        return subject, str(results["html"]), results["text"]
+
+    def letter(self, person: Addressee, stem: str) -> Letter:
+        lang = (
+            person.language
+            if person.language in self.mailing.languages
+            else (self.mailing.languages[0])
+        )
+        key: tuple[Any, ...] = (
+            (person.key,) if self.personal else (lang, self.salutation(person, lang))
+        )
+        if key not in self._cache:
+            self._cache[key] = self._render(person, lang)
+        subject, html, text = self._cache[key]
+        to = {c.upper() for c in self.mailing.addressees.to}
+        cc = {c.upper() for c in self.mailing.addressees.cc}
+        mine = tuple(c for c in person.categories if c in to or c in cc)
+        return Letter(
+            addressee=person,
+            lang=lang,
+            subject=subject,
+            html=html,
+            text=text,
+            stem=stem,
+            categories=mine,
+            copy=not any(c in to for c in mine),
+        )
+
+
+def file_stems(mailing: Mailing, people: Sequence[Addressee]) -> list[str]:
+    """One file-name stem per addressee: reference, language, organisation and name.
+
+    ``circulaire-tsb-352_fr_ministere-des-postes_jean-dupont``; when two addressees
+    would share a name, their e-mail address is added to both, so that names stay stable.
+    """
+    stems = []
+    for person in people:
+        lang = person.language
+        ref = (
+            slug(mailing.reference.get(lang) if mailing.reference.has(lang) else mailing.name, 30)
+            or "letter"
+        )
+        who = "_".join(p for p in (slug(person.organisation), slug(person.full_name)) if p)
+        stems.append(f"{ref}_{lang}_{who or slug(person.email.split('@')[0])}")
+    counts: dict[str, int] = {}
+    for stem in stems:
+        counts[stem] = counts.get(stem, 0) + 1
+    return [
+        stem if counts[stem] == 1 else f"{stem}_{slug(person.email, 60)}"
+        for stem, person in zip(stems, people, strict=True)
+    ]
+
+
+def language_problems(
+    mailing: Mailing, contacts: Contacts, people: Iterable[Addressee]
+) -> list[Problem]:
+    """Addressees whose language the mailing is not written in, and unknown categories."""
+    problems: list[Problem] = []
+    for person in people:
+        if person.language not in mailing.languages:
+            problems.append(
+                Problem(
+                    Location(
+                        file=contacts.path, sheet="Contacts", row=person.row, column="language"
+                    ),
+                    f"is not a language of this mailing ({', '.join(mailing.languages)})",
+                    f"Add {person.language!r} to languages in {mailing.path.name} with its texts, "
+                    "or change the addressee's language.",
+                    value=person.language,
+                )
+            )
+    for side in ("to", "cc"):
+        for i, code in enumerate(getattr(mailing.addressees, side)):
+            if code.upper() not in contacts.categories:
+                known = ", ".join(contacts.categories) or "none"
+                problems.append(
+                    Problem(
+                        Location(file=mailing.path, field=f"addressees.{side}[{i}]"),
+                        f"is not a category of the workbook {contacts.path.name} (codes: {known})",
+                        "Correct the code, or add it to the Categories sheet.",
+                        value=code,
+                    )
+                )
+    return problems
