@@ -58,6 +58,9 @@ _YES = {"yes", "y", "oui", "o", "true", "1", "x", ""}
 _NO = {"no", "n", "non", "false", "0"}
 _SPLIT = re.compile(r"[;,\n]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_LINE_BREAK_OR_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
+#: columns whose values reach a message header: no line break may pass (header injection)
+HEADER_COLUMNS = frozenset({"email", "civility", "first_name", "last_name", "cc"})
 
 
 @dataclass(frozen=True)
@@ -374,7 +377,8 @@ def _load_addressees(
             if required and not values.get(name):
                 problems.append(Problem(at(row, name), "is empty", f"Write {what} and run again."))
         for name, value in values.items():
-            if _CONTROL.search(value):
+            pattern = _LINE_BREAK_OR_CONTROL if name in HEADER_COLUMNS else _CONTROL
+            if pattern.search(value):
                 problems.append(
                     Problem(
                         at(row, name),

@@ -60,7 +60,6 @@ class Problem:
         head = f"{text}: " if text else ""
         shown = "" if self.value is _NO_VALUE else f"{_show(self.value)} "
         body = f"{shown}{self.message}" if shown else self.message
-        body = body[0].upper() + body[1:] if body and not shown else body
         tail = f" {self.hint}" if self.hint else ""
         return (
             f"{head}{body}.{tail}" if not body.endswith((".", "?", "!")) else f"{head}{body}{tail}"

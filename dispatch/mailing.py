@@ -12,6 +12,7 @@ never strings. Text that differs by language is a table with one key per languag
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 import datetime as dt
 from datetime import date, time
@@ -47,7 +48,7 @@ OneLine = Annotated[str, AfterValidator(_no_line_breaks)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, strict=True)
 
 
 class Text(_Model):
@@ -158,8 +159,8 @@ class Event(_Model):
 class Deadline(_Model):
     """A reply deadline (a consultation): a date, an optional time and its zone."""
 
-    date: date
-    time: time | None = None
+    date: dt.date
+    time: dt.time | None = None
     timezone: Zone = "Europe/Zurich"
     timezone_place: Text | None = None
 
@@ -186,7 +187,7 @@ class Mailing(_Model):
     template: str = "invitation"
     languages: list[Lang] = ["fr", "en"]
     reference: Text
-    date: date
+    date: dt.date
     place: Text
     unit: Lines
     contact: Contact = Contact()
@@ -306,14 +307,14 @@ def problems_from_validation(path: Path, exc: ValidationError) -> list[Problem]:
             value = None
         if isinstance(value, dict):
             value = None
-        problems.append(
-            Problem(
-                Location(file=path, field=field),
-                message if value is None else f"is not valid: {message}",
-                hint,
-                **({} if value is None else {"value": value}),
-            )
-        )
+        if kind == "missing":
+            text = "is missing"
+        elif kind == "extra_forbidden" or value is None:
+            text = message
+        else:
+            text = f"is not valid: {message}"
+        extra: dict[str, Any] = {} if value is None else {"value": value}
+        problems.append(Problem(Location(file=path, field=field), text, hint, **extra))
     return problems
 
 
@@ -449,8 +450,9 @@ def load_mailing(path: Path) -> Mailing:
             [Problem(Location(file=path), "is not UTF-8 text", "Save it as UTF-8.")]
         ) from None
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        msg = getattr(exc, "msg", str(exc))
+        found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        line = int(found.group(1)) if found else None
+        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise MailingError(
             [
                 Problem(

@@ -1,0 +1,275 @@
+"""The contacts workbook: what loads, and what each kind of bad input reports, where."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from dispatch.contacts import load_contacts, select
+from dispatch.errors import ContactsError
+from tests.conftest import HEADERS, WorkbookFactory, person
+
+
+def problems_of(path: Path) -> list[str]:
+    with pytest.raises(ContactsError) as caught:
+        load_contacts(path)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_a_good_workbook_loads_typed_and_normalised(make_workbook: WorkbookFactory) -> None:
+    path = make_workbook(
+        [
+            person(
+                "  Anne.Martin@Example.org ",
+                categories="ms; ac",
+                language="FR",
+                first_name="  Zoe\u0301 ",
+                cc="a@example.org; b@example.org",
+            ),
+        ]
+    )
+    contacts = load_contacts(path)
+    (anne,) = contacts.addressees
+    assert anne.email == "Anne.Martin@Example.org"
+    assert anne.key == "anne.martin@example.org"
+    assert anne.categories == ("MS", "AC")
+    assert anne.language == "fr"
+    assert anne.first_name == "Zoé"  # trimmed and NFC: one code point, not e + accent
+    assert len(anne.first_name) == 3
+    assert anne.cc == ("a@example.org", "b@example.org")
+    assert anne.row == 2
+    assert list(contacts.categories) == ["MS", "AC", "SGC"]
+    assert contacts.categories["MS"].line("fr") == "Aux États Membres de l'UIT"
+
+
+def test_blank_rows_are_skipped_and_row_numbers_stay_excel_numbers(
+    make_workbook: WorkbookFactory,
+) -> None:
+    path = make_workbook(
+        raw_rows=[
+            [""] * len(HEADERS),
+            ["x@example.org", "", "", "", "", "", "", "MS", "fr", "", "", "yes"],
+        ],
+        people=[],
+    )
+    (only,) = load_contacts(path).addressees
+    assert only.row == 3
+
+
+def test_inactive_addressees_are_not_selected(make_workbook: WorkbookFactory) -> None:
+    path = make_workbook([person("a@example.org"), person("b@example.org", active="no")])
+    chosen = select(load_contacts(path), categories=["MS"])
+    assert [p.email for p in chosen] == ["a@example.org"]
+
+
+def test_an_addressee_in_several_categories_is_selected_once(
+    make_workbook: WorkbookFactory,
+) -> None:
+    path = make_workbook([person("a@example.org", categories="MS;AC")])
+    assert len(select(load_contacts(path), categories=["MS", "AC"])) == 1
+
+
+def test_headers_are_matched_whatever_their_case_and_spaces(
+    make_workbook: WorkbookFactory,
+) -> None:
+    headers = [f" {h.upper().replace('_', ' ')} " for h in HEADERS]
+    path = make_workbook(
+        headers=headers,
+        people=[],
+        raw_rows=[["x@example.org", "", "", "", "", "", "", "MS", "fr", "", "", ""]],
+    )
+    assert load_contacts(path).addressees[0].email == "x@example.org"
+
+
+BAD_WORKBOOKS = [
+    pytest.param(
+        [person("jean.dupont@exemple")],
+        'contacts.xlsx, sheet Contacts, row 2, column "email": "jean.dupont@exemple" is not '
+        "an e-mail address",
+        id="invalid-email",
+    ),
+    pytest.param(
+        [person("a@example.org"), person("b@example.org"), person("A@example.org")],
+        'contacts.xlsx, sheet Contacts, row 4, column "email": "A@example.org" is also the '
+        "address of row 2",
+        id="duplicate-email-names-both-rows",
+    ),
+    pytest.param(
+        [person("a@example.org", categories="MS;XX")],
+        'contacts.xlsx, sheet Contacts, row 2, column "categories": "MS;XX" names the '
+        "category XX, which is not in the Categories sheet",
+        id="unknown-category",
+    ),
+    pytest.param(
+        [person("a@example.org", language="de")],
+        'contacts.xlsx, sheet Contacts, row 2, column "language": "de" is not a language '
+        "dispatch writes in. Write fr or en.",
+        id="unknown-language",
+    ),
+    pytest.param(
+        [person("a@example.org", language="")],
+        'contacts.xlsx, sheet Contacts, row 2, column "language": is empty.',
+        id="empty-required-cell",
+    ),
+    pytest.param(
+        [person("a@example.org", cc="boss@example.org; nobody")],
+        'contacts.xlsx, sheet Contacts, row 2, column "cc": "boss@example.org; nobody" holds '
+        "'nobody', which is not an e-mail address",
+        id="invalid-cc",
+    ),
+    pytest.param(
+        [person("a@example.org", active="maybe")],
+        'contacts.xlsx, sheet Contacts, row 2, column "active": "maybe" is neither yes nor no',
+        id="active-not-yes-no",
+    ),
+    pytest.param(
+        [person("a@example.org", last_name="Smith\nBcc: victim@example.org")],
+        'contacts.xlsx, sheet Contacts, row 2, column "last_name": "Smith\nBcc: '
+        'victim@example.org" contains a line break',
+        id="header-injection-attempt",
+    ),
+]
+
+
+@pytest.mark.parametrize(("people", "expected"), BAD_WORKBOOKS)
+def test_each_bad_cell_is_reported_with_its_location(
+    make_workbook: WorkbookFactory,
+    people: list[dict[str, str]],
+    expected: str,
+) -> None:
+    messages = problems_of(make_workbook(people))
+    assert any(m.startswith(expected) for m in messages), messages
+
+
+def test_every_problem_is_reported_at_once(make_workbook: WorkbookFactory) -> None:
+    messages = problems_of(
+        make_workbook(
+            [
+                person("bad@", language="xx"),
+                person("ok@example.org", categories="ZZ"),
+                person("ok@example.org"),
+            ]
+        )
+    )
+    assert len(messages) == 4
+    assert [m.split(":")[0] for m in messages] == [
+        'contacts.xlsx, sheet Contacts, row 2, column "email"',
+        'contacts.xlsx, sheet Contacts, row 2, column "language"',
+        'contacts.xlsx, sheet Contacts, row 3, column "categories"',
+        'contacts.xlsx, sheet Contacts, row 4, column "email"',
+    ]
+
+
+def test_a_missing_column_names_the_headers_found(make_workbook: WorkbookFactory) -> None:
+    headers = [h for h in HEADERS if h != "language"]
+    (message,) = problems_of(make_workbook(headers=headers))
+    assert message.startswith(
+        'contacts.xlsx, sheet Contacts, row 1: has no column "language" (fr or en); '
+        'the headers found are "email", "civility"'
+    )
+    assert message.endswith('Add a column "language" in row 1 and run again.')
+
+
+def test_a_missing_sheet_names_the_sheets_found(tmp_path: Path) -> None:
+    wb = Workbook()
+    sheet = wb.active
+    assert sheet is not None
+    sheet.title = "Feuil1"
+    sheet.append(HEADERS)
+    path = tmp_path / "contacts.xlsx"
+    wb.save(path)
+    messages = problems_of(path)
+    assert messages == [
+        'contacts.xlsx, sheet Contacts: is missing. Add a sheet named "Contacts" '
+        '(sheets found: "Feuil1").',
+        'contacts.xlsx, sheet Categories: is missing. Add a sheet named "Categories" '
+        '(sheets found: "Feuil1").',
+    ]
+
+
+def test_a_category_without_its_english_line_is_reported(
+    make_workbook: WorkbookFactory,
+) -> None:
+    messages = problems_of(
+        make_workbook(categories=[["code", "fr", "en"], ["MS", "Aux États", ""]])
+    )
+    assert messages[0].startswith('contacts.xlsx, sheet Categories, row 2, column "en": is empty.')
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        pytest.param(
+            "contacts.xls", b"\xd0\xcf\x11\xe0 old excel", "is an old Excel 97-2003", id="xls"
+        ),
+        pytest.param(
+            "contacts.xlsx",
+            b"email,language\n",
+            "is not a readable .xlsx workbook",
+            id="renamed-text",
+        ),
+        pytest.param(
+            "contacts.xlsx", b"PK\x03\x04 broken zip", "is not a readable .xlsx", id="corrupt"
+        ),
+    ],
+)
+def test_a_file_that_is_not_a_workbook_says_what_to_do(
+    tmp_path: Path,
+    name: str,
+    content: bytes,
+    expected: str,
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    (message,) = problems_of(path)
+    assert expected in message, message
+    assert message.startswith(name)
+
+
+def test_a_missing_file_is_reported(tmp_path: Path) -> None:
+    (message,) = problems_of(tmp_path / "nope.xlsx")
+    assert message == (
+        "nope.xlsx: does not exist. Give the path of the contacts workbook with --contacts."
+    )
+
+
+def test_csv_export_with_categories_beside_it_loads(tmp_path: Path) -> None:
+    (tmp_path / "contacts.csv").write_text(
+        "email;language;categories\nanne@example.org;fr;MS\n", encoding="utf-8-sig"
+    )
+    (tmp_path / "contacts.categories.csv").write_text(
+        "code;fr;en\nMS;Aux États Membres;Member States\n", encoding="latin-1"
+    )
+    contacts = load_contacts(tmp_path / "contacts.csv")
+    assert contacts.addressees[0].email == "anne@example.org"
+    assert contacts.categories["MS"].fr == "Aux États Membres"
+
+
+def test_ods_export_loads(tmp_path: Path) -> None:
+    import pandas as pd
+
+    path = tmp_path / "contacts.ods"
+    with pd.ExcelWriter(path, engine="odf") as writer:
+        pd.DataFrame([{"email": "a@example.org", "language": "en", "categories": "MS"}]).to_excel(
+            writer, sheet_name="Contacts", index=False
+        )
+        pd.DataFrame([{"code": "MS", "fr": "Aux États", "en": "Member States"}]).to_excel(
+            writer, sheet_name="Categories", index=False
+        )
+    assert load_contacts(path).addressees[0].language == "en"
+
+
+def test_excel_lock_file_gives_a_warning(make_workbook: WorkbookFactory) -> None:
+    path = make_workbook()
+    (path.parent / "~$contacts.xlsx").write_bytes(b"lock")
+    contacts = load_contacts(path)
+    (warning,) = contacts.warnings
+    assert "may be open in Excel" in str(warning)
+
+
+def test_numbers_typed_in_cells_are_read_as_text(make_workbook: WorkbookFactory) -> None:
+    path = make_workbook([person("a@example.org", organisation=1234, first_name=True)])
+    (anne,) = load_contacts(path).addressees
+    assert anne.organisation == "1234"
