@@ -11,10 +11,10 @@ never strings. Text that differs by language is a table with one key per languag
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 import tomllib
-import datetime as dt
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
