@@ -11,13 +11,12 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import partial
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
+from dispatch.compose import Composer, validate_sizes
 from dispatch.errors import OutputError
-from dispatch.mailing import Mailing
-from dispatch.message import build_message
 from dispatch.prepare import Prepared
 from dispatch.render import Letter
 
@@ -94,9 +93,14 @@ def write_outputs(
 def render_files(
     prepared: Prepared, out: Path, formats: list[str], *, when: datetime | None = None
 ) -> Written:
-    """Write every letter of a prepared mailing in each of ``formats``."""
-    mailing = prepared.mailing
-    stamp = when or now()
+    """Write every letter of a prepared mailing in each of ``formats``.
+
+    ``eml`` is the complete message as ``send`` builds it (PDF letter, calendar and
+    annexes attached); ``ics`` is written once per language, not once per letter.
+    """
+    composer = Composer(prepared, when=when or now(), attach_pdf=prepared.mailing.attach_pdf)
+    if "eml" in formats:
+        validate_sizes(composer, prepared.mailing.max_message_mb)
 
     def producers(letter: Letter) -> dict[str, Producer]:
         made: dict[str, Producer] = {}
@@ -106,17 +110,28 @@ def render_files(
             elif ext == "txt":
                 made[ext] = partial(str.encode, letter.text, "utf-8")
             elif ext == "eml":
-                made[ext] = partial(_eml, mailing, letter, stamp)
+                made[ext] = partial(_eml, composer, letter)
+            elif ext == "pdf":
+                made[ext] = partial(composer.pdf, letter)
         return made
 
-    return write_outputs(
+    written = write_outputs(
         out,
         (
             (letter.lang, letter.stem, letter.categories, producers(letter))
             for letter in prepared.letters
         ),
     )
+    if "ics" in formats:
+        for lang in sorted({letter.lang for letter in prepared.letters}):
+            ics = composer.ics(lang)
+            if ics is not None:
+                path = out / lang / composer.ics_name(lang)
+                write_atomic(path, ics)
+                written.files += 1
+                written.extra.append(path)
+    return written
 
 
-def _eml(mailing: Mailing, letter: Letter, when: datetime) -> bytes:
-    return build_message(mailing, letter, when=when).as_bytes()
+def _eml(composer: Composer, letter: Letter) -> bytes:
+    return composer.message(letter).as_bytes()

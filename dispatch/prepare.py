@@ -111,19 +111,20 @@ def prepare(
     if problems:
         raise InvalidInput(problems + contacts.warnings)
 
-    letters = render_all(mailing, contacts, templates, people)
+    letters, distinct = render_all(mailing, contacts, templates, people)
     return Prepared(
         mailing=mailing,
         contacts=contacts,
         letters=letters,
         templates=templates,
         warnings=list(contacts.warnings),
+        distinct_letters=distinct,
     )
 
 
 def render_all(
     mailing: Mailing, contacts: Contacts, templates: TemplateSet, people: list[Addressee]
-) -> list[Letter]:
+) -> tuple[list[Letter], int]:
     """Every letter; template problems are collected once each (not once per addressee)."""
     renderer = Renderer(mailing, contacts, templates)
     letters: list[Letter] = []
@@ -136,4 +137,4 @@ def render_all(
                 problems.setdefault(str(problem), problem)
     if problems:
         raise InvalidInput(list(problems.values()))
-    return letters
+    return letters, renderer.renders

@@ -27,6 +27,7 @@ from dispatch.mailing import Mailing, Text
 from dispatch.templates import Output, TemplateSet, render
 from dispatch.typography import typeset, typeset_html
 
+_PERSONAL = re.compile(r"\baddressee\b")
 DEFAULT_SALUTATION = {"fr": "Madame, Monsieur,", "en": "Dear Sir/Madam,"}
 
 
@@ -209,7 +210,7 @@ class Renderer:
             texts += [p.read_text(encoding="utf-8") for p in folder.glob("*") if p.is_file()]
             texts.append(self.mailing.subject.get(lang))
             texts += [t.get(lang) for t in self.mailing.body.values() if t.has(lang)]
-        return any("addressee" in t for t in texts)
+        return any(_PERSONAL.search(t) for t in texts)
 
     def shared(self, lang: str) -> dict[str, Any]:
         if lang not in self._shared:

@@ -45,7 +45,7 @@ def _markdown() -> MarkdownIt:
 
 _MD_LINK = re.compile(r"\[([^\]]+)\]\((<[^>]*>|[^)\s]*)\)")
 _MD_EMPH = re.compile(r"(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1")
-_MD_LIST = re.compile(r"^(\s*)(?:[-*+]|\d+[.)])\s+", re.MULTILINE)
+_MD_BULLET = re.compile(r"^(\s*)[-*+]\s+", re.MULTILINE)
 
 
 def markdown_to_text(source: str) -> str:
@@ -63,7 +63,7 @@ def markdown_to_text(source: str) -> str:
 
     text = _MD_LINK.sub(link, source)
     text = _MD_EMPH.sub(r"\2", text)
-    text = _MD_LIST.sub(lambda m: f"{m.group(1)}• ", text)
+    text = _MD_BULLET.sub(lambda m: f"{m.group(1)}• ", text)
     return text.strip()
 
 
@@ -162,17 +162,17 @@ def render_problem(template_name: str | None, exc: Exception, tb: Any = None) ->
 
 
 def _template_line(exc: BaseException) -> int | None:
-    """The template line of the innermost frame that ran template code."""
+    """The template line where ``exc`` was raised.
+
+    Jinja rewrites the traceback of an error raised in template code so that its frames
+    carry the template's file name and line: take the innermost such frame.
+    """
     tb = exc.__traceback__
     line = None
     while tb is not None:
-        frame = tb.tb_frame
-        if frame.f_globals.get("__jinja_template__") is not None:
-            template = frame.f_globals["__jinja_template__"]
-            try:
-                line = template.get_corresponding_lineno(tb.tb_lineno)
-            except Exception:  # noqa: BLE001 - a best effort to locate; never hide the error
-                line = None
+        code = tb.tb_frame.f_code
+        if code.co_filename.endswith((".html", ".txt", "<template>")):
+            line = tb.tb_lineno
         tb = tb.tb_next
     return line
 

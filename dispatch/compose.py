@@ -1,0 +1,119 @@
+"""Compose the complete message of each letter: body, PDF letter, calendar, annexes.
+
+One :class:`Composer` serves ``render`` (the ``.eml`` is exactly what ``send`` would send)
+and ``send``. It renders each distinct PDF once, builds each language's ``.ics`` once and
+reads each annex file once, so the cost follows the number of distinct letters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+
+from dispatch.errors import InvalidInput, Location, Problem
+from dispatch.ics import build_ics
+from dispatch.message import Attachment, BuiltMessage, build_message
+from dispatch.pdf import PdfRenderer
+from dispatch.prepare import Prepared
+from dispatch.render import Letter, slug
+
+MB = 1024 * 1024
+
+
+@dataclass
+class Composer:
+    """Builds the message of each letter of a prepared mailing, with its attachments."""
+
+    prepared: Prepared
+    when: datetime
+    attach_pdf: bool = True
+    attach_ics: bool = True
+
+    @cached_property
+    def pdf_renderer(self) -> PdfRenderer:
+        css = self.prepared.templates.root / "print.css"
+        return PdfRenderer(
+            base_url=self.prepared.mailing.folder, stylesheet=css if css.is_file() else None
+        )
+
+    @cached_property
+    def _annexes(self) -> list[Attachment]:
+        mailing = self.prepared.mailing
+        out = []
+        for annex in mailing.annexes:
+            path = mailing.annex_path(annex)
+            if path is not None:
+                out.append(Attachment(path.name, path.read_bytes()))
+        return out
+
+    def _ics(self, lang: str) -> bytes | None:
+        cache: dict[str, bytes | None] = self.__dict__.setdefault("_ics_cache", {})
+        if lang not in cache:
+            cache[lang] = build_ics(self.prepared.mailing, lang)
+        return cache[lang]
+
+    def pdf(self, letter: Letter) -> bytes:
+        """The letter as A4 PDF (each distinct letter rendered once)."""
+        return self.pdf_renderer.render(letter.html)
+
+    def ics(self, lang: str) -> bytes | None:
+        """The calendar invitation in ``lang``, or None for a mailing without event."""
+        return self._ics(lang)
+
+    def pdf_name(self, letter: Letter) -> str:
+        mailing = self.prepared.mailing
+        return f"{slug(mailing.reference.get(letter.lang), 40) or 'letter'}_{letter.lang}.pdf"
+
+    def ics_name(self, lang: str) -> str:
+        return f"{slug(self.prepared.mailing.reference.get(lang), 40) or 'event'}_{lang}.ics"
+
+    def attachments(self, letter: Letter) -> list[Attachment]:
+        """The PDF letter, the calendar invitation and the annex files, in that order."""
+        parts: list[Attachment] = []
+        if self.attach_pdf:
+            parts.append(Attachment(self.pdf_name(letter), self.pdf(letter), "application/pdf"))
+        ics = self.ics(letter.lang) if self.attach_ics else None
+        if ics is not None:
+            parts.append(Attachment(self.ics_name(letter.lang), ics, "text/calendar"))
+        parts += self._annexes
+        return parts
+
+    def message(self, letter: Letter) -> BuiltMessage:
+        """The message exactly as it is sent, attachments included."""
+        return build_message(
+            self.prepared.mailing, letter, when=self.when, attachments=self.attachments(letter)
+        )
+
+
+def check_size(composer: Composer, letter: Letter, limit_mb: float) -> list[Problem]:
+    """A problem when a message would exceed ``limit_mb``, naming its biggest parts."""
+    parts = [("the letter (HTML and text)", len(letter.html) + len(letter.text))]
+    parts += [(a.filename, len(a.data)) for a in composer.attachments(letter)]
+    # base64 makes attachments a third bigger on the wire
+    total = sum(size for _, size in parts) * 4 / 3
+    if total <= limit_mb * MB:
+        return []
+    biggest = sorted(parts, key=lambda p: -p[1])[:3]
+    listed = ", ".join(f"{name} ({size / MB:.1f} MB)" for name, size in biggest)
+    return [
+        Problem(
+            Location(file=composer.prepared.mailing.path, field="max_message_mb"),
+            f"the message to {letter.addressee.email} would be {total / MB:.1f} MB, above the "
+            f"limit of {limit_mb:g} MB; its biggest parts: {listed}",
+            "Make the annexes smaller, link to them instead, or raise max_message_mb.",
+        )
+    ]
+
+
+def validate_sizes(composer: Composer, limit_mb: float) -> None:
+    """Check each distinct (language) message size once; raise with every problem."""
+    seen: set[str] = set()
+    problems: list[Problem] = []
+    for letter in composer.prepared.letters:
+        if letter.lang in seen:
+            continue
+        seen.add(letter.lang)
+        problems += check_size(composer, letter, limit_mb)
+    if problems:
+        raise InvalidInput(problems)

@@ -1,0 +1,318 @@
+"""Letters as A4 PDF: the same HTML as the e-mail, laid out by WeasyPrint (CSS paged media).
+
+The page rules, the fonts and the French hyphenation come from ``templates/print.css``:
+WeasyPrint reads ``@page`` (A4, margins, page numbers from page 2) and hyphenates with
+pyphen where the CSS says ``hyphens: auto`` and the HTML has ``lang="fr"``. Fonts are
+embedded in the PDF, so the letter prints the same anywhere.
+
+Never a silent fallback font: before the first render the family named in the stylesheet
+must be known to fontconfig, or :class:`FontMissingError` says which one and how to
+install it (``scripts/system-deps.sh``). A mailing sends the same letter to many people,
+so :class:`PdfRenderer` renders each distinct HTML once and hands out the same bytes
+again: 10 000 addressees sharing 4 letters cost 4 renders.
+
+>>> renderer = PdfRenderer()  # doctest: +SKIP
+>>> pdf = renderer.render(html)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import re
+import shutil
+import subprocess
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from dispatch.errors import OutputError
+
+__all__ = [
+    "DEFAULT_STYLESHEET",
+    "FontMissingError",
+    "PdfRenderer",
+    "check_fonts",
+    "font_family_of",
+    "installed_font_families",
+    "render_pdf",
+]
+
+DEFAULT_STYLESHEET: Path = Path(__file__).resolve().parent.parent / "templates" / "print.css"
+"""The house stylesheet, applied to every PDF (parsed once per process).
+
+The templates also include it inline for the e-mail; the same rules applied twice give the
+same layout (the inline copy costs about 2 % of a render), so one HTML serves both.
+"""
+
+# Generic CSS families always resolve to something: nothing to check for them.
+_GENERIC = frozenset(
+    {"serif", "sans-serif", "monospace", "cursive", "fantasy", "system-ui", "ui-serif"}
+)
+_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+_FONT_FAMILY = re.compile(r"font-family\s*:\s*([^;{}]+)", re.IGNORECASE)
+
+# The Debian package that holds a font, for the error message.
+_FONT_PACKAGES = {"liberation serif": "fonts-liberation2"}
+
+# WeasyPrint fetches images and stylesheets through this; letters never need the network,
+# and a render of 10 000 letters must not wait on (or leak to) a remote server.
+_ALLOWED_PROTOCOLS = ("file", "data")
+
+
+class FontMissingError(OutputError):
+    """The letter's font is not installed: the PDF would come out in another font."""
+
+    def __init__(self, family: str, stylesheet: Path | None = None) -> None:
+        self.family = family
+        self.stylesheet = stylesheet
+        where = f"{stylesheet.name}: " if stylesheet is not None else ""
+        package = _FONT_PACKAGES.get(family.casefold())
+        how = (
+            f"scripts/system-deps.sh (as root; on Debian it installs {package})"
+            if package
+            else "your package manager"
+        )
+        super().__init__(
+            f'{where}the letter\'s font "{family}" is not installed (fontconfig does not '
+            f"know it), so the PDF would silently use another font. Install it with {how}, "
+            "or name an installed font in the stylesheet, and run again."
+        )
+
+
+def font_family_of(css: str) -> str | None:
+    """The letter's font: the first family of the first ``font-family`` in ``css``.
+
+    Generic families (``serif``...) and a stylesheet without ``font-family`` give None.
+
+    >>> font_family_of('html { font-family: "Liberation Serif", serif }')
+    'Liberation Serif'
+    """
+    match = _FONT_FAMILY.search(_COMMENT.sub("", css))
+    if match is None:
+        return None
+    first = match.group(1).split(",")[0].strip().strip("\"'").strip()
+    if not first or first.lower() in _GENERIC:
+        return None
+    return first
+
+
+@functools.cache
+def installed_font_families() -> frozenset[str]:
+    """Every font family fontconfig knows, case-folded; read once per process.
+
+    Asks the fontconfig library that WeasyPrint itself uses (so the answer is what the
+    renderer will see), and ``fc-list`` should that internal interface ever change.
+    """
+    try:
+        return _families_from_library()
+    except (ImportError, AttributeError, OSError):
+        return _families_from_fc_list()
+
+
+def _families_from_library() -> frozenset[str]:
+    from weasyprint.text.ffi import ffi, fontconfig
+
+    families: set[str] = set()
+    config = fontconfig.FcInitLoadConfigAndFonts()
+    if config == ffi.NULL:
+        raise OSError("fontconfig could not load its configuration")
+    try:
+        fonts = fontconfig.FcConfigGetFonts(config, fontconfig.FcSetSystem)
+        value = ffi.new("FcChar8 **")
+        for i in range(0 if fonts == ffi.NULL else fonts.nfont):
+            n = 0
+            # A font has one family per language it names itself in: take them all.
+            while (
+                fontconfig.FcPatternGetString(fonts.fonts[i], b"family", n, value)
+                == fontconfig.FcResultMatch
+            ):
+                families.add(ffi.string(value[0]).decode("utf-8", "replace").casefold())
+                n += 1
+    finally:
+        fontconfig.FcConfigDestroy(config)
+    return frozenset(families)
+
+
+def _families_from_fc_list() -> frozenset[str]:
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return frozenset()
+    listing = subprocess.run(
+        [fc_list, "--format", "%{family}\n"], capture_output=True, text=True, check=False
+    ).stdout
+    return frozenset(
+        name.strip().casefold() for line in listing.splitlines() for name in line.split(",")
+    )
+
+
+@functools.cache
+def check_fonts(stylesheet: Path = DEFAULT_STYLESHEET) -> str | None:
+    """Check that the font ``stylesheet`` names is installed; return its family.
+
+    Called before the first render (and cheap to call again: the answer is cached), so a
+    run stops before anything is written rather than send letters in a fallback font.
+    Raises :class:`FontMissingError` naming the family.
+    """
+    family = font_family_of(stylesheet.read_text(encoding="utf-8"))
+    if family is not None and family.casefold() not in installed_font_families():
+        raise FontMissingError(family, stylesheet)
+    return family
+
+
+class _Collector(logging.Handler):
+    """Keeps WeasyPrint's warnings (unknown CSS, unreadable image) instead of printing them."""
+
+    def __init__(self, into: list[str]) -> None:
+        super().__init__(level=logging.WARNING)
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message not in self.into:
+            self.into.append(message)
+
+
+@contextmanager
+def _quiet_weasyprint(into: list[str]) -> Iterator[None]:
+    """Route the ``weasyprint`` logger to ``into`` for the time of a render.
+
+    WeasyPrint logs a warning per unsupported CSS property per render; a mailing renders
+    many letters and the CLI must stay readable, so the messages are collected (once each)
+    for the caller to show, and its progress messages are not even produced.
+    """
+    logger = logging.getLogger("weasyprint")
+    handler = _Collector(into)
+    old_level, old_propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+        logger.propagate = old_propagate
+
+
+class _Engine:
+    """What every render shares: the font configuration, the parsed stylesheet, the images.
+
+    Building these costs more than a small letter's layout, so one engine per stylesheet
+    lives for the whole process (see :func:`_engine`).
+    """
+
+    def __init__(self, stylesheet: Path | None) -> None:
+        if stylesheet is not None:
+            check_fonts(stylesheet)
+        from weasyprint import CSS, URLFetcher
+        from weasyprint.text.fonts import FontConfiguration
+
+        self.font_config: Any = FontConfiguration()
+        self.url_fetcher: Any = URLFetcher(allowed_protocols=_ALLOWED_PROTOCOLS)
+        self.image_cache: dict[str, Any] = {}
+        self.warnings: list[str] = []
+        with _quiet_weasyprint(self.warnings):
+            self.stylesheets: list[Any] = (
+                []
+                if stylesheet is None
+                else [
+                    CSS(
+                        filename=str(stylesheet),
+                        font_config=self.font_config,
+                        url_fetcher=self.url_fetcher,
+                    )
+                ]
+            )
+
+    def write(self, html: str, base_url: str | Path | None, warnings: list[str]) -> bytes:
+        from weasyprint import HTML
+
+        with _quiet_weasyprint(warnings):
+            document = HTML(
+                string=html,
+                base_url=None if base_url is None else str(base_url),
+                url_fetcher=self.url_fetcher,
+            )
+            pdf: bytes = document.write_pdf(
+                stylesheets=self.stylesheets,
+                font_config=self.font_config,
+                cache=self.image_cache,
+            )
+        return pdf
+
+
+@functools.cache
+def _engine(stylesheet: Path | None) -> _Engine:
+    return _Engine(stylesheet)
+
+
+def render_pdf(
+    html: str,
+    *,
+    base_url: str | Path | None = None,
+    stylesheet: Path | None = DEFAULT_STYLESHEET,
+) -> bytes:
+    """Render one letter's HTML to A4 PDF bytes, with the house stylesheet.
+
+    ``base_url`` is where relative links in the HTML (a logo) are looked up; only local
+    files and ``data:`` URLs are fetched. ``stylesheet=None`` uses only the CSS inside the
+    HTML. Raises :class:`FontMissingError` if the stylesheet's font is not installed.
+    WeasyPrint's warnings are dropped here; :class:`PdfRenderer` keeps them.
+
+    >>> render_pdf('<html lang="fr"><p>Madame, Monsieur,</p></html>')[:5]  # doctest: +SKIP
+    b'%PDF-'
+    """
+    return _engine(stylesheet).write(html, base_url, [])
+
+
+class PdfRenderer:
+    """Renders letters to PDF, each distinct HTML once.
+
+    A letter with no personal field is the same for every addressee of a language and
+    category, so its PDF is looked up by a hash of its HTML and reused: ``renders`` counts
+    the real renders, ``hits`` the reuses. The cache keeps the ``max_cached`` most recent
+    PDFs, so personalised letters (all distinct) do not pile up in memory. WeasyPrint's
+    warnings, each once, are in ``warnings`` for the caller to show. Not thread-safe: use
+    one renderer per thread.
+
+    >>> renderer = PdfRenderer(base_url=mailing.folder)  # doctest: +SKIP
+    >>> renderer.render(html_fr) is renderer.render(html_fr)  # doctest: +SKIP
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | Path | None = None,
+        stylesheet: Path | None = DEFAULT_STYLESHEET,
+        max_cached: int = 256,
+    ) -> None:
+        if max_cached < 1:
+            raise ValueError("max_cached must be at least 1")
+        self.base_url = base_url
+        self.stylesheet = stylesheet
+        self.max_cached = max_cached
+        self.renders = 0
+        self.hits = 0
+        self.warnings: list[str] = []
+        self._engine = _engine(stylesheet)  # fails here, early, if the font is missing
+        self._cache: OrderedDict[bytes, bytes] = OrderedDict()
+
+    def render(self, html: str) -> bytes:
+        """The PDF of ``html``: rendered on first sight, then the same bytes again."""
+        key = hashlib.sha256(html.encode("utf-8", "surrogatepass")).digest()
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            self.hits += 1
+            return cached
+        pdf = self._engine.write(html, self.base_url, self.warnings)
+        self.renders += 1
+        self._cache[key] = pdf
+        if len(self._cache) > self.max_cached:
+            self._cache.popitem(last=False)
+        return pdf
