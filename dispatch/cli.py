@@ -20,6 +20,7 @@ from rich.table import Table
 from dispatch.errors import DispatchError, InvalidInput, Problem
 from dispatch.output import parse_formats, render_files
 from dispatch.prepare import Prepared, prepare
+from dispatch.preview import write_index
 from dispatch.templates import DEFAULT_TEMPLATES, TemplateSet
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -208,3 +209,54 @@ def render(
         f"Wrote {written.files} files ({', '.join(chosen)}) for "
         f"{written.letters} letters to {target}/"
     )
+
+
+@main.command()
+@click.argument("mailing", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder for the preview. Default: out/<mailing name>/preview.",
+)
+@click.option(
+    "--format",
+    "formats",
+    default="html,pdf,eml",
+    show_default=True,
+    help="Formats to render and link: html, txt, eml, pdf.",
+)
+@click.option(
+    "--open/--no-open",
+    "open_browser",
+    default=True,
+    help="Open the preview page in the browser (--no-open for scripts).",
+)
+@common_options
+@handle_errors
+def preview(
+    mailing: Path,
+    out: Path | None,
+    formats: str,
+    open_browser: bool,
+    contacts: Path | None,
+    templates_dir: Path | None,
+    only: tuple[str, ...],
+    category: tuple[str, ...],
+) -> None:
+    """Render MAILING into a folder with an index.html listing every letter, and open it.
+
+    The page groups the letters by language and category, links each letter's HTML,
+    PDF and .eml files, and shows the validation warnings. It works offline.
+    """
+    try:
+        chosen = parse_formats(formats)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--format") from None
+    prepared = _prepare(mailing, contacts, templates_dir, only, category)
+    target = out or Path("out") / prepared.mailing.name / "preview"
+    render_files(prepared, target, chosen)
+    index = write_index(prepared, target, chosen)
+    out_console.print(f"Preview of {len(prepared.letters)} letters: {index}")
+    if open_browser:
+        click.launch(index.resolve().as_uri())
