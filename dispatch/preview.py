@@ -81,7 +81,7 @@ def grouped(prepared: Prepared) -> list[tuple[str, list[tuple[str, str, list[Let
     for letter in prepared.letters:
         for code in letter.categories:
             by[letter.lang][code].append(letter)
-    out = []
+    out: list[tuple[str, list[tuple[str, str, list[Letter]]]]] = []
     for lang in mailing.languages:
         if lang not in by:
             continue
