@@ -23,6 +23,16 @@ from dispatch.render import Letter
 FORMATS = ("html", "txt", "eml", "pdf", "ics")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates files readable by their owner only; letters are ordinary documents.
+_FILE_MODE = 0o666 & ~_umask()
+
+
 @dataclass
 class Written:
     """What a render wrote: where, how many files, per language and category."""
@@ -56,6 +66,7 @@ def write_atomic(path: Path, data: bytes) -> None:
             "Choose another folder with --out, or free some space."
         ) from None
     try:
+        os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)

@@ -1,0 +1,725 @@
+"""Micro-typography of letter text, French and English: spaces, quotes, apostrophes, dashes.
+
+:func:`typeset` works on plain text, :func:`typeset_html` on HTML, where only the text
+changes: tags, attributes, comments, entity references that keep their character and the
+content of ``<script>``, ``<style>``, ``<pre>``, ``<code>``, ``<kbd>``, ``<samp>`` and
+``<textarea>`` pass through as they are. In both, URLs (``https://…``, ``www.…``), e-mail
+addresses and character references are left alone. Both are idempotent:
+``typeset(typeset(x, lang), lang) == typeset(x, lang)``.
+
+French (the conventions of the Imprimerie nationale, as in French UN/ITU circulars):
+
+- U+00A0 NO-BREAK SPACE before ``:`` (``Réf. : Circulaire``), inside times (``23 h 59``),
+  after ``n°`` and between a number and ``%``, a unit or a currency code (``25 %``,
+  ``10 km``, ``1 500 CHF``);
+- U+202F NARROW NO-BREAK SPACE before ``;`` ``!`` ``?`` and inside ``« »``;
+- straight double quotes become ``« … »``, nested ``“ … ”``; ``'`` becomes ``’``;
+- ``...`` becomes ``…``; ``76ème``, ``76eme``, ``76^{ème}`` become ``76e`` (``1ère`` →
+  ``1re``); ``23h59`` becomes ``23 h 59``;
+- an en dash between two numbers of a range: ``6–16 juin``, ``2021–2022``.
+
+English: curly quotes ``“ … ”`` (nested ``‘ … ’``) and apostrophe ``’``, ``…``, no space
+before ``:`` ``;`` ``!`` ``?``, an en dash in number ranges, a no-break space between a
+number and a unit or currency code.
+
+A space this module writes replaces the spaces that were there (ordinary, no-break, thin),
+so it is never doubled. Nothing is inserted inside ``10:30``, ``https://…``,
+``u4ssc@itu.int`` or ``CL-22/006``. Across inline tags (``"<strong>Connecter</strong>"``,
+``<b>Objet</b>:``) the text is read as one, so quotes and colons are still right.
+"""
+
+from __future__ import annotations
+
+import heapq
+import html as _html
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+from typing import Literal
+
+from markupsafe import Markup
+
+__all__ = ["typeset", "typeset_html"]
+
+NBSP = "\u00a0"
+NNBSP = "\u202f"
+_SPACES = frozenset(" \t\u00a0\u202f\u2009")  # horizontal spaces a rule may replace
+_OPENERS = frozenset("([{«“‘—–-/\u2011")  # after these, a quote opens
+_CLOSERS = frozenset(".,;:!?)]}»”’'…")  # before these, a quote closes
+_BARE_AFTER_OPENING = _CLOSERS | frozenset('"“‘«')  # «“x”» : no space between the marks
+
+Edit = tuple[int, int, str]  # replace text[start:end] by the string
+Rule = Callable[["_Flow"], Iterator[Edit]]
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _spaces_before(text: str, i: int) -> int:
+    """The start of the run of horizontal spaces that ends at ``i``."""
+    while i > 0 and text[i - 1] in _SPACES:
+        i -= 1
+    return i
+
+
+def _spaces_after(text: str, i: int) -> int:
+    """The end of the run of horizontal spaces that starts at ``i``."""
+    n = len(text)
+    while i < n and text[i] in _SPACES:
+        i += 1
+    return i
+
+
+def _digits_before(text: str, i: int) -> int:
+    """The start of the run of digits that ends at ``i``."""
+    while i > 0 and text[i - 1].isdigit():
+        i -= 1
+    return i
+
+
+# ---------------------------------------------------------------------------------------
+# The text being typeset: its characters, the spans no rule may touch (URLs, tags...) and,
+# for HTML, where each token starts so that the result can be cut back into tokens.
+
+
+class _Flow:
+    __slots__ = ("bounds", "guard_ends", "guard_starts", "hard", "text")
+
+    def __init__(
+        self,
+        text: str,
+        guards: list[tuple[int, int]],
+        hard: list[int] | None = None,
+        bounds: list[int] | None = None,
+    ) -> None:
+        self.text = text
+        merged: list[list[int]] = []
+        for start, end in sorted(guards):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        self.guard_starts = [g[0] for g in merged]
+        self.guard_ends = [g[1] for g in merged]
+        self.hard = hard or []  # positions of inline tags: no edit may straddle one
+        self.bounds = bounds or []  # where each HTML token starts (and the end)
+
+    def allowed(self, start: int, end: int) -> bool:
+        """Whether text[start:end] may be replaced: it overlaps no guard, straddles no tag."""
+        ends = self.guard_ends
+        if ends:
+            i = bisect_right(ends, start)
+            if i < len(ends) and self.guard_starts[i] < end:
+                return False
+        hard = self.hard
+        if hard:
+            i = bisect_right(hard, start)
+            if i < len(hard) and hard[i] < end:
+                return False
+        return True
+
+    def apply(self, rules: tuple[Rule, ...]) -> None:
+        """Apply the edits of one pass of rules, which all read the text as it was before it."""
+        text = self.text
+        edits: list[Edit] = []
+        last = 0
+        stream = rules[0](self) if len(rules) == 1 else heapq.merge(*(rule(self) for rule in rules))
+        for start, end, new in stream:
+            # An edit that overlaps an earlier one of the pass is dropped: the first wins.
+            if start < last or start >= end or not self.allowed(start, end):
+                continue
+            if text[start:end] == new:
+                continue
+            edits.append((start, end, new))
+            last = end
+        if not edits:
+            return
+        pieces: list[str] = []
+        pos = 0
+        for start, end, new in edits:
+            pieces += (text[pos:start], new)
+            pos = end
+        pieces.append(text[pos:])
+        self.text = "".join(pieces)
+        if self.guard_starts:
+            self.guard_starts = _remap(self.guard_starts, edits)
+            self.guard_ends = _remap(self.guard_ends, edits)
+        if self.hard:
+            self.hard = _remap(self.hard, edits)
+        if self.bounds:
+            self.bounds = _remap(self.bounds, edits)
+
+
+def _remap(positions: list[int], edits: list[Edit]) -> list[int]:
+    """Where sorted positions go after the edits (non-empty, sorted, not overlapping).
+
+    A position at an edit's start stays before the new text, one at its end goes after it;
+    one inside an edit (between an entity and the text beside it) goes after the new text,
+    so that the whole replacement lands in the first token it touched.
+    """
+    out: list[int] = []
+    k, count, delta = 0, len(edits), 0
+    for p in positions:
+        while k < count and edits[k][1] <= p:
+            start, end, new = edits[k]
+            delta += len(new) - (end - start)
+            k += 1
+        if k < count and edits[k][0] < p:
+            start, end, new = edits[k]
+            out.append(start + delta + len(new))
+        else:
+            out.append(p + delta)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# What no rule touches: URLs, e-mail addresses, character references.
+
+_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*\Z")
+_URL_REST = re.compile(r"[^\s<>\"«»“”]*[^\s<>\"«»“”.,;:!?)\]}'’]")
+_EMAIL_DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)+")
+_CHARREF = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]*|#[0-9]+|#[xX][0-9A-Fa-f]+);")
+
+
+def _protected(text: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    if "://" in text:
+        for m in re.finditer("://", text):
+            scheme = _URL_SCHEME.search(text, max(0, m.start() - 12), m.start())
+            rest = _URL_REST.match(text, m.end())
+            if scheme and rest:
+                spans.append((scheme.start(), rest.end()))
+    if "www." in text:
+        for m in re.finditer(r"www\.", text):
+            if m.start() == 0 or not _is_word(text[m.start() - 1]):
+                rest = _URL_REST.match(text, m.end())
+                if rest:
+                    spans.append((m.start(), rest.end()))
+    if "@" in text:
+        for m in re.finditer("@", text):
+            start = m.start()
+            while start > 0 and (_is_word(text[start - 1]) or text[start - 1] in ".+-"):
+                start -= 1
+            domain = _EMAIL_DOMAIN.match(text, m.end())
+            if start < m.start() and domain:
+                spans.append((start, domain.end()))
+    if "&" in text:
+        spans += [m.span() for m in _CHARREF.finditer(text)]
+    return spans
+
+
+# ---------------------------------------------------------------------------------------
+# The rules. Each yields edits in order; the flow drops those that touch a guard or change
+# nothing. A rule rewrites the spaces around what it spaces, so that none is ever doubled.
+
+
+def _fr_ordinal_suffix(number: str, suffix: str) -> str | None:
+    """``76ème`` → ``e``, ``1ère`` → ``re``, ``1ier`` → ``er``; None if not an ordinal."""
+    plural = suffix.endswith("s") and suffix not in ("s",)
+    base = suffix.lower().removesuffix("s") if plural else suffix.lower()
+    one = number == "1"
+    if base in ("e", "è", "ème", "eme", "ième", "ieme"):
+        result = "er" if one else "e"
+    elif base in ("er", "ier"):
+        result = "er"
+    elif base in ("re", "ère", "ere", "ière", "iere"):
+        result = "re" if one else "e"
+    else:
+        return None
+    return result + "s" if plural else result
+
+
+def _joins(text: str, i: int) -> bool:
+    """Whether text[i] is a point or comma inside a number or code (``1.5``, ``Y.4900``)."""
+    return text[i] in ".," and i > 0 and text[i - 1].isalnum()
+
+
+def _standalone_number(text: str, end: int) -> str | None:
+    """The digits that end at ``end`` if they are a number on their own.
+
+    Not ``A4``, ``1.5`` or ``1,5``, nor the minutes of ``23h59`` or ``23 h 59``.
+    """
+    start = _digits_before(text, end)
+    if start == end or (start > 0 and (_is_word(text[start - 1]) or _joins(text, start - 1))):
+        return None
+    if start > 1 and text[start - 1] in _SPACES and text[start - 2] == "h":
+        return None
+    return text[start:end]
+
+
+_SUPERSCRIPT = re.compile(r"\^\{([^{}\s]{1,6})\}")
+
+
+def _fr_superscripts(flow: _Flow) -> Iterator[Edit]:
+    # Word's superscripts come through as "76^{ème}".
+    text = flow.text
+    if "^{" not in text:
+        return
+    for m in _SUPERSCRIPT.finditer(text):
+        number = _standalone_number(text, m.start())
+        suffix = _fr_ordinal_suffix(number, m.group(1)) if number else None
+        if suffix is not None:
+            yield m.start(), m.end(), suffix
+
+
+def _after_number(lang: Literal["fr", "en"]) -> Rule:
+    """What follows a number: its ordinal suffix, ``%``, a unit or a currency code."""
+    french = lang == "fr"
+
+    def rule(flow: _Flow) -> Iterator[Edit]:
+        text = flow.text
+        for m in _AFTER_DIGIT.finditer(text):
+            if m.group("suffix"):
+                number = _standalone_number(text, m.start("suffix")) if french else None
+                suffix = _fr_ordinal_suffix(number, m.group("suffix")) if number else None
+                if suffix is not None:
+                    yield m.start("suffix"), m.end(), suffix
+            elif m.group("unit") == "%":
+                if french:
+                    yield m.start("space"), m.end(), f"{NBSP}%"
+            elif m.group("space"):
+                yield m.start("space"), m.end("space"), NBSP
+
+    return rule
+
+
+_FR_HOUR = re.compile(r"h(?:[ \t\u00a0\u202f\u2009]?([0-5][0-9]))?(?!\w)")
+
+
+def _fr_times(flow: _Flow) -> Iterator[Edit]:
+    # "23h59", "10 h 00", "10h" → "23 h 59" with no-break spaces. "10:30" is left as it is.
+    text = flow.text
+    for m in _FR_HOUR.finditer(text):
+        start = m.start() - 1 if m.start() > 0 and text[m.start() - 1] in _SPACES else m.start()
+        number = _standalone_number(text, start)
+        if number is None or len(number) > 2 or int(number) > 24:
+            continue
+        if start > len(number) and text[start - len(number) - 1] == ":":
+            continue
+        minutes = m.group(1)
+        yield start, m.end(), f"{NBSP}h{NBSP}{minutes}" if minutes else f"{NBSP}h"
+
+
+def _quotes(lang: Literal["fr", "en"]) -> Rule:
+    """Straight double quotes to curly ones, nested quotes to the inner pair.
+
+    In French the rule also puts a narrow no-break space inside every ``« »``, typed or
+    made here, in place of the spaces that were there (none at a line's end or start).
+    """
+    french = lang == "fr"
+    opening, closing = ("«", "»") if french else ("“", "”")
+    inner_opening, inner_closing = ("“", "”") if french else ("‘", "’")
+    marks = re.compile('["«»“”]' if french else '["“”]')
+
+    # A narrow no-break space inside « », in place of the spaces there; none before a line's
+    # end, nor before punctuation that another rule spaces. The mark and the spaces are two
+    # edits, so that spaces on the far side of a tag do not keep the mark from changing.
+    def after_opening(text: str, i: int, mark: str) -> list[Edit]:
+        end = _spaces_after(text, i + 1)
+        if end == len(text) or text[end].isspace() or text[end] in _BARE_AFTER_OPENING:
+            return [(i, i + 1, mark)]
+        if end == i + 1:
+            return [(i, i + 1, mark + NNBSP)]
+        return [(i, i + 1, mark), (i + 1, end, NNBSP)]
+
+    def before_closing(text: str, i: int, mark: str, floor: int, last: str) -> list[Edit]:
+        # ``floor`` and ``last``: where this rule's previous edit ends and what it wrote, the
+        # text just before the spaces when the two touch ('""' has nothing in between).
+        start = max(_spaces_before(text, i), floor)
+        touching = start == floor and bool(last)
+        before = last[-1] if touching else (text[start - 1] if start > 0 else "\n")
+        if before.isspace() and not touching:
+            return [(i, i + 1, mark)]  # spaces at a line's start are the line's business
+        if before.isspace() or before in _OPENERS:
+            return [(start, i, ""), (i, i + 1, mark)] if start < i else [(i, i + 1, mark)]
+        if start < i:
+            return [(start, i, NNBSP), (i, i + 1, mark)]
+        return [(i, i + 1, NNBSP + mark)]
+
+    def rule(flow: _Flow) -> Iterator[Edit]:
+        text = flow.text
+        if '"' not in text and not (french and ("«" in text or "»" in text)):
+            return
+        depth = 0
+        floor, last = 0, ""  # where the last edit of this rule ends, and what it wrote
+        for m in marks.finditer(text):
+            i = m.start()
+            mark = m.group()
+            edits: list[Edit] = []
+            if mark != '"':
+                depth = depth + 1 if mark in "«“" else max(0, depth - 1)
+                if mark == "«":
+                    edits = after_opening(text, i, mark)
+                elif mark == "»":
+                    edits = before_closing(text, i, mark, floor, last)
+            elif flow.allowed(i, i + 1):
+                before = text[i - 1] if i > 0 else " "
+                after = text[i + 1] if i + 1 < len(text) else " "
+                opens_here = before.isspace() or before in _OPENERS
+                closes_here = after.isspace() or after in _CLOSERS
+                # Clear from the neighbours ("x" y), else from what is open ("x"y" → closes).
+                is_opening = opens_here if opens_here != closes_here else depth == 0
+                if is_opening:
+                    if depth == 0 and french:
+                        edits = after_opening(text, i, opening)
+                    else:
+                        edits = [(i, i + 1, opening if depth == 0 else inner_opening)]
+                    depth += 1
+                else:
+                    depth = max(0, depth - 1)
+                    if depth == 0 and french:
+                        edits = before_closing(text, i, closing, floor, last)
+                    else:
+                        edits = [(i, i + 1, closing if depth == 0 else inner_closing)]
+            if edits:
+                floor, last = edits[-1][1], edits[-1][2]
+                yield from edits
+
+    return rule
+
+
+def _fr_apostrophes(flow: _Flow) -> Iterator[Edit]:
+    text = flow.text
+    if "'" in text:
+        for m in re.finditer("'", text):
+            yield m.start(), m.end(), "’"
+
+
+def _en_apostrophes(flow: _Flow) -> Iterator[Edit]:
+    # "don't", "States'" → ’; an opening single quote ('word) → ‘.
+    text = flow.text
+    if "'" not in text:
+        return
+    for m in re.finditer("'", text):
+        i = m.start()
+        before = text[i - 1] if i > 0 else " "
+        after = text[i + 1] if i + 1 < len(text) else " "
+        opening = (before.isspace() or before in _OPENERS) and _is_word(after)
+        yield i, i + 1, "‘" if opening else "’"
+
+
+def _ellipsis(flow: _Flow) -> Iterator[Edit]:
+    text = flow.text
+    if "..." in text:
+        for m in re.finditer(r"\.\.\.+", text):
+            if m.end() - m.start() == 3:
+                yield m.start(), m.end(), "…"
+
+
+def _before_punctuation(flow: _Flow, marks: str) -> Iterator[tuple[int, int, int]]:
+    """Each run of ``marks`` that ends a word: (start of the spaces before, run start, end)."""
+    text = flow.text
+    found = sorted(
+        m.start() for mark in marks if mark in text for m in re.finditer(re.escape(mark), text)
+    )
+    k = 0
+    while k < len(found):
+        i = j = found[k]
+        while k < len(found) and found[k] == j:
+            j += 1
+            k += 1
+        if j < len(text) and (_is_word(text[j]) or text[j] in "/\\=&:"):
+            continue  # "10:30", "?id=3", "a;b": not punctuation of a sentence
+        start = _spaces_before(text, i)
+        if start == 0 or text[start - 1].isspace() or text[start - 1] in "([{:;!?":
+            continue
+        yield start, i, j
+
+
+def _fr_colon(flow: _Flow) -> Iterator[Edit]:
+    if ":" in flow.text:
+        for start, i, j in _before_punctuation(flow, ":"):
+            if j - i == 1:
+                yield start, j, f"{NBSP}:"
+
+
+def _fr_semicolon_marks(flow: _Flow) -> Iterator[Edit]:
+    text = flow.text
+    if ";" in text or "!" in text or "?" in text:
+        for start, i, j in _before_punctuation(flow, ";!?"):
+            yield start, j, NNBSP + text[i:j]
+
+
+def _en_no_space_before_marks(flow: _Flow) -> Iterator[Edit]:
+    text = flow.text
+    if any(mark in text for mark in ":;!?"):
+        for start, i, _ in _before_punctuation(flow, ":;!?"):
+            if start < i:
+                yield start, i, ""
+
+
+_NUMERO = re.compile(r"[nN][°º]")
+
+
+def _fr_numero(flow: _Flow) -> Iterator[Edit]:
+    text = flow.text
+    if "°" not in text and "º" not in text:
+        return
+    for m in _NUMERO.finditer(text):
+        if m.start() > 0 and _is_word(text[m.start() - 1]):
+            continue
+        end = _spaces_after(text, m.end())
+        if end < len(text) and text[end].isdigit():
+            yield m.start(), end, m.group() + NBSP
+
+
+_UNITS = (
+    "km²|km/h|km|cm|mm|m²|kg|MHz|GHz|kHz|THz|Hz|dBm|dBi|dB|kW|MW|GW|mW|kV|ms|min"
+    "|Gbit/s|Mbit/s|kbit/s|bit/s|Tbit/s|Go|Mo|Ko|To|GB|MB|kB|TB|°C|€"
+)
+_CURRENCIES = (
+    "CHF",
+    "EUR",
+    "USD",
+    "GBP",
+    "JPY",
+    "CNY",
+    "CAD",
+    "AUD",
+    "INR",
+    "RUB",
+    "BRL",
+    "ZAR",
+    "XOF",
+    "XAF",
+    "RWF",
+    "KES",
+    "NGN",
+    "EGP",
+    "AED",
+    "SAR",
+    "MAD",
+    "TND",
+    "SEK",
+    "NOK",
+    "DKK",
+)
+_AFTER_DIGIT = re.compile(
+    r"[0-9](?:(?P<suffix>(?:i?[eè]me|i?[eè]re|ier)s?)(?!\w)"
+    rf"|(?P<space>[ \t\u00a0\u202f\u2009]*)(?P<unit>%|(?:{_UNITS}|{'|'.join(_CURRENCIES)})(?!\w)))"
+)
+_CURRENCY_BEFORE = re.compile(rf"(?:{'|'.join(_CURRENCIES)})([ \t\u202f\u2009]+)(?=[0-9])")
+
+
+def _currency_before(flow: _Flow) -> Iterator[Edit]:
+    # "CHF 1,500": the space is no-break.
+    text = flow.text
+    for m in _CURRENCY_BEFORE.finditer(text):
+        if m.start() == 0 or not _is_word(text[m.start() - 1]):
+            yield m.start(1), m.end(1), NBSP
+
+
+_RANGE_HYPHEN = re.compile(r"-(?<=[0-9]-)(?=[0-9])")
+_NOT_BEFORE_RANGE = frozenset("+-/–\u2011")
+_NOT_AFTER_RANGE = frozenset("-/–\u2011")
+
+
+def _number_ranges(flow: _Flow) -> Iterator[Edit]:
+    # "6-16 juin", "2021-2022" → en dash; not "2021-12-07", "+41-22-730", "22 730-6301".
+    text = flow.text
+    if "-" not in text:
+        return
+    for m in _RANGE_HYPHEN.finditer(text):
+        i = m.start()
+        left = _digits_before(text, i)
+        right = i + 1
+        while right < len(text) and text[right].isdigit():
+            right += 1
+        if left > 0:
+            before = text[left - 1]
+            if _is_word(before) or before in _NOT_BEFORE_RANGE or _joins(text, left - 1):
+                continue
+            if before in _SPACES and left > 1 and text[left - 2].isdigit():
+                continue  # a telephone number in groups
+        if right < len(text):
+            after = text[right]
+            if _is_word(after) or after in _NOT_AFTER_RANGE:
+                continue
+            if after in ".," and right + 1 < len(text) and text[right + 1].isdigit():
+                continue
+        yield i, i + 1, "–"
+
+
+# Passes of rules: the rules of a pass read the same text, so none may depend on another's
+# work; a pass reads the text the passes before it made. "23h59" must become "23 h 59"
+# before a range is looked for ("8h30-11h30"); an English apostrophe needs the quotes done.
+_PASSES: dict[str, tuple[tuple[Rule, ...], ...]] = {
+    "fr": (
+        (_fr_superscripts, _after_number("fr"), _fr_times),
+        (
+            _quotes("fr"),
+            _fr_apostrophes,
+            _ellipsis,
+            _fr_colon,
+            _fr_semicolon_marks,
+            _fr_numero,
+            _currency_before,
+            _number_ranges,
+        ),
+    ),
+    "en": (
+        (
+            _quotes("en"),
+            _ellipsis,
+            _en_no_space_before_marks,
+            _after_number("en"),
+            _currency_before,
+            _number_ranges,
+        ),
+        (_en_apostrophes,),
+    ),
+}
+
+
+def _passes(lang: str) -> tuple[tuple[Rule, ...], ...]:
+    passes = _PASSES.get(lang)
+    if passes is None:
+        raise ValueError(f'language {lang!r} is not supported: use "fr" or "en"')
+    return passes
+
+
+def typeset(text: str, lang: str) -> str:
+    """Plain text with the micro-typography of ``lang``; idempotent.
+
+    >>> typeset('Réf.: la 76^{ème} session, à 23h59 "au plus tard"', "fr")
+    'Réf.\\xa0: la 76e session, à 23\\xa0h\\xa059 «\\u202fau plus tard\\u202f»'
+    """
+    passes = _passes(lang)
+    text = str(text)
+    flow = _Flow(text, _protected(text))
+    for rules in passes:
+        flow.apply(rules)
+    return flow.text
+
+
+# ---------------------------------------------------------------------------------------
+# HTML: a tokenizer, not a parser. Only text and character references take part in the
+# text; tags are kept byte for byte.
+
+_HTML_TOKEN = re.compile(
+    r"""
+      <!--.*?(?:-->|\Z)                                   # comment
+    | <!\[CDATA\[.*?(?:\]\]>|\Z)
+    | <[!?][^>]*>?                                        # doctype, processing instruction
+    | <(script|style|textarea)\b(?:[^>"']|"[^"]*"|'[^']*')*>.*?(?:</\1\s*>|\Z)
+    | </?[A-Za-z][^\s/>]*(?:[^>"']|"[^"]*"|'[^']*')*>     # tag
+    | &(?:[A-Za-z][A-Za-z0-9]*|\#[0-9]+|\#[xX][0-9A-Fa-f]+);
+    """,
+    re.DOTALL | re.IGNORECASE | re.VERBOSE,
+)
+_TAG_NAME = re.compile(r"</?([A-Za-z][A-Za-z0-9-]*)")
+_BLOCK_TAGS = frozenset(
+    re.split(
+        r"\s+",
+        "address article aside base blockquote body br caption col colgroup dd details dialog "
+        "div dl dt fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 head header hr html "
+        "li link main meta nav noscript ol option p pre section select summary table tbody td "
+        "template tfoot th thead title tr ul",
+    )
+)
+_SKIPPED_TAGS = frozenset({"pre", "code", "kbd", "samp"})
+_RAW_TEXT_TAGS = frozenset({"script", "style", "textarea"})
+_OBJECT = "\ufffc"  # stands for skipped content: a word, as far as the rules can tell
+
+_TEXT, _ENTITY, _FIXED = 0, 1, 2  # kinds of token: text, character reference, kept as is
+
+
+def _escape_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@lru_cache(maxsize=4096)
+def _classify(token: str) -> tuple[int, str, int]:
+    """A tag's or reference's kind, its part in the text and how it moves the skip depth.
+
+    A block tag is a line break as far as the rules can tell ("\\n"), an inline tag nothing
+    (the text reads through ``<strong>``), an unknown reference a word (the object mark).
+    """
+    if token[0] == "&":
+        char = _html.unescape(token)
+        return (_FIXED, _OBJECT, 0) if char == token else (_ENTITY, char, 0)
+    name_match = _TAG_NAME.match(token)
+    name = name_match.group(1).lower() if name_match else ""
+    skip = (-1 if token[1] == "/" else 1) if name in _SKIPPED_TAGS else 0
+    if name in _BLOCK_TAGS or name in _RAW_TEXT_TAGS or token[1] in "!?":
+        return _FIXED, "\n", skip
+    return _FIXED, "", skip
+
+
+def typeset_html(html: str | Markup, lang: str) -> Markup:
+    """HTML whose text has the micro-typography of ``lang``; markup untouched; idempotent.
+
+    >>> typeset_html('<p><a href="https://x.org/a:b">Objet</a>: "oui"</p>', "fr")
+    Markup('<p><a href="https://x.org/a:b">Objet</a>\\xa0: «\\u202foui\\u202f»</p>')
+    """
+    passes = _passes(lang)
+    source = str(html)
+    kinds: list[int] = []  # per token: its kind, source text, part in the text and start
+    raws: list[str] = []
+    flows: list[str] = []
+    bounds: list[int] = []
+    guards: list[tuple[int, int]] = []  # tags that break a line, skipped content
+    hard: list[int] = []  # inline tags and comments
+    position = 0
+    skipping = 0  # depth inside <pre>, <code>...
+    pos = 0
+    for m in _HTML_TOKEN.finditer(source + "<!---->"):  # the empty comment ends the last text
+        start = m.start()
+        if start > pos:
+            raw = source[pos:start]
+            bounds.append(position)
+            raws.append(raw)
+            if skipping:
+                kinds.append(_FIXED)
+                flows.append(_OBJECT)
+                guards.append((position, position + 1))
+                position += 1
+            else:
+                kinds.append(_TEXT)
+                flows.append(raw)
+                position += len(raw)
+        pos = m.end()
+        if pos > len(source):  # the end mark, or an unclosed comment or <script> that ate it
+            if start < len(source):
+                bounds.append(position)
+                raws.append(source[start:])
+                kinds.append(_FIXED)
+                flows.append("")
+                hard.append(position)
+            break
+        token = m.group()
+        kind, part, skip = _classify(token)
+        if skip:
+            skipping = max(0, skipping + skip)
+        if skipping and kind == _ENTITY:
+            kind, part = _FIXED, _OBJECT
+        bounds.append(position)
+        raws.append(token)
+        kinds.append(kind)
+        flows.append(part)
+        if kind == _FIXED:
+            if part:
+                guards.append((position, position + len(part)))
+            else:
+                hard.append(position)
+        position += len(part)
+    bounds.append(position)
+
+    text = "".join(flows)
+    flow = _Flow(text, guards + _protected(text), hard, bounds)
+    for rules in passes:
+        flow.apply(rules)
+
+    if flow.text == text:
+        return Markup(source)
+    out: list[str] = []
+    new_bounds = flow.bounds
+    for k, kind in enumerate(kinds):
+        if kind == _FIXED:
+            out.append(raws[k])
+            continue
+        new = flow.text[new_bounds[k] : new_bounds[k + 1]]
+        out.append(raws[k] if new == flows[k] else _escape_text(new))
+    return Markup("".join(out))
