@@ -8,19 +8,36 @@ failure, 2 bad input, 3 relay unreachable or authentication refused.
 from __future__ import annotations
 
 import functools
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dispatch.errors import DispatchError, InvalidInput, Problem
-from dispatch.output import parse_formats, render_files
+from dispatch.compose import Composer, journal_dir, outgoing, validate_sizes
+from dispatch.errors import DispatchError, InvalidInput, Location, Problem
+from dispatch.journal import Journal, MailingLock, Plan
+from dispatch.mailing import load_mailing
+from dispatch.output import now, parse_formats, render_files
 from dispatch.prepare import Prepared, prepare
 from dispatch.preview import write_index
+from dispatch.report import write_report
+from dispatch.send import (
+    DeliveryEvent,
+    DeliveryInterrupted,
+    DeliverySummary,
+    Failure,
+    Outgoing,
+    deliver_sync,
+    send_samples_sync,
+)
+from dispatch.settings import SmtpSettings, load_settings
 from dispatch.templates import DEFAULT_TEMPLATES, TemplateSet
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -260,3 +277,372 @@ def preview(
     out_console.print(f"Preview of {len(prepared.letters)} letters: {index}")
     if open_browser:
         click.launch(index.resolve().as_uri())
+
+
+def _settings(settings_file: Path | None, **overrides: Any) -> SmtpSettings:
+    """Settings from the file and environment; command-line options win."""
+    base = load_settings(settings_file, os.environ)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if not given:
+        return base
+    try:
+        return SmtpSettings.model_validate({**base.model_dump(), **given})
+    except ValidationError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _plan_table(
+    prepared: Prepared, plan: Plan[Outgoing], settings: SmtpSettings | None, title: str
+) -> Table:
+    mailing = prepared.mailing
+    table = summary_table(prepared, title)
+    table.caption = (
+        f"From {mailing.sender.email}"
+        + (f" via {settings.host}:{settings.port} ({settings.security})" if settings else "")
+        + f" · to send now: {len(plan.to_send)} · already sent: {len(plan.already_sent)}"
+        + (f" · changed since sent (not resent): {len(plan.changed)}" if plan.changed else "")
+        + (
+            f" · unknown (not resent without --retry-unknown): {len(plan.unknown)}"
+            if plan.unknown
+            else ""
+        )
+        + (
+            f" · refused for good earlier: {len(plan.failed_permanent)}"
+            if plan.failed_permanent
+            else ""
+        )
+    )
+    table.caption_justify = "left"
+    return table
+
+
+def _failure_table(failures: Sequence[Failure], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("Address")
+    table.add_column("State")
+    table.add_column("Code", justify="right")
+    table.add_column("Reason")
+    for f in failures:
+        table.add_row(
+            ", ".join(f.recipients) or f.key,
+            f.state,
+            "" if f.code is None else str(f.code),
+            f.reason,
+        )
+    return table
+
+
+@main.command()
+@click.argument("mailing", type=click.Path(path_type=Path))
+@click.option("--yes", is_flag=True, help="Send without asking for confirmation (scripts).")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Validate, render and show what would be sent; connect to nothing.",
+)
+@click.option(
+    "--to",
+    "to_address",
+    metavar="ADDRESS",
+    help="Send one sample per language to ADDRESS only; nobody is marked as sent.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Send at most this many messages in this run.",
+)
+@click.option(
+    "--retry-unknown",
+    is_flag=True,
+    help="Also send the messages whose fate is unknown after a crash (the relay "
+    "may have them: their addressees may get two copies).",
+)
+@click.option(
+    "--settings",
+    "settings_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A TOML file with an [smtp] table (the password stays in DISPATCH_SMTP_PASSWORD).",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Connections to the relay at once (default 4).",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="At most this many messages per minute (the relay's quota).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds to wait for each reply of the relay (default 60).",
+)
+@common_options
+@handle_errors
+def send(
+    mailing: Path,
+    yes: bool,
+    dry_run: bool,
+    to_address: str | None,
+    limit: int | None,
+    retry_unknown: bool,
+    settings_file: Path | None,
+    concurrency: int | None,
+    rate: float | None,
+    timeout: float | None,
+    contacts: Path | None,
+    templates_dir: Path | None,
+    only: tuple[str, ...],
+    category: tuple[str, ...],
+) -> None:
+    """Send every letter of MAILING by SMTP, once per addressee.
+
+    Validates everything first (any problem: exit 2, nothing sent), shows what is about
+    to happen and asks for confirmation. A journal beside the mailing records every
+    message: run the same command again after any failure and only what was not sent
+    is sent. Exit 0 all sent, 1 some failed or unknown, 2 bad input, 3 relay unreachable
+    or authentication refused.
+    """
+    prepared = _prepare(mailing, contacts, templates_dir, only, category)
+    settings = (
+        None
+        if dry_run and not os.environ.get("DISPATCH_SMTP_HOST") and not (settings_file)
+        else _settings(
+            settings_file, concurrency=concurrency, rate_per_minute=rate, timeout=timeout
+        )
+    )
+    composer = Composer(prepared, when=now(), attach_pdf=prepared.mailing.attach_pdf)
+    validate_sizes(composer, prepared.mailing.max_message_mb)
+    messages = [outgoing(composer, letter) for letter in prepared.letters]
+    _problems("Warnings:", prepared.warnings, style="yellow")
+
+    if to_address:
+        if settings is None:
+            raise click.UsageError("--to needs a relay: set DISPATCH_SMTP_HOST.")
+        results = send_samples_sync(messages, settings, to_address)
+        for r in results:
+            state = "accepted" if r.accepted else f"refused ({r.code} {r.reply})"
+            out_console.print(
+                f"Sample in {r.language} (the letter of {r.key}) to {r.to_address}: {state}"
+            )
+        sys.exit(0 if all(r.accepted for r in results) else 1)
+
+    folder = journal_dir(prepared.mailing)
+    with MailingLock(folder / "lock"):
+        if dry_run:
+            journal_path = folder / "journal.sqlite3"
+            if journal_path.exists():
+                with Journal.open(journal_path, readonly=True) as journal:
+                    plan = journal.preview(messages, retry_unknown=retry_unknown)
+            else:
+                plan = Plan(
+                    to_send=tuple(messages),
+                    already_sent=(),
+                    changed=(),
+                    unknown=(),
+                    failed_permanent=(),
+                    not_in_mailing=0,
+                )
+            out_console.print(
+                _plan_table(
+                    prepared, plan, settings, f"{prepared.mailing.name}: dry run, nothing sent"
+                )
+            )
+            return
+        assert settings is not None
+        with Journal.open(folder / "journal.sqlite3") as journal:
+            plan = journal.preview(messages, retry_unknown=retry_unknown)
+            out_console.print(
+                _plan_table(prepared, plan, settings, f"{prepared.mailing.name}: about to send")
+            )
+            if not plan.to_send:
+                out_console.print("Nothing to send: every message of this mailing is settled.")
+                _report_leftovers(plan)
+                sys.exit(1 if plan.unknown or plan.failed_permanent else 0)
+            count = min(len(plan.to_send), limit or len(plan.to_send))
+            if not yes:
+                if not sys.stdin.isatty():
+                    err_console.print(
+                        "Not sent: confirmation needed, and there is no terminal "
+                        "to ask. Run with --yes to send without asking."
+                    )
+                    sys.exit(1)
+                if not click.confirm(f"Send {count} messages now?", default=False):
+                    err_console.print("Nothing sent.")
+                    sys.exit(1)
+            summary = _deliver_with_progress(
+                messages, settings, journal, limit, retry_unknown, count
+            )
+    _print_summary(summary)
+    sys.exit(0 if _all_done(summary) else 1)
+
+
+def _report_leftovers(plan: Plan[Outgoing]) -> None:
+    if plan.unknown:
+        err_console.print(
+            f"{len(plan.unknown)} messages are unknown (a run stopped while "
+            "sending them; the relay may have them): see `dispatch status`; "
+            "--retry-unknown sends them again."
+        )
+    if plan.changed:
+        err_console.print(
+            f"{len(plan.changed)} letters changed since they were sent; they were not sent again."
+        )
+
+
+def _deliver_with_progress(
+    messages: Sequence[Outgoing],
+    settings: SmtpSettings,
+    journal: Journal,
+    limit: int | None,
+    retry_unknown: bool,
+    count: int,
+) -> DeliverySummary:
+    columns = (
+        TextColumn("[bold]Sending"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=False) as progress:
+        task = progress.add_task("send", total=count, detail="")
+
+        def on_event(event: DeliveryEvent) -> None:
+            done = event.sent + event.failed + event.unknown
+            progress.update(
+                task,
+                completed=done,
+                total=event.total,
+                detail=(
+                    f"sent {event.sent} · failed {event.failed} · unknown {event.unknown} · "
+                    f"{event.per_minute:.0f}/min"
+                ),
+            )
+
+        try:
+            return deliver_sync(
+                messages,
+                settings,
+                journal,
+                limit=limit,
+                retry_unknown=retry_unknown,
+                on_event=on_event,
+            )
+        except DeliveryInterrupted as exc:
+            progress.stop()
+            _print_summary(exc.summary)
+            err_console.print(str(exc))
+            sys.exit(1)
+
+
+def _all_done(summary: DeliverySummary) -> bool:
+    return (
+        summary.finished
+        and not summary.unknown
+        and not summary.failed_permanent
+        and not summary.plan.unknown
+        and not summary.plan.failed_permanent
+        and not summary.partial
+    )
+
+
+def _print_summary(summary: DeliverySummary) -> None:
+    out_console.print(
+        f"Sent {summary.sent} of {summary.total} in {summary.elapsed:.1f} s; "
+        f"failed for now: {len(summary.failed_temporary)}, refused: "
+        f"{len(summary.failed_permanent)}, unknown: {len(summary.unknown)}, "
+        f"not attempted: {summary.not_attempted}, left by --limit: {summary.held_by_limit}."
+    )
+    if summary.recovered:
+        err_console.print(
+            f"{summary.recovered} messages left `sending` by an earlier run "
+            "that stopped are now unknown (the relay may have them)."
+        )
+    if summary.halted:
+        err_console.print(f"Stopped: {summary.halted}")
+    failures = [
+        *summary.failed_permanent,
+        *summary.failed_temporary,
+        *summary.unknown,
+        *summary.partial,
+    ]
+    if failures:
+        err_console.print(_failure_table(failures, "Not delivered, or not to everyone"))
+    _report_leftovers(summary.plan)
+    if summary.failed_temporary or summary.not_attempted:
+        err_console.print("Run the same command again to send what is left.")
+
+
+@main.command()
+@click.argument("mailing", type=click.Path(path_type=Path))
+@handle_errors
+def status(mailing: Path) -> None:
+    """Show the journal of MAILING: counts per state, then failures and unknowns.
+
+    Reads the journal only; changes nothing.
+    """
+    loaded = load_mailing(mailing)
+    path = journal_dir(loaded) / "journal.sqlite3"
+    if not path.exists():
+        out_console.print(f"{loaded.name}: nothing sent yet (no journal at {path}).")
+        return
+    with Journal.open(path, readonly=True) as journal:
+        counts = journal.counts()
+        table = Table(title=f"{loaded.name}: journal", title_justify="left")
+        table.add_column("State")
+        table.add_column("Messages", justify="right")
+        for state, n in counts.items():
+            table.add_row(state, str(n))
+        table.add_row("[bold]Total[/]", str(sum(counts.values())))
+        out_console.print(table)
+        rows = journal.rows(["failed-temporary", "failed-permanent", "unknown"])
+    if rows:
+        detail = Table(title="Failures and unknowns", title_justify="left")
+        for name in ("Address", "State", "Code", "Reply", "Updated"):
+            detail.add_column(name)
+        for row in rows:
+            detail.add_row(
+                ", ".join(row.recipients),
+                row.state,
+                "" if row.code is None else str(row.code),
+                row.reply or "",
+                row.updated_at.isoformat(timespec="seconds"),
+            )
+        out_console.print(detail)
+
+
+@main.command()
+@click.argument("mailing", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="The workbook to write (.xlsx).",
+)
+@handle_errors
+def report(mailing: Path, out: Path) -> None:
+    """Write a workbook with one row per addressee of MAILING and the state of its message.
+
+    Your contacts workbook is never modified.
+    """
+    loaded = load_mailing(mailing)
+    path = journal_dir(loaded) / "journal.sqlite3"
+    if not path.exists():
+        raise InvalidInput(
+            [
+                Problem(
+                    Location(file=path),
+                    "does not exist: nothing was sent for this mailing yet",
+                    "Run dispatch send first.",
+                )
+            ]
+        )
+    with Journal.open(path, readonly=True) as journal:
+        count = write_report(journal.rows(), out)
+    out_console.print(f"Wrote {count} rows to {out}")

@@ -9,14 +9,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
+from pathlib import Path
 
 from dispatch.errors import InvalidInput, Location, Problem
 from dispatch.ics import build_ics
-from dispatch.message import Attachment, BuiltMessage, build_message
+from dispatch.mailing import Mailing
+from dispatch.message import (
+    Attachment,
+    BuiltMessage,
+    build_message,
+    content_digest,
+    message_cc,
+    message_id,
+)
 from dispatch.pdf import PdfRenderer
 from dispatch.prepare import Prepared
 from dispatch.render import Letter, slug
+from dispatch.send import Outgoing
 
 MB = 1024 * 1024
 
@@ -117,3 +127,33 @@ def validate_sizes(composer: Composer, limit_mb: float) -> None:
         problems += check_size(composer, letter, limit_mb)
     if problems:
         raise InvalidInput(problems)
+
+
+def journal_dir(mailing: Mailing) -> Path:
+    """Where a mailing's journal and lock live: ``<mailing folder>/.dispatch/``."""
+    return mailing.folder / ".dispatch"
+
+
+def outgoing(composer: Composer, letter: Letter) -> Outgoing:
+    """The letter as the send engine takes it; the bytes are built when sent, not before.
+
+    Building every message up front would hold the whole mailing in memory (45 KB a
+    message with its PDF); the digest, which the journal needs first, is cheap.
+    """
+    mailing = composer.prepared.mailing
+    cc = message_cc(mailing, letter)
+    person = letter.addressee
+    return Outgoing(
+        key=person.key,
+        message_id=message_id(mailing, person.key),
+        sender=mailing.sender.email,
+        recipients=tuple(dict.fromkeys([person.email, *cc])),
+        data=partial(_message_bytes, composer, letter),
+        digest=content_digest(letter, cc, composer.attachments(letter)),
+        language=letter.lang,
+        categories=letter.categories,
+    )
+
+
+def _message_bytes(composer: Composer, letter: Letter) -> bytes:
+    return composer.message(letter).as_bytes()

@@ -69,6 +69,26 @@ def _address(email: str, name: str = "") -> Address:
     return Address(display_name=name, username=local, domain=domain)
 
 
+def message_cc(mailing: Mailing, letter: Letter) -> list[str]:
+    """The Cc addresses: the addressee's own, then the mailing's, each once."""
+    return list(dict.fromkeys([*letter.addressee.cc, *mailing.sender.cc]))
+
+
+def content_digest(letter: Letter, cc: Sequence[str], attachments: Sequence[Attachment]) -> str:
+    """What the addressee reads, hashed: recipients, subject, both parts, attachments.
+
+    Not the Date header, so that a re-run can tell a message that changed since it was
+    sent from one that did not.
+    """
+    digest = hashlib.sha256()
+    for part in (letter.addressee.email, ",".join(cc), letter.subject, letter.text, letter.html):
+        digest.update(part.encode("utf-8") + b"\0")
+    for attachment in attachments:
+        digest.update(attachment.filename.encode() + b"\0")
+        digest.update(hashlib.sha256(attachment.data).digest())
+    return digest.hexdigest()
+
+
 def build_message(
     mailing: Mailing,
     letter: Letter,
@@ -82,7 +102,7 @@ def build_message(
     sender_name = ""
     if mailing.sender.name is not None and mailing.sender.name.has(lang):
         sender_name = mailing.sender.name.get(lang)
-    cc = list(dict.fromkeys([*person.cc, *mailing.sender.cc]))
+    cc = message_cc(mailing, letter)
     msg = EmailMessage(policy=SMTP)
     msg["From"] = _address(mailing.sender.email, sender_name)
     msg["To"] = _address(person.email, person.full_name)
@@ -97,17 +117,12 @@ def build_message(
     msg["Content-Language"] = lang
     msg.set_content(letter.text, charset="utf-8", cte="quoted-printable")
     msg.add_alternative(letter.html, subtype="html", charset="utf-8", cte="quoted-printable")
-    digest = hashlib.sha256()
-    for part in (person.email, ",".join(cc), letter.subject, letter.text, letter.html):
-        digest.update(part.encode("utf-8") + b"\0")
     for attachment in attachments:
         main, sub = attachment.maintype_subtype
         msg.add_attachment(
             attachment.data, maintype=main, subtype=sub, filename=attachment.filename
         )
-        digest.update(
-            attachment.filename.encode() + b"\0" + hashlib.sha256(attachment.data).digest()
-        )
+    digest = content_digest(letter, cc, attachments)
     recipients = tuple(dict.fromkeys([person.email, *cc]))
     return BuiltMessage(
         key=person.key,
@@ -115,5 +130,5 @@ def build_message(
         sender=mailing.sender.email,
         recipients=recipients,
         message=msg,
-        digest=digest.hexdigest(),
+        digest=digest,
     )

@@ -1,0 +1,343 @@
+"""The journal of a mailing and its lock: durable states, crash recovery, planning."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from dispatch.errors import JournalError, LockedError
+from dispatch.journal import STATES, Journal, MailingLock
+from dispatch.send import Outgoing
+
+
+def message(n: int, *, digest: str = "d0", cc: tuple[str, ...] = ()) -> Outgoing:
+    to = f"invite{n:05d}@example.org"
+    return Outgoing(
+        key=to,
+        message_id=f"<invitation.{n:05d}@example.org>",
+        sender="secretariat@example.org",
+        recipients=(to, *cc),
+        data=b"",
+        digest=digest,
+        language="fr" if n % 2 else "en",
+        categories=("member", "board") if n % 3 == 0 else ("member",),
+    )
+
+
+@pytest.fixture
+def journal_path(tmp_path: Path) -> Path:
+    return tmp_path / "mailings" / "x" / ".dispatch" / "journal.sqlite3"
+
+
+def run_python(code: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+# -- opening ---------------------------------------------------------------------------
+
+
+def test_opening_creates_the_folder_and_uses_write_ahead_logging(journal_path: Path) -> None:
+    with Journal.open(journal_path) as journal:
+        assert journal_path.is_file()
+        assert journal.journal_mode == "wal"
+        assert journal.counts() == dict.fromkeys(STATES, 0)
+        assert journal.recovered == 0
+
+
+def test_a_file_that_is_not_a_journal_is_reported_with_its_path(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    path.write_bytes(b"this is a spreadsheet, not a database" * 100)
+    with pytest.raises(JournalError, match=r"journal\.sqlite3: the journal cannot be read"):
+        Journal.open(path)
+
+
+def test_reading_a_journal_that_does_not_exist_says_nothing_was_sent(tmp_path: Path) -> None:
+    with pytest.raises(JournalError, match="nothing was sent"):
+        Journal.open(tmp_path / "journal.sqlite3", readonly=True)
+
+
+# -- planning --------------------------------------------------------------------------
+
+
+def test_plan_records_new_addressees_as_planned_in_mailing_order(journal_path: Path) -> None:
+    messages = [message(n, cc=("board@example.org",) if n == 1 else ()) for n in range(3)]
+    with Journal.open(journal_path) as journal:
+        plan = journal.plan(messages)
+        assert plan.to_send == tuple(messages)
+        assert plan.skipped == 0
+        rows = journal.rows()
+    assert [r.key for r in rows] == [m.key for m in messages]
+    assert {r.state for r in rows} == {"planned"}
+    assert rows[1].recipients == ("invite00001@example.org", "board@example.org")
+    assert rows[0].categories == ("member", "board")
+    assert rows[0].attempts == 0 and rows[0].sent_at is None
+
+
+def test_preview_changes_nothing(journal_path: Path) -> None:
+    with Journal.open(journal_path) as journal:
+        plan = journal.preview([message(1)])
+        assert plan.to_send == (message(1),)
+        assert journal.rows() == []
+
+
+def test_a_sent_message_is_never_planned_again(journal_path: Path) -> None:
+    with Journal.open(journal_path) as journal:
+        journal.plan([message(1), message(2)])
+        journal.mark_sending(message(1).key)
+        journal.mark_sent(message(1).key, 250, "2.0.0 Ok: queued as A1")
+        plan = journal.plan([message(1), message(2)])
+    assert plan.to_send == (message(2),)
+    assert plan.already_sent == (message(1),)
+
+
+def test_a_sent_message_whose_content_changed_is_reported_not_resent(journal_path: Path) -> None:
+    with Journal.open(journal_path) as journal:
+        journal.plan([message(1)])
+        journal.mark_sending(message(1).key)
+        journal.mark_sent(message(1).key, 250, "Ok")
+        edited = message(1, digest="d1")
+        plan = journal.plan([edited])
+        assert plan.to_send == ()
+        assert plan.changed == (edited,)
+        row = journal.row(edited.key)
+        assert row is not None and row.digest == "d0"  # what was sent stays on record
+
+
+@pytest.mark.parametrize(
+    ("state", "retry_unknown", "retry_failed", "sent_again"),
+    [
+        ("failed-temporary", False, False, True),
+        ("unknown", False, False, False),
+        ("unknown", True, False, True),
+        ("failed-permanent", False, False, False),
+        ("failed-permanent", False, True, True),
+    ],
+    ids=[
+        "temporary-failure-is-sent-again",
+        "unknown-is-skipped",
+        "unknown-with-retry-unknown-is-sent",
+        "permanent-failure-is-skipped",
+        "permanent-failure-with-retry-failed-is-sent",
+    ],
+)
+def test_which_failures_a_new_run_sends_again(
+    journal_path: Path, state: str, retry_unknown: bool, retry_failed: bool, sent_again: bool
+) -> None:
+    with Journal.open(journal_path) as journal:
+        journal.plan([message(1)])
+        journal.mark_sending(message(1).key)
+        if state == "unknown":
+            journal.mark_unknown(message(1).key, "connection lost after the content")
+        else:
+            journal.mark_failed(
+                message(1).key, permanent=state == "failed-permanent", code=550, reply="no"
+            )
+        plan = journal.plan([message(1)], retry_unknown=retry_unknown, retry_failed=retry_failed)
+    assert (plan.to_send == (message(1),)) is sent_again
+    assert plan.skipped == (0 if sent_again else 1)
+
+
+def test_an_unsent_message_takes_its_new_content(journal_path: Path) -> None:
+    with Journal.open(journal_path) as journal:
+        journal.plan([message(1)])
+        edited = replace(message(1, digest="d2"), recipients=("invite00001@example.org", "c@x.org"))
+        assert journal.plan([edited]).to_send == (edited,)
+        row = journal.row(edited.key)
+    assert row is not None
+    assert (row.digest, row.recipients) == ("d2", edited.recipients)
+
+
+def test_rows_of_addressees_no_longer_in_the_mailing_are_counted(journal_path: Path) -> None:
+    with Journal.open(journal_path) as journal:
+        journal.plan([message(1), message(2)])
+        assert journal.plan([message(2)]).not_in_mailing == 1
+
+
+def test_two_messages_with_the_same_key_are_refused(journal_path: Path) -> None:
+    with Journal.open(journal_path) as journal, pytest.raises(ValueError, match="invite00001"):
+        journal.plan([message(1), message(1)])
+
+
+def test_planning_10000_and_rerunning_10000_sent_is_fast(journal_path: Path) -> None:
+    messages = [message(n) for n in range(10_000)]
+    with Journal.open(journal_path) as journal:
+        started = time.perf_counter()
+        journal.plan(messages)
+        planning = time.perf_counter() - started
+        with sqlite3.connect(journal_path) as db:  # as if a run had sent them all
+            db.execute("UPDATE messages SET state = 'sent', sent_at = updated_at")
+        started = time.perf_counter()
+        plan = journal.plan(messages)
+        rerun = time.perf_counter() - started
+    assert len(plan.already_sent) == 10_000 and plan.to_send == ()
+    assert planning < 2.0, f"planning 10 000 took {planning:.2f} s"
+    assert rerun < 2.0, f"re-planning 10 000 sent took {rerun:.2f} s"
+
+
+# -- states ----------------------------------------------------------------------------
+
+
+def test_each_change_of_state_is_committed_at_once(journal_path: Path) -> None:
+    key = message(1).key
+    with Journal.open(journal_path) as journal:
+        journal.plan([message(1)])
+        # Another reader (like `dispatch status`) sees every change as soon as it is made.
+        with Journal.open(journal_path, readonly=True) as reader:
+            journal.mark_sending(key)
+            assert reader.counts()["sending"] == 1
+            journal.mark_sent(key, 250, "2.0.0 Ok: queued as A1")
+            row = reader.row(key)
+    assert row is not None
+    assert (row.state, row.code, row.reply, row.attempts) == (
+        "sent",
+        250,
+        "2.0.0 Ok: queued as A1",
+        1,
+    )
+    assert row.sent_at is not None
+
+
+def test_a_state_change_from_the_wrong_state_is_refused(journal_path: Path) -> None:
+    with Journal.open(journal_path) as journal:
+        journal.plan([message(1)])
+        with pytest.raises(RuntimeError, match=r"cannot mark 'invite00001@example\.org' sent"):
+            journal.mark_sent(message(1).key, 250, "Ok")  # never marked sending
+
+
+def test_counts_and_rows_by_state(journal_path: Path) -> None:
+    with Journal.open(journal_path) as journal:
+        journal.plan([message(n) for n in range(4)])
+        for n, outcome in enumerate(["sent", "permanent", "temporary"]):
+            key = message(n).key
+            journal.mark_sending(key)
+            if outcome == "sent":
+                journal.mark_sent(key, 250, "Ok")
+            else:
+                journal.mark_failed(key, permanent=outcome == "permanent", code=550, reply="no")
+        counts = journal.counts()
+        failed = journal.rows(["failed-permanent", "failed-temporary"])
+    assert counts == {
+        "planned": 1,
+        "sending": 0,
+        "sent": 1,
+        "failed-temporary": 1,
+        "failed-permanent": 1,
+        "unknown": 0,
+    }
+    assert [r.key for r in failed] == [message(1).key, message(2).key]
+
+
+def test_a_row_left_sending_by_a_killed_run_becomes_unknown(journal_path: Path) -> None:
+    child = run_python(
+        """
+        import os, signal, sys
+        from pathlib import Path
+        from dispatch.journal import Journal
+        from dispatch.send import Outgoing
+        journal = Journal.open(Path(sys.argv[1]))
+        journal.plan([Outgoing(f"k{n}", f"<{n}@x>", "s@x.org", (f"k{n}@x.org",), b"", "d",
+                               "fr", ()) for n in range(3)])
+        journal.mark_sending("k1")
+        os.kill(os.getpid(), signal.SIGKILL)
+        """,
+        str(journal_path),
+    )
+    child.communicate(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    with Journal.open(journal_path) as journal:
+        assert journal.recovered == 1
+        row = journal.row("k1")
+        assert journal.counts()["planned"] == 2
+    assert row is not None and row.state == "unknown"
+    assert "may or may not have accepted" in (row.reply or "")
+
+
+def test_opening_read_only_leaves_rows_sending(journal_path: Path) -> None:
+    with Journal.open(journal_path) as journal:
+        journal.plan([message(1)])
+        journal.mark_sending(message(1).key)
+        with Journal.open(journal_path, readonly=True) as reader:
+            assert reader.recovered == 0
+            assert reader.counts()["sending"] == 1
+            with pytest.raises(RuntimeError, match="read-only"):
+                reader.mark_sent(message(1).key, 250, "Ok")
+
+
+# -- the mailing lock ----------------------------------------------------------------
+
+HOLD_LOCK = """
+    import sys
+    from pathlib import Path
+    from dispatch.journal import MailingLock
+    with MailingLock(Path(sys.argv[1])):
+        print("locked", flush=True)
+        sys.stdin.read()
+"""
+
+
+def test_a_second_run_is_refused_and_told_who_holds_the_lock(tmp_path: Path) -> None:
+    lock_file = tmp_path / ".dispatch" / "lock"
+    holder = run_python(HOLD_LOCK, str(lock_file))
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        with pytest.raises(LockedError) as refused:
+            MailingLock(lock_file).acquire()
+        assert f"process {holder.pid} on " in str(refused.value)
+        assert "Wait for it to finish" in str(refused.value)
+    finally:
+        holder.communicate("", timeout=30)
+    with MailingLock(lock_file):  # released when its holder ends
+        assert lock_file.read_text().startswith(f"{os.getpid()} ")
+
+
+def test_the_lock_of_a_killed_process_does_not_block(tmp_path: Path) -> None:
+    lock_file = tmp_path / ".dispatch" / "lock"
+    holder = run_python(HOLD_LOCK, str(lock_file))
+    assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+    holder.kill()
+    holder.communicate(timeout=30)
+    assert lock_file.read_text().startswith(f"{holder.pid} ")  # stale, left behind
+    with MailingLock(lock_file):
+        pass
+
+
+def test_the_lock_is_refused_to_a_second_holder_in_the_same_process(tmp_path: Path) -> None:
+    lock_file = tmp_path / "lock"
+    with MailingLock(lock_file), pytest.raises(LockedError, match=f"process {os.getpid()}"):
+        MailingLock(lock_file).acquire()
+    assert lock_file.read_text() == ""  # released: no holder named any more
+    with MailingLock(lock_file):
+        pass
+
+
+def test_marking_sending_is_flushed_to_the_disk_and_other_changes_are_not(
+    journal_path: Path,
+) -> None:
+    with Journal.open(journal_path) as journal:
+        journal.plan([message(1)])
+        statements: list[str] = []
+        journal._db.set_trace_callback(statements.append)
+        journal.mark_sending(message(1).key)
+        sending = statements[:]
+        statements.clear()
+        journal.mark_sent(message(1).key, 250, "Ok")
+        journal._db.set_trace_callback(None)
+        synchronous = journal._db.execute("PRAGMA synchronous").fetchone()[0]
+    assert [s.split()[0] for s in sending] == ["PRAGMA", "UPDATE", "PRAGMA"]
+    assert sending[0] == "PRAGMA synchronous = FULL"
+    assert [s.split()[0] for s in statements] == ["UPDATE"]
+    assert synchronous == 1  # NORMAL: safe against a crash of dispatch, not a power cut
