@@ -318,9 +318,9 @@ def _plan_table(
 
 def _failure_table(failures: Sequence[Failure], title: str) -> Table:
     table = Table(title=title, title_justify="left")
-    table.add_column("Address")
-    table.add_column("State")
-    table.add_column("Code", justify="right")
+    table.add_column("Address", no_wrap=True)
+    table.add_column("State", no_wrap=True)
+    table.add_column("Code", justify="right", no_wrap=True)
     table.add_column("Reason")
     for f in failures:
         table.add_row(
@@ -382,6 +382,12 @@ def _failure_table(failures: Sequence[Failure], title: str) -> Table:
     default=None,
     help="Seconds to wait for each reply of the relay (default 60).",
 )
+@click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="Print a line per message: its address, what happened and the reply.",
+)
 @common_options
 @handle_errors
 def send(
@@ -395,6 +401,7 @@ def send(
     concurrency: int | None,
     rate: float | None,
     timeout: float | None,
+    verbose: bool,
     contacts: Path | None,
     templates_dir: Path | None,
     only: tuple[str, ...],
@@ -476,7 +483,7 @@ def send(
                     err_console.print("Nothing sent.")
                     sys.exit(1)
             summary = _deliver_with_progress(
-                messages, settings, journal, limit, retry_unknown, count
+                messages, settings, journal, limit, retry_unknown, count, verbose
             )
     _print_summary(summary)
     sys.exit(0 if _all_done(summary) else 1)
@@ -502,6 +509,7 @@ def _deliver_with_progress(
     limit: int | None,
     retry_unknown: bool,
     count: int,
+    verbose: bool = False,
 ) -> DeliverySummary:
     columns = (
         TextColumn("[bold]Sending"),
@@ -514,6 +522,13 @@ def _deliver_with_progress(
         task = progress.add_task("send", total=count, detail="")
 
         def on_event(event: DeliveryEvent) -> None:
+            if verbose and event.key is not None:
+                code = "" if event.code is None else f" {event.code}"
+                progress.console.print(
+                    f"{event.key}: {event.kind}{code} {event.reason}".rstrip(),
+                    markup=False,
+                    highlight=False,
+                )
             done = event.sent + event.failed + event.unknown
             progress.update(
                 task,
@@ -604,8 +619,10 @@ def status(mailing: Path) -> None:
         rows = journal.rows(["failed-temporary", "failed-permanent", "unknown"])
     if rows:
         detail = Table(title="Failures and unknowns", title_justify="left")
-        for name in ("Address", "State", "Code", "Reply", "Updated"):
-            detail.add_column(name)
+        for name in ("Address", "State", "Code"):
+            detail.add_column(name, no_wrap=True)
+        detail.add_column("Reply")
+        detail.add_column("Updated")
         for row in rows:
             detail.add_row(
                 ", ".join(row.recipients),

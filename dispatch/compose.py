@@ -7,6 +7,7 @@ reads each annex file once, so the cost follows the number of distinct letters.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property, partial
@@ -18,10 +19,14 @@ from dispatch.mailing import Mailing
 from dispatch.message import (
     Attachment,
     BuiltMessage,
+    assemble,
     build_message,
     content_digest,
+    content_part,
     message_cc,
     message_id,
+    personal_headers,
+    serialise_content,
 )
 from dispatch.pdf import PdfRenderer
 from dispatch.prepare import Prepared
@@ -31,7 +36,7 @@ from dispatch.send import Outgoing
 MB = 1024 * 1024
 
 
-@dataclass
+@dataclass(repr=False)  # its repr would hold the whole mailing (see Prepared)
 class Composer:
     """Builds the message of each letter of a prepared mailing, with its attachments."""
 
@@ -95,6 +100,24 @@ class Composer:
             self.prepared.mailing, letter, when=self.when, attachments=self.attachments(letter)
         )
 
+    def message_bytes(self, letter: Letter) -> bytes:
+        """The bytes of :meth:`message`, fast: the content is serialised once per distinct
+        letter, and only the personal headers are made for each addressee."""
+        key = hashlib.sha256(
+            "\0".join((letter.lang, letter.subject, letter.text, letter.html)).encode()
+        ).digest()
+        cache: dict[bytes, bytes] = self.__dict__.setdefault("_content_cache", {})
+        content = cache.get(key)
+        if content is None:
+            content = serialise_content(
+                content_part(letter, self.attachments(letter)), key.hex()[:24]
+            )
+            if len(cache) >= 256:  # personal letters are all distinct: bound the memory
+                cache.pop(next(iter(cache)))
+            cache[key] = content
+        headers = personal_headers(self.prepared.mailing, letter, when=self.when)
+        return assemble(headers, content)
+
 
 def check_size(composer: Composer, letter: Letter, limit_mb: float) -> list[Problem]:
     """A problem when a message would exceed ``limit_mb``, naming its biggest parts."""
@@ -156,4 +179,4 @@ def outgoing(composer: Composer, letter: Letter) -> Outgoing:
 
 
 def _message_bytes(composer: Composer, letter: Letter) -> bytes:
-    return composer.message(letter).as_bytes()
+    return composer.message_bytes(letter)

@@ -44,7 +44,15 @@ def _html(context: Context) -> bool:
     return bool(output == "html")
 
 
+def _defined(value: Any) -> Any:
+    """The value, unless it is Undefined: then Jinja's own error ("'x' is undefined")."""
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()
+    return value
+
+
 def _date(value: Any) -> date:
+    _defined(value)
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -61,7 +69,12 @@ def _optional_date(value: Any) -> date | None:
     return None if value is None else _date(value)
 
 
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(_defined(value))
+
+
 def _time(value: Any) -> time:
+    _defined(value)
     if isinstance(value, datetime):
         return value.time()
     if isinstance(value, time):
@@ -75,6 +88,7 @@ def _time(value: Any) -> time:
 
 
 def _number(value: Any) -> int | float | Decimal:
+    _defined(value)
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         return value
     if isinstance(value, str):
@@ -86,6 +100,7 @@ def _number(value: Any) -> int | float | Decimal:
 
 
 def _int(value: Any) -> int:
+    _defined(value)
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)
     if isinstance(value, int) and not isinstance(value, bool):
@@ -111,7 +126,7 @@ def date_filter(
 @jinja2.pass_context
 def place_date_filter(context: Context, value: Any, place: str) -> str:
     """``{{ mailing.date | place_date(place) }}`` → ``Genève, le 13 octobre 2021``."""
-    return fmt.place_date(place, _date(value), _lang(context), html=_html(context))
+    return fmt.place_date(str(_defined(place)), _date(value), _lang(context), html=_html(context))
 
 
 @jinja2.pass_context
@@ -145,8 +160,8 @@ def time_range_filter(
         _time(start),
         _time(end),
         _lang(context),
-        zone=zone,
-        zone_place=zone_place,
+        zone=_optional_str(zone),
+        zone_place=_optional_str(zone_place),
         on=_optional_date(on),
         compact=compact,
         offset=offset,
@@ -168,8 +183,8 @@ def deadline_filter(
         _date(value),
         _time(at),
         _lang(context),
-        zone=zone,
-        zone_place=zone_place,
+        zone=str(_defined(zone)),
+        zone_place=_optional_str(zone_place),
         weekday=weekday,
         html=_html(context),
     )
@@ -184,7 +199,13 @@ def zone_label_filter(
     offset: bool = True,
 ) -> str:
     """``{{ "Europe/Zurich" | zone_label(on=d) }}`` → ``heure de Genève (UTC+2)``."""
-    return fmt.zone_label(zone, _lang(context), zone_place, on=_optional_date(on), offset=offset)
+    return fmt.zone_label(
+        str(_defined(zone)),
+        _lang(context),
+        _optional_str(zone_place),
+        on=_optional_date(on),
+        offset=offset,
+    )
 
 
 @jinja2.pass_context
@@ -214,13 +235,13 @@ def percent_filter(context: Context, value: Any, decimals: int | None = None) ->
 @jinja2.pass_context
 def amount_filter(context: Context, value: Any, currency: str, decimals: int | None = None) -> str:
     """``{{ 1500 | amount("CHF") }}`` → ``1 500 CHF`` / ``CHF 1,500``."""
-    return fmt.amount(_number(value), currency, _lang(context), decimals=decimals)
+    return fmt.amount(_number(value), str(_defined(currency)), _lang(context), decimals=decimals)
 
 
 @jinja2.pass_context
 def join_list_filter(context: Context, items: Iterable[Any], conjunction: str = "and") -> str:
     """``{{ ["A", "B", "C"] | join_list }}`` → ``A, B et C`` / ``A, B and C``."""
-    if isinstance(items, str):
+    if isinstance(_defined(items), str):
         raise ValueError("join_list takes a list of items, not one string")
     if _html(context):
         # Items may be Markup already: escape each once, then the joined text is safe.
@@ -236,7 +257,7 @@ def typeset_filter(context: Context, value: Any) -> str:
     lang = _lang(context)
     if _html(context):
         return typeset_html(escape(value), lang)
-    return typeset(str(value), lang)
+    return typeset(str(_defined(value)), lang)
 
 
 FILTERS: dict[str, Callable[..., str]] = {

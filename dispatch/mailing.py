@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import json
 import re
 import tomllib
+from dataclasses import replace
 from datetime import date, time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -111,7 +114,9 @@ class Sender(_Model):
 def _known_zone(value: str) -> str:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        # OSError: "Europe" names a folder of the zone database, a very long name is
+        # refused by the file system; both are simply not zones.
         raise ValueError(
             f"{value!r} is not an IANA time zone (write it like Europe/Zurich or America/New_York)"
         ) from exc
@@ -238,13 +243,19 @@ class Mailing(_Model):
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
+    """``event.name.fr``, ``annexes[0].file``; a key that is not a bare TOML key is quoted,
+    as TOML writes it (``body."my intro"``), so that the location stays on one line."""
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + part
+            key = part if _BARE_KEY.fullmatch(part) else json.dumps(part, ensure_ascii=False)
+            out += ("." if out else "") + key
     return out
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 _HINTS = {
@@ -257,48 +268,80 @@ _HINTS = {
 }
 
 
-def _known_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
-    """The field names allowed where an unknown key was found (for "did you mean")."""
-    current: Any = model
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return []
-        field = current.model_fields.get(part)
-        if field is None:
-            return []
-        current = _model_in(field.annotation)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return [k for k, f in current.model_fields.items() if not f.exclude]
-    return []
+def _walk(
+    model: type[BaseModel], loc: tuple[int | str, ...]
+) -> tuple[tuple[int | str, ...], list[str], bool]:
+    """Follow pydantic's ``loc`` through the models: the path as the user wrote it.
+
+    Returns that path, the keys allowed where its last part is (for "did you mean") and
+    whether a union member's tag was dropped (``values.x.date``: pydantic tried each type
+    of ``date | time | int | float | str`` and reports one error per type).
+    """
+    annotation: Any = model
+    path: list[int | str] = []
+    known: list[str] = []
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            known = [k for k, f in annotation.model_fields.items() if not f.exclude]
+            field = annotation.model_fields.get(part) if isinstance(part, str) else None
+            annotation = None if field is None else field.annotation
+        elif get_origin(annotation) in (list, tuple, dict):
+            known = []
+            args = get_args(annotation)
+            annotation = args[-1] if args else None
+        elif _members(annotation):
+            return tuple(path), known, True  # ``part`` names the member pydantic tried
+        else:
+            annotation = None
+        path.append(part)
+    return tuple(path), known, False
 
 
-def _model_in(annotation: Any) -> Any:
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    return None
+def _members(annotation: Any) -> list[Any]:
+    """The types of a union (``X | None`` aside), or [] if ``annotation`` is not one."""
+    if get_origin(annotation) not in (Union, UnionType):
+        return []
+    members = [a for a in get_args(annotation) if a is not type(None)]
+    return members if len(members) > 1 else []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """``Annotated[X, ...]`` and ``X | None`` as ``X``."""
+    while True:
+        if get_origin(annotation) is Annotated:
+            annotation = get_args(annotation)[0]
+        elif get_origin(annotation) in (Union, UnionType) and not _members(annotation):
+            annotation = next(a for a in get_args(annotation) if a is not type(None))
+        else:
+            return annotation
 
 
 def problems_from_validation(path: Path, exc: ValidationError) -> list[Problem]:
     """Turn pydantic's errors into problems that name the file and the field."""
     problems: list[Problem] = []
+    union_errors: dict[str, list[str]] = {}
     for err in exc.errors():
-        loc = tuple(err["loc"])
+        loc, known, union = _walk(Mailing, tuple(err["loc"]))
         field = _field_path(loc)
         kind = err["type"]
         message = err["msg"]
         if message.startswith("Value error, "):
             message = message[len("Value error, ") :]
+        if union:
+            # One problem for the value, saying every type it may have.
+            if field not in union_errors:
+                union_errors[field] = []
+                given = err.get("input")
+                shown: dict[str, Any] = {} if isinstance(given, dict) else {"value": given}
+                where = Location(file=path, field=field)
+                problems.append(Problem(where, "", "Correct it and run again.", **shown))
+            union_errors[field].append(message.removeprefix("Input should be "))
+            continue
         hint = _HINTS.get(kind, "Correct it and run again.")
         value: Any = err.get("input")
         if kind == "extra_forbidden":
             message = "is not a field of a mailing file here"
-            known = _known_keys(Mailing, loc)
             close = difflib.get_close_matches(str(loc[-1]), known, n=1)
             if close:
                 hint = f'Did you mean "{close[0]}"? {hint}'
@@ -317,7 +360,16 @@ def problems_from_validation(path: Path, exc: ValidationError) -> list[Problem]:
             text = f"is not valid: {message}"
         extra: dict[str, Any] = {} if value is None else {"value": value}
         problems.append(Problem(Location(file=path, field=field), text, hint, **extra))
-    return problems
+    return [_union_problem(p, union_errors) for p in problems]
+
+
+def _union_problem(problem: Problem, union_errors: dict[str, list[str]]) -> Problem:
+    expected = union_errors.get(problem.where.field or "") if not problem.message else None
+    if not expected:
+        return problem
+    kinds = list(dict.fromkeys(expected))
+    said = kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
+    return replace(problem, message=f"is not valid: Input should be {said}")
 
 
 def check_languages(mailing: Mailing) -> list[Problem]:
@@ -386,8 +438,21 @@ def check_annexes(mailing: Mailing) -> list[Problem]:
         if annex.file is None:
             continue
         where = Location(file=mailing.path, field=f"annexes[{i}].file")
-        candidate = (mailing.folder / annex.file).resolve()
-        if not candidate.is_relative_to(folder):
+        try:
+            candidate = (mailing.folder / annex.file).resolve()
+            outside = not candidate.is_relative_to(folder)
+            is_file = not outside and candidate.is_file()
+        except (OSError, ValueError):  # a NUL byte, a name too long for the file system
+            problems.append(
+                Problem(
+                    where,
+                    "is not a usable file name",
+                    f"Name a file in {mailing.folder}, relative to that folder.",
+                    value=annex.file,
+                )
+            )
+            continue
+        if outside:
             problems.append(
                 Problem(
                     where,
@@ -396,7 +461,7 @@ def check_annexes(mailing: Mailing) -> list[Problem]:
                     value=annex.file,
                 )
             )
-        elif not candidate.is_file():
+        elif not is_file:
             problems.append(
                 Problem(
                     where,
@@ -453,8 +518,9 @@ def load_mailing(path: Path) -> Mailing:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
-        line = int(found.group(1)) if found else None
-        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        # "(at end of document)": the last line, where the reader ran out of text
+        line = int(found.group(1)) if found else len(text.rstrip("\n").split("\n"))
+        msg = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
         raise MailingError(
             [
                 Problem(
@@ -464,11 +530,21 @@ def load_mailing(path: Path) -> Mailing:
                 )
             ]
         ) from None
+    problems: list[Problem] = []
+    if "path" in data:  # set by dispatch, not by the file: a key of that name is unknown
+        problems.append(
+            Problem(
+                Location(file=path, field="path"),
+                "is not a field of a mailing file here",
+                "Remove it, or check its spelling.",
+                value="path",
+            )
+        )
     try:
         mailing = Mailing.model_validate({**data, "path": path})
     except ValidationError as exc:
-        raise MailingError(problems_from_validation(path, exc)) from None
-    problems = check_languages(mailing) + check_annexes(mailing)
+        raise MailingError(problems + problems_from_validation(path, exc)) from None
+    problems += check_languages(mailing) + check_annexes(mailing)
     if problems:
         raise MailingError(problems)
     return mailing

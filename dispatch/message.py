@@ -89,14 +89,8 @@ def content_digest(letter: Letter, cc: Sequence[str], attachments: Sequence[Atta
     return digest.hexdigest()
 
 
-def build_message(
-    mailing: Mailing,
-    letter: Letter,
-    *,
-    when: datetime,
-    attachments: Sequence[Attachment] = (),
-) -> BuiltMessage:
-    """The message for one letter: From, To, Cc, Subject, Date, Message-ID, text+HTML."""
+def personal_headers(mailing: Mailing, letter: Letter, *, when: datetime) -> EmailMessage:
+    """The headers that differ per addressee: From, To, Cc, Reply-To, Subject, Date, Message-ID."""
     person = letter.addressee
     lang = letter.lang
     sender_name = ""
@@ -112,9 +106,18 @@ def build_message(
         msg["Reply-To"] = _address(mailing.sender.reply_to)
     msg["Subject"] = letter.subject
     msg["Date"] = format_datetime(when)
-    ident = message_id(mailing, person.key)
-    msg["Message-ID"] = ident
+    msg["Message-ID"] = message_id(mailing, person.key)
     msg["Content-Language"] = lang
+    return msg
+
+
+def content_part(letter: Letter, attachments: Sequence[Attachment] = ()) -> EmailMessage:
+    """The content of a letter's message: text and HTML alternatives, then attachments.
+
+    The same for every addressee whose letter reads the same, so it can be built once
+    and serialised once (see :func:`assemble`).
+    """
+    msg = EmailMessage(policy=SMTP)
     msg.set_content(letter.text, charset="utf-8", cte="quoted-printable")
     msg.add_alternative(letter.html, subtype="html", charset="utf-8", cte="quoted-printable")
     for attachment in attachments:
@@ -122,13 +125,55 @@ def build_message(
         msg.add_attachment(
             attachment.data, maintype=main, subtype=sub, filename=attachment.filename
         )
-    digest = content_digest(letter, cc, attachments)
-    recipients = tuple(dict.fromkeys([person.email, *cc]))
+    return msg
+
+
+def serialise_content(content: EmailMessage, seed: str) -> bytes:
+    """The content's MIME headers and body as bytes, with a boundary derived from the content.
+
+    ``seed`` (a hash of what the content is made of) names the boundaries, so the bytes
+    are the same on every run (an ``.eml`` only differs by its Date) and many messages
+    can share one serialisation.
+    """
+    if content.is_multipart():
+        _set_boundaries(content, seed)
+    return content.as_bytes(policy=SMTP)
+
+
+def _set_boundaries(part: EmailMessage, seed: str, depth: int = 0) -> None:
+    if part.is_multipart():
+        part.set_boundary(f"=_dispatch_{seed}_{depth}")
+        for child in part.iter_parts():
+            if isinstance(child, EmailMessage):
+                _set_boundaries(child, seed, depth + 1)
+
+
+def assemble(headers: EmailMessage, content: bytes) -> bytes:
+    """One message's bytes: its personal headers, then the shared content (MIME headers, body)."""
+    head = headers.as_bytes(policy=SMTP).rstrip(b"\r\n")
+    return head + b"\r\n" + content
+
+
+def build_message(
+    mailing: Mailing,
+    letter: Letter,
+    *,
+    when: datetime,
+    attachments: Sequence[Attachment] = (),
+) -> BuiltMessage:
+    """The message for one letter: From, To, Cc, Subject, Date, Message-ID, text+HTML."""
+    person = letter.addressee
+    msg = personal_headers(mailing, letter, when=when)
+    content = content_part(letter, attachments)
+    for name, value in content.items():
+        msg[name] = value
+    msg.set_payload(content.get_payload())
+    cc = message_cc(mailing, letter)
     return BuiltMessage(
         key=person.key,
-        message_id=ident,
+        message_id=str(msg["Message-ID"]),
         sender=mailing.sender.email,
-        recipients=recipients,
+        recipients=tuple(dict.fromkeys([person.email, *cc])),
         message=msg,
-        digest=digest,
+        digest=content_digest(letter, cc, attachments),
     )

@@ -145,4 +145,4 @@ def render_files(
 
 
 def _eml(composer: Composer, letter: Letter) -> bytes:
-    return composer.message(letter).as_bytes()
+    return composer.message_bytes(letter)

@@ -21,7 +21,7 @@ from dispatch.templates import TemplateSet
 DEFAULT_CONTACTS = Path("contacts.xlsx")
 
 
-@dataclass
+@dataclass(repr=False)  # a repr would hold every letter: tracebacks and task reprs stay small
 class Prepared:
     """A validated mailing with its letters, ready to be written or sent."""
 

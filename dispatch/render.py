@@ -12,6 +12,7 @@ A template or mailing text that mentions ``addressee`` makes every letter person
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -38,8 +39,8 @@ class Letter:
     addressee: Addressee
     lang: str
     subject: str
-    html: str
-    text: str
+    html: str = field(repr=False)  # tens of KB each: keep reprs (tracebacks, logs) small
+    text: str = field(repr=False)
     stem: str  # the file name without extension, unique within the mailing
     categories: tuple[str, ...]  # the mailing's categories this addressee is addressed in
     copy: bool  # addressed only in a copy (cc) category
@@ -224,10 +225,17 @@ class Renderer:
         return _get(self.mailing.salutation, lang) or DEFAULT_SALUTATION[lang]
 
     def _inline(
-        self, source: str, lang: str, output: Output, field_name: str, context: Mapping[str, Any]
+        self,
+        source: str,
+        lang: str,
+        output: Output,
+        field_name: str,
+        context: Mapping[str, Any],
+        *,
+        markdown: bool = False,
     ) -> str:
         where = Location(file=self.mailing.path, field=f"{field_name}.{lang}")
-        template = self.templates.inline(source, lang, output, where)
+        template = self.templates.inline(source, lang, output, where, markdown=markdown)
         try:
             return render(template, context)
         except TemplateError as exc:
@@ -237,7 +245,8 @@ class Renderer:
         self, source: str, lang: str, output: Output, field_name: str, context: Mapping[str, Any]
     ) -> str | Markup:
         """A Markdown text of the mailing file, its placeholders filled, as HTML or text."""
-        filled = self._inline(source, lang, output, field_name, context)
+        # markdown=True: a value from the workbook cannot turn into a link or an image.
+        filled = self._inline(source, lang, output, field_name, context, markdown=True)
         rendered = self._inline(
             "{{ source | markdown }}", lang, output, field_name, {**context, "source": filled}
         )
@@ -329,14 +338,27 @@ def file_stems(mailing: Mailing, people: Sequence[Addressee]) -> list[str]:
             or "letter"
         )
         who = "_".join(p for p in (slug(person.organisation), slug(person.full_name)) if p)
-        stems.append(f"{ref}_{lang}_{who or slug(person.email.split('@')[0])}")
+        stems.append(f"{ref}_{lang}_{who or slug(person.email.split('@')[0]) or 'addressee'}")
     counts: dict[str, int] = {}
     for stem in stems:
         counts[stem] = counts.get(stem, 0) + 1
-    return [
+    named = [
         stem if counts[stem] == 1 else f"{stem}_{slug(person.email, 60)}"
         for stem, person in zip(stems, people, strict=True)
     ]
+    # Addresses that differ only in punctuation or accents, or beyond 60 characters, still
+    # give one name: a short digest of the address tells them apart (one file each).
+    taken: set[str] = set()
+    unique = []
+    for stem, person in zip(named, people, strict=True):
+        digest = hashlib.sha256(person.key.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        candidate, n = stem, 1
+        while candidate in taken:
+            candidate = f"{stem}_{digest}" + (f"-{n}" if n > 1 else "")
+            n += 1
+        taken.add(candidate)
+        unique.append(candidate)
+    return unique
 
 
 def language_problems(

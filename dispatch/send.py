@@ -37,7 +37,7 @@ import ssl
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import policy
 from email.headerregistry import Address
 from email.parser import BytesParser
@@ -101,7 +101,8 @@ class Outgoing:
     message_id: str  # deterministic Message-ID (same on every run)
     sender: str  # envelope MAIL FROM
     recipients: tuple[str, ...]  # envelope RCPT TO (To + Cc)
-    data: bytes | Callable[[], bytes]  # the whole message (CRLF line ends), or its builder
+    # the whole message (CRLF line ends), or its builder; not in reprs (it can be huge)
+    data: bytes | Callable[[], bytes] = field(repr=False)
     digest: str  # hash of the rendered content, stable across runs (excludes Date)
     language: str  # for summaries
     categories: tuple[str, ...]

@@ -45,6 +45,7 @@ __all__ = ["typeset", "typeset_html"]
 NBSP = "\u00a0"
 NNBSP = "\u202f"
 _SPACES = frozenset(" \t\u00a0\u202f\u2009")  # horizontal spaces a rule may replace
+_DIGITS = frozenset("0123456789")  # not "²" or "٣": str.isdigit() is too wide
 _OPENERS = frozenset("([{«“‘—–-/\u2011")  # after these, a quote opens
 _CLOSERS = frozenset(".,;:!?)]}»”’'…")  # before these, a quote closes
 _BARE_AFTER_OPENING = _CLOSERS | frozenset('"“‘«')  # «“x”» : no space between the marks
@@ -74,7 +75,7 @@ def _spaces_after(text: str, i: int) -> int:
 
 def _digits_before(text: str, i: int) -> int:
     """The start of the run of digits that ends at ``i``."""
-    while i > 0 and text[i - 1].isdigit():
+    while i > 0 and text[i - 1] in _DIGITS:
         i -= 1
     return i
 
@@ -120,8 +121,11 @@ class _Flow:
                 return False
         return True
 
-    def apply(self, rules: tuple[Rule, ...]) -> None:
-        """Apply the edits of one pass of rules, which all read the text as it was before it."""
+    def apply(self, rules: tuple[Rule, ...], *, final: bool = False) -> None:
+        """Apply the edits of one pass of rules, which all read the text as it was before it.
+
+        After the ``final`` pass only the token bounds are still needed: guards and tags stay.
+        """
         text = self.text
         edits: list[Edit] = []
         last = 0
@@ -143,13 +147,15 @@ class _Flow:
             pos = end
         pieces.append(text[pos:])
         self.text = "".join(pieces)
+        if self.bounds:
+            self.bounds = _remap(self.bounds, edits)
+        if final:
+            return
         if self.guard_starts:
             self.guard_starts = _remap(self.guard_starts, edits)
             self.guard_ends = _remap(self.guard_ends, edits)
         if self.hard:
             self.hard = _remap(self.hard, edits)
-        if self.bounds:
-            self.bounds = _remap(self.bounds, edits)
 
 
 def _remap(positions: list[int], edits: list[Edit]) -> list[int]:
@@ -217,8 +223,9 @@ def _protected(text: str) -> list[tuple[int, int]]:
 
 def _fr_ordinal_suffix(number: str, suffix: str) -> str | None:
     """``76ème`` → ``e``, ``1ère`` → ``re``, ``1ier`` → ``er``; None if not an ordinal."""
-    plural = suffix.endswith("s") and suffix not in ("s",)
-    base = suffix.lower().removesuffix("s") if plural else suffix.lower()
+    word = suffix.lower()
+    plural = len(word) > 1 and word.endswith("s")  # "2èmes" → "2es"
+    base = word[:-1] if plural else word
     one = number == "1"
     if base in ("e", "è", "ème", "eme", "ième", "ieme"):
         result = "er" if one else "e"
@@ -249,7 +256,7 @@ def _standalone_number(text: str, end: int) -> str | None:
     return text[start:end]
 
 
-_SUPERSCRIPT = re.compile(r"\^\{([^{}\s]{1,6})\}")
+_SUPERSCRIPT = re.compile(r"\^\{([^{}\s]{1,6})\}(?!\w)")
 
 
 def _fr_superscripts(flow: _Flow) -> Iterator[Edit]:
@@ -461,7 +468,7 @@ def _fr_numero(flow: _Flow) -> Iterator[Edit]:
         if m.start() > 0 and _is_word(text[m.start() - 1]):
             continue
         end = _spaces_after(text, m.end())
-        if end < len(text) and text[end].isdigit():
+        if end < len(text) and text[end] in _DIGITS:
             yield m.start(), end, m.group() + NBSP
 
 
@@ -525,19 +532,19 @@ def _number_ranges(flow: _Flow) -> Iterator[Edit]:
         i = m.start()
         left = _digits_before(text, i)
         right = i + 1
-        while right < len(text) and text[right].isdigit():
+        while right < len(text) and text[right] in _DIGITS:
             right += 1
         if left > 0:
             before = text[left - 1]
             if _is_word(before) or before in _NOT_BEFORE_RANGE or _joins(text, left - 1):
                 continue
-            if before in _SPACES and left > 1 and text[left - 2].isdigit():
+            if before in _SPACES and left > 1 and text[left - 2] in _DIGITS:
                 continue  # a telephone number in groups
         if right < len(text):
             after = text[right]
             if _is_word(after) or after in _NOT_AFTER_RANGE:
                 continue
-            if after in ".," and right + 1 < len(text) and text[right + 1].isdigit():
+            if after in ".," and right + 1 < len(text) and text[right + 1] in _DIGITS:
                 continue
         yield i, i + 1, "–"
 
@@ -662,64 +669,67 @@ def typeset_html(html: str | Markup, lang: str) -> Markup:
     bounds: list[int] = []
     guards: list[tuple[int, int]] = []  # tags that break a line, skipped content
     hard: list[int] = []  # inline tags and comments
+    add_kind, add_raw, add_flow, add_bound = kinds.append, raws.append, flows.append, bounds.append
     position = 0
     skipping = 0  # depth inside <pre>, <code>...
     pos = 0
+    size = len(source)
     for m in _HTML_TOKEN.finditer(source + "<!---->"):  # the empty comment ends the last text
-        start = m.start()
+        start, end = m.span()
         if start > pos:
             raw = source[pos:start]
-            bounds.append(position)
-            raws.append(raw)
+            add_bound(position)
+            add_raw(raw)
             if skipping:
-                kinds.append(_FIXED)
-                flows.append(_OBJECT)
+                add_kind(_FIXED)
+                add_flow(_OBJECT)
                 guards.append((position, position + 1))
                 position += 1
             else:
-                kinds.append(_TEXT)
-                flows.append(raw)
+                add_kind(_TEXT)
+                add_flow(raw)
                 position += len(raw)
-        pos = m.end()
-        if pos > len(source):  # the end mark, or an unclosed comment or <script> that ate it
-            if start < len(source):
-                bounds.append(position)
-                raws.append(source[start:])
-                kinds.append(_FIXED)
-                flows.append("")
+        pos = end
+        if end > size:  # the end mark, or an unclosed comment or <script> that ate it
+            if start < size:
+                add_bound(position)
+                add_raw(source[start:])
+                add_kind(_FIXED)
+                add_flow("")
                 hard.append(position)
             break
         token = m.group()
         kind, part, skip = _classify(token)
         if skip:
             skipping = max(0, skipping + skip)
-        if skipping and kind == _ENTITY:
+            if skipping and kind == _ENTITY:
+                kind, part = _FIXED, _OBJECT
+        elif skipping and kind == _ENTITY:
             kind, part = _FIXED, _OBJECT
-        bounds.append(position)
-        raws.append(token)
-        kinds.append(kind)
-        flows.append(part)
+        add_bound(position)
+        add_raw(token)
+        add_kind(kind)
+        add_flow(part)
         if kind == _FIXED:
             if part:
                 guards.append((position, position + len(part)))
             else:
                 hard.append(position)
         position += len(part)
-    bounds.append(position)
+    add_bound(position)
 
     text = "".join(flows)
     flow = _Flow(text, guards + _protected(text), hard, bounds)
-    for rules in passes:
-        flow.apply(rules)
+    for number, rules in enumerate(passes, 1):
+        flow.apply(rules, final=number == len(passes))
 
     if flow.text == text:
         return Markup(source)
-    out: list[str] = []
-    new_bounds = flow.bounds
+    out = raws[:]  # tags as they were; a text or reference that changed, escaped
+    new_bounds, new_text = flow.bounds, flow.text
     for k, kind in enumerate(kinds):
-        if kind == _FIXED:
-            out.append(raws[k])
-            continue
-        new = flow.text[new_bounds[k] : new_bounds[k + 1]]
-        out.append(raws[k] if new == flows[k] else _escape_text(new))
+        if kind != _FIXED:
+            new = new_text[new_bounds[k] : new_bounds[k + 1]]
+            if new != flows[k]:
+                out[k] = _escape_text(new)
     return Markup("".join(out))

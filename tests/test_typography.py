@@ -7,11 +7,14 @@ included: the table shows what becomes of them.
 
 from __future__ import annotations
 
+import doctest
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markupsafe import Markup, escape
 
+import dispatch.typography
 from dispatch.typography import typeset, typeset_html
 
 NB, NN = "\u00a0", "\u202f"
@@ -498,3 +501,9 @@ def test_urls_addresses_times_and_references_pass_through_unchanged(
     text = f"{before} {protected}{after}"
     assert protected in typeset(text, lang)
     assert str(escape(protected)) in typeset_html(escape(text), lang)
+
+
+def test_the_docstring_examples_hold() -> None:
+    result = doctest.testmod(dispatch.typography)
+    assert result.failed == 0
+    assert result.attempted >= 2

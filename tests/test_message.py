@@ -1,0 +1,74 @@
+"""The message of a letter: headers, parts, and the fast path that shares the content."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dispatch.compose import Composer
+from dispatch.prepare import prepare
+from tests.conftest import WorkbookFactory, person
+
+MakeMailing = Callable[..., Path]
+WHEN = datetime(2021, 10, 13, 9, 0, tzinfo=UTC)
+
+
+def test_shared_content_gives_the_same_message_as_building_it_whole(
+    make_mailing: MakeMailing,
+    make_workbook: WorkbookFactory,
+) -> None:
+    prepared = prepare(
+        make_mailing(),
+        contacts_path=make_workbook(
+            [
+                person("a@example.org", first_name="Zoé", last_name="Lefèvre", cc="c@example.org"),
+                person("b@example.org", first_name="Ann", last_name="O'Neill"),
+            ]
+        ),
+    )
+    composer = Composer(prepared, when=WHEN)
+    for letter in prepared.letters:
+        whole = email.message_from_bytes(
+            composer.message(letter).as_bytes(), policy=email.policy.default
+        )
+        fast = email.message_from_bytes(composer.message_bytes(letter), policy=email.policy.default)
+        for header in ("From", "To", "Cc", "Subject", "Date", "Message-ID", "Content-Language"):
+            assert fast[header] == whole[header], header
+        assert fast.get_content_type() == whole.get_content_type() == "multipart/mixed"
+        whole_parts = [
+            (p.get_content_type(), p.get_content()) for p in whole.walk() if not p.is_multipart()
+        ]
+        fast_parts = [
+            (p.get_content_type(), p.get_content()) for p in fast.walk() if not p.is_multipart()
+        ]
+        assert fast_parts == whole_parts
+
+
+def test_the_eml_bytes_are_the_same_on_every_run_but_for_the_date(
+    make_mailing: MakeMailing,
+    make_workbook: WorkbookFactory,
+) -> None:
+    mailing, workbook = make_mailing(), make_workbook()
+    runs = []
+    for _ in range(2):
+        prepared = prepare(mailing, contacts_path=workbook)
+        composer = Composer(prepared, when=WHEN)
+        runs.append([composer.message_bytes(letter) for letter in prepared.letters])
+    assert runs[0] == runs[1]
+
+
+def test_personal_headers_differ_and_content_is_shared(
+    make_mailing: MakeMailing,
+    make_workbook: WorkbookFactory,
+) -> None:
+    prepared = prepare(
+        make_mailing(), contacts_path=make_workbook([person(f"p{i}@example.org") for i in range(3)])
+    )
+    composer = Composer(prepared, when=WHEN)
+    messages = [composer.message_bytes(letter) for letter in prepared.letters]
+    bodies = {m.partition(b"\r\nMIME-Version")[2] for m in messages}
+    assert len(bodies) == 1
+    assert len({email.message_from_bytes(m)["Message-ID"] for m in messages}) == 3
