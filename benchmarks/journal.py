@@ -1,0 +1,43 @@
+"""5. Journal cost: ``dispatch send`` again on a mailing of N messages already sent.
+
+Nothing is left to send: the time is what it costs to load, check and render the mailing
+and to read the journal before saying so. The sink must receive nothing. The mailing is
+the last one the send section delivered, or one sent here first (untimed).
+"""
+
+from __future__ import annotations
+
+from benchmarks.harness import Bench
+from benchmarks.measure import Stats
+from benchmarks.report import Row, Target
+from benchmarks.send import NO_SEND, send_with_dispatch
+from benchmarks.workload import fresh_copy
+
+SECTION = "5 journal"
+
+
+def run_section(bench: Bench) -> None:
+    n = bench.config.messages
+    label = "dispatch send again, all already sent (nothing to do)"
+    if not bench.has_command("send"):
+        bench.report.add(
+            Row("journal.rerun", SECTION, label, "s", n=n, target=Target("<", 2), not_run=NO_SEND)
+        )
+        return
+    mailing = bench.sent_mailing
+    if mailing is None:
+        mailing = fresh_copy(bench.workload(n).mailing, bench.root / "journal-sent")
+        bench.log(f"dispatch send of {n:,} messages, so that there is nothing left to send")
+        send_with_dispatch(bench, mailing, max(bench.config.concurrency))
+    sink = bench.sink()
+    times = []
+    for i in range(bench.config.repeat):
+        bench.log(f"dispatch send again, nothing to send, run {i + 1}")
+        before = sink.count
+        sample = bench.dispatch("send", mailing, "--yes", env=sink.environment())
+        if sink.count != before:
+            raise RuntimeError(f"a re-run sent {sink.count - before} messages again")
+        times.append(sample.seconds)
+    bench.report.add(
+        Row("journal.rerun", SECTION, label, "s", n=n, stats=Stats.of(times), target=Target("<", 2))
+    )

@@ -1,0 +1,88 @@
+"""4. PDF: distinct PDF letters per second, and PDFs for N addressees sharing 4 letters.
+
+The rate comes from a *personal* mailing (a paragraph names the addressee, so every letter
+is distinct): ``render --format pdf`` and ``render --format html`` of the same K
+addressees run side by side, and K over the difference of their times is the rate of the
+PDF rendering alone, whole processes both. Then ``render --format pdf`` of the N
+addressees of the main workload, who share 4 distinct letters, is compared with what it
+should cost: 4 renders at that rate plus the ``.eml`` render of the same N (which writes
+as many files, each with its PDF attached). Target: within 2 times that.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+from benchmarks.harness import Bench
+from benchmarks.measure import Stats
+from benchmarks.report import Row, Target
+from benchmarks.workload import DISTINCT_LETTERS
+
+SECTION = "4 pdf"
+
+
+def run_section(bench: Bench) -> None:
+    n, k = bench.config.n, min(bench.config.pdf_distinct, bench.config.n)
+    personal = bench.workload(k, personal=True)
+    rates: list[float] = []
+    for i in range(bench.config.repeat):
+        bench.log(f"dispatch render --format pdf and html, {k} distinct letters, run {i + 1}")
+        out = bench.scratch("pdf-distinct")
+        with_pdf = bench.render(personal, out, "pdf")
+        shutil.rmtree(out)
+        without = bench.render(personal, out, "html")
+        shutil.rmtree(out)
+        rates.append(k / max(with_pdf.seconds - without.seconds, 1e-6))
+    rate = Stats.of(rates)
+    bench.report.add(
+        Row(
+            "pdf.distinct",
+            SECTION,
+            "distinct PDF letters rendered",
+            "letters/s",
+            n=k,
+            stats=rate,
+            note="render pdf minus render html of the same personal letters",
+        )
+    )
+
+    workload = bench.workload(n)
+    pdf_times: list[float] = []
+    for i in range(bench.config.repeat):
+        bench.log(f"dispatch render --format pdf, {n:,} addressees, run {i + 1}")
+        out = bench.scratch("pdf-n")
+        pdf_times.append(bench.render(workload, out, "pdf").seconds)
+        shutil.rmtree(out)
+    eml_times = [s.seconds for s in bench.eml_render(n)]
+    references = [DISTINCT_LETTERS / r + eml for r, eml in zip(rates, eml_times, strict=False)]
+    bench.report.add(
+        Row(
+            "pdf.shared.time",
+            SECTION,
+            f"dispatch render --format pdf, {DISTINCT_LETTERS} distinct letters",
+            "s",
+            n=n,
+            stats=Stats.of(pdf_times),
+        )
+    )
+    bench.report.add(
+        Row(
+            "pdf.shared.reference",
+            SECTION,
+            f"{DISTINCT_LETTERS} PDF renders (at the rate above) + render --format eml",
+            "s",
+            n=n,
+            stats=Stats.of(references),
+        )
+    )
+    ratios = [t / ref for t, ref in zip(pdf_times, references, strict=False)]
+    bench.report.add(
+        Row(
+            "pdf.shared.ratio",
+            SECTION,
+            "PDF render time / that reference",
+            "×",
+            stats=Stats.of(ratios),
+            target=Target("<=", 2),
+        )
+    )

@@ -1,0 +1,166 @@
+"""3. Scale and memory: ``check`` and ``render --format eml`` at N and at 100 000.
+
+Each command's time and the peak RSS of its process, and the ratio of the time at
+100 000 over the time at N (linear growth gives 100 000 / N, 10 by default; the target
+is 10 % above it). The runs at N come first (``run_base``); the big ones come last in a
+run (``run_scale``) and get as many runs as the time budget allows, up to ``repeat``,
+unless ``--scale-repeat`` says how many: a row with fewer runs says so.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+from benchmarks.harness import Bench
+from benchmarks.measure import Sample, Stats, ratio
+from benchmarks.report import Row, Target
+
+SECTION = "3 scale"
+RSS_LIMIT_MB = 400
+SLACK = 1.1  # the target on the time ratio: 10 % above linear
+
+
+def _check(bench: Bench, n: int, runs: int) -> list[Sample]:
+    workload = bench.workload(n)
+    samples = []
+    for i in range(runs):
+        bench.log(f"dispatch check, {n:,} addressees, run {i + 1}")
+        sample = bench.dispatch("check", workload.mailing)
+        if "No problem found" not in sample.output:
+            raise RuntimeError(f"dispatch check found problems:\n{sample.output[-800:]}")
+        samples.append(sample)
+    return samples
+
+
+def _eml(bench: Bench, n: int, runs: int) -> list[Sample]:
+    workload = bench.workload(n)
+    samples = []
+    for i in range(runs):
+        out = bench.scratch(f"eml-{n}")
+        bench.log(f"dispatch render --format eml, {n:,} addressees, run {i + 1}")
+        samples.append(bench.render(workload, out, "eml"))
+        shutil.rmtree(out)
+    return samples
+
+
+def run_base(bench: Bench) -> None:
+    """The runs at N: the denominators of the scale ratios."""
+    n = bench.config.n
+    bench.check_runs[n] = _check(bench, n, bench.config.repeat)
+    bench.eml_render(n)
+
+
+def _planned_runs(bench: Bench, per_run: float, once: float, what: str) -> tuple[int, str]:
+    """How many runs of ``per_run`` seconds (after ``once``) fit the time left; a note if fewer."""
+    wanted = bench.config.repeat
+    if bench.config.scale_repeat is not None:
+        runs = bench.config.scale_repeat
+        note = f"{runs} runs, set by --scale-repeat" if runs < wanted else ""
+        return runs, note
+    left = bench.remaining() - once
+    runs = max(0, min(wanted, math.floor(left / per_run))) if per_run > 0 else wanted
+    if runs >= wanted:
+        return runs, ""
+    budget = f"{bench.config.budget_minutes:g}-minute budget"
+    if runs == 0:
+        return 0, (
+            f"one run of {what} would take ~{per_run:.0f} s (estimated from N) and "
+            f"{max(left, 0):.0f} s of the {budget} are left; --scale-repeat 1 runs it anyway"
+        )
+    return runs, f"{runs} of {wanted} runs: the {budget} (~{per_run:.0f} s a run)"
+
+
+def run_scale(bench: Bench) -> None:
+    """The runs at 100 000, then every row of the section."""
+    n, big = bench.config.n, bench.config.scale_n
+    factor = big / n
+    base_check = bench.check_runs.get(n) or _check(bench, n, bench.config.repeat)
+    base_eml = bench.eml_render(n)
+    linear = Target("<", round(factor * SLACK, 2))
+    check_s = Stats.of([s.seconds for s in base_check])
+    eml_s = Stats.of([s.seconds for s in base_eml])
+    # Writing the big workbook costs about what reading it in `check` does.
+    workbook_cost = check_s.median * factor
+    for label, key, base, command, per_run in [
+        ("dispatch check", "check", base_check, "check", check_s.median * factor),
+        ("dispatch render --format eml", "eml", base_eml, "render", eml_s.median * factor),
+    ]:
+        once = 0 if bench.has_workload(big) else workbook_cost
+        runs, note = _planned_runs(bench, per_run, once, f"dispatch {command} at {big:,}")
+        samples = []
+        if runs:
+            samples = (_check if key == "check" else _eml)(bench, big, runs)
+        base_stats = Stats.of([s.seconds for s in base])
+        bench.report.add(
+            Row(
+                f"scale.{key}.time.n",
+                SECTION,
+                f"{label}: time",
+                "s",
+                n=n,
+                stats=base_stats,
+                note=f"peak RSS {Stats.of([s.rss_mb for s in base]).median:.0f} MB",
+            )
+        )
+        if not samples:
+            bench.report.add(
+                Row(f"scale.{key}.time.big", SECTION, f"{label}: time", "s", n=big, not_run=note)
+            )
+            bench.report.add(
+                Row(
+                    f"scale.{key}.rss.big",
+                    SECTION,
+                    f"{label}: peak RSS",
+                    "MB",
+                    n=big,
+                    target=Target("<", RSS_LIMIT_MB),
+                    not_run=note,
+                )
+            )
+            bench.report.add(
+                Row(
+                    f"scale.{key}.ratio",
+                    SECTION,
+                    f"{label}: time at {big:,} / time at {n:,}",
+                    "×",
+                    target=linear,
+                    not_run=note,
+                )
+            )
+            continue
+        times = [s.seconds for s in samples]
+        bench.report.add(
+            Row(
+                f"scale.{key}.time.big",
+                SECTION,
+                f"{label}: time",
+                "s",
+                n=big,
+                stats=Stats.of(times),
+                note=note,
+            )
+        )
+        bench.report.add(
+            Row(
+                f"scale.{key}.rss.big",
+                SECTION,
+                f"{label}: peak RSS",
+                "MB",
+                n=big,
+                stats=Stats.of([s.rss_mb for s in samples]),
+                target=Target("<", RSS_LIMIT_MB),
+                note=note,
+            )
+        )
+        bench.report.add(
+            Row(
+                f"scale.{key}.ratio",
+                SECTION,
+                f"{label}: time at {big:,} / time at {n:,}",
+                "×",
+                stats=ratio(times, [s.seconds for s in base]),
+                target=linear,
+                note=f"linear is {factor:g}" + (f"; {note}" if note else ""),
+            )
+        )

@@ -1,0 +1,158 @@
+"""2. Send throughput: dispatch, the floor and the peer, to the same SMTP sink.
+
+For each concurrency (1, 4 and 8 connections): ``dispatch send`` of a fresh copy of the
+mailing (a new journal, journal on), whole process; beside it the floor, a bare
+aiosmtplib loop (:mod:`benchmarks.floor`) sending the very messages dispatch renders, over
+as many connections, with no journal. mailmerge sends the same addressees too, one
+connection per message as it does. Every run is checked at the sink: all N arrived.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from benchmarks.harness import Bench
+from benchmarks.measure import CommandFailed, Stats, ratio, run
+from benchmarks.peer import PeerUnavailable
+from benchmarks.report import Row, Target
+from benchmarks.sink import Sink
+from benchmarks.workload import fresh_copy
+
+SECTION = "2 send"
+NO_SEND = "dispatch has no `send` command yet"
+
+
+def _delivered(sink: Sink, before: int, expected: int, who: str) -> None:
+    got = sink.count - before
+    if got != expected:
+        raise RuntimeError(f"{who}: the sink received {got} messages, not {expected}")
+
+
+def _reason(exc: Exception, concurrency: int) -> str:
+    if isinstance(exc, CommandFailed):
+        lines = [line for line in exc.output.strip().splitlines() if line.strip()]
+        last = lines[-1].strip() if lines else ""
+        return f"failed at {concurrency} conn. (exit {exc.code}): {last[:160]}"
+    return f"failed at {concurrency} conn.: {exc}"
+
+
+def send_with_dispatch(bench: Bench, mailing: Path, concurrency: int) -> float:
+    """``dispatch send MAILING --yes --concurrency C`` to the sink; its wall time."""
+    sink = bench.sink()
+    before = sink.count
+    sample = bench.dispatch(
+        "send", mailing, "--yes", "--concurrency", str(concurrency), env=sink.environment()
+    )
+    _delivered(sink, before, bench.config.messages, f"dispatch send -c {concurrency}")
+    return sample.seconds
+
+
+def run_section(bench: Bench) -> None:
+    n = bench.config.messages
+    workload = bench.workload(n)
+    has_send = bench.has_command("send")
+    messages = bench.eml_messages(n)
+    sink = bench.sink()
+    peer = bench.peer()
+    concurrency = bench.config.concurrency
+    ours: dict[int, list[float]] = {c: [] for c in concurrency}
+    floor: dict[int, list[float]] = {c: [] for c in concurrency}
+    theirs: list[float] = []
+    failed = ""  # why dispatch send failed: it is not run again (its failures are not flaky)
+    for i in range(bench.config.repeat):
+        for c in concurrency:
+            if has_send and not failed:
+                bench.log(f"dispatch send, {n:,} messages, {c} connections, run {i + 1}")
+                mailing = fresh_copy(workload.mailing, bench.root / f"send-{c}")
+                before = sink.count
+                try:
+                    ours[c].append(send_with_dispatch(bench, mailing, c))
+                except (CommandFailed, RuntimeError) as exc:
+                    failed = _reason(exc, c)
+                    bench.log(f"dispatch send failed: {failed}")
+                if sink.count - before == n:  # all delivered: the journal row can re-run it
+                    bench.sent_mailing = mailing
+            bench.log(f"floor: bare aiosmtplib, {n:,} messages, {c} connections, run {i + 1}")
+            before = sink.count
+            sample = run(
+                [
+                    sys.executable,
+                    "-m",
+                    "benchmarks.floor",
+                    "--port",
+                    str(sink.port),
+                    "--concurrency",
+                    str(c),
+                    messages,
+                ],
+                cwd=Path(__file__).resolve().parent.parent,
+            )
+            _delivered(sink, before, n, f"floor -c {c}")
+            floor[c].append(float(json.loads(sample.output.strip().splitlines()[-1])["seconds"]))
+        if not isinstance(peer, PeerUnavailable):
+            bench.log(f"mailmerge --no-dry-run --no-limit, {n:,} messages, run {i + 1}")
+            folder = bench.peer_inputs(workload, port=sink.port)
+            before = sink.count
+            peer_sample = run(
+                [
+                    peer[0],
+                    "--template",
+                    "template.txt",
+                    "--database",
+                    "database.csv",
+                    "--config",
+                    "server.conf",
+                    "--no-dry-run",
+                    "--no-limit",
+                    "--output-format",
+                    "text",
+                ],
+                cwd=folder,
+                keep_output=False,
+            )
+            _delivered(sink, before, n, "mailmerge")
+            theirs.append(peer_sample.seconds)
+
+    def why_not(c: int) -> str:
+        """Why dispatch's rows at ``c`` connections have no figure, or ""."""
+        if not has_send:
+            return NO_SEND
+        if len(ours[c]) < bench.config.repeat:
+            return failed or "fewer runs than asked"
+        return ""
+
+    add = bench.report.add
+    for c in concurrency:
+        why = why_not(c)
+        conn = f"{c} connection{'s' if c > 1 else ''}"
+        add(
+            Row(f"send.dispatch.c{c}", SECTION, f"dispatch send, journal on, {conn}", "msgs/s",
+                n=n, stats=None if why else Stats.of(ours[c]).inverse(n), note="whole process",
+                not_run=why)
+        )  # fmt: skip
+        add(
+            Row(f"send.floor.c{c}", SECTION, f"floor: bare aiosmtplib loop, {conn}, no journal",
+                "msgs/s", n=n, stats=Stats.of(floor[c]).inverse(n))
+        )  # fmt: skip
+        add(
+            Row(f"send.ratio.floor.c{c}", SECTION, f"dispatch / floor, {conn}", "×",
+                stats=None if why else ratio(floor[c], ours[c]), target=Target(">=", 0.8),
+                not_run=why)
+        )  # fmt: skip
+    peer_label = "mailmerge --no-dry-run (a connection per message)"
+    if isinstance(peer, PeerUnavailable):
+        add(Row("send.mailmerge", SECTION, peer_label, "msgs/s", n=n, not_run=str(peer)))
+    else:
+        add(
+            Row("send.mailmerge", SECTION, peer_label, "msgs/s", n=n,
+                stats=Stats.of(theirs).inverse(n))
+        )  # fmt: skip
+    for c in concurrency:
+        why = why_not(c) or ("" if theirs else "no peer")
+        add(
+            Row(f"send.ratio.mailmerge.c{c}", SECTION, f"dispatch ({c} conn.) / mailmerge", "×",
+                stats=None if why else ratio(theirs, ours[c]), target=Target(">=", 3),
+                not_run=why)
+        )  # fmt: skip
