@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -72,7 +73,7 @@ def handle_errors(func: F) -> F:
             _problems("Warnings:", exc.warnings, style="yellow")
             sys.exit(exc.exit_code)
         except DispatchError as exc:
-            err_console.print(f"[bold red]Error:[/] {exc}", highlight=False)
+            err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False)
             sys.exit(exc.exit_code)
 
     return wrapper  # type: ignore[return-value]

@@ -212,7 +212,8 @@ class _Engine:
         from weasyprint.text.fonts import FontConfiguration
 
         self.font_config: Any = FontConfiguration()
-        self.url_fetcher: Any = URLFetcher(allowed_protocols=_ALLOWED_PROTOCOLS)
+        self.url_fetcher: Any = _confined_fetcher(URLFetcher)
+        self.url_fetcher.roots = [] if stylesheet is None else [stylesheet.resolve().parent]
         self.image_cache: dict[str, Any] = {}
         self.warnings: list[str] = []
         with _quiet_weasyprint(self.warnings):
@@ -231,6 +232,10 @@ class _Engine:
     def write(self, html: str, base_url: str | Path | None, warnings: list[str]) -> bytes:
         from weasyprint import HTML
 
+        roots = self.url_fetcher.roots[:1]
+        if base_url is not None and not str(base_url).startswith(("http:", "https:")):
+            roots.append(Path(str(base_url).removeprefix("file://")).resolve())
+        self.url_fetcher.roots = roots
         with _quiet_weasyprint(warnings):
             document = HTML(
                 string=html,
@@ -243,6 +248,29 @@ class _Engine:
                 cache=self.image_cache,
             )
         return pdf
+
+
+def _confined_fetcher(base: Any) -> Any:
+    """A WeasyPrint URL fetcher that reads local files only inside ``roots``.
+
+    A letter's HTML may carry an image or stylesheet URL; confining ``file:`` URLs to the
+    templates folder and the mailing's folder means no letter can pull another local
+    file (``/etc/passwd``, a key) into a PDF that is then mailed out.
+    """
+
+    class Confined(base):  # type: ignore[misc]
+        roots: list[Path]
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if url.startswith("file:"):
+                from urllib.parse import unquote, urlparse
+
+                path = Path(unquote(urlparse(url).path)).resolve()
+                if not any(path.is_relative_to(root) for root in self.roots):
+                    raise ValueError(f"{path} is outside the templates and mailing folders")
+            return super().fetch(url, headers)
+
+    return Confined(allowed_protocols=_ALLOWED_PROTOCOLS)
 
 
 @functools.cache

@@ -126,7 +126,7 @@ BAD_WORKBOOKS = [
     ),
     pytest.param(
         [person("a@example.org", last_name="Smith\nBcc: victim@example.org")],
-        'contacts.xlsx, sheet Contacts, row 2, column "last_name": "Smith\nBcc: '
+        'contacts.xlsx, sheet Contacts, row 2, column "last_name": "Smith\\nBcc: '
         'victim@example.org" contains a line break',
         id="header-injection-attempt",
     ),

@@ -805,8 +805,8 @@ MAILING_MISTAKES = [
     ),
     pytest.param(
         ("numbered = true", "numbered = true\n[values]\nwhen = 2021-12-07T10:00:00Z"),
-        "- mailing.toml, field values.when: \"datetime.datetime(2021, 12, 7, 10, 0, "
-        'tzinfo=datetime.timezone.utc)" is not valid: Input should be a valid date, a valid '
+        '- mailing.toml, field values.when: "2021-12-07 10:00:00+00:00" is not valid: '
+        "Input should be a valid date, a valid "
         "time, a valid integer, a valid number or a valid string. Correct it and run again.",
         id="free-value-of-no-type-one-problem",
     ),

@@ -341,3 +341,24 @@ def test_relative_images_are_found_from_the_base_url(tmp_path: Path) -> None:
     renderer = PdfRenderer(base_url=tmp_path)
     renderer.render('<p><img src="logo.svg" alt="logo"></p>')
     assert renderer.warnings == []
+
+
+def test_a_letter_cannot_pull_a_local_file_from_outside_its_folders_into_the_pdf(
+    tmp_path: Path,
+) -> None:
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "key.css").write_text("body { color: red } /* PRIVATE-KEY */", encoding="utf-8")
+    mailing = tmp_path / "mailing"
+    mailing.mkdir()
+    (mailing / "ok.css").write_text("p { margin: 0 }", encoding="utf-8")
+    html = (
+        '<html><head><link rel="stylesheet" href="../secret/key.css">'
+        '<link rel="stylesheet" href="ok.css"></head>'
+        "<body><p>Genève, le 13 octobre 2021</p></body></html>"
+    )
+    renderer = PdfRenderer(base_url=mailing)
+    pdf = renderer.render(html)
+    assert pdf.startswith(b"%PDF")
+    assert any("outside the templates and mailing folders" in w for w in renderer.warnings)
+    assert not any("ok.css" in w for w in renderer.warnings)
