@@ -277,3 +277,22 @@ def test_problems_of_mailing_and_workbook_are_reported_together(
         prepare(make_mailing(text), contacts_path=make_workbook([person("bad@")]))
     files = sorted(str(p).split(",")[0].split(":")[0] for p in caught.value.problems)
     assert files == ["contacts.xlsx", "mailing.toml"]
+
+
+def test_cl23_24_consultation_sample_reproduces_seed_003() -> None:
+    prepared = prepare(ROOT / "mailings" / "cl-23-24", contacts_path=ROOT / "contacts.xlsx")
+    fr = next(x for x in prepared.letters if x.lang == "fr" and not x.addressee.salutation)
+    text = plain(fr.text)
+    for line in [
+        "Genève, le 18 août 2023",
+        "Réf. : CL-23/24",
+        "Objet : Consultation informelle sur le concept d’une UIT unie dans l’action et sur "
+        "sa mise en œuvre",
+        "avant le 12 septembre 2023, à 23 h 59, heure de Genève (UTC+2).",
+        "à l’adresse strategy@itu.int.",
+        "Je vous prie d’agréer, Madame, Monsieur, l’expression de ma haute considération.",
+        "Doreen Bogdan-Martin Secrétaire générale",
+    ]:
+        assert plain(line) in text, line
+    en = next(x for x in prepared.letters if x.lang == "en" and not x.addressee.salutation)
+    assert "by 12 September 2023, 23:59 Geneva time (UTC+2)." in plain(en.text)
