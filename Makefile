@@ -19,9 +19,12 @@ venv: $(STAMP)
 sysdeps:
 	@bash scripts/system-deps.sh
 
+# The main job on the bundled sample: every letter of every sample mailing, into out/.
 demo: venv sysdeps
-	$(BIN)/dispatch render mailings/tsb-352 --contacts contacts.xlsx --out out/tsb-352 --format html,txt,eml,pdf
-	$(BIN)/dispatch render mailings/cmdt-21 --contacts contacts.xlsx --out out/cmdt-21 --format html,txt,eml,pdf
+	@for m in mailings/*/; do \
+	  $(BIN)/dispatch render "$$m" --contacts contacts.xlsx --out "out/$$(basename $$m)" \
+	    --format html,txt,eml,pdf,ics || exit $$?; \
+	done
 
 lint: venv
 	$(BIN)/ruff check dispatch tests scripts benchmarks
