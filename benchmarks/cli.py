@@ -18,7 +18,7 @@ from rich.console import Console
 
 from benchmarks import journal, pdf, render, scale, send
 from benchmarks.harness import RESULTS, SECTIONS, Bench, Config
-from benchmarks.report import Row
+from benchmarks.report import Row, code_version
 
 ORDER = {"1 render": 1, "2 send": 2, "3 scale": 3, "4 pdf": 4, "5 journal": 5}
 
@@ -185,6 +185,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = parse(argv)
     bench, ok = run_all(config)
     report = bench.report
+    now = code_version()
+    if now != report.machine["code"]:
+        report.notes.append(
+            f"dispatch changed during the run ({report.machine['code']} at the start, {now} at "
+            "the end): the figures may mix two versions. Run again."
+        )
     if config.messages != config.n:
         report.notes.append(f"The send and journal rows use {config.messages:,} messages.")
     report.notes.append(

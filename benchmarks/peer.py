@@ -60,4 +60,4 @@ def ensure_mailmerge(venv: Path = PEER_VENV) -> tuple[Path, str]:
         version = _version(executable)
         if version is None:
             raise PeerUnavailable(f"{executable} does not run after pip installed {MAILMERGE}")
-    return executable, version
+    return executable, version.rpartition(" ")[2]  # "mailmerge, version 2.3.0" -> "2.3.0"

@@ -7,6 +7,7 @@ is met: ``pass`` or ``short``. A row that could not be measured says ``not run``
 
 from __future__ import annotations
 
+import hashlib
 import json
 import operator
 import os
@@ -174,13 +175,7 @@ def machine() -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             return None
 
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=Path(__file__).resolve().parent,
-    ).stdout.strip()
+    commit = _git("rev-parse", "--short", "HEAD")
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
@@ -192,7 +187,34 @@ def machine() -> dict[str, Any]:
         "aiosmtpd": version("aiosmtpd"),
         "weasyprint": version("weasyprint"),
         "commit": commit or None,
+        "code": code_version(),
     }
+
+
+def _git(*args: str) -> str:
+    done = subprocess.run(
+        ["git", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parent,
+    )
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def code_version() -> str:
+    """The commit of dispatch's code and templates, with ``+changes`` for edits not committed.
+
+    Compared at the start and the end of a run: other people may change the code meanwhile.
+    ``BENCH_CODE_VERSION`` names it instead, for a copy of the code outside git.
+    """
+    if os.environ.get("BENCH_CODE_VERSION"):
+        return os.environ["BENCH_CODE_VERSION"]
+    commit = _git("rev-parse", "--short", "HEAD")
+    changes = _git("diff", "HEAD", "--", "dispatch", "templates")
+    if not changes:
+        return commit
+    return f"{commit}+changes-{hashlib.sha256(changes.encode()).hexdigest()[:8]}"
 
 
 @dataclass

@@ -19,13 +19,12 @@ from dispatch.mailing import Mailing
 from dispatch.message import (
     Attachment,
     BuiltMessage,
-    assemble,
     build_message,
     content_digest,
     content_part,
+    header_bytes,
     message_cc,
     message_id,
-    personal_headers,
     serialise_content,
 )
 from dispatch.pdf import PdfRenderer
@@ -115,8 +114,7 @@ class Composer:
             if len(cache) >= 256:  # personal letters are all distinct: bound the memory
                 cache.pop(next(iter(cache)))
             cache[key] = content
-        headers = personal_headers(self.prepared.mailing, letter, when=self.when)
-        return assemble(headers, content)
+        return header_bytes(self.prepared.mailing, letter, when=self.when) + content
 
 
 def check_size(composer: Composer, letter: Letter, limit_mb: float) -> list[Problem]:

@@ -18,7 +18,8 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime
+from email.utils import format_datetime, formataddr
+from functools import lru_cache
 
 from dispatch.mailing import Mailing
 from dispatch.render import Letter
@@ -152,6 +153,52 @@ def assemble(headers: EmailMessage, content: bytes) -> bytes:
     """One message's bytes: its personal headers, then the shared content (MIME headers, body)."""
     head = headers.as_bytes(policy=SMTP).rstrip(b"\r\n")
     return head + b"\r\n" + content
+
+
+@lru_cache(maxsize=1024)
+def _folded(name: str, value: str) -> bytes:
+    """``Name: value`` folded and encoded by the email package (RFC 2047), cached: the
+    From, Subject and Date of a mailing are the same for thousands of messages."""
+    folded: str = SMTP.header_factory(name, value).fold(policy=SMTP)
+    return folded.encode("ascii")
+
+
+def _mailbox(name: str, address: str) -> bytes:
+    """``Name <address>`` for a To or Cc header; non-ASCII names as RFC 2047 words."""
+    if not address.isascii() or any(c in name for c in "\r\n\0"):
+        return str(_address(address, name)).encode()  # the email package's own path
+    return formataddr((name, address), charset="utf-8").replace("\n", "\r\n").encode("ascii")
+
+
+def header_bytes(mailing: Mailing, letter: Letter, *, when: datetime) -> bytes:
+    """The personal headers of :func:`personal_headers` as bytes, built fast.
+
+    The shared ones go through the email package once (cached); the per-addressee ones
+    (To, Cc, Message-ID) are built with :func:`email.utils.formataddr`. Tests check that
+    a message parsed back reads the same as one built by :func:`build_message`.
+    """
+    person = letter.addressee
+    lang = letter.lang
+    sender_name = ""
+    if mailing.sender.name is not None and mailing.sender.name.has(lang):
+        sender_name = mailing.sender.name.get(lang)
+    if not person.email.isascii():
+        return (
+            personal_headers(mailing, letter, when=when).as_bytes(policy=SMTP).rstrip(b"\r\n")
+            + b"\r\n"
+        )
+    lines = [_folded("From", str(_address(mailing.sender.email, sender_name)))]
+    lines.append(b"To: " + _mailbox(person.full_name, person.email) + b"\r\n")
+    cc = message_cc(mailing, letter)
+    if cc:
+        lines.append(b"Cc: " + b",\r\n ".join(_mailbox("", a) for a in cc) + b"\r\n")
+    if mailing.sender.reply_to:
+        lines.append(_folded("Reply-To", mailing.sender.reply_to))
+    lines.append(_folded("Subject", letter.subject))
+    lines.append(_folded("Date", format_datetime(when)))
+    lines.append(f"Message-ID: {message_id(mailing, person.key)}\r\n".encode("ascii"))
+    lines.append(f"Content-Language: {lang}\r\n".encode("ascii"))
+    return b"".join(lines)
 
 
 def build_message(
