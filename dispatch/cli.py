@@ -119,6 +119,14 @@ def _prepare(
     )
 
 
+def _formats(value: str) -> list[str]:
+    """``--format html,txt`` as a list; an unknown format is a usage error (exit 2)."""
+    try:
+        return parse_formats(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def _default_templates() -> Path:
     local = Path("templates")
     return local if (local / "fr").is_dir() else DEFAULT_TEMPLATES
@@ -197,6 +205,7 @@ def check(
     "formats",
     default="html,txt,eml",
     show_default=True,
+    callback=lambda _ctx, _param, value: _formats(value),
     help="Comma-separated formats: html, txt, eml, pdf, ics.",
 )
 @common_options
@@ -204,7 +213,7 @@ def check(
 def render(
     mailing: Path,
     out: Path | None,
-    formats: str,
+    formats: list[str],
     contacts: Path | None,
     templates_dir: Path | None,
     only: tuple[str, ...],
@@ -214,10 +223,7 @@ def render(
 
     Everything is validated first: on any problem nothing is written (exit code 2).
     """
-    try:
-        chosen = parse_formats(formats)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--format") from None
+    chosen = formats
     prepared = _prepare(mailing, contacts, templates_dir, only, category)
     target = out or Path("out") / prepared.mailing.name
     written = render_files(prepared, target, chosen)
@@ -242,6 +248,7 @@ def render(
     "formats",
     default="html,pdf,eml",
     show_default=True,
+    callback=lambda _ctx, _param, value: _formats(value),
     help="Formats to render and link: html, txt, eml, pdf.",
 )
 @click.option(
@@ -255,7 +262,7 @@ def render(
 def preview(
     mailing: Path,
     out: Path | None,
-    formats: str,
+    formats: list[str],
     open_browser: bool,
     contacts: Path | None,
     templates_dir: Path | None,
@@ -267,10 +274,7 @@ def preview(
     The page groups the letters by language and category, links each letter's HTML,
     PDF and .eml files, and shows the validation warnings. It works offline.
     """
-    try:
-        chosen = parse_formats(formats)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--format") from None
+    chosen = formats
     prepared = _prepare(mailing, contacts, templates_dir, only, category)
     target = out or Path("out") / prepared.mailing.name / "preview"
     render_files(prepared, target, chosen)
