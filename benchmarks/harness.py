@@ -85,6 +85,7 @@ class Bench:
     eml_runs: dict[int, list[Sample]] = field(default_factory=dict)
     eml_dirs: dict[int, Path] = field(default_factory=dict)
     sent_mailing: Path | None = None  # a mailing whose every message was sent
+    sent_messages: int = 0  # how many messages that mailing has
 
     # -- the run as a whole -----------------------------------------------------------
 

@@ -38,14 +38,17 @@ def _reason(exc: Exception, concurrency: int) -> str:
     return f"failed at {concurrency} conn.: {exc}"
 
 
-def send_with_dispatch(bench: Bench, mailing: Path, concurrency: int) -> float:
+def send_with_dispatch(
+    bench: Bench, mailing: Path, concurrency: int, messages: int | None = None
+) -> float:
     """``dispatch send MAILING --yes --concurrency C`` to the sink; its wall time."""
     sink = bench.sink()
     before = sink.count
     sample = bench.dispatch(
         "send", mailing, "--yes", "--concurrency", str(concurrency), env=sink.environment()
     )
-    _delivered(sink, before, bench.config.messages, f"dispatch send -c {concurrency}")
+    expected = bench.config.messages if messages is None else messages
+    _delivered(sink, before, expected, f"dispatch send -c {concurrency}")
     return sample.seconds
 
 
@@ -73,7 +76,7 @@ def run_section(bench: Bench) -> None:
                     failed = _reason(exc, c)
                     bench.log(f"dispatch send failed: {failed}")
                 if sink.count - before == n:  # all delivered: the journal row can re-run it
-                    bench.sent_mailing = mailing
+                    bench.sent_mailing, bench.sent_messages = mailing, n
             bench.log(f"floor: bare aiosmtplib, {n:,} messages, {c} connections, run {i + 1}")
             before = sink.count
             sample = run(

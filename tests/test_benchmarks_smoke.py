@@ -40,8 +40,7 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, object], 
     config = parse(
         [
             "--n", "200", "--scale-n", "400", "--repeat", "1", "--scale-repeat", "1",
-            # a few messages keep the send rows quick whatever the send speed
-            "--send-n", "40", "--concurrency", "1", "--pdf-distinct", "1",
+            "--concurrency", "1", "--pdf-distinct", "1",
             "--results", str(tmp / "latest.json"), "--workdir", str(tmp / "work"),
         ]
     )  # fmt: skip
@@ -70,7 +69,12 @@ def test_the_json_has_every_row_with_its_statistics_and_target(
     )
     config = data["config"]
     assert isinstance(config, dict)
-    assert (config["n"], config["scale_n"], config["send_n"], config["repeat"]) == (200, 400, 40, 1)
+    assert (config["n"], config["scale_n"], config["send_n"], config["repeat"]) == (
+        200,
+        400,
+        200,
+        1,
+    )
     rows = {row["id"]: row for row in data["rows"]}  # type: ignore[attr-defined]
     for row in rows.values():
         assert set(row) >= ROW_KEYS, row
