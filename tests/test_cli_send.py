@@ -19,7 +19,13 @@ from openpyxl import load_workbook
 from dispatch.cli import main
 from dispatch.journal import Journal
 from tests.conftest import MINIMAL_MAILING, WorkbookFactory, person
-from tests.smtp_server import Faults, RecordingHandler, Sink
+from tests.smtp_server import (
+    Faults,
+    RecordingHandler,
+    Sink,
+    accepting_only,
+    self_signed_certificate,
+)
 
 MakeMailing = Callable[..., Path]
 PASSWORD = "s3cret-Pa55word-never-shown"
@@ -183,24 +189,52 @@ def test_a_refused_address_is_reported_and_the_rest_is_sent(
 
 
 def test_the_password_appears_in_no_output_journal_or_file(
-    sink: Sink,
-    relay_env: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
     tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("DISPATCH_SMTP_USER", "secretariat")
-    monkeypatch.setenv("DISPATCH_SMTP_PASSWORD", PASSWORD)
-    mailing = make_mailing()
-    # The sink offers no AUTH: the run fails on login, which is where a careless
-    # message would show the password.
-    code, out, err = run("send", mailing, "--contacts", make_workbook(), "--yes", "--verbose")
-    assert code in (0, 3)
-    assert PASSWORD not in out + err
-    for path in tmp_path.rglob("*"):
-        if path.is_file():
-            assert PASSWORD.encode() not in path.read_bytes(), path
+    (tmp_path / "tls").mkdir()
+    certificate = self_signed_certificate(tmp_path / "tls")
+    with Sink(
+        tls="starttls",
+        certificate=certificate,
+        authenticator=accepting_only("secretariat", PASSWORD),
+    ) as relay:
+        for key, value in {
+            "DISPATCH_SMTP_HOST": "127.0.0.1",
+            "DISPATCH_SMTP_PORT": str(relay.port),
+            "DISPATCH_SMTP_SECURITY": "starttls",
+            "DISPATCH_SMTP_CA_FILE": str(certificate[0]),
+            "DISPATCH_SMTP_USER": "secretariat",
+            "DISPATCH_SMTP_PASSWORD": PASSWORD,
+        }.items():
+            monkeypatch.setenv(key, value)
+        mailing = make_mailing()
+        out_dir = tmp_path / "out"
+        assert (
+            run(
+                "render",
+                mailing,
+                "--contacts",
+                make_workbook(),
+                "--out",
+                out_dir,
+                "--format",
+                "html,txt,eml",
+            )[0]
+            == 0
+        )
+        code, out, err = run("send", mailing, "--contacts", make_workbook(), "--yes", "--verbose")
+        assert code == 0, err
+        assert len(relay.recorder.accepted()) == 4  # a whole send, logged in over STARTTLS
+        code, status, _ = run("status", mailing)
+        assert code == 0
+    assert PASSWORD not in out + err + status
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".sqlite3" for p in files)
+    for path in files:
+        assert PASSWORD.encode() not in path.read_bytes(), path
 
 
 def test_report_cells_that_look_like_formulas_are_text(tmp_path: Path) -> None:
