@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dispatch.compose import Composer
 from dispatch.prepare import prepare
-from tests.conftest import WorkbookFactory, person
+from tests.conftest import MINIMAL_MAILING, WorkbookFactory, person
 
 MakeMailing = Callable[..., Path]
 WHEN = datetime(2021, 10, 13, 9, 0, tzinfo=UTC)
@@ -72,3 +72,21 @@ def test_personal_headers_differ_and_content_is_shared(
     bodies = {m.partition(b"\r\nMIME-Version")[2] for m in messages}
     assert len(bodies) == 1
     assert len({email.message_from_bytes(m)["Message-ID"] for m in messages}) == 3
+
+
+def test_a_french_subject_comes_back_unchanged_after_sending(
+    make_mailing: MakeMailing,
+    make_workbook: WorkbookFactory,
+) -> None:
+    text = MINIMAL_MAILING.replace(
+        'fr = "Sixième réunion de l\'initiative U4SSC ({{ event.start | date }})"',
+        'fr = "Sixième réunion de l\'initiative \\"Tous unis pour des villes intelligentes et '
+        'durables\\" (réunion virtuelle, {{ event.start | date }})"',
+    )
+    prepared = prepare(make_mailing(text), contacts_path=make_workbook())
+    composer = Composer(prepared, when=WHEN)
+    letter = next(x for x in prepared.letters if x.lang == "fr")
+    assert "durables\u202f» (réunion" in letter.subject
+    for raw in (composer.message_bytes(letter), composer.message(letter).as_bytes()):
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        assert parsed["Subject"] == letter.subject
