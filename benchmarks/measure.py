@@ -1,17 +1,25 @@
 """Run a command as a user does and measure it: wall time and the child's own peak RSS.
 
-Each run is a fresh child process, waited for with :func:`os.wait4`, which returns the
-resource usage of that child alone (``RUSAGE_CHILDREN`` would be a maximum over every
-child this process ever had). Statistics are the median, min and max of the runs.
+Each run is a fresh process started by a tiny launcher (:data:`LAUNCHER`), which waits for
+it with :func:`os.wait4` and reports that one child's time and ``ru_maxrss``. The launcher
+is needed: Linux carries the RSS high-water mark of the process that calls ``exec`` into
+the new program's ``ru_maxrss``, so a command started straight from the benchmark (which
+holds 100 000 generated rows) would be charged the benchmark's own memory. The launcher
+is a bare interpreter of a few MB, so the figure is the command's own. (``RUSAGE_CHILDREN``
+would also be a maximum over every child ever waited for.) Statistics are the median, min
+and max of the runs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import resource
+import signal
 import statistics
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -50,6 +58,20 @@ def _limit_memory(pid: int) -> None:
         resource.prlimit(pid, resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
 
+LAUNCHER = """
+import json, os, subprocess, sys, time
+report = int(sys.argv[1])
+start = time.perf_counter()
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+seconds = time.perf_counter() - start
+code = os.waitstatus_to_exitcode(status)
+with os.fdopen(report, "w") as out:
+    json.dump({"seconds": seconds, "maxrss_kb": usage.ru_maxrss, "code": code}, out)
+sys.exit(0 if code == 0 else 1)
+"""
+
+
 def run(
     argv: Sequence[str | Path],
     *,
@@ -69,37 +91,54 @@ def run(
     if env:
         full_env.update(env)
     args = [str(a) for a in argv]
+    report_read, report_write = os.pipe()
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        args,
-        env=full_env,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE if keep_output else subprocess.DEVNULL,
-        stderr=subprocess.STDOUT if keep_output else subprocess.PIPE,
-    )
-    _limit_memory(proc.pid)
-    timer = threading.Timer(timeout, proc.kill)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-c", LAUNCHER, str(report_write), *args],
+            env=full_env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if keep_output else subprocess.DEVNULL,
+            stderr=subprocess.STDOUT if keep_output else subprocess.PIPE,
+            pass_fds=(report_write,),
+            start_new_session=True,  # so that a timeout kills the command with its launcher
+        )
+    finally:
+        os.close(report_write)
+    _limit_memory(proc.pid)  # inherited by the command the launcher starts
+    timer = threading.Timer(timeout, _kill_group, (proc.pid,))
     timer.start()
     try:
         pipe = proc.stdout if keep_output else proc.stderr
         assert pipe is not None
-        # Read until the child closes it, so that a chatty child never blocks on a full pipe.
+        # Read until the command closes it, so that a chatty one never blocks on a full pipe.
         data = pipe.read()
         pipe.close()
-        _, status, usage = os.wait4(proc.pid, 0)
+        with os.fdopen(report_read, "rb") as report:
+            measured = report.read()
+        proc.wait()
     finally:
         timer.cancel()
-    seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
     text = data.decode("utf-8", "replace")
-    if check and proc.returncode != 0:
-        if seconds >= timeout:
+    try:
+        result = json.loads(measured)
+        seconds, rss_kb, code = result["seconds"], result["maxrss_kb"], result["code"]
+    except ValueError:  # the launcher was killed before it could report
+        seconds, rss_kb, code = wall, 0, proc.returncode or -9
+    if check and code != 0:
+        if wall >= timeout:
             text += f"\n(killed after {timeout:.0f} s)"
         if "MemoryError" in text:
-            text += f"\n(the child reached the {MEMORY_LIMIT / 1024**3:.0f} GB memory limit)"
-        raise CommandFailed(args, proc.returncode, text)
-    return Sample(seconds=seconds, rss_mb=usage.ru_maxrss / 1024, output=text)
+            text += f"\n(the command reached the {MEMORY_LIMIT / 1024**3:.0f} GB memory limit)"
+        raise CommandFailed(args, code, text)
+    return Sample(seconds=seconds, rss_mb=rss_kb / 1024, output=text)
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 @dataclass(frozen=True)
