@@ -143,7 +143,7 @@ def syntax_problem(folder: Path, exc: jinja2.TemplateSyntaxError) -> Problem:
     )
 
 
-def render_problem(template_name: str | None, exc: Exception, tb: Any = None) -> Problem:
+def render_problem(template_name: str | None, exc: Exception) -> Problem:
     """A located problem for an error raised while rendering (undefined placeholder...).
 
     The location is the innermost template the error was raised in (an included one too).
