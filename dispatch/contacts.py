@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-import pandas as pd
 from email_validator import EmailNotValidError, validate_email
 from openpyxl.utils import get_column_letter
 
@@ -334,6 +333,8 @@ def _xlsx_rows(sheet: Any) -> Iterable[Row]:
 
 
 def _read_ods(path: Path) -> _Book:
+    import pandas as pd  # here, not at the top: half a second of start-up for .ods alone
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         frames = pd.read_excel(
