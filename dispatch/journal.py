@@ -3,13 +3,15 @@
 The journal is what lets a mailing of ten thousand letters be interrupted (a crash,
 Ctrl-C, a relay that goes away) and run again without anybody receiving a letter
 twice. It is an SQLite database (WAL mode) with one row per addressee, keyed by the
-addressee's lower-cased e-mail address, and each change of state is its own committed
-transaction. Every commit survives a crash of dispatch at once. The commit that marks a
-row ``sending`` is also flushed to the disk (``fsync``) before the message goes out, so
-that not even a power cut can hide a message that may have been sent; the other
-commits reach the disk with the next such flush, and if a power cut loses one, its row
-reads ``sending``, so ``unknown``: never resent without asking. (One flush per message
-instead of two roughly doubles what the journal allows on a slow disk.)
+addressee's lower-cased e-mail address. Every change of state is committed before
+dispatch relies on it, and every commit survives a crash of dispatch at once. A commit
+that marks a row ``sending`` is also flushed to the disk (``fsync``) before the
+message's content goes out, so that not even a power cut can hide a message that may
+have been sent; the other commits reach the disk with the next such flush, and if a
+power cut loses one, its row reads ``sending``, so ``unknown``: never resent without
+asking. While a run sends, :class:`dispatch.journal_writer.JournalWriter` commits the
+changes of all its connections in groups (:meth:`Journal.apply`): one flush for all
+the marks that arrived meanwhile.
 
 The states:
 
@@ -60,6 +62,7 @@ from dispatch.errors import JournalError, LockedError
 
 __all__ = [
     "STATES",
+    "Change",
     "Journal",
     "JournalRow",
     "MailingLock",
@@ -71,7 +74,7 @@ __all__ = [
 State = Literal["planned", "sending", "sent", "failed-temporary", "failed-permanent", "unknown"]
 STATES: tuple[State, ...] = get_args(State)
 
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
     key TEXT PRIMARY KEY,
@@ -89,6 +92,7 @@ CREATE TABLE IF NOT EXISTS messages (
     sent_at TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_by_state ON messages (state);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -164,6 +168,51 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change of state of one row: what :meth:`Journal.apply` commits.
+
+    Build it with the class methods, which say which states a row may leave.
+    """
+
+    key: str
+    state: State
+    allowed_from: tuple[State, ...]
+    code: int | None = None
+    reply: str | None = None
+    attempts: bool = False  # count an attempt (the change to `sending`)
+    sent: bool = False  # stamp sent_at
+
+    @classmethod
+    def sending(cls, key: str) -> Change:
+        """A transaction for ``key`` begins (before anything is transmitted)."""
+        return cls(key, "sending", _RETRYABLE, attempts=True)
+
+    @classmethod
+    def sent_ok(cls, key: str, code: int, reply: str) -> Change:
+        """The relay accepted the message (its final reply)."""
+        return cls(key, "sent", ("sending",), code=code, reply=reply, sent=True)
+
+    @classmethod
+    def failed(cls, key: str, *, permanent: bool, code: int | None, reply: str) -> Change:
+        """A refusal (``permanent``: 5xx) or a temporary failure."""
+        state: State = "failed-permanent" if permanent else "failed-temporary"
+        return cls(key, state, ("sending",), code=code, reply=reply)
+
+    @classmethod
+    def unknown(cls, key: str, reply: str) -> Change:
+        """The content went out but the relay's final reply never came."""
+        return cls(key, "unknown", ("sending",), reply=reply)
+
+    @classmethod
+    def released(cls, key: str, reply: str) -> Change:
+        """Back to ``planned``: the attempt stopped before any content went out."""
+        return cls(key, "planned", ("sending",), reply=reply)
+
+
+_RETRYABLE: tuple[State, ...] = ("planned", "failed-temporary", "unknown", "failed-permanent")
+
+
 class Journal:
     """The SQLite journal of one mailing. Open it with :meth:`Journal.open`."""
 
@@ -196,7 +245,9 @@ class Journal:
                 )
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                connection = sqlite3.connect(path, isolation_level=None)
+                # A run hands the connection to its journal writer thread while it
+                # sends (never to two threads at once): see dispatch.send.
+                connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as error:
             raise JournalError(
                 f"{path}: the journal cannot be opened ({error}). Check that the folder "
@@ -236,7 +287,7 @@ class Journal:
             )
         # NORMAL: commits survive a crash of this process; mark_sending flushes (FULL).
         db.execute("PRAGMA synchronous = NORMAL")
-        if version == 0:
+        if version < _SCHEMA_VERSION:  # new, or version 1 (no meta table): IF NOT EXISTS
             db.executescript(
                 f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version = {_SCHEMA_VERSION}; COMMIT;"
             )
@@ -375,74 +426,88 @@ class Journal:
             )
         return plan
 
-    # -- changes of state, each committed on its own -------------------------------
+    # -- changes of state ----------------------------------------------------------
 
     def mark_sending(self, key: str) -> None:
         """Record that a transaction for ``key`` begins (before anything is transmitted)."""
-        self._change(
-            key,
-            "sending",
-            ("planned", "failed-temporary", "unknown", "failed-permanent"),
-            attempts=True,
-        )
+        self._one(Change.sending(key))
 
     def mark_sent(self, key: str, code: int, reply: str) -> None:
         """Record the relay's acceptance of the message (its final reply)."""
-        self._change(key, "sent", ("sending",), code=code, reply=reply, sent=True)
+        self._one(Change.sent_ok(key, code, reply))
 
     def mark_failed(self, key: str, *, permanent: bool, code: int | None, reply: str) -> None:
         """Record a refusal (``permanent``: 5xx) or a temporary failure of ``key``."""
-        state: State = "failed-permanent" if permanent else "failed-temporary"
-        self._change(key, state, ("sending",), code=code, reply=reply)
+        self._one(Change.failed(key, permanent=permanent, code=code, reply=reply))
 
     def mark_unknown(self, key: str, reply: str) -> None:
         """Record that the content went out but the relay's final reply never came."""
-        self._change(key, "unknown", ("sending",), code=None, reply=reply)
+        self._one(Change.unknown(key, reply))
 
     def release(self, key: str, reply: str) -> None:
         """Put ``key`` back to ``planned``: its attempt stopped before any content went out."""
-        self._change(key, "planned", ("sending",), code=None, reply=reply)
+        self._one(Change.released(key, reply))
 
-    def _change(
-        self,
-        key: str,
-        state: State,
-        allowed_from: tuple[State, ...],
-        *,
-        code: int | None = None,
-        reply: str | None = None,
-        attempts: bool = False,
-        sent: bool = False,
-    ) -> None:
+    def _one(self, change: Change) -> None:
+        error = self.apply([change])[0]
+        if error is not None:
+            raise error
+
+    def apply(self, changes: Sequence[Change]) -> list[RuntimeError | None]:
+        """Commit ``changes`` in one transaction, in order; what went wrong with each.
+
+        A change whose row is not in one of its ``allowed_from`` states changes nothing
+        and gets a :class:`RuntimeError` in the returned list (the others still commit).
+        If any change is to ``sending``, the commit is flushed to the disk (fsync) before
+        this returns: the group commit of all connections' marks costs one flush where
+        each mark alone would cost one. An SQLite error rolls the whole group back and
+        is raised. Safe to call from one thread other than the opener's at a time.
+        """
         self._check_writable()
+        if not changes:
+            return []
         now = _now()
-        marks = ",".join("?" * len(allowed_from))
-        sql = (
-            "UPDATE messages SET state = ?, updated_at = ?"
-            + (", attempts = attempts + 1" if attempts else ", code = ?, reply = ?")
-            + (", sent_at = ?" if sent else "")
-            + f" WHERE key = ? AND state IN ({marks})"
-        )
-        parameters: list[object] = [state, now]
-        if not attempts:
-            parameters += [code, reply]
-        if sent:
-            parameters.append(now)
-        parameters += [key, *allowed_from]
-        if state == "sending":  # on the disk before any of the message goes out
+        durable = any(change.state == "sending" for change in changes)
+        errors: list[RuntimeError | None] = []
+        if durable:  # on the disk before any of the message goes out
             self._db.execute("PRAGMA synchronous = FULL")
-            try:
-                cursor = self._db.execute(sql, parameters)
-            finally:
+        try:
+            with self._transaction():
+                for change in changes:
+                    cursor = self._db.execute(*_update(change, now))
+                    errors.append(None if cursor.rowcount == 1 else self._refusal(change))
+        finally:
+            if durable:
                 self._db.execute("PRAGMA synchronous = NORMAL")
-        else:
-            cursor = self._db.execute(sql, parameters)
-        if cursor.rowcount != 1:
-            found = self._db.execute("SELECT state FROM messages WHERE key = ?", (key,)).fetchone()
-            raise RuntimeError(
-                f"journal {self.path}: cannot mark {key!r} {state}: it is "
-                f"{found[0] if found else 'not in the journal'}"
-            )
+        return errors
+
+    def _refusal(self, change: Change) -> RuntimeError:
+        found = self._db.execute(
+            "SELECT state FROM messages WHERE key = ?", (change.key,)
+        ).fetchone()
+        return RuntimeError(
+            f"journal {self.path}: cannot mark {change.key!r} {change.state}: it is "
+            f"{found[0] if found else 'not in the journal'}"
+        )
+
+    # -- what the journal knows of the mailing's inputs ----------------------------
+
+    def inputs(self) -> str | None:
+        """The fingerprint recorded by :meth:`record_inputs`, if any."""
+        try:
+            found = self._db.execute("SELECT value FROM meta WHERE key = 'inputs'").fetchone()
+        except sqlite3.OperationalError:  # a journal of schema 1 opened read-only
+            return None
+        return None if found is None else str(found[0])
+
+    def record_inputs(self, fingerprint: str) -> None:
+        """Record the fingerprint of the inputs whose messages :meth:`plan` recorded."""
+        self._check_writable()
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES ('inputs', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (fingerprint,),
+        )
 
     # -- reading ---------------------------------------------------------------------
 
@@ -516,6 +581,24 @@ class Journal:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+
+def _update(change: Change, now: str) -> tuple[str, list[object]]:
+    """The UPDATE statement of ``change`` and its parameters."""
+    marks = ",".join("?" * len(change.allowed_from))
+    sql = (
+        "UPDATE messages SET state = ?, updated_at = ?"
+        + (", attempts = attempts + 1" if change.attempts else ", code = ?, reply = ?")
+        + (", sent_at = ?" if change.sent else "")
+        + f" WHERE key = ? AND state IN ({marks})"
+    )
+    parameters: list[object] = [change.state, now]
+    if not change.attempts:
+        parameters += [change.code, change.reply]
+    if change.sent:
+        parameters.append(now)
+    parameters += [change.key, *change.allowed_from]
+    return sql, parameters
 
 
 def _dump(values: Sequence[str]) -> str:

@@ -35,7 +35,7 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email import policy
@@ -68,7 +68,8 @@ from dispatch.errors import (
     RelayError,
     SendError,
 )
-from dispatch.journal import Journal, Plan
+from dispatch.journal import Change, Journal, Plan
+from dispatch.journal_writer import JournalWriter
 from dispatch.settings import SmtpSettings
 
 __all__ = [
@@ -362,6 +363,8 @@ class _Delivery:
         self.wake: asyncio.Event | None = None
         # Builds lazy messages off the event loop, one at a time.
         self.builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dispatch-build")
+        # Commits the journal's changes while the workers send: see dispatch.journal_writer.
+        self.writer: JournalWriter | None = None
 
     # -- the run as a whole ----------------------------------------------------------
 
@@ -371,6 +374,8 @@ class _Delivery:
         finally:
             # A message being built when the run was cancelled finishes in its thread.
             self.builder.shutdown(wait=False, cancel_futures=True)
+            if self.writer is not None:  # every change queued is committed before returning
+                self.writer.close()
 
     async def _run(self) -> DeliverySummary:
         self.started = time.monotonic()
@@ -386,6 +391,7 @@ class _Delivery:
         first = await connect(self.settings, self.local_hostname)
         try:
             self.plan = self.journal.plan(self.outgoings, **kwargs)
+            self.writer = JournalWriter(self.journal)
             self.items = {m.key: _Item(m) for m in self.batch}
             for item in self.items.values():
                 self.queue.put_nowait(item)
@@ -583,28 +589,37 @@ class _Delivery:
                 item.wire = _normalized(built)
         item.tries += 1
         last_try = item.tries > self.settings.retries
-        self.journal.mark_sending(message.key)
+        writer = self.writer
+        assert writer is not None
+        # The mark is committed (and flushed) while MAIL, RCPT and DATA go back and forth;
+        # _transact waits for it before the content, the only part that can deliver.
+        durable = writer.write(Change.sending(message.key))
         phase = _Phase()
         try:
             result = await _transact(
-                smtp, message, item.wire, self.settings.timeout, phase, last_try
+                smtp, message, item.wire, self.settings.timeout, phase, last_try, durable
             )
+            await asyncio.shield(durable)  # its error, if the transaction ended before it
         except BaseException as error:
             smtp.close()
+            if durable.done() and not durable.cancelled():
+                durable.exception()  # retrieved: the error that matters is `error`
             if phase.transmitted:
                 reason = f"interrupted after the content was transmitted: {_FINAL_REPLY_LOST}"
-                self.journal.mark_unknown(message.key, reason)
+                writer.post(Change.unknown(message.key, reason))
                 self._settle(item, "unknown", None, reason)
             else:
                 reason = "interrupted before the content was transmitted"
                 if not isinstance(error, asyncio.CancelledError):
                     reason += f" ({type(error).__name__}: {error})"
-                self.journal.release(message.key, reason)
+                writer.post(Change.released(message.key, reason))
             raise
+        # The outcome is queued, not waited for: a crash before its commit leaves the row
+        # `sending`, read as `unknown` (never resent without asking).
         key = message.key
         if result.state == "sent":
             reply = result.reason + (f"; {result.refused}" if result.refused else "")
-            self.journal.mark_sent(key, result.code or 250, reply)
+            writer.post(Change.sent_ok(key, result.code or 250, reply))
             self.sent += 1
             if result.refused:
                 self.partial.append(
@@ -612,13 +627,13 @@ class _Delivery:
                 )
             self._done(key, "sent", result.code, reply)
         elif result.state == "unknown":
-            self.journal.mark_unknown(key, result.reason)
+            writer.post(Change.unknown(key, result.reason))
             self._settle(item, "unknown", result.code, result.reason)
         elif result.state == "permanent":
-            self.journal.mark_failed(key, permanent=True, code=result.code, reply=result.reason)
+            writer.post(Change.failed(key, permanent=True, code=result.code, reply=result.reason))
             self._settle(item, "failed-permanent", result.code, result.reason)
         else:
-            self.journal.mark_failed(key, permanent=False, code=result.code, reply=result.reason)
+            writer.post(Change.failed(key, permanent=False, code=result.code, reply=result.reason))
             failure = Failure(
                 key, message.recipients, "failed-temporary", result.code, result.reason, item.tries
             )
@@ -667,9 +682,18 @@ class _Delivery:
 
 
 async def _transact(
-    smtp: SMTP, message: Outgoing, wire: bytes, timeout: float, phase: _Phase, last_try: bool
+    smtp: SMTP,
+    message: Outgoing,
+    wire: bytes,
+    timeout: float,
+    phase: _Phase,
+    last_try: bool,
+    durable: Awaitable[None],
 ) -> _Result:
     """One SMTP transaction for ``message`` (``wire``: its normalized content).
+
+    ``durable`` is the journal's ``sending`` mark: the content is not transmitted
+    before it is on the disk.
 
     Returns the outcome; never raises an SMTP exception.
     """
@@ -724,10 +748,11 @@ async def _transact(
         if reply.code != 354:
             await _reset(smtp, timeout)
             return _reply_result(reply, "the DATA command")
+        await asyncio.shield(durable)
         protocol = smtp.protocol
         if protocol is None:
             raise SMTPServerDisconnected("Connection lost")
-        protocol.write(_LEADING_DOT.sub(b"..", wire) + b".\r\n")
+        protocol.write(_dot_stuffed(wire) + b".\r\n")
         phase.transmitted = True
         reply = await protocol.read_response(timeout=timeout)
     except (SMTPServerDisconnected, SMTPTimeoutError, ConnectionError, OSError) as error:
@@ -769,8 +794,17 @@ def _refusals(refused: dict[str, SMTPRecipientRefused]) -> str:
 
 def _normalized(data: bytes) -> bytes:
     """The content with CRLF line ends and a final CRLF, as it goes on the wire."""
-    data = _LINE_ENDS.sub(b"\r\n", data)
+    crlf = data.count(b"\r\n")
+    if not crlf == data.count(b"\r") == data.count(b"\n"):  # not already CRLF throughout
+        data = _LINE_ENDS.sub(b"\r\n", data)
     return data if data.endswith(b"\r\n") else data + b"\r\n"
+
+
+def _dot_stuffed(wire: bytes) -> bytes:
+    """``wire`` with a dot doubled at the start of each line (RFC 5321, 4.5.2)."""
+    if wire.startswith(b".") or b"\n." in wire:
+        return _LEADING_DOT.sub(b"..", wire)
+    return wire
 
 
 async def _reset(smtp: SMTP, timeout: float) -> None:

@@ -17,6 +17,7 @@ import ssl
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from email import policy
 from email.message import EmailMessage
@@ -74,6 +75,8 @@ class RecordingHandler:
         self.mails = 0
         self.open_sessions = 0
         self.accepted_after: int | None = None  # go down after this many acceptances
+        # Called with each message's Message-ID once its whole content has arrived.
+        self.on_content: Callable[[str], None] | None = None
         self._data_count = 0
         self._lock = threading.Lock()
 
@@ -122,6 +125,8 @@ class RecordingHandler:
         data = envelope.original_content or b""
         message_id = _message_id(data)
         self._data_count += 1
+        if self.on_content is not None:
+            self.on_content(message_id)
 
         with self._lock:  # read in full: recorded at once, accepted or not
             index = len(self.received)

@@ -9,13 +9,14 @@ import subprocess
 import sys
 import textwrap
 import time
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from dispatch.errors import JournalError, LockedError
-from dispatch.journal import STATES, Journal, MailingLock
+from dispatch.journal import STATES, Change, Journal, MailingLock
 from dispatch.send import Outgoing
 
 
@@ -337,7 +338,66 @@ def test_marking_sending_is_flushed_to_the_disk_and_other_changes_are_not(
         journal.mark_sent(message(1).key, 250, "Ok")
         journal._db.set_trace_callback(None)
         synchronous = journal._db.execute("PRAGMA synchronous").fetchone()[0]
-    assert [s.split()[0] for s in sending] == ["PRAGMA", "UPDATE", "PRAGMA"]
+    # The COMMIT of the mark happens while synchronous is FULL: it is flushed.
+    assert [s.split()[0] for s in sending] == ["PRAGMA", "BEGIN", "UPDATE", "COMMIT", "PRAGMA"]
     assert sending[0] == "PRAGMA synchronous = FULL"
-    assert [s.split()[0] for s in statements] == ["UPDATE"]
+    assert sending[-1] == "PRAGMA synchronous = NORMAL"
+    assert [s.split()[0] for s in statements] == ["BEGIN", "UPDATE", "COMMIT"]
     assert synchronous == 1  # NORMAL: safe against a crash of dispatch, not a power cut
+
+
+# -- groups of changes and the inputs' fingerprint -------------------------------------
+
+
+def test_a_group_of_changes_is_one_commit_and_a_wrong_one_does_not_undo_the_others(
+    journal_path: Path,
+) -> None:
+    with Journal.open(journal_path) as journal:
+        journal.plan([message(1), message(2), message(3)])
+        statements: list[str] = []
+        journal._db.set_trace_callback(statements.append)
+        errors = journal.apply(
+            [
+                Change.sending(message(1).key),
+                Change.sent_ok(message(2).key, 250, "Ok"),  # never sending: refused
+                Change.sending(message(3).key),
+                Change.sent_ok(message(1).key, 250, "Ok"),
+            ]
+        )
+        journal._db.set_trace_callback(None)
+        states = {row.key: row.state for row in journal.rows()}
+    assert [e is None for e in errors] == [True, False, True, True]
+    assert "cannot mark 'invite00002@example.org' sent: it is planned" in str(errors[1])
+    assert states == {
+        message(1).key: "sent",
+        message(2).key: "planned",
+        message(3).key: "sending",
+    }
+    assert statements.count("COMMIT") == 1
+    assert statements[0] == "PRAGMA synchronous = FULL"  # a `sending` in it: flushed
+
+
+def test_the_fingerprint_of_the_inputs_is_kept_across_openings(journal_path: Path) -> None:
+    with Journal.open(journal_path) as journal:
+        assert journal.inputs() is None
+        journal.record_inputs("abc")
+        journal.record_inputs("def")
+    with Journal.open(journal_path, readonly=True) as journal:
+        assert journal.inputs() == "def"
+
+
+def test_a_journal_of_the_first_schema_is_upgraded_in_place(journal_path: Path) -> None:
+    with Journal.open(journal_path) as journal:
+        journal.plan([message(1)])
+        journal.mark_sending(message(1).key)
+        journal.mark_sent(message(1).key, 250, "Ok")
+    with closing(sqlite3.connect(journal_path)) as db:  # as dispatch 0.1.0 left it
+        db.executescript("DROP TABLE meta; PRAGMA user_version = 1;")
+    with Journal.open(journal_path, readonly=True) as journal:
+        assert journal.inputs() is None  # read-only: nothing changes
+    with Journal.open(journal_path) as journal:
+        journal.record_inputs("abc")
+        assert journal.inputs() == "abc"
+        assert journal.counts()["sent"] == 1
+        version = journal._db.execute("PRAGMA user_version").fetchone()[0]
+    assert version == 2

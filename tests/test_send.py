@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import replace
 from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dispatch.errors import InvalidInput, RelayError
 from dispatch.journal import Journal
-from dispatch.send import DeliveryEvent, Outgoing, deliver, deliver_sync, send_samples_sync
+from dispatch.send import (
+    DeliveryEvent,
+    Outgoing,
+    _dot_stuffed,
+    _normalized,
+    deliver,
+    deliver_sync,
+    send_samples_sync,
+)
 from dispatch.settings import SmtpSettings, load_settings
 from tests.smtp_server import (
     SENDER,
@@ -208,6 +221,55 @@ def test_a_second_run_sends_nothing_more(sink: Sink, journal: Journal) -> None:
     again = deliver_sync(messages, sink.settings(), journal)
     assert (again.total, again.sent, len(again.plan.already_sent)) == (0, 0, 6)
     assert sink.recorder.accepted_count().most_common(1)[0][1] == 1
+
+
+def test_every_message_is_sending_on_the_disk_before_its_content_arrives(
+    sink: Sink, journal: Journal
+) -> None:
+    # Read as another process would after a crash: a connection of its own, committed
+    # rows only. The mark is committed while MAIL, RCPT and DATA go back and forth, and
+    # must be there before the content, the only part that can deliver the message.
+    messages = mailing(40)
+    by_id = {m.message_id: m.key for m in messages}
+    seen: dict[str, str] = {}
+
+    def read_the_journal(message_id: str) -> None:
+        with closing(sqlite3.connect(journal.path)) as other:
+            row = other.execute(
+                "SELECT state FROM messages WHERE key = ?", (by_id[message_id],)
+            ).fetchone()
+        seen[message_id] = row[0]
+
+    sink.recorder.on_content = read_the_journal
+    summary = deliver_sync(messages, sink.settings(concurrency=4), journal)
+    assert summary.sent == 40
+    assert seen == dict.fromkeys(by_id, "sending")
+    assert journal.counts()["sent"] == 40
+
+
+def test_the_marks_of_several_connections_share_commits(sink: Sink, journal: Journal) -> None:
+    messages = mailing(60)
+    commits: list[str] = []
+    journal._db.set_trace_callback(
+        lambda statement: commits.append(statement) if statement == "COMMIT" else None
+    )
+    summary = deliver_sync(messages, sink.settings(concurrency=8), journal)
+    journal._db.set_trace_callback(None)
+    assert summary.sent == 60 and journal.counts()["sent"] == 60
+    # Two changes per message (sending, sent), one commit for the plan: fewer commits
+    # than changes means the connections' marks were grouped.
+    assert len(commits) < 1 + 2 * 60
+    assert_consistent(journal, sink.recorder, messages)
+
+
+@given(st.lists(st.sampled_from([b"a", b".", b"\r", b"\n", b"\r\n", b"\xc3\xa9", b" "])))
+def test_the_wire_form_is_crlf_throughout_with_leading_dots_doubled(parts: list[bytes]) -> None:
+    data = b"".join(parts)
+    wire = _normalized(data)
+    expected = re.sub(rb"\r\n|\r|\n", b"\r\n", data)
+    assert wire == (expected if expected.endswith(b"\r\n") else expected + b"\r\n")
+    assert _normalized(wire) == wire
+    assert _dot_stuffed(wire) == re.sub(rb"(?m)^\.", b"..", wire)
 
 
 def test_nothing_to_send_does_not_even_connect(journal: Journal) -> None:
