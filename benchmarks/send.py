@@ -1,15 +1,23 @@
 """2. Send throughput: dispatch, the floor and the peer, to the same SMTP sink.
 
 For each concurrency (1, 4 and 8 connections): ``dispatch send`` of a fresh copy of the
-mailing (a new journal, journal on), whole process; beside it the floor, a bare
-aiosmtplib loop (:mod:`benchmarks.floor`) sending the very messages dispatch renders, over
-as many connections, with no journal. mailmerge sends the same addressees too, one
-connection per message as it does. Every run is checked at the sink: all N arrived.
+mailing (a new journal, journal on); beside it the floor, a bare aiosmtplib loop
+(:mod:`benchmarks.floor`) sending the very messages dispatch renders, over as many
+connections, with no journal. mailmerge sends the same addressees too, one connection
+per message as it does. Every run is checked at the sink: all N arrived.
+
+Like against like: the floor's time is its sending alone (first connection to last
+QUIT, its messages already in memory), so dispatch / floor takes dispatch's own
+sending time, which ``dispatch send`` prints ("Sent N of N in S s": from reading the
+journal to the last reply, journal commits included). The whole process (start-up,
+validation, rendering and the PDFs) is its own row, and the ratio to mailmerge, whose
+time is its whole process too, uses it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -21,6 +29,7 @@ from benchmarks.sink import Sink
 from benchmarks.workload import fresh_copy
 
 SECTION = "2 send"
+_SENT = re.compile(r"Sent (\d+) of (\d+) in ([\d.]+) s")
 NO_SEND = "dispatch has no `send` command yet"
 
 
@@ -40,8 +49,11 @@ def _reason(exc: Exception, concurrency: int) -> str:
 
 def send_with_dispatch(
     bench: Bench, mailing: Path, concurrency: int, messages: int | None = None
-) -> float:
-    """``dispatch send MAILING --yes --concurrency C`` to the sink; its wall time."""
+) -> tuple[float, float]:
+    """``dispatch send MAILING --yes --concurrency C`` to the sink.
+
+    Its wall time, and the time of its sending as it reports it.
+    """
     sink = bench.sink()
     before = sink.count
     sample = bench.dispatch(
@@ -49,7 +61,10 @@ def send_with_dispatch(
     )
     expected = bench.config.messages if messages is None else messages
     _delivered(sink, before, expected, f"dispatch send -c {concurrency}")
-    return sample.seconds
+    found = _SENT.search(sample.output)
+    if found is None or int(found[1]) != expected:
+        raise RuntimeError(f"dispatch send did not say it sent {expected}: {sample.output[-300:]}")
+    return sample.seconds, float(found[3])
 
 
 def run_section(bench: Bench) -> None:
@@ -60,7 +75,8 @@ def run_section(bench: Bench) -> None:
     sink = bench.sink()
     peer = bench.peer()
     concurrency = bench.config.concurrency
-    ours: dict[int, list[float]] = {c: [] for c in concurrency}
+    ours: dict[int, list[float]] = {c: [] for c in concurrency}  # its sending
+    whole: dict[int, list[float]] = {c: [] for c in concurrency}  # its whole process
     floor: dict[int, list[float]] = {c: [] for c in concurrency}
     theirs: list[float] = []
     failed = ""  # why dispatch send failed: it is not run again (its failures are not flaky)
@@ -71,7 +87,9 @@ def run_section(bench: Bench) -> None:
                 mailing = fresh_copy(workload.mailing, bench.root / f"send-{c}")
                 before = sink.count
                 try:
-                    ours[c].append(send_with_dispatch(bench, mailing, c))
+                    seconds, sending = send_with_dispatch(bench, mailing, c)
+                    whole[c].append(seconds)
+                    ours[c].append(sending)
                 except (CommandFailed, RuntimeError) as exc:
                     failed = _reason(exc, c)
                     bench.log(f"dispatch send failed: {failed}")
@@ -131,9 +149,15 @@ def run_section(bench: Bench) -> None:
         why = why_not(c)
         conn = f"{c} connection{'s' if c > 1 else ''}"
         add(
-            Row(f"send.dispatch.c{c}", SECTION, f"dispatch send, journal on, {conn}", "msgs/s",
-                n=n, stats=None if why else Stats.of(ours[c]).inverse(n), note="whole process",
-                not_run=why)
+            Row(f"send.dispatch.c{c}", SECTION, f"dispatch send, journal on, {conn}: sending",
+                "msgs/s", n=n, stats=None if why else Stats.of(ours[c]).inverse(n),
+                note="as it reports it", not_run=why)
+        )  # fmt: skip
+        add(
+            Row(f"send.dispatch.whole.c{c}", SECTION,
+                f"dispatch send, journal on, {conn}: whole process", "msgs/s", n=n,
+                stats=None if why else Stats.of(whole[c]).inverse(n),
+                note="with start-up, checks, PDFs", not_run=why)
         )  # fmt: skip
         add(
             Row(f"send.floor.c{c}", SECTION, f"floor: bare aiosmtplib loop, {conn}, no journal",
@@ -156,6 +180,6 @@ def run_section(bench: Bench) -> None:
         why = why_not(c) or ("" if theirs else "no peer")
         add(
             Row(f"send.ratio.mailmerge.c{c}", SECTION, f"dispatch ({c} conn.) / mailmerge", "×",
-                stats=None if why else ratio(theirs, ours[c]), target=Target(">=", 3),
+                stats=None if why else ratio(theirs, whole[c]), target=Target(">=", 3),
                 not_run=why)
         )  # fmt: skip

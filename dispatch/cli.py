@@ -22,11 +22,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from dispatch.compose import Composer, journal_dir, outgoing, validate_sizes
-from dispatch.errors import DispatchError, InvalidInput, Location, Problem
+from dispatch.errors import DispatchError, InvalidInput, JournalError, Location, Problem
+from dispatch.fingerprint import inputs_fingerprint
 from dispatch.journal import Journal, MailingLock, Plan
 from dispatch.mailing import load_mailing
 from dispatch.output import now, parse_formats, render_files
-from dispatch.prepare import Prepared, prepare
+from dispatch.prepare import Prepared, contacts_path_for, prepare
 from dispatch.preview import write_index
 from dispatch.report import write_report
 from dispatch.send import (
@@ -420,6 +421,8 @@ def send(
     is sent. Exit 0 all sent, 1 some failed or unknown, 2 bad input, 3 relay unreachable
     or authentication refused.
     """
+    if not (dry_run or to_address):
+        _stop_if_settled(mailing, contacts, templates_dir, only, category, retry_unknown)
     prepared = _prepare(mailing, contacts, templates_dir, only, category)
     settings = (
         None
@@ -467,12 +470,15 @@ def send(
             )
             return
         assert settings is not None
+        inputs = _fingerprint(prepared, contacts, templates_dir, only, category)
         with Journal.open(folder / "journal.sqlite3") as journal:
             plan = journal.preview(messages, retry_unknown=retry_unknown)
             out_console.print(
                 _plan_table(prepared, plan, settings, f"{prepared.mailing.name}: about to send")
             )
             if not plan.to_send:
+                if inputs is not None:  # every message of these inputs is in the journal
+                    journal.record_inputs(inputs)
                 out_console.print("Nothing to send: every message of this mailing is settled.")
                 _report_leftovers(plan)
                 sys.exit(1 if plan.unknown or plan.failed_permanent else 0)
@@ -488,10 +494,88 @@ def send(
                     err_console.print("Nothing sent.")
                     sys.exit(1)
             summary = _deliver_with_progress(
-                messages, settings, journal, limit, retry_unknown, count, verbose
+                messages, settings, journal, limit, retry_unknown, count, verbose, inputs
             )
     _print_summary(summary)
     sys.exit(0 if _all_done(summary) else 1)
+
+
+def _fingerprint(
+    prepared: Prepared,
+    contacts: Path | None,
+    templates_dir: Path | None,
+    only: tuple[str, ...],
+    category: tuple[str, ...],
+) -> str | None:
+    """The fingerprint of this run's inputs, or None if one of them cannot be read."""
+    try:
+        return inputs_fingerprint(
+            prepared.mailing,
+            contacts_path_for(prepared.mailing, contacts),
+            templates_dir or _default_templates(),
+            only=only,
+            category=category,
+        )
+    except OSError:
+        return None
+
+
+def _stop_if_settled(
+    mailing: Path,
+    contacts: Path | None,
+    templates_dir: Path | None,
+    only: tuple[str, ...],
+    category: tuple[str, ...],
+    retry_unknown: bool,
+) -> None:
+    """Exit at once if the journal has nothing left to send for exactly these inputs.
+
+    A re-run after a mailing went out would otherwise read the workbook, render every
+    letter and PDF and compare them with the journal, to find nothing to do. The journal
+    holds the fingerprint of the inputs its plan was made from (dispatch.fingerprint):
+    if it is this one, no addressee can be new, and the counts tell the rest. In any
+    doubt (anything unreadable, another version, rows still to send) this returns and
+    the run takes the long way, which checks everything.
+    """
+    try:
+        loaded = load_mailing(mailing)
+        path = journal_dir(loaded) / "journal.sqlite3"
+        if not path.is_file():
+            return
+        with Journal.open(path, readonly=True) as journal:
+            recorded = journal.inputs()
+            counts = journal.counts()
+        if recorded is None:
+            return
+        workbook = contacts_path_for(loaded, contacts)
+        templates = templates_dir or _default_templates()
+        if recorded != inputs_fingerprint(
+            loaded, workbook, templates, only=only, category=category
+        ):
+            return
+    except (InvalidInput, JournalError, OSError):
+        return
+    left = counts["planned"] + counts["sending"] + counts["failed-temporary"]
+    if left or (retry_unknown and counts["unknown"]) or not counts["sent"]:
+        return
+    out_console.print(
+        f"Nothing to send: every message of this mailing ({loaded.name}) is settled: "
+        f"{counts['sent']} sent, {counts['failed-permanent']} refused, "
+        f"{counts['unknown']} unknown. Its mailing file, workbook and templates are "
+        "unchanged since the last run, so they were not checked again."
+    )
+    if counts["unknown"]:
+        err_console.print(
+            f"{counts['unknown']} messages are unknown (a run stopped while sending them; "
+            "the relay may have them): see `dispatch status`; --retry-unknown sends them "
+            "again."
+        )
+    if counts["failed-permanent"]:
+        err_console.print(
+            f"{counts['failed-permanent']} messages were refused by the relay: see "
+            "`dispatch status`."
+        )
+    sys.exit(1 if counts["unknown"] or counts["failed-permanent"] else 0)
 
 
 def _report_leftovers(plan: Plan[Outgoing]) -> None:
@@ -515,6 +599,7 @@ def _deliver_with_progress(
     retry_unknown: bool,
     count: int,
     verbose: bool = False,
+    inputs: str | None = None,
 ) -> DeliverySummary:
     columns = (
         TextColumn("[bold]Sending"),
@@ -553,6 +638,7 @@ def _deliver_with_progress(
                 limit=limit,
                 retry_unknown=retry_unknown,
                 on_event=on_event,
+                inputs=inputs,
             )
         except DeliveryInterrupted as exc:
             progress.stop()

@@ -381,12 +381,19 @@ class Journal:
         )
 
     def plan(
-        self, messages: Sequence[T], *, retry_unknown: bool = False, retry_failed: bool = False
+        self,
+        messages: Sequence[T],
+        *,
+        retry_unknown: bool = False,
+        retry_failed: bool = False,
+        inputs: str | None = None,
     ) -> Plan[T]:
         """Record the mailing's messages and return what to send and what to skip.
 
         New addressees are inserted as ``planned``; unsent rows whose content changed
-        take the new content. All of it is one transaction.
+        take the new content; ``inputs``, the fingerprint of what the messages were made
+        from (see :mod:`dispatch.fingerprint`), is recorded with them. All of it is one
+        transaction.
         """
         self._check_writable()
         plan = self.preview(messages, retry_unknown=retry_unknown, retry_failed=retry_failed)
@@ -424,6 +431,8 @@ class Journal:
                     for m in plan._updated
                 ),
             )
+            if inputs is not None:
+                self.record_inputs(inputs)
         return plan
 
     # -- changes of state ----------------------------------------------------------

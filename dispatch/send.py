@@ -207,6 +207,7 @@ async def deliver(
     retry_unknown: bool = False,
     retry_failed: bool = False,
     on_event: Callable[[DeliveryEvent], None] | None = None,
+    inputs: str | None = None,
 ) -> DeliverySummary:
     """Send the messages of ``outgoings`` that the journal says are still to send.
 
@@ -219,6 +220,9 @@ async def deliver(
     flight get up to ``settings.timeout`` seconds to finish, then are cancelled: one
     whose content was transmitted is recorded ``unknown``, one whose content was not
     goes back to ``planned``. The cancellation is then re-raised.
+
+    ``inputs``, the fingerprint of what the messages were made from, is recorded in
+    the journal with the plan (see :mod:`dispatch.fingerprint`).
     """
     run = _Delivery(
         outgoings,
@@ -228,6 +232,7 @@ async def deliver(
         retry_unknown=retry_unknown,
         retry_failed=retry_failed,
         on_event=on_event,
+        inputs=inputs,
     )
     return await run.run()
 
@@ -241,6 +246,7 @@ def deliver_sync(
     retry_unknown: bool = False,
     retry_failed: bool = False,
     on_event: Callable[[DeliveryEvent], None] | None = None,
+    inputs: str | None = None,
 ) -> DeliverySummary:
     """Run :func:`deliver` in a new event loop, for the command line.
 
@@ -255,6 +261,7 @@ def deliver_sync(
         retry_unknown=retry_unknown,
         retry_failed=retry_failed,
         on_event=on_event,
+        inputs=inputs,
     )
     try:
         return asyncio.run(run.run())
@@ -332,6 +339,7 @@ class _Delivery:
         retry_unknown: bool,
         retry_failed: bool,
         on_event: Callable[[DeliveryEvent], None] | None,
+        inputs: str | None = None,
     ) -> None:
         if limit is not None and limit < 0:
             raise ValueError("limit must be at least 0")
@@ -342,6 +350,7 @@ class _Delivery:
         self.retry_unknown = retry_unknown
         self.retry_failed = retry_failed
         self.on_event = on_event
+        self.inputs = inputs
         self.started = time.monotonic()
         self.plan: Plan[Outgoing] = Plan((), (), (), (), (), 0)
         self.batch: tuple[Outgoing, ...] = ()
@@ -390,7 +399,7 @@ class _Delivery:
             self.local_hostname = await asyncio.to_thread(socket.getfqdn)
         first = await connect(self.settings, self.local_hostname)
         try:
-            self.plan = self.journal.plan(self.outgoings, **kwargs)
+            self.plan = self.journal.plan(self.outgoings, inputs=self.inputs, **kwargs)
             self.writer = JournalWriter(self.journal)
             self.items = {m.key: _Item(m) for m in self.batch}
             for item in self.items.values():

@@ -5,11 +5,14 @@ from __future__ import annotations
 import email
 import email.policy
 import os
+import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,7 @@ from openpyxl import load_workbook
 
 from dispatch.cli import main
 from dispatch.journal import Journal
+from dispatch.templates import DEFAULT_TEMPLATES
 from tests.conftest import MINIMAL_MAILING, WorkbookFactory, person
 from tests.smtp_server import (
     Faults,
@@ -366,3 +370,88 @@ def test_a_run_killed_mid_mailing_resumes_without_sending_twice(
     finally:
         server.kill()
         server.wait()
+
+
+# -- a re-run with nothing to do ---------------------------------------------------------
+
+UNCHANGED = "unchanged since the last run"
+
+
+def test_a_rerun_on_unchanged_inputs_says_nothing_to_send_without_checking_again(
+    sink: Sink,
+    relay_env: dict[str, str],
+    make_mailing: MakeMailing,
+    make_workbook: WorkbookFactory,
+) -> None:
+    mailing, workbook = make_mailing(), make_workbook()
+    assert run("send", mailing, "--contacts", workbook, "--yes")[0] == 0
+    code, out, _ = run("send", mailing, "--contacts", workbook, "--yes")
+    assert code == 0
+    assert "Nothing to send" in out and "4 sent, 0 refused, 0 unknown" in out
+    assert UNCHANGED in out
+    assert len(sink.recorder.accepted()) == 4
+
+
+def test_a_new_addressee_in_the_workbook_is_sent_by_the_next_run(
+    sink: Sink,
+    relay_env: dict[str, str],
+    make_mailing: MakeMailing,
+    make_workbook: WorkbookFactory,
+) -> None:
+    mailing = make_mailing()
+    first = [person("anne.martin@example.org"), person("chair@example.org", categories="SGC")]
+    assert run("send", mailing, "--contacts", make_workbook(first), "--yes")[0] == 0
+    more = [*first, person("late.comer@example.org", first_name="Léa", last_name="Roux")]
+    code, out, err = run("send", mailing, "--contacts", make_workbook(more), "--yes")
+    assert code == 0, err
+    assert UNCHANGED not in out
+    assert [r.rcpt_tos[0] for r in sink.recorder.accepted()][-1] == "late.comer@example.org"
+    assert len(sink.recorder.accepted()) == 3
+
+
+def test_a_selection_or_a_template_changed_takes_the_long_way(
+    sink: Sink,
+    relay_env: dict[str, str],
+    make_mailing: MakeMailing,
+    make_workbook: WorkbookFactory,
+    tmp_path: Path,
+) -> None:
+    mailing, workbook = make_mailing(), make_workbook()
+    templates = tmp_path / "templates"
+    shutil.copytree(DEFAULT_TEMPLATES, templates)
+    common = ("--contacts", workbook, "--templates", templates, "--yes")
+    assert run("send", mailing, *common, "--category", "AC")[0] == 0
+    code, out, _ = run("send", mailing, *common)  # the other categories: new addressees
+    assert code == 0 and UNCHANGED not in out
+    assert len(sink.recorder.accepted()) == 4
+    # The letters' layout edited (in a copy: this process keeps the templates it loaded).
+    edited = shutil.copytree(templates, tmp_path / "edited")
+    layout = edited / "fr" / "base.txt"
+    layout.write_text(layout.read_text(encoding="utf-8") + "\nPost-scriptum.\n", "utf-8")
+    code, out, err = run("send", mailing, "--contacts", workbook, "--templates", edited, "--yes")
+    assert code == 0 and UNCHANGED not in out
+    assert "letters changed since they were sent; they were not sent again" in err
+    assert len(sink.recorder.accepted()) == 4
+
+
+def test_unknown_messages_are_reported_and_retry_unknown_takes_the_long_way(
+    sink: Sink,
+    relay_env: dict[str, str],
+    make_mailing: MakeMailing,
+    make_workbook: WorkbookFactory,
+) -> None:
+    mailing, workbook = make_mailing(), make_workbook()
+    assert run("send", mailing, "--contacts", workbook, "--yes")[0] == 0
+    journal_path = mailing.parent / ".dispatch" / "journal.sqlite3"
+    with closing(sqlite3.connect(journal_path)) as db, db:  # as if killed mid-message
+        db.execute("UPDATE messages SET state = 'sending' WHERE key = 'chair@example.org'")
+    code, out, err = run("send", mailing, "--contacts", workbook, "--yes")
+    assert code == 1
+    assert "3 sent, 0 refused, 0 unknown" not in out  # `sending` is not settled
+    assert "1 messages are unknown" in err
+    code, out, err = run("send", mailing, "--contacts", workbook, "--yes")
+    assert code == 1 and UNCHANGED in out and "3 sent, 0 refused, 1 unknown" in out
+    code, out, err = run("send", mailing, "--contacts", workbook, "--yes", "--retry-unknown")
+    assert code == 0, err
+    assert UNCHANGED not in out
+    assert journal_states(mailing)["chair@example.org"] == "sent"
