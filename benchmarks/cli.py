@@ -61,7 +61,8 @@ def parse(argv: Sequence[str] | None = None) -> Config:
         "--send-n",
         type=int,
         default=_env_int("BENCH_SEND_N", None),
-        help="messages of the send and journal rows (BENCH_SEND_N; default: N)",
+        help=f"messages of the send rows (BENCH_SEND_N; default {defaults.send_n:,}, "
+        "or N if smaller)",
     )
     parser.add_argument(
         "--repeat",
@@ -125,7 +126,7 @@ def parse(argv: Sequence[str] | None = None) -> Config:
         defaults,
         n=args.n,
         scale_n=args.scale_n,
-        send_n=args.send_n,
+        send_n=args.send_n if args.send_n is not None else min(defaults.messages, args.n),
         repeat=args.repeat,
         scale_repeat=args.scale_repeat,
         budget_minutes=args.budget_minutes,

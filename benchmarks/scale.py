@@ -59,15 +59,11 @@ def _planned_runs(bench: Bench, per_run: float, once: float, what: str) -> tuple
         note = f"{runs} runs, set by --scale-repeat" if runs < wanted else ""
         return runs, note
     left = bench.remaining() - once
-    runs = max(0, min(wanted, math.floor(left / per_run))) if per_run > 0 else wanted
+    # At least one run, whatever the budget: a row without a figure answers nothing.
+    runs = max(1, min(wanted, math.floor(left / per_run))) if per_run > 0 else wanted
     if runs >= wanted:
         return runs, ""
     budget = f"{bench.config.budget_minutes:g}-minute budget"
-    if runs == 0:
-        return 0, (
-            f"one run of {what} would take ~{per_run:.0f} s (estimated from N) and "
-            f"{max(left, 0):.0f} s of the {budget} are left; --scale-repeat 1 runs it anyway"
-        )
     return runs, f"{runs} of {wanted} runs: the {budget} (~{per_run:.0f} s a run)"
 
 
