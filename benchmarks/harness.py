@@ -35,7 +35,7 @@ class Config:
     # Sized to fit make bench in 15 minutes on 2 cores (the peer renders ~130 letters/s
     # and sends ~50 messages/s: at the 10 000 its runs alone would take an hour).
     # `make bench-full` runs the sizes: 10 000 everywhere, 100 000 for scale.
-    n: int = 5_000
+    n: int = 4_000
     scale_n: int = 100_000
     send_n: int | None = 1_000  # None: n
     repeat: int = 5
@@ -43,7 +43,7 @@ class Config:
     budget_minutes: float = 15.0
     only: tuple[str, ...] = SECTIONS
     concurrency: tuple[int, ...] = (1, 4, 8)
-    pdf_distinct: int = 20
+    pdf_distinct: int = 10
     results: Path = RESULTS
     workdir: Path | None = None
     peer_venv: Path = PEER_VENV

@@ -12,6 +12,7 @@ import random
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -521,27 +522,29 @@ def sample_rows() -> list[list[str]]:
 
 
 def write_workbook(path: Path, rows: list[list[str]]) -> None:
-    """Write the Contacts and Categories sheets, with bold headers and sensible widths."""
-    wb = Workbook(write_only=False)
-    contacts = wb.active
-    assert contacts is not None
-    contacts.title = "Contacts"
-    contacts.append(HEADERS)
-    for row in rows:
-        contacts.append(row)
-    cats = wb.create_sheet("Categories")
-    cats.append(["code", "fr", "en"])
-    for row in CATEGORIES:
-        cats.append(list(row))
-    for sheet in (contacts, cats):
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
+    """Write the Contacts and Categories sheets, with bold headers and sensible widths.
+
+    In openpyxl's write-only mode, which streams the rows: 100 000 addressees (the
+    benchmarks' scale rows) in about half the time and a fraction of the memory.
+    """
+    wb = Workbook(write_only=True)
+    for title, header, body in (
+        ("Contacts", HEADERS, rows),
+        ("Categories", ["code", "fr", "en"], [list(row) for row in CATEGORIES]),
+    ):
+        sheet = wb.create_sheet(title)
         sheet.freeze_panes = "A2"
-        for i, column in enumerate(
-            sheet.iter_cols(min_row=1, max_row=min(sheet.max_row, 200)), start=1
-        ):
-            width = max(len(str(c.value or "")) for c in column)
-            sheet.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 60)
+        for i in range(len(header)):  # widths from the header and the first 200 rows
+            width = max(len(str(row[i] or "")) for row in [header, *body[:200]] if i < len(row))
+            sheet.column_dimensions[get_column_letter(i + 1)].width = min(max(width + 2, 8), 60)
+        bold = []
+        for name in header:
+            cell = WriteOnlyCell(sheet, value=name)
+            cell.font = Font(bold=True)
+            bold.append(cell)
+        sheet.append(bold)
+        for row in body:
+            sheet.append(row)
     wb.save(path)
 
 
