@@ -74,8 +74,12 @@ def write_atomic(path: Path, data: bytes) -> None:
     except OSError as exc:
         raise _cannot_write(path.parent, exc) from None
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        try:
+            view = memoryview(data)
+            while view:  # os.write may write less than asked
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -116,10 +120,13 @@ def write_outputs(
     """
     written = Written(out=out)
     pending: deque[Future[None]] = deque()
+    folders: set[str] = set()  # made once each, not once per letter
     with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="dispatch-write") as pool:
         try:
             for lang, stem, categories, producers in items:
-                (out / lang).mkdir(parents=True, exist_ok=True)
+                if lang not in folders:
+                    (out / lang).mkdir(parents=True, exist_ok=True)
+                    folders.add(lang)
                 for ext, produce in producers.items():
                     pending.append(
                         pool.submit(write_atomic, out / lang / f"{stem}.{ext}", produce())

@@ -90,3 +90,25 @@ def test_a_french_subject_comes_back_unchanged_after_sending(
     for raw in (composer.message_bytes(letter), composer.message(letter).as_bytes()):
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
         assert parsed["Subject"] == letter.subject
+
+
+def test_letters_sharing_a_rendering_share_content_and_no_letter_gets_anothers(
+    make_mailing: MakeMailing, make_workbook: WorkbookFactory
+) -> None:
+    # Interleaved languages and salutations: the content cache is found by the letters'
+    # shared strings; each message must equal one built by a composer with no cache.
+    people = [
+        person(
+            f"p{i:02d}@example.org",
+            language="fr" if i % 2 else "en",
+            salutation="Monsieur le Ministre" if i % 3 == 0 else "",
+        )
+        for i in range(12)
+    ]
+    prepared = prepare(make_mailing(), contacts_path=make_workbook(people))
+    shared = Composer(prepared, when=WHEN)
+    messages = [shared.message_bytes(letter) for letter in prepared.letters]
+    for letter, message in zip(prepared.letters, messages, strict=True):
+        assert message == Composer(prepared, when=WHEN).message_bytes(letter)
+    bodies = {m.split(b"\r\n\r\n", 1)[1] for m in messages}
+    assert len(bodies) == prepared.distinct_letters == 4
