@@ -193,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "the end): the figures may mix two versions. Run again."
         )
     if config.messages != config.n:
-        report.notes.append(f"The send and journal rows use {config.messages:,} messages.")
+        report.notes.append(f"The send rows use {config.messages:,} messages.")
     report.notes.append(
         "Ratios are taken run by run (the i-th runs of both side by side): median, min and "
         "max of those. Rates are N over the whole process's wall time, except the floor "
