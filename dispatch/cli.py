@@ -25,7 +25,7 @@ from dispatch.compose import Composer, journal_dir, outgoing, validate_sizes
 from dispatch.errors import DispatchError, InvalidInput, JournalError, Location, Problem
 from dispatch.fingerprint import inputs_fingerprint
 from dispatch.journal import Journal, MailingLock, Plan
-from dispatch.mailing import load_mailing
+from dispatch.mailing import Mailing, load_mailing
 from dispatch.output import now, parse_formats, render_files
 from dispatch.prepare import Prepared, contacts_path_for, prepare
 from dispatch.preview import write_index
@@ -470,7 +470,7 @@ def send(
             )
             return
         assert settings is not None
-        inputs = _fingerprint(prepared, contacts, templates_dir, only, category)
+        inputs = _fingerprint(prepared.mailing, contacts, templates_dir, only, category)
         with Journal.open(folder / "journal.sqlite3") as journal:
             plan = journal.preview(messages, retry_unknown=retry_unknown)
             out_console.print(
@@ -501,7 +501,7 @@ def send(
 
 
 def _fingerprint(
-    prepared: Prepared,
+    mailing: Mailing,
     contacts: Path | None,
     templates_dir: Path | None,
     only: tuple[str, ...],
@@ -510,8 +510,8 @@ def _fingerprint(
     """The fingerprint of this run's inputs, or None if one of them cannot be read."""
     try:
         return inputs_fingerprint(
-            prepared.mailing,
-            contacts_path_for(prepared.mailing, contacts),
+            mailing,
+            contacts_path_for(mailing, contacts),
             templates_dir or _default_templates(),
             only=only,
             category=category,
@@ -545,15 +545,11 @@ def _stop_if_settled(
         with Journal.open(path, readonly=True) as journal:
             recorded = journal.inputs()
             counts = journal.counts()
-        if recorded is None:
-            return
-        workbook = contacts_path_for(loaded, contacts)
-        templates = templates_dir or _default_templates()
-        if recorded != inputs_fingerprint(
-            loaded, workbook, templates, only=only, category=category
-        ):
-            return
     except (InvalidInput, JournalError, OSError):
+        return
+    if recorded is None or recorded != _fingerprint(
+        loaded, contacts, templates_dir, only, category
+    ):
         return
     left = counts["planned"] + counts["sending"] + counts["failed-temporary"]
     if left or (retry_unknown and counts["unknown"]) or not counts["sent"]:
@@ -564,12 +560,7 @@ def _stop_if_settled(
         f"{counts['unknown']} unknown. Its mailing file, workbook and templates are "
         "unchanged since the last run, so they were not checked again."
     )
-    if counts["unknown"]:
-        err_console.print(
-            f"{counts['unknown']} messages are unknown (a run stopped while sending them; "
-            "the relay may have them): see `dispatch status`; --retry-unknown sends them "
-            "again."
-        )
+    _report_unknown(counts["unknown"])
     if counts["failed-permanent"]:
         err_console.print(
             f"{counts['failed-permanent']} messages were refused by the relay: see "
@@ -578,13 +569,17 @@ def _stop_if_settled(
     sys.exit(1 if counts["unknown"] or counts["failed-permanent"] else 0)
 
 
-def _report_leftovers(plan: Plan[Outgoing]) -> None:
-    if plan.unknown:
+def _report_unknown(count: int) -> None:
+    if count:
         err_console.print(
-            f"{len(plan.unknown)} messages are unknown (a run stopped while "
+            f"{count} messages are unknown (a run stopped while "
             "sending them; the relay may have them): see `dispatch status`; "
             "--retry-unknown sends them again."
         )
+
+
+def _report_leftovers(plan: Plan[Outgoing]) -> None:
+    _report_unknown(len(plan.unknown))
     if plan.changed:
         err_console.print(
             f"{len(plan.changed)} letters changed since they were sent; they were not sent again."
