@@ -18,29 +18,37 @@ import click
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
-from dispatch.compose import Composer, journal_dir, outgoing, validate_sizes
-from dispatch.errors import DispatchError, InvalidInput, JournalError, Location, Problem
-from dispatch.fingerprint import inputs_fingerprint
-from dispatch.journal import Journal, MailingLock, Plan
-from dispatch.mailing import Mailing, load_mailing
-from dispatch.output import now, parse_formats, render_files
-from dispatch.prepare import Prepared, contacts_path_for, prepare
-from dispatch.preview import write_index
-from dispatch.report import write_report
-from dispatch.send import (
-    DeliveryEvent,
-    DeliveryInterrupted,
-    DeliverySummary,
-    Failure,
-    Outgoing,
-    deliver_sync,
-    send_samples_sync,
+from dispatch.delivery.results import DeliveryEvent, DeliveryInterrupted, DeliverySummary, Failure
+from dispatch.errors import DispatchError, InvalidInput, Problem
+from dispatch.job import (
+    Proposal,
+    Selection,
+    SendOptions,
+    SendOutcome,
+    SendResult,
+    check_mailing,
+    mailing_status,
+    preview_mailing,
+    render_mailing,
+    report_mailing,
+    send_mailing,
 )
+from dispatch.journal import Plan
+from dispatch.outgoing import Outgoing
+from dispatch.output import parse_formats
+from dispatch.prepare import Prepared
 from dispatch.settings import SmtpSettings, load_settings
-from dispatch.templates import DEFAULT_TEMPLATES, TemplateSet
+from dispatch.templates import DEFAULT_TEMPLATES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,44 +88,56 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def common_options(func: F) -> F:
-    """The options every command that reads a mailing takes."""
-    func = click.option(
-        "--contacts",
-        type=click.Path(path_type=Path, dir_okay=False),
-        help="The contacts workbook (.xlsx, .ods or .csv). Default: the "
-        "mailing's `contacts` key, else ./contacts.xlsx.",
-    )(func)
-    func = click.option(
-        "--templates",
-        "templates_dir",
-        type=click.Path(path_type=Path, file_okay=False, exists=True),
-        default=None,
-        help="The templates folder (with fr/ and en/). Default: the bundled templates.",
-    )(func)
-    func = click.option(
-        "--only", multiple=True, metavar="EMAIL", help="Only this addressee (repeatable)."
-    )(func)
-    func = click.option(
-        "--category",
-        multiple=True,
-        metavar="CODE",
-        help="Only addressees in this category (repeatable).",
-    )(func)
-    return func
+def mailing_command(func: Callable[..., None]) -> Callable[..., None]:
+    """The MAILING argument, the four options that choose inputs and addressees, and the
+    error handling, for every command that reads a mailing's letters.
 
+    The command receives them as ``mailing`` and one ``selection``
+    (:class:`~dispatch.job.Selection`).
+    """
 
-def _prepare(
-    mailing: Path,
-    contacts: Path | None,
-    templates_dir: Path | None,
-    only: tuple[str, ...],
-    category: tuple[str, ...],
-) -> Prepared:
-    templates = TemplateSet(templates_dir or _default_templates())
-    return prepare(
-        mailing, contacts_path=contacts, templates=templates, only=only, category=category
-    )
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        contacts: Path | None,
+        templates_dir: Path | None,
+        only: tuple[str, ...],
+        category: tuple[str, ...],
+        **kwargs: Any,
+    ) -> None:
+        selection = Selection(contacts, templates_dir or _default_templates(), only, category)
+        func(*args, selection=selection, **kwargs)
+
+    command: Callable[..., None] = handle_errors(wrapper)
+    for option in reversed(
+        (
+            click.argument("mailing", type=click.Path(path_type=Path)),
+            click.option(
+                "--contacts",
+                type=click.Path(path_type=Path, dir_okay=False),
+                help="The contacts workbook (.xlsx, .ods or .csv). Default: the "
+                "mailing's `contacts` key, else ./contacts.xlsx.",
+            ),
+            click.option(
+                "--templates",
+                "templates_dir",
+                type=click.Path(path_type=Path, file_okay=False, exists=True),
+                default=None,
+                help="The templates folder (with fr/ and en/). Default: the bundled templates.",
+            ),
+            click.option(
+                "--only", multiple=True, metavar="EMAIL", help="Only this addressee (repeatable)."
+            ),
+            click.option(
+                "--category",
+                multiple=True,
+                metavar="CODE",
+                help="Only addressees in this category (repeatable).",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
 
 
 def _formats(value: str) -> list[str]:
@@ -169,22 +189,14 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("mailing", type=click.Path(path_type=Path))
-@common_options
-@handle_errors
-def check(
-    mailing: Path,
-    contacts: Path | None,
-    templates_dir: Path | None,
-    only: tuple[str, ...],
-    category: tuple[str, ...],
-) -> None:
+@mailing_command
+def check(mailing: Path, selection: Selection) -> None:
     """Validate MAILING, the workbook and every template against every addressee.
 
     Prints the number of letters per category and language, or every problem found
     (exit code 2). Writes nothing.
     """
-    prepared = _prepare(mailing, contacts, templates_dir, only, category)
+    prepared = check_mailing(mailing, selection)
     out_console.print(summary_table(prepared, f"{prepared.mailing.name}: ready"))
     _problems("Warnings:", prepared.warnings, style="yellow")
     out_console.print(
@@ -194,7 +206,6 @@ def check(
 
 
 @main.command()
-@click.argument("mailing", type=click.Path(path_type=Path))
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
@@ -209,35 +220,23 @@ def check(
     callback=lambda _ctx, _param, value: _formats(value),
     help="Comma-separated formats: html, txt, eml, pdf, ics.",
 )
-@common_options
-@handle_errors
-def render(
-    mailing: Path,
-    out: Path | None,
-    formats: list[str],
-    contacts: Path | None,
-    templates_dir: Path | None,
-    only: tuple[str, ...],
-    category: tuple[str, ...],
-) -> None:
+@mailing_command
+def render(mailing: Path, out: Path | None, formats: list[str], selection: Selection) -> None:
     """Render every letter of MAILING to files, one per addressee and format.
 
     Everything is validated first: on any problem nothing is written (exit code 2).
     """
-    chosen = formats
-    prepared = _prepare(mailing, contacts, templates_dir, only, category)
-    target = out or Path("out") / prepared.mailing.name
-    written = render_files(prepared, target, chosen)
+    rendered = render_mailing(mailing, out, formats=formats, selection=selection)
+    prepared = rendered.prepared
     out_console.print(summary_table(prepared, f"{prepared.mailing.name}: letters written"))
     _problems("Warnings:", prepared.warnings, style="yellow")
     out_console.print(
-        f"Wrote {written.files} files ({', '.join(chosen)}) for "
-        f"{written.letters} letters to {target}/"
+        f"Wrote {rendered.files} files ({', '.join(rendered.formats)}) for "
+        f"{rendered.letters} letters to {rendered.out}/"
     )
 
 
 @main.command()
-@click.argument("mailing", type=click.Path(path_type=Path))
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
@@ -258,31 +257,19 @@ def render(
     default=True,
     help="Open the preview page in the browser (--no-open for scripts).",
 )
-@common_options
-@handle_errors
+@mailing_command
 def preview(
-    mailing: Path,
-    out: Path | None,
-    formats: list[str],
-    open_browser: bool,
-    contacts: Path | None,
-    templates_dir: Path | None,
-    only: tuple[str, ...],
-    category: tuple[str, ...],
+    mailing: Path, out: Path | None, formats: list[str], open_browser: bool, selection: Selection
 ) -> None:
     """Render MAILING into a folder with an index.html listing every letter, and open it.
 
     The page groups the letters by language and category, links each letter's HTML,
     PDF and .eml files, and shows the validation warnings. It works offline.
     """
-    chosen = formats
-    prepared = _prepare(mailing, contacts, templates_dir, only, category)
-    target = out or Path("out") / prepared.mailing.name / "preview"
-    render_files(prepared, target, chosen)
-    index = write_index(prepared, target, chosen)
-    out_console.print(f"Preview of {len(prepared.letters)} letters: {index}")
+    previewed = preview_mailing(mailing, out, formats=formats, selection=selection)
+    out_console.print(f"Preview of {len(previewed.prepared.letters)} letters: {previewed.index}")
     if open_browser:
-        click.launch(index.resolve().as_uri())
+        click.launch(previewed.index.resolve().as_uri())
 
 
 def _settings(settings_file: Path | None, **overrides: Any) -> SmtpSettings:
@@ -339,7 +326,6 @@ def _failure_table(failures: Sequence[Failure], title: str) -> Table:
 
 
 @main.command()
-@click.argument("mailing", type=click.Path(path_type=Path))
 @click.option("--yes", is_flag=True, help="Send without asking for confirmation (scripts).")
 @click.option(
     "--dry-run",
@@ -394,8 +380,7 @@ def _failure_table(failures: Sequence[Failure], title: str) -> Table:
     is_flag=True,
     help="Print a line per message: its address, what happened and the reply.",
 )
-@common_options
-@handle_errors
+@mailing_command
 def send(
     mailing: Path,
     yes: bool,
@@ -408,165 +393,116 @@ def send(
     rate: float | None,
     timeout: float | None,
     verbose: bool,
-    contacts: Path | None,
-    templates_dir: Path | None,
-    only: tuple[str, ...],
-    category: tuple[str, ...],
+    selection: Selection,
 ) -> None:
     """Send every letter of MAILING by SMTP, once per addressee.
 
     Validates everything first (any problem: exit 2, nothing sent), shows what is about
     to happen and asks for confirmation. A journal beside the mailing records every
     message: run the same command again after any failure and only what was not sent
-    is sent. Exit 0 all sent, 1 some failed or unknown, 2 bad input, 3 relay unreachable
-    or authentication refused.
+    is sent. With --dry-run nothing connects, even with --to. Exit 0 all sent, 1 some
+    failed or unknown, 2 bad input, 3 relay unreachable or authentication refused.
     """
-    if not (dry_run or to_address):
-        _stop_if_settled(mailing, contacts, templates_dir, only, category, retry_unknown)
-    prepared = _prepare(mailing, contacts, templates_dir, only, category)
     settings = (
         None
-        if dry_run and not os.environ.get("DISPATCH_SMTP_HOST") and not (settings_file)
+        if dry_run and not os.environ.get("DISPATCH_SMTP_HOST") and not settings_file
         else _settings(
             settings_file, concurrency=concurrency, rate_per_minute=rate, timeout=timeout
         )
     )
-    composer = Composer(prepared, when=now(), attach_pdf=prepared.mailing.attach_pdf)
-    validate_sizes(composer, prepared.mailing.max_message_mb)
-    messages = [outgoing(composer, letter) for letter in prepared.letters]
-    _problems("Warnings:", prepared.warnings, style="yellow")
-
-    if to_address:
-        if settings is None:
-            raise click.UsageError("--to needs a relay: set DISPATCH_SMTP_HOST.")
-        results = send_samples_sync(messages, settings, to_address)
-        for r in results:
-            state = "accepted" if r.accepted else f"refused ({r.code} {r.reply})"
-            out_console.print(
-                f"Sample in {r.language} (the letter of {r.key}) to {r.to_address}: {state}"
-            )
-        sys.exit(0 if all(r.accepted for r in results) else 1)
-
-    folder = journal_dir(prepared.mailing)
-    with MailingLock(folder / "lock"):
-        if dry_run:
-            journal_path = folder / "journal.sqlite3"
-            if journal_path.exists():
-                with Journal.open(journal_path, readonly=True) as journal:
-                    plan = journal.preview(messages, retry_unknown=retry_unknown)
-            else:
-                plan = Plan(
-                    to_send=tuple(messages),
-                    already_sent=(),
-                    changed=(),
-                    unknown=(),
-                    failed_permanent=(),
-                    not_in_mailing=0,
-                )
-            out_console.print(
-                _plan_table(
-                    prepared, plan, settings, f"{prepared.mailing.name}: dry run, nothing sent"
-                )
-            )
-            return
-        assert settings is not None
-        inputs = _fingerprint(prepared.mailing, contacts, templates_dir, only, category)
-        with Journal.open(folder / "journal.sqlite3") as journal:
-            plan = journal.preview(messages, retry_unknown=retry_unknown)
-            out_console.print(
-                _plan_table(prepared, plan, settings, f"{prepared.mailing.name}: about to send")
-            )
-            if not plan.to_send:
-                if inputs is not None:  # every message of these inputs is in the journal
-                    journal.record_inputs(inputs)
-                out_console.print("Nothing to send: every message of this mailing is settled.")
-                _report_leftovers(plan)
-                sys.exit(1 if plan.unknown or plan.failed_permanent else 0)
-            count = min(len(plan.to_send), limit or len(plan.to_send))
-            if not yes:
-                if not sys.stdin.isatty():
-                    err_console.print(
-                        "Not sent: confirmation needed, and there is no terminal "
-                        "to ask. Run with --yes to send without asking."
-                    )
-                    sys.exit(1)
-                if not click.confirm(f"Send {count} messages now?", default=False):
-                    err_console.print("Nothing sent.")
-                    sys.exit(1)
-            summary = _deliver_with_progress(
-                messages, settings, journal, limit, retry_unknown, count, verbose, inputs
-            )
-    _print_summary(summary)
-    sys.exit(0 if _all_done(summary) else 1)
-
-
-def _fingerprint(
-    mailing: Mailing,
-    contacts: Path | None,
-    templates_dir: Path | None,
-    only: tuple[str, ...],
-    category: tuple[str, ...],
-) -> str | None:
-    """The fingerprint of this run's inputs, or None if one of them cannot be read."""
-    try:
-        return inputs_fingerprint(
-            mailing,
-            contacts_path_for(mailing, contacts),
-            templates_dir or _default_templates(),
-            only=only,
-            category=category,
-        )
-    except OSError:
-        return None
-
-
-def _stop_if_settled(
-    mailing: Path,
-    contacts: Path | None,
-    templates_dir: Path | None,
-    only: tuple[str, ...],
-    category: tuple[str, ...],
-    retry_unknown: bool,
-) -> None:
-    """Exit at once if the journal has nothing left to send for exactly these inputs.
-
-    A re-run after a mailing went out would otherwise read the workbook, render every
-    letter and PDF and compare them with the journal, to find nothing to do. The journal
-    holds the fingerprint of the inputs its plan was made from (dispatch.fingerprint):
-    if it is this one, no addressee can be new, and the counts tell the rest. In any
-    doubt (anything unreadable, another version, rows still to send) this returns and
-    the run takes the long way, which checks everything.
-    """
-    try:
-        loaded = load_mailing(mailing)
-        path = journal_dir(loaded) / "journal.sqlite3"
-        if not path.is_file():
-            return
-        with Journal.open(path, readonly=True) as journal:
-            recorded = journal.inputs()
-            counts = journal.counts()
-    except (InvalidInput, JournalError, OSError):
-        return
-    if recorded is None or recorded != _fingerprint(
-        loaded, contacts, templates_dir, only, category
-    ):
-        return
-    left = counts["planned"] + counts["sending"] + counts["failed-temporary"]
-    if left or (retry_unknown and counts["unknown"]) or not counts["sent"]:
-        return
-    out_console.print(
-        f"Nothing to send: every message of this mailing ({loaded.name}) is settled: "
-        f"{counts['sent']} sent, {counts['failed-permanent']} refused, "
-        f"{counts['unknown']} unknown. Its mailing file, workbook and templates are "
-        "unchanged since the last run, so they were not checked again."
+    options = SendOptions(
+        dry_run=dry_run, to_address=to_address, limit=limit, retry_unknown=retry_unknown
     )
-    _report_unknown(counts["unknown"])
-    if counts["failed-permanent"]:
-        err_console.print(
-            f"{counts['failed-permanent']} messages were refused by the relay: see "
-            "`dispatch status`."
-        )
-    sys.exit(1 if counts["unknown"] or counts["failed-permanent"] else 0)
+    progress = _SendProgress(verbose)
+
+    def confirm(proposal: Proposal) -> bool:
+        prepared = proposal.prepared
+        _problems("Warnings:", prepared.warnings, style="yellow")
+        title = f"{prepared.mailing.name}: about to send"
+        out_console.print(_plan_table(prepared, proposal.plan, proposal.settings, title))
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            err_console.print(
+                "Not sent: confirmation needed, and there is no terminal "
+                "to ask. Run with --yes to send without asking."
+            )
+            return False
+        if not click.confirm(f"Send {proposal.count} messages now?", default=False):
+            err_console.print("Nothing sent.")
+            return False
+        return True
+
+    try:
+        with progress:
+            result = send_mailing(
+                mailing,
+                selection=selection,
+                settings=settings,
+                options=options,
+                confirm=confirm,
+                on_event=progress.on_event,
+            )
+    except DeliveryInterrupted as exc:
+        _print_summary(exc.summary)
+        err_console.print(str(exc))
+        sys.exit(1)
+    _show_send_result(result, settings)
+    sys.exit(result.exit_code)
+
+
+def _show_send_result(result: SendResult, settings: SmtpSettings | None) -> None:
+    """What a send did, as the command says it (the plan was shown by ``confirm``)."""
+    prepared = result.prepared
+    name = result.mailing.name
+    if prepared is not None and result.outcome in (
+        SendOutcome.SAMPLES,
+        SendOutcome.DRY_RUN,
+        SendOutcome.NOTHING_TO_SEND,
+    ):
+        _problems("Warnings:", prepared.warnings, style="yellow")
+    match result.outcome:
+        case SendOutcome.SAMPLES:
+            for r in result.samples:
+                state = "accepted" if r.accepted else f"refused ({r.code} {r.reply})"
+                out_console.print(
+                    f"Sample in {r.language} (the letter of {r.key}) to {r.to_address}: {state}"
+                )
+        case SendOutcome.DRY_RUN if result.plan is None:
+            for message in result.would_sample:
+                out_console.print(
+                    f"Sample in {message.language} (the letter of {message.key}): "
+                    "not sent (dry run)"
+                )
+        case SendOutcome.DRY_RUN:
+            assert prepared is not None and result.plan is not None
+            title = f"{name}: dry run, nothing sent"
+            out_console.print(_plan_table(prepared, result.plan, settings, title))
+        case SendOutcome.SETTLED:
+            counts = result.settled or {}
+            out_console.print(
+                f"Nothing to send: every message of this mailing ({name}) is settled: "
+                f"{counts.get('sent', 0)} sent, {counts.get('failed-permanent', 0)} refused, "
+                f"{counts.get('unknown', 0)} unknown. Its mailing file, workbook and templates "
+                "are unchanged since the last run, so they were not checked again."
+            )
+            _report_unknown(counts.get("unknown", 0))
+            if counts.get("failed-permanent"):
+                err_console.print(
+                    f"{counts['failed-permanent']} messages were refused by the relay: see "
+                    "`dispatch status`."
+                )
+        case SendOutcome.NOTHING_TO_SEND:
+            assert prepared is not None and result.plan is not None
+            title = f"{name}: about to send"
+            out_console.print(_plan_table(prepared, result.plan, settings, title))
+            out_console.print("Nothing to send: every message of this mailing is settled.")
+            _report_leftovers(result.plan)
+        case SendOutcome.DECLINED:
+            pass  # confirm said why
+        case SendOutcome.DELIVERED:
+            assert result.summary is not None
+            _print_summary(result.summary)
 
 
 def _report_unknown(count: int) -> None:
@@ -586,71 +522,51 @@ def _report_leftovers(plan: Plan[Outgoing]) -> None:
         )
 
 
-def _deliver_with_progress(
-    messages: Sequence[Outgoing],
-    settings: SmtpSettings,
-    journal: Journal,
-    limit: int | None,
-    retry_unknown: bool,
-    count: int,
-    verbose: bool = False,
-    inputs: str | None = None,
-) -> DeliverySummary:
-    columns = (
-        TextColumn("[bold]Sending"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[detail]}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=err_console, transient=False) as progress:
-        task = progress.add_task("send", total=count, detail="")
+class _SendProgress:
+    """The progress bar of a delivery, shown from its first event to the end of the run."""
 
-        def on_event(event: DeliveryEvent) -> None:
-            if verbose and event.key is not None:
-                code = "" if event.code is None else f" {event.code}"
-                progress.console.print(
-                    f"{event.key}: {event.kind}{code} {event.reason}".rstrip(),
-                    markup=False,
-                    highlight=False,
-                )
-            done = event.sent + event.failed + event.unknown
-            progress.update(
-                task,
-                completed=done,
-                total=event.total,
-                detail=(
-                    f"sent {event.sent} · failed {event.failed} · unknown {event.unknown} · "
-                    f"{event.per_minute:.0f}/min"
-                ),
+    def __init__(self, verbose: bool) -> None:
+        self.verbose = verbose
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
+
+    def __enter__(self) -> _SendProgress:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def on_event(self, event: DeliveryEvent) -> None:
+        if self.progress is None:
+            self.progress = Progress(
+                TextColumn("[bold]Sending"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[detail]}"),
+                TimeElapsedColumn(),
+                console=err_console,
+                transient=False,
             )
-
-        try:
-            return deliver_sync(
-                messages,
-                settings,
-                journal,
-                limit=limit,
-                retry_unknown=retry_unknown,
-                on_event=on_event,
-                inputs=inputs,
+            self.progress.start()
+            self.task = self.progress.add_task("send", total=event.total, detail="")
+        assert self.task is not None
+        if self.verbose and event.key is not None:
+            code = "" if event.code is None else f" {event.code}"
+            self.progress.console.print(
+                f"{event.key}: {event.kind}{code} {event.reason}".rstrip(),
+                markup=False,
+                highlight=False,
             )
-        except DeliveryInterrupted as exc:
-            progress.stop()
-            _print_summary(exc.summary)
-            err_console.print(str(exc))
-            sys.exit(1)
-
-
-def _all_done(summary: DeliverySummary) -> bool:
-    return (
-        summary.finished
-        and not summary.unknown
-        and not summary.failed_permanent
-        and not summary.plan.unknown
-        and not summary.plan.failed_permanent
-        and not summary.partial
-    )
+        self.progress.update(
+            self.task,
+            completed=event.sent + event.failed + event.unknown,
+            total=event.total,
+            detail=(
+                f"sent {event.sent} · failed {event.failed} · unknown {event.unknown} · "
+                f"{event.per_minute:.0f}/min"
+            ),
+        )
 
 
 def _print_summary(summary: DeliverySummary) -> None:
@@ -688,28 +604,25 @@ def status(mailing: Path) -> None:
 
     Reads the journal only; changes nothing.
     """
-    loaded = load_mailing(mailing)
-    path = journal_dir(loaded) / "journal.sqlite3"
-    if not path.exists():
-        out_console.print(f"{loaded.name}: nothing sent yet (no journal at {path}).")
+    found = mailing_status(mailing)
+    name = found.mailing.name
+    if not found.started:
+        out_console.print(f"{name}: nothing sent yet (no journal at {found.journal}).")
         return
-    with Journal.open(path, readonly=True) as journal:
-        counts = journal.counts()
-        table = Table(title=f"{loaded.name}: journal", title_justify="left")
-        table.add_column("State")
-        table.add_column("Messages", justify="right")
-        for state, n in counts.items():
-            table.add_row(state, str(n))
-        table.add_row("[bold]Total[/]", str(sum(counts.values())))
-        out_console.print(table)
-        rows = journal.rows(["failed-temporary", "failed-permanent", "unknown"])
-    if rows:
+    table = Table(title=f"{name}: journal", title_justify="left")
+    table.add_column("State")
+    table.add_column("Messages", justify="right")
+    for state, n in found.counts.items():
+        table.add_row(state, str(n))
+    table.add_row("[bold]Total[/]", str(found.total))
+    out_console.print(table)
+    if found.problems:
         detail = Table(title="Failures and unknowns", title_justify="left")
-        for name in ("Address", "State", "Code"):
-            detail.add_column(name, no_wrap=True)
+        for column in ("Address", "State", "Code"):
+            detail.add_column(column, no_wrap=True)
         detail.add_column("Reply")
         detail.add_column("Updated")
-        for row in rows:
+        for row in found.problems:
             detail.add_row(
                 ", ".join(row.recipients),
                 row.state,
@@ -734,18 +647,5 @@ def report(mailing: Path, out: Path) -> None:
 
     Your contacts workbook is never modified.
     """
-    loaded = load_mailing(mailing)
-    path = journal_dir(loaded) / "journal.sqlite3"
-    if not path.exists():
-        raise InvalidInput(
-            [
-                Problem(
-                    Location(file=path),
-                    "does not exist: nothing was sent for this mailing yet",
-                    "Run dispatch send first.",
-                )
-            ]
-        )
-    with Journal.open(path, readonly=True) as journal:
-        count = write_report(journal.rows(), out)
-    out_console.print(f"Wrote {count} rows to {out}")
+    reported = report_mailing(mailing, out)
+    out_console.print(f"Wrote {reported.rows} rows to {reported.path}")

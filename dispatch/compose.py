@@ -11,11 +11,9 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property, partial
-from pathlib import Path
 
 from dispatch.errors import InvalidInput, Location, Problem
 from dispatch.ics import build_ics
-from dispatch.mailing import Mailing
 from dispatch.message import (
     Attachment,
     BuiltMessage,
@@ -27,10 +25,10 @@ from dispatch.message import (
     message_id,
     serialise_content,
 )
+from dispatch.outgoing import Outgoing
 from dispatch.pdf import PdfRenderer
 from dispatch.prepare import Prepared
 from dispatch.render import Letter, slug
-from dispatch.send import Outgoing
 
 MB = 1024 * 1024
 
@@ -175,11 +173,6 @@ def validate_sizes(composer: Composer, limit_mb: float) -> None:
         problems += check_size(composer, letter, limit_mb)
     if problems:
         raise InvalidInput(problems)
-
-
-def journal_dir(mailing: Mailing) -> Path:
-    """Where a mailing's journal and lock live: ``<mailing folder>/.dispatch/``."""
-    return mailing.folder / ".dispatch"
 
 
 def outgoing(composer: Composer, letter: Letter) -> Outgoing:

@@ -140,25 +140,5 @@ class LockedError(DispatchError):
     exit_code = 1
 
 
-def raise_if_any(problems: list[Problem], kind: type[InvalidInput] = InvalidInput) -> None:
-    """Raise ``kind`` with every error-level problem, if there is at least one."""
-    if any(not p.warning for p in problems):
-        raise kind(problems)
-
-
 class JournalError(SendError):
     """A mailing's journal (the record of what was sent) cannot be opened or read."""
-
-
-class DeliveryInterrupted(SendError):
-    """The run was interrupted (Ctrl-C); ``summary`` says what was done before.
-
-    Every message is recorded in the journal as it stood: running the same command
-    again sends the rest.
-    """
-
-    exit_code = 130
-
-    def __init__(self, message: str, summary: Any) -> None:
-        super().__init__(message)
-        self.summary = summary

@@ -1,17 +1,21 @@
-"""Shared fixtures: real workbooks written with openpyxl, real mailing folders."""
+"""Shared fixtures: real workbooks written with openpyxl, real mailing folders, a real
+SMTP server (:class:`tests.smtp_server.Sink`) and a journal."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 from openpyxl import Workbook
+
+from dispatch.journal import Journal
+from tests.smtp_server import Sink
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -211,3 +215,17 @@ def sample_copy(tmp_path: Path) -> Path:
         shutil.copytree(ROOT / item, tmp_path / item, ignore=shutil.ignore_patterns(".dispatch"))
     shutil.copy(ROOT / "contacts.xlsx", tmp_path / "contacts.xlsx")
     return tmp_path
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    """An SMTP server on 127.0.0.1 that records what it receives (see tests.smtp_server)."""
+    with Sink() as server:
+        yield server
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[Journal]:
+    """A new journal in ``tmp_path/.dispatch``, closed after the test."""
+    with Journal.open(tmp_path / ".dispatch" / "journal.sqlite3") as opened:
+        yield opened

@@ -29,7 +29,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from dispatch.journal import Journal
-from dispatch.send import Outgoing
+from dispatch.outgoing import Outgoing
 from dispatch.settings import SmtpSettings
 
 SENDER = "secretariat@example.org"

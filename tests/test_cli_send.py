@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
@@ -33,12 +33,6 @@ from tests.smtp_server import (
 
 MakeMailing = Callable[..., Path]
 PASSWORD = "s3cret-Pa55word-never-shown"
-
-
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    with Sink() as server:
-        yield server
 
 
 @pytest.fixture

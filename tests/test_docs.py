@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -24,12 +23,6 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 def tour_commands() -> list[list[str]]:
     block = README.split("## A five-minute tour", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
     return [shlex.split(line)[1:] for line in block.splitlines() if line.startswith("dispatch ")]
-
-
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    with Sink() as server:
-        yield server
 
 
 def test_the_two_commands_are_in_the_readme() -> None:

@@ -24,9 +24,15 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from dispatch.errors import DeliveryInterrupted, RelayError
+from dispatch.delivery import (
+    DeliveryEvent,
+    DeliveryInterrupted,
+    DeliveryOptions,
+    deliver,
+    deliver_sync,
+)
+from dispatch.errors import RelayError
 from dispatch.journal import Journal
-from dispatch.send import DeliveryEvent, deliver, deliver_sync
 from tests.smtp_server import (
     Faults,
     Sink,
@@ -38,18 +44,6 @@ from tests.smtp_server import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    with Sink() as server:
-        yield server
-
-
-@pytest.fixture
-def journal(tmp_path: Path) -> Iterator[Journal]:
-    with Journal.open(tmp_path / ".dispatch" / "journal.sqlite3") as opened:
-        yield opened
 
 
 def message_id(n: int) -> str:
@@ -127,7 +121,9 @@ def test_a_451_on_every_third_message_is_retried_and_each_arrives_once(
     messages = mailing(30)
     sink.recorder.faults.defer_every = 3
     events: list[DeliveryEvent] = []
-    summary = deliver_sync(messages, sink.settings(), journal, on_event=events.append)
+    summary = deliver_sync(
+        messages, sink.settings(), journal, DeliveryOptions(on_event=events.append)
+    )
     assert (summary.sent, summary.finished) == (30, True)
     assert any(e.kind == "retrying" and e.code == 451 for e in events)
     assert_consistent(journal, sink.recorder, messages)
@@ -181,7 +177,9 @@ def test_a_relay_slower_than_the_timeout_before_the_content_is_retried(
     sink.recorder.faults.slow_mail = 1
     sink.recorder.faults.slowness = 1.5
     events: list[DeliveryEvent] = []
-    summary = deliver_sync(messages, sink.settings(concurrency=1), journal, on_event=events.append)
+    summary = deliver_sync(
+        messages, sink.settings(concurrency=1), journal, DeliveryOptions(on_event=events.append)
+    )
     assert (summary.sent, summary.finished) == (4, True)
     [retry] = [e for e in events if e.kind == "retrying"]
     assert retry.reason.startswith("timed out before the content was transmitted")
@@ -257,7 +255,7 @@ def test_a_connection_dropped_after_the_content_leaves_it_unknown_and_not_resent
     assert again.total == 0 and len(again.plan.unknown) == 1
     assert sink.recorder.received_count()[message_id(2)] == 1
 
-    resent = deliver_sync(messages, sink.settings(), journal, retry_unknown=True)
+    resent = deliver_sync(messages, sink.settings(), journal, DeliveryOptions(retry_unknown=True))
     assert resent.sent == 1
     assert sink.recorder.received_count()[message_id(2)] == 2  # with the same Message-ID
 
@@ -311,7 +309,9 @@ def test_cancelling_a_run_finishes_or_releases_what_is_in_flight(
                 sent.set()
 
         settings = sink.settings(concurrency=4, rate_per_minute=3000)
-        task = asyncio.create_task(deliver(messages, settings, journal, on_event=on_event))
+        task = asyncio.create_task(
+            deliver(messages, settings, journal, DeliveryOptions(on_event=on_event))
+        )
         await sent.wait()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -372,7 +372,7 @@ def test_ctrl_c_stops_the_run_with_a_summary_and_the_next_run_finishes(
 
     settings = sink.settings(concurrency=2, rate_per_minute=1200)
     with pytest.raises(DeliveryInterrupted) as stopped:
-        deliver_sync(messages, settings, journal, on_event=press_ctrl_c)
+        deliver_sync(messages, settings, journal, DeliveryOptions(on_event=press_ctrl_c))
     summary = stopped.value.summary
     assert summary.interrupted and 3 <= summary.sent < 30
     assert stopped.value.exit_code == 130

@@ -1,0 +1,472 @@
+"""The jobs of dispatch as functions: check, render, preview, send, status, report.
+
+Each command of the CLI is one call here; another program makes the same calls (see
+``README.md``, "Use it from Python"). Nothing here prints or ends the process: a job
+returns a typed, frozen result, or raises a :class:`~dispatch.errors.DispatchError`
+saying where and what to do.
+
+The send job is the one with a policy: it takes the mailing's lock, opens its journal
+(:func:`journal_path`), takes the short way when the journal says these very inputs are
+settled, makes the plan, asks ``confirm``, then delivers; its result says what happened
+and what was skipped, and :attr:`SendResult.exit_code` is the exit status a command
+should end with.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dispatch.compose import Composer, outgoing, validate_sizes
+from dispatch.delivery.results import DeliveryEvent, DeliverySummary
+from dispatch.errors import InvalidInput, JournalError, Location, Problem
+from dispatch.fingerprint import inputs_fingerprint
+from dispatch.journal import Journal, JournalRow, MailingLock, Plan, State
+from dispatch.mailing import Mailing, load_mailing
+from dispatch.outgoing import Outgoing
+from dispatch.output import now, parse_formats, render_files
+from dispatch.prepare import Prepared, contacts_path_for, prepare
+from dispatch.preview import write_index
+from dispatch.report import write_report
+from dispatch.settings import SmtpSettings, load_settings
+from dispatch.templates import TemplateSet
+
+if TYPE_CHECKING:
+    from dispatch.delivery.samples import SampleResult
+
+__all__ = [
+    "Previewed",
+    "Proposal",
+    "Rendered",
+    "Reported",
+    "Selection",
+    "SendOptions",
+    "SendOutcome",
+    "SendResult",
+    "Status",
+    "check_mailing",
+    "journal_dir",
+    "journal_path",
+    "lock_path",
+    "mailing_status",
+    "preview_mailing",
+    "render_mailing",
+    "report_mailing",
+    "send_mailing",
+]
+
+PathLike = str | os.PathLike[str]
+
+
+# -- where a mailing's journal lives -------------------------------------------------
+
+
+def journal_dir(mailing: Mailing) -> Path:
+    """Where a mailing's journal and lock live: ``<mailing folder>/.dispatch/``."""
+    return mailing.folder / ".dispatch"
+
+
+def journal_path(mailing: Mailing) -> Path:
+    """The journal of ``mailing``: the record of every message sent, one file."""
+    return journal_dir(mailing) / "journal.sqlite3"
+
+
+def lock_path(mailing: Mailing) -> Path:
+    """The lock file that keeps two runs from working on ``mailing`` at once."""
+    return journal_dir(mailing) / "lock"
+
+
+# -- check, render, preview ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which inputs and addressees a job uses, besides the mailing file.
+
+    ``contacts``: the workbook (default: the mailing's ``contacts`` key, else
+    ./contacts.xlsx). ``templates``: a templates folder with fr/ and en/ (default: the
+    bundled templates). ``only``: these addresses only; ``category``: these category
+    codes only (both empty: every addressee of the mailing).
+    """
+
+    contacts: Path | None = None
+    templates: Path | None = None
+    only: tuple[str, ...] = ()
+    category: tuple[str, ...] = ()
+
+    def template_set(self) -> TemplateSet:
+        return TemplateSet(self.templates) if self.templates is not None else TemplateSet()
+
+
+def check_mailing(mailing: PathLike, selection: Selection | None = None) -> Prepared:
+    """Validate the mailing, its workbook and every template against every addressee.
+
+    Returns the mailing with every letter rendered in memory (nothing is written);
+    raises :class:`~dispatch.errors.InvalidInput` listing every problem at once.
+    """
+    chosen = selection or Selection()
+    return prepare(
+        Path(mailing),
+        contacts_path=chosen.contacts,
+        templates=chosen.template_set(),
+        only=chosen.only,
+        category=chosen.category,
+    )
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What :func:`render_mailing` wrote."""
+
+    prepared: Prepared
+    out: Path
+    formats: tuple[str, ...]
+    files: int
+    letters: int
+
+
+def _checked_formats(formats: Sequence[str]) -> list[str]:
+    try:
+        return parse_formats(",".join(formats))
+    except ValueError as exc:
+        raise InvalidInput(
+            [Problem(Location(field="formats"), str(exc), "Choose among html, txt, eml, pdf, ics.")]
+        ) from None
+
+
+def render_mailing(
+    mailing: PathLike,
+    out: PathLike | None = None,
+    *,
+    formats: Sequence[str] = ("html", "txt", "eml"),
+    selection: Selection | None = None,
+) -> Rendered:
+    """Render every letter to files in ``out`` (default ``out/<mailing name>``).
+
+    Everything is validated first: on any problem nothing is written.
+    """
+    chosen = _checked_formats(formats)
+    prepared = check_mailing(mailing, selection)
+    target = Path(out) if out is not None else Path("out") / prepared.mailing.name
+    written = render_files(prepared, target, chosen)
+    return Rendered(prepared, target, tuple(chosen), written.files, written.letters)
+
+
+@dataclass(frozen=True)
+class Previewed:
+    """What :func:`preview_mailing` wrote: the letters and the page listing them."""
+
+    prepared: Prepared
+    out: Path
+    index: Path
+
+
+def preview_mailing(
+    mailing: PathLike,
+    out: PathLike | None = None,
+    *,
+    formats: Sequence[str] = ("html", "pdf", "eml"),
+    selection: Selection | None = None,
+) -> Previewed:
+    """Render every letter into ``out`` (default ``out/<name>/preview``) with an index.html."""
+    chosen = _checked_formats(formats)
+    prepared = check_mailing(mailing, selection)
+    target = Path(out) if out is not None else Path("out") / prepared.mailing.name / "preview"
+    render_files(prepared, target, chosen)
+    return Previewed(prepared, target, write_index(prepared, target, chosen))
+
+
+# -- status and report -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Status:
+    """A mailing's journal: messages per state, and those not (or maybe not) delivered."""
+
+    mailing: Mailing
+    journal: Path
+    counts: Mapping[State, int]  # empty when nothing was sent yet
+    problems: tuple[JournalRow, ...]  # failed-temporary, failed-permanent and unknown
+
+    @property
+    def started(self) -> bool:
+        """True once a send has planned this mailing (its journal exists)."""
+        return bool(self.counts)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def mailing_status(mailing: PathLike) -> Status:
+    """Read the journal of ``mailing``; changes nothing."""
+    loaded = load_mailing(Path(mailing))
+    path = journal_path(loaded)
+    if not path.exists():
+        return Status(loaded, path, {}, ())
+    with Journal.open(path, readonly=True) as journal:
+        counts = journal.counts()
+        rows = journal.rows(["failed-temporary", "failed-permanent", "unknown"])
+    return Status(loaded, path, counts, tuple(rows))
+
+
+@dataclass(frozen=True)
+class Reported:
+    """The workbook :func:`report_mailing` wrote, and how many rows it holds."""
+
+    path: Path
+    rows: int
+
+
+def report_mailing(mailing: PathLike, out: PathLike) -> Reported:
+    """Write a workbook with one row per addressee and the state of its message.
+
+    Raises :class:`~dispatch.errors.InvalidInput` if nothing was sent yet.
+    """
+    loaded = load_mailing(Path(mailing))
+    path = journal_path(loaded)
+    if not path.exists():
+        raise InvalidInput(
+            [
+                Problem(
+                    Location(file=path),
+                    "does not exist: nothing was sent for this mailing yet",
+                    "Run dispatch send first.",
+                )
+            ]
+        )
+    with Journal.open(path, readonly=True) as journal:
+        count = write_report(journal.rows(), Path(out))
+    return Reported(Path(out), count)
+
+
+# -- send ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    """How :func:`send_mailing` runs.
+
+    ``dry_run``: plan and report, connect to nothing, record nothing. ``to_address``:
+    send one sample per language to this address only, nobody is marked as sent (with
+    ``dry_run``, only say which letters would go). ``limit``: at most this many messages
+    in this run. ``retry_unknown``: also send the messages whose fate is unknown after a
+    crash (their addressees may get two copies).
+    """
+
+    dry_run: bool = False
+    to_address: str | None = None
+    limit: int | None = None
+    retry_unknown: bool = False
+
+
+class SendOutcome(enum.Enum):
+    """What a send did."""
+
+    SAMPLES = "samples"  # samples went to the test address; the journal is untouched
+    DRY_RUN = "dry run"  # planned only: nothing connected, nothing recorded
+    SETTLED = "settled"  # the journal holds these very inputs, all settled: nothing read
+    NOTHING_TO_SEND = "nothing to send"  # checked: every message is settled
+    DECLINED = "declined"  # ``confirm`` said no: nothing sent
+    DELIVERED = "delivered"  # a delivery ran: see the summary
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What a send is about to do, for ``confirm`` to show and approve."""
+
+    prepared: Prepared
+    plan: Plan[Outgoing]
+    count: int  # messages this run sends (the plan's, within the limit)
+    settings: SmtpSettings
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What :func:`send_mailing` did; :attr:`exit_code` is the status a command ends with."""
+
+    outcome: SendOutcome
+    mailing: Mailing
+    prepared: Prepared | None = None  # None on the short way (nothing was read)
+    plan: Plan[Outgoing] | None = None  # None for samples and the short way
+    summary: DeliverySummary | None = None  # for DELIVERED
+    samples: tuple[SampleResult, ...] = ()  # for SAMPLES
+    would_sample: tuple[Outgoing, ...] = ()  # for a dry run with a test address
+    settled: Mapping[State, int] | None = None  # the journal's counts, for SETTLED
+
+    @property
+    def exit_code(self) -> int:
+        """0 all done; 1 something failed, is unknown, refused earlier, or not confirmed."""
+        match self.outcome:
+            case SendOutcome.SAMPLES:
+                return 0 if all(s.accepted for s in self.samples) else 1
+            case SendOutcome.DRY_RUN:
+                return 0
+            case SendOutcome.SETTLED:
+                counts = self.settled or {}
+                return 1 if counts.get("unknown") or counts.get("failed-permanent") else 0
+            case SendOutcome.NOTHING_TO_SEND:
+                plan = self.plan
+                return 1 if plan is not None and (plan.unknown or plan.failed_permanent) else 0
+            case SendOutcome.DECLINED:
+                return 1
+            case SendOutcome.DELIVERED:
+                return 0 if self.summary is not None and self.summary.complete else 1
+
+    @property
+    def skipped(self) -> dict[str, int]:
+        """Messages this run left alone, by reason (reasons with none are left out)."""
+        plan, summary = self.plan, self.summary
+        reasons: dict[str, int] = {}
+        if plan is not None:
+            reasons["already sent"] = len(plan.already_sent)
+            reasons["changed since sent (not resent)"] = len(plan.changed)
+            reasons["unknown (not resent without retry_unknown)"] = len(plan.unknown)
+            reasons["refused for good earlier"] = len(plan.failed_permanent)
+        if summary is not None:
+            reasons["left by the limit"] = summary.held_by_limit
+            reasons["not attempted"] = summary.not_attempted
+        return {reason: n for reason, n in reasons.items() if n}
+
+
+def send_mailing(
+    mailing: PathLike,
+    *,
+    selection: Selection | None = None,
+    settings: SmtpSettings | None = None,
+    options: SendOptions | None = None,
+    confirm: Callable[[Proposal], bool] | None = None,
+    on_event: Callable[[DeliveryEvent], None] | None = None,
+    when: datetime | None = None,
+) -> SendResult:
+    """Send every letter of ``mailing`` by SMTP, once per addressee, journaling each one.
+
+    ``settings`` default to the ``DISPATCH_SMTP_*`` environment variables (a dry run
+    needs none). Everything is validated before anything is sent. ``confirm`` is shown
+    the :class:`Proposal` when there is something to send and may say no (None: send
+    without asking); ``on_event`` follows the delivery. Runs its own event loop: call it
+    from a thread without one. Ctrl-C raises
+    :class:`~dispatch.delivery.results.DeliveryInterrupted` with what was done.
+    """
+    # The SMTP client is loaded by the send job only, not by check or render.
+    from dispatch.delivery.samples import checked_test_address, sample_choice, send_samples_sync
+    from dispatch.delivery.schedule import DeliveryOptions, deliver_sync
+
+    path = Path(mailing)
+    chosen = selection or Selection()
+    opts = options or SendOptions()
+    if not (opts.dry_run or opts.to_address):
+        settled = _settled(path, chosen, opts.retry_unknown)
+        if settled is not None:
+            return settled
+    if settings is None and not opts.dry_run:
+        settings = load_settings(None, os.environ)
+    prepared = check_mailing(path, chosen)
+    composer = Composer(prepared, when=when or now(), attach_pdf=prepared.mailing.attach_pdf)
+    validate_sizes(composer, prepared.mailing.max_message_mb)
+    messages = tuple(outgoing(composer, letter) for letter in prepared.letters)
+    loaded = prepared.mailing
+
+    if opts.to_address is not None:
+        if opts.dry_run:
+            checked_test_address(opts.to_address)
+            chosen_samples = tuple(sample_choice(messages).values())
+            return SendResult(SendOutcome.DRY_RUN, loaded, prepared, would_sample=chosen_samples)
+        assert settings is not None
+        samples = send_samples_sync(messages, settings, opts.to_address)
+        return SendResult(SendOutcome.SAMPLES, loaded, prepared, samples=tuple(samples))
+
+    with MailingLock(lock_path(loaded)):
+        if opts.dry_run:
+            return SendResult(
+                SendOutcome.DRY_RUN, loaded, prepared, plan=_dry_plan(loaded, messages, opts)
+            )
+        assert settings is not None
+        inputs = _fingerprint(loaded, chosen)
+        with Journal.open(journal_path(loaded)) as journal:
+            plan = journal.preview(messages, retry_unknown=opts.retry_unknown)
+            if not plan.to_send:
+                if inputs is not None:  # every message of these inputs is in the journal
+                    journal.record_inputs(inputs)
+                return SendResult(SendOutcome.NOTHING_TO_SEND, loaded, prepared, plan=plan)
+            count = min(len(plan.to_send), opts.limit or len(plan.to_send))
+            if confirm is not None and not confirm(Proposal(prepared, plan, count, settings)):
+                return SendResult(SendOutcome.DECLINED, loaded, prepared, plan=plan)
+            summary = deliver_sync(
+                messages,
+                settings,
+                journal,
+                DeliveryOptions(
+                    limit=opts.limit,
+                    retry_unknown=opts.retry_unknown,
+                    on_event=on_event,
+                    inputs=inputs,
+                    preview=plan,
+                ),
+            )
+    return SendResult(SendOutcome.DELIVERED, loaded, prepared, plan=plan, summary=summary)
+
+
+def _dry_plan(
+    mailing: Mailing, messages: tuple[Outgoing, ...], options: SendOptions
+) -> Plan[Outgoing]:
+    """What a run would send, from the journal if there is one; it is not changed."""
+    path = journal_path(mailing)
+    if path.exists():
+        with Journal.open(path, readonly=True) as journal:
+            return journal.preview(messages, retry_unknown=options.retry_unknown)
+    return Plan(
+        to_send=messages,
+        already_sent=(),
+        changed=(),
+        unknown=(),
+        failed_permanent=(),
+        not_in_mailing=0,
+    )
+
+
+def _fingerprint(mailing: Mailing, selection: Selection) -> str | None:
+    """The fingerprint of this run's inputs, or None if one of them cannot be read."""
+    try:
+        return inputs_fingerprint(
+            mailing,
+            contacts_path_for(mailing, selection.contacts),
+            selection.template_set().root,
+            only=selection.only,
+            category=selection.category,
+        )
+    except OSError:
+        return None
+
+
+def _settled(mailing: Path, selection: Selection, retry_unknown: bool) -> SendResult | None:
+    """The short way: a result at once if the journal has nothing left for these inputs.
+
+    A re-run after a mailing went out would otherwise read the workbook, render every
+    letter and PDF and compare them with the journal, to find nothing to do. The journal
+    holds the fingerprint of the inputs its plan was made from (dispatch.fingerprint):
+    if it is this one, no addressee can be new, and the counts tell the rest. In any
+    doubt (anything unreadable, another version, rows still to send) this returns None
+    and the run takes the long way, which checks everything.
+    """
+    try:
+        loaded = load_mailing(mailing)
+        path = journal_path(loaded)
+        if not path.is_file():
+            return None
+        with Journal.open(path, readonly=True) as journal:
+            recorded = journal.inputs()
+            counts = journal.counts()
+    except (InvalidInput, JournalError, OSError):
+        return None
+    if recorded is None or recorded != _fingerprint(loaded, selection):
+        return None
+    left = counts["planned"] + counts["sending"] + counts["failed-temporary"]
+    if left or (retry_unknown and counts["unknown"]) or not counts["sent"]:
+        return None
+    return SendResult(SendOutcome.SETTLED, loaded, settled=counts)
