@@ -38,7 +38,6 @@ from dispatch.errors import Location, MailingError, Problem
 
 LANGUAGES: tuple[str, ...] = ("fr", "en")
 Lang = Literal["fr", "en"]
-KINDS = ("invitation", "consultation")
 
 
 def _no_line_breaks(value: str) -> str:

@@ -123,7 +123,7 @@ def content_part(letter: Letter, attachments: Sequence[Attachment] = ()) -> Emai
     """The content of a letter's message: text and HTML alternatives, then attachments.
 
     The same for every addressee whose letter reads the same, so it can be built once
-    and serialised once (see :func:`assemble`).
+    and serialised once (see :func:`header_bytes`).
     """
     msg = EmailMessage(policy=SMTP)
     msg.set_content(letter.text, charset="utf-8", cte="quoted-printable")
@@ -154,12 +154,6 @@ def _set_boundaries(part: EmailMessage, seed: str, depth: int = 0) -> None:
         for child in part.iter_parts():
             if isinstance(child, EmailMessage):
                 _set_boundaries(child, seed, depth + 1)
-
-
-def assemble(headers: EmailMessage, content: bytes) -> bytes:
-    """One message's bytes: its personal headers, then the shared content (MIME headers, body)."""
-    head = headers.as_bytes(policy=HEADER_POLICY).rstrip(b"\r\n")
-    return head + b"\r\n" + content
 
 
 @lru_cache(maxsize=1024)

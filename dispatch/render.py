@@ -43,7 +43,6 @@ class Letter:
     text: str = field(repr=False)
     stem: str  # the file name without extension, unique within the mailing
     categories: tuple[str, ...]  # the mailing's categories this addressee is addressed in
-    copy: bool  # addressed only in a copy (cc) category
 
 
 @dataclass(frozen=True)
@@ -85,16 +84,6 @@ def slug(text: str, limit: int = 40) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     out = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return out[:limit].rstrip("-")
-
-
-@dataclass
-class MailingContext:
-    """What every letter of one language shares: the values a template sees, but the addressee."""
-
-    mailing: Mailing
-    contacts: Contacts
-    lang: str
-    values: dict[str, Any] = field(default_factory=dict)
 
 
 def shared_values(mailing: Mailing, contacts: Contacts, lang: str) -> dict[str, Any]:
@@ -320,7 +309,6 @@ class Renderer:
             text=text,
             stem=stem,
             categories=mine,
-            copy=not any(c in to for c in mine),
         )
 
 

@@ -116,6 +116,38 @@ def test_dry_run_connects_to_nothing(
     assert sink.connections() == 0
 
 
+def test_dry_run_with_a_test_address_sends_no_sample_and_connects_to_nothing(
+    sink: Sink,
+    relay_env: dict[str, str],
+    make_mailing: MakeMailing,
+    make_workbook: WorkbookFactory,
+) -> None:
+    mailing = make_mailing()
+    code, out, err = run(
+        "send", mailing, "--contacts", make_workbook(), "--dry-run", "--to", "me@example.org"
+    )
+    assert code == 0, err
+    assert "Sample in fr (the letter of anne.martin@example.org): not sent (dry run)" in out
+    assert "Sample in en (the letter of john.smith@example.org): not sent (dry run)" in out
+    assert sink.connections() == 0
+    assert sink.recorder.received == []
+    assert not (mailing.parent / ".dispatch" / "journal.sqlite3").exists()
+
+
+def test_dry_run_with_a_bad_test_address_says_so_without_a_relay(
+    monkeypatch: pytest.MonkeyPatch, make_mailing: MakeMailing, make_workbook: WorkbookFactory
+) -> None:
+    monkeypatch.delenv("DISPATCH_SMTP_HOST", raising=False)
+    code, _, err = run(
+        "send", make_mailing(), "--contacts", make_workbook(), "--dry-run", "--to", "me@"
+    )
+    assert code == 2
+    assert (
+        '- field test address: "me@" is not a single e-mail address. '
+        "Give one address, like you@example.org."
+    ) in err
+
+
 def test_a_test_send_goes_to_the_test_address_only_and_marks_nobody(
     sink: Sink,
     relay_env: dict[str, str],
