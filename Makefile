@@ -29,6 +29,7 @@ demo: venv sysdeps
 lint: venv
 	$(BIN)/ruff check dispatch tests scripts benchmarks
 	$(BIN)/ruff format --check dispatch tests scripts benchmarks
+	$(BIN)/lint-imports
 
 typecheck: venv
 	$(BIN)/mypy

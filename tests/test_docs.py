@@ -54,6 +54,28 @@ def test_the_tour_runs_on_the_bundled_sample(
     assert len(real) == len({r.rcpt_tos for r in real})  # nobody twice, re-run included
 
 
+def test_the_python_example_runs_on_the_bundled_sample(
+    sample_copy: Path,
+    sink: Sink,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    block = README.split("## Use it from Python", 1)[1].split("```python", 1)[1]
+    code = block.split("```", 1)[0]
+    monkeypatch.chdir(sample_copy)
+    monkeypatch.setenv("DISPATCH_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("DISPATCH_SMTP_PORT", str(sink.port))
+    monkeypatch.setenv("DISPATCH_SMTP_SECURITY", "none")
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    letters = len(sink.recorder.accepted())
+    assert letters > 0 and (sample_copy / "out" / "tsb-352").is_dir()
+    printed = capsys.readouterr().out
+    assert f"{letters} letters, " in printed
+    assert "delivered 0 {}" in printed
+    assert f"{letters} sent; 0 failed or unknown" in printed
+
+
 def test_every_command_of_the_cli_is_in_the_readme() -> None:
     assert isinstance(main, click.Group)
     for name in main.commands:

@@ -15,7 +15,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dispatch.delivery import (
+from dispatch.delivery.smtp import dot_stuffed, normalized
+from dispatch.errors import InvalidInput, RelayError
+from dispatch.journal import Journal
+from dispatch.send import (
     DeliveryEvent,
     DeliveryOptions,
     Outgoing,
@@ -23,9 +26,6 @@ from dispatch.delivery import (
     deliver_sync,
     send_samples_sync,
 )
-from dispatch.delivery.smtp import dot_stuffed, normalized
-from dispatch.errors import InvalidInput, RelayError
-from dispatch.journal import Journal
 from dispatch.settings import SmtpSettings, load_settings
 from tests.smtp_server import (
     SENDER,

@@ -24,15 +24,15 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from dispatch.delivery import (
+from dispatch.errors import RelayError
+from dispatch.journal import Journal
+from dispatch.send import (
     DeliveryEvent,
     DeliveryInterrupted,
     DeliveryOptions,
     deliver,
     deliver_sync,
 )
-from dispatch.errors import RelayError
-from dispatch.journal import Journal
 from tests.smtp_server import (
     Faults,
     Sink,
