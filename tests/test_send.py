@@ -12,10 +12,17 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
+from aiosmtplib import (
+    SMTPAuthenticationError,
+    SMTPConnectResponseError,
+    SMTPConnectTimeoutError,
+    SMTPException,
+    SMTPServerDisconnected,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dispatch.delivery.smtp import dot_stuffed, normalized
+from dispatch.delivery.smtp import CONNECTION_ERRORS, connection_problem, dot_stuffed, normalized
 from dispatch.errors import InvalidInput, RelayError
 from dispatch.journal import Journal
 from dispatch.send import (
@@ -455,3 +462,37 @@ def test_a_sample_refused_by_the_relay_is_reported(sink: Sink) -> None:
 
 def test_a_recording_handler_is_fresh_for_each_sink() -> None:
     assert RecordingHandler().faults == Faults()
+
+
+# -- why a connection failed: one table ------------------------------------------------
+
+
+def test_no_row_of_the_connection_table_is_hidden_by_an_earlier_one() -> None:
+    kinds = [rule.kind for rule in CONNECTION_ERRORS]
+    for later, kind in enumerate(kinds):
+        hidden_by = [k for k in kinds[:later] if issubclass(kind, k)]
+        assert not hidden_by, f"{kind.__name__} is caught first by {hidden_by[0].__name__}"
+
+
+@pytest.mark.parametrize(
+    ("error", "says"),
+    [
+        (SMTPAuthenticationError(535, "bad"), "refused the login of user 'me' (535 bad)"),
+        (SMTPConnectTimeoutError("slow"), "did not answer within 2 s"),
+        (SMTPConnectResponseError(421, "busy"), "turned the connection away (421 busy)"),
+        (SMTPServerDisconnected("gone"), "closed the connection while it was set up (gone)"),
+        (SMTPException("STARTTLS extension not supported"), "does not offer STARTTLS"),
+        (ConnectionRefusedError(111, "Connection refused"), "(Connection refused). Check"),
+    ],
+    ids=["login", "timeout", "turned away", "closed", "no starttls", "refused"],
+)
+def test_each_connection_failure_says_what_to_check(error: BaseException, says: str) -> None:
+    settings = SmtpSettings(host="relay.example.org", port=587, user="me", password="pw", timeout=2)
+    problem = connection_problem(error, settings)
+    assert problem is not None and problem.exit_code == 3
+    assert str(problem).startswith("relay.example.org:587: ") and says in str(problem)
+
+
+def test_an_error_that_is_not_about_the_connection_is_not_explained() -> None:
+    settings = SmtpSettings(host="relay.example.org", port=587)
+    assert connection_problem(KeyboardInterrupt(), settings) is None
