@@ -403,13 +403,14 @@ def send(
     is sent. With --dry-run nothing connects, even with --to. Exit 0 all sent, 1 some
     failed or unknown, 2 bad input, 3 relay unreachable or authentication refused.
     """
-    settings = (
-        None
-        if dry_run and not os.environ.get("DISPATCH_SMTP_HOST") and not settings_file
-        else _settings(
+
+    def settings() -> SmtpSettings | None:  # read once the inputs are checked
+        if dry_run and not os.environ.get("DISPATCH_SMTP_HOST") and not settings_file:
+            return None
+        return _settings(
             settings_file, concurrency=concurrency, rate_per_minute=rate, timeout=timeout
         )
-    )
+
     options = SendOptions(
         dry_run=dry_run, to_address=to_address, limit=limit, retry_unknown=retry_unknown
     )
@@ -447,11 +448,11 @@ def send(
         _print_summary(exc.summary)
         err_console.print(str(exc))
         sys.exit(1)
-    _show_send_result(result, settings)
+    _show_send_result(result)
     sys.exit(result.exit_code)
 
 
-def _show_send_result(result: SendResult, settings: SmtpSettings | None) -> None:
+def _show_send_result(result: SendResult) -> None:
     """What a send did, as the command says it (the plan was shown by ``confirm``)."""
     prepared = result.prepared
     name = result.mailing.name
@@ -477,7 +478,7 @@ def _show_send_result(result: SendResult, settings: SmtpSettings | None) -> None
         case SendOutcome.DRY_RUN:
             assert prepared is not None and result.plan is not None
             title = f"{name}: dry run, nothing sent"
-            out_console.print(_plan_table(prepared, result.plan, settings, title))
+            out_console.print(_plan_table(prepared, result.plan, result.settings, title))
         case SendOutcome.SETTLED:
             counts = result.settled or {}
             out_console.print(
@@ -495,7 +496,7 @@ def _show_send_result(result: SendResult, settings: SmtpSettings | None) -> None
         case SendOutcome.NOTHING_TO_SEND:
             assert prepared is not None and result.plan is not None
             title = f"{name}: about to send"
-            out_console.print(_plan_table(prepared, result.plan, settings, title))
+            out_console.print(_plan_table(prepared, result.plan, result.settings, title))
             out_console.print("Nothing to send: every message of this mailing is settled.")
             _report_leftovers(result.plan)
         case SendOutcome.DECLINED:

@@ -293,6 +293,7 @@ class SendResult:
     outcome: SendOutcome
     mailing: Mailing
     prepared: Prepared | None = None  # None on the short way (nothing was read)
+    settings: SmtpSettings | None = None  # the relay's, if one was needed or given
     plan: Plan[Outgoing] | None = None  # None for samples and the short way
     summary: DeliverySummary | None = None  # for DELIVERED
     samples: tuple[SampleResult, ...] = ()  # for SAMPLES
@@ -338,7 +339,7 @@ def send_mailing(
     mailing: PathLike,
     *,
     selection: Selection | None = None,
-    settings: SmtpSettings | None = None,
+    settings: SmtpSettings | Callable[[], SmtpSettings | None] | None = None,
     options: SendOptions | None = None,
     confirm: Callable[[Proposal], bool] | None = None,
     on_event: Callable[[DeliveryEvent], None] | None = None,
@@ -346,9 +347,10 @@ def send_mailing(
 ) -> SendResult:
     """Send every letter of ``mailing`` by SMTP, once per addressee, journaling each one.
 
-    ``settings`` default to the ``DISPATCH_SMTP_*`` environment variables (a dry run
-    needs none). Everything is validated before anything is sent. ``confirm`` is shown
-    the :class:`Proposal` when there is something to send and may say no (None: send
+    ``settings`` (or a function returning them, called once the inputs are checked)
+    default to the ``DISPATCH_SMTP_*`` environment variables (a dry run needs none).
+    Everything is validated before anything is sent. ``confirm`` is shown the
+    :class:`Proposal` when there is something to send and may say no (None: send
     without asking); ``on_event`` follows the delivery. Runs its own event loop: call it
     from a thread without one. Ctrl-C raises
     :class:`~dispatch.delivery.results.DeliveryInterrupted` with what was done.
@@ -364,9 +366,10 @@ def send_mailing(
         settled = _settled(path, chosen, opts.retry_unknown)
         if settled is not None:
             return settled
-    if settings is None and not opts.dry_run:
-        settings = load_settings(None, os.environ)
     prepared = check_mailing(path, chosen)
+    relay = settings() if callable(settings) else settings
+    if relay is None and not opts.dry_run:
+        relay = load_settings(None, os.environ)
     composer = Composer(prepared, when=when or now(), attach_pdf=prepared.mailing.attach_pdf)
     validate_sizes(composer, prepared.mailing.max_message_mb)
     messages = tuple(outgoing(composer, letter) for letter in prepared.letters)
@@ -376,30 +379,32 @@ def send_mailing(
         if opts.dry_run:
             checked_test_address(opts.to_address)
             chosen_samples = tuple(sample_choice(messages).values())
-            return SendResult(SendOutcome.DRY_RUN, loaded, prepared, would_sample=chosen_samples)
-        assert settings is not None
-        samples = send_samples_sync(messages, settings, opts.to_address)
-        return SendResult(SendOutcome.SAMPLES, loaded, prepared, samples=tuple(samples))
+            return SendResult(
+                SendOutcome.DRY_RUN, loaded, prepared, relay, would_sample=chosen_samples
+            )
+        assert relay is not None
+        samples = send_samples_sync(messages, relay, opts.to_address)
+        return SendResult(SendOutcome.SAMPLES, loaded, prepared, relay, samples=tuple(samples))
 
     with MailingLock(lock_path(loaded)):
         if opts.dry_run:
             return SendResult(
-                SendOutcome.DRY_RUN, loaded, prepared, plan=_dry_plan(loaded, messages, opts)
+                SendOutcome.DRY_RUN, loaded, prepared, relay, plan=_dry_plan(loaded, messages, opts)
             )
-        assert settings is not None
+        assert relay is not None
         inputs = _fingerprint(loaded, chosen)
         with Journal.open(journal_path(loaded)) as journal:
             plan = journal.preview(messages, retry_unknown=opts.retry_unknown)
             if not plan.to_send:
                 if inputs is not None:  # every message of these inputs is in the journal
                     journal.record_inputs(inputs)
-                return SendResult(SendOutcome.NOTHING_TO_SEND, loaded, prepared, plan=plan)
+                return SendResult(SendOutcome.NOTHING_TO_SEND, loaded, prepared, relay, plan=plan)
             count = min(len(plan.to_send), opts.limit or len(plan.to_send))
-            if confirm is not None and not confirm(Proposal(prepared, plan, count, settings)):
-                return SendResult(SendOutcome.DECLINED, loaded, prepared, plan=plan)
+            if confirm is not None and not confirm(Proposal(prepared, plan, count, relay)):
+                return SendResult(SendOutcome.DECLINED, loaded, prepared, relay, plan=plan)
             summary = deliver_sync(
                 messages,
-                settings,
+                relay,
                 journal,
                 DeliveryOptions(
                     limit=opts.limit,
@@ -409,7 +414,7 @@ def send_mailing(
                     preview=plan,
                 ),
             )
-    return SendResult(SendOutcome.DELIVERED, loaded, prepared, plan=plan, summary=summary)
+    return SendResult(SendOutcome.DELIVERED, loaded, prepared, relay, plan=plan, summary=summary)
 
 
 def _dry_plan(

@@ -418,6 +418,21 @@ def test_a_rerun_on_unchanged_inputs_says_nothing_to_send_without_checking_again
     assert len(sink.recorder.accepted()) == 4
 
 
+def test_a_rerun_with_nothing_to_do_needs_no_relay_settings(
+    sink: Sink,
+    relay_env: dict[str, str],
+    make_mailing: MakeMailing,
+    make_workbook: WorkbookFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mailing, workbook = make_mailing(), make_workbook()
+    assert run("send", mailing, "--contacts", workbook, "--yes")[0] == 0
+    monkeypatch.delenv("DISPATCH_SMTP_HOST")
+    code, out, err = run("send", mailing, "--contacts", workbook, "--yes")
+    assert code == 0, err
+    assert UNCHANGED in out
+
+
 def test_a_new_addressee_in_the_workbook_is_sent_by_the_next_run(
     sink: Sink,
     relay_env: dict[str, str],
