@@ -200,14 +200,15 @@ class Signatory(_Model):
         return self.signed is not False
 
 
-SIGNATORY_COLUMNS_MAX = 4
+SIGNATORY_COLUMNS_MAX = 5  # five names side by side still fit an A4 line
 
 
 def signatory_columns(count: int) -> int:
     """How many signatories side by side, so that no one is alone on the last row.
 
     One to three: one row. Four: two rows of two. More: three or four a row, whichever
-    leaves no signatory alone and the fewest empty places (five: 3 + 2; seven: 4 + 3).
+    leaves no signatory alone and the fewest empty places (five: 3 + 2; seven: 4 + 3);
+    five a row only when neither does (thirteen: 5 + 5 + 3).
 
     >>> [signatory_columns(n) for n in range(1, 9)]
     [1, 2, 3, 2, 3, 3, 4, 4]
@@ -217,14 +218,14 @@ def signatory_columns(count: int) -> int:
     if count == 4:
         return 2
     best: tuple[int, int, int] | None = None
-    for columns in (3, SIGNATORY_COLUMNS_MAX):
+    for columns in (3, 4):
         rows = -(-count // columns)
         last = count - (rows - 1) * columns
         if last == 1:
             continue
         score = (rows, rows * columns - count, columns)
         best = score if best is None or score < best else best
-    return 3 if best is None else best[2]
+    return SIGNATORY_COLUMNS_MAX if best is None else best[2]
 
 
 class Layout(_Model):
