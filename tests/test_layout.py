@@ -17,7 +17,7 @@ from dispatch.mailing import signatory_columns
 from dispatch.pdf import render_pdf
 from dispatch.prepare import prepare
 from dispatch.render import Letter
-from tests.conftest import MINIMAL_MAILING, ROOT, WorkbookFactory, person
+from tests.conftest import MINIMAL_MAILING, ROOT, WorkbookFactory
 
 MakeMailing = Callable[..., Path]
 NBSP, NNBSP = "\u00a0", "\u202f"
