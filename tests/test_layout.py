@@ -346,3 +346,43 @@ def test_cmdt21_prints_its_annex_title_once_on_the_annex_page() -> None:
         '<h3 class="annex-title">Projet d’ordre du jour<br>Conférence mondiale de développement '
         "des télécommunications (CMDT-21)</h3>" in fr.html
     )
+
+
+@pytest.mark.parametrize(
+    ("mailing", "lines"),
+    [
+        (
+            "bdt-dir-105",
+            [
+                "Ref.: BDT Circular BDT/DIR/105 Geneva, 6 September 2021 - ITU Member States",
+                "Subject: LETTER OF INVITATION – “Partner2Connect” meeting of the “Road to Addis” "
+                "event series, 20 September 2021, 08:30–11:30 EST",
+                "Dear Sir/Madam,",
+                "on the margins of the 76th session of the United Nations General Assembly.",
+                "on 20 September, from 08:30 to 11:30 EST.",
+                "Yours faithfully, [Original signed] Doreen Bogdan-Martin Director",
+            ],
+        ),
+        (
+            "wsis-2021",
+            [
+                "E-mail: wsis-info@itu.int Geneva, 3 February 2021 To all WSIS stakeholders "
+                "- Governments - Private sector",
+                "Invitation to the World Summit on the Information Society (WSIS) Forum 2021 "
+                "Dear Sir/Madam,",
+                "will take place from 17 to 21 May 2021,",
+                "Yours faithfully, [original signed by] Mr Houlin Zhao Secretary-General ITU",
+                "[original signed by] Mr Achim Steiner Administrator UNDP",
+            ],
+        ),
+    ],
+)
+def test_the_english_letters_of_the_new_samples_follow_the_organisations_english(
+    mailing: str, lines: list[str]
+) -> None:
+    prepared = prepare(ROOT / "mailings" / mailing, contacts_path=ROOT / "contacts.xlsx")
+    en = next(x for x in prepared.letters if x.lang == "en" and not x.addressee.salutation)
+    text = plain(en.text)
+    for line in lines:
+        assert line in text, line
+    assert "Subject:" not in text or mailing != "wsis-2021"
