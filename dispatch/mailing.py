@@ -95,10 +95,15 @@ class Contact(_Model):
 
 
 class Addressees(_Model):
-    """Which categories of the workbook receive the letter (to) and which are copied (cc)."""
+    """Which categories of the workbook receive the letter (to) and which are copied (cc).
+
+    ``heading`` is an optional line printed above the list of categories, as a heading and
+    not as one of the list's lines (seed 004: "À toutes les parties prenantes du SMSI").
+    """
 
     to: list[str] = Field(min_length=1)
     cc: list[str] = []
+    heading: Text | None = None
 
 
 class Sender(_Model):
@@ -170,19 +175,91 @@ class Deadline(_Model):
 
 
 class Signatory(_Model):
-    """One person who signs; several sign side by side."""
+    """One person who signs; several sign side by side (see :class:`Layout`).
 
-    name: str
+    ``name`` is one string, or a text per language (``M. Houlin Zhao`` / ``Mr Houlin
+    Zhao``). ``signed`` is true (the template's ``[Original signé]`` / ``[Original
+    signed]``), false (no mention) or the mention as a text per language
+    (``{ fr = "[original signé par]", en = "[Original signed by]" }``).
+    """
+
+    name: str | Text
     title: Lines | None = None
-    signed: StrictBool = True  # prints "[Original signé]" / "[Original signed]"
+    signed: StrictBool | Text = True
+
+    def name_in(self, lang: str) -> str:
+        return self.name if isinstance(self.name, str) else self.name.get(lang)
+
+    def mention_in(self, lang: str) -> str | None:
+        """The signed mention as the mailing writes it, or None for the template's own."""
+        return self.signed.get(lang) if isinstance(self.signed, Text) else None
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed is not False
+
+
+SIGNATORY_COLUMNS_MAX = 5  # five names side by side still fit an A4 line
+
+
+def signatory_columns(count: int) -> int:
+    """How many signatories side by side, so that no one is alone on the last row.
+
+    One to three: one row. Four: two rows of two. More: three or four a row, whichever
+    leaves no signatory alone and the fewest empty places (five: 3 + 2; seven: 4 + 3);
+    five a row only when neither does (thirteen: 5 + 5 + 3).
+
+    >>> [signatory_columns(n) for n in range(1, 9)]
+    [1, 2, 3, 2, 3, 3, 4, 4]
+    """
+    if count <= 3:
+        return max(count, 1)
+    if count == 4:
+        return 2
+    best: tuple[int, int, int] | None = None
+    for columns in (3, 4):
+        rows = -(-count // columns)
+        last = count - (rows - 1) * columns
+        if last == 1:
+            continue
+        score = (rows, rows * columns - count, columns)
+        best = score if best is None or score < best else best
+    return SIGNATORY_COLUMNS_MAX if best is None else best[2]
+
+
+class Layout(_Model):
+    """Where the seeds differ, the mailing chooses; the defaults are the usual circular.
+
+    ``date_position``: the place and date ``above`` the reference and contact block
+    (default) or ``below`` it. ``reference_label`` and ``phone_label``: ``short``
+    (``Réf.``, ``Tél.`` / ``Ref.``, ``Tel.``; default) or ``long`` (``Référence``,
+    ``Téléphone`` / ``Reference``, ``Telephone``). ``reference_bold``: the reference in
+    bold. ``addressee_semicolons``: end every addressee and copy line but the last with
+    ``;`` (default true). ``subject_label``: print ``Objet :`` / ``Subject:`` before the
+    subject (default true). ``signatory_columns``: how many signatories a row (default:
+    see :func:`signatory_columns`).
+    """
+
+    date_position: Literal["above", "below"] = "above"
+    reference_label: Literal["short", "long"] = "short"
+    phone_label: Literal["short", "long"] = "short"
+    reference_bold: StrictBool = False
+    addressee_semicolons: StrictBool = True
+    subject_label: StrictBool = True
+    signatory_columns: int | None = Field(default=None, ge=1, le=SIGNATORY_COLUMNS_MAX)
 
 
 class Annex(_Model):
-    """An annex listed in the letter, optionally a file attached to every message."""
+    """An annex listed in the letter, optionally a file attached to every message.
+
+    ``page_title`` is the title printed on the annex's own page, one string a line, when
+    it differs from the title in the list of annexes (seed 001); default: ``title``.
+    """
 
     title: Text
     file: str | None = None
     content: Text | None = None  # Markdown printed on a page of its own after the letter
+    page_title: Lines | None = None
 
 
 class Mailing(_Model):
@@ -193,7 +270,7 @@ class Mailing(_Model):
     reference: Text
     date: dt.date
     place: Text
-    unit: Lines
+    unit: Lines | None = None  # the letterhead; a joint letter (seed 004) may have none
     contact: Contact = Contact()
     addressees: Addressees
     subject: Text
@@ -205,6 +282,7 @@ class Mailing(_Model):
     body: dict[str, Text] = {}
     values: dict[str, dt.date | dt.time | int | float | str] = {}  # free values for the paragraphs
     signatories: list[Signatory] = Field(min_length=1)
+    layout: Layout = Layout()
     annexes: list[Annex] = []
     sender: Sender
     contacts: str | None = None  # the workbook, relative to the mailing's folder
@@ -429,6 +507,44 @@ def check_languages(mailing: Mailing) -> list[Problem]:
     return problems
 
 
+def check_layout(mailing: Mailing) -> list[Problem]:
+    """The addressee heading, signatories and annex page titles exist in every language of
+    the mailing, and the signatories' columns leave no one alone on the last row."""
+    problems: list[Problem] = []
+
+    def need(obj: Text | Lines | None, field: str) -> None:
+        for lang in mailing.languages:
+            if obj is not None and not obj.has(lang):
+                problems.append(
+                    Problem(
+                        Location(file=mailing.path, field=f"{field}.{lang}"),
+                        f"is missing: the mailing is sent in {', '.join(mailing.languages)}",
+                        f"Add {field}.{lang}, or remove {lang!r} from languages.",
+                    )
+                )
+
+    need(mailing.addressees.heading, "addressees.heading")
+    for i, signatory in enumerate(mailing.signatories):
+        if isinstance(signatory.name, Text):
+            need(signatory.name, f"signatories[{i}].name")
+        if isinstance(signatory.signed, Text):
+            need(signatory.signed, f"signatories[{i}].signed")
+    for i, annex in enumerate(mailing.annexes):
+        need(annex.page_title, f"annexes[{i}].page_title")
+    columns = mailing.layout.signatory_columns
+    count = len(mailing.signatories)
+    if columns is not None and count > columns and count % columns == 1:
+        problems.append(
+            Problem(
+                Location(file=mailing.path, field="layout.signatory_columns"),
+                f"leaves one of the {count} signatories alone on the last row",
+                f"Choose another number, or leave it out ({signatory_columns(count)} a row then).",
+                value=columns,
+            )
+        )
+    return problems
+
+
 def check_annexes(mailing: Mailing) -> list[Problem]:
     """Every annex file named in the mailing exists, is readable and stays in its folder."""
     problems: list[Problem] = []
@@ -544,6 +660,7 @@ def load_mailing(path: Path) -> Mailing:
     except ValidationError as exc:
         raise MailingError(problems + problems_from_validation(path, exc)) from None
     problems += check_languages(mailing) + check_annexes(mailing)
+    problems += check_layout(mailing)
     if problems:
         raise MailingError(problems)
     return mailing

@@ -24,7 +24,7 @@ from markupsafe import Markup
 
 from dispatch.contacts import Addressee, Contacts
 from dispatch.errors import Location, Problem, TemplateError
-from dispatch.mailing import Mailing, Text
+from dispatch.mailing import Mailing, Text, signatory_columns
 from dispatch.templates import Output, TemplateSet, render
 from dispatch.typography import typeset, typeset_html
 
@@ -132,7 +132,7 @@ def shared_values(mailing: Mailing, contacts: Contacts, lang: str) -> dict[str, 
         "reference": mailing.reference.get(lang),
         "date": mailing.date,
         "place": mailing.place.get(lang),
-        "unit": mailing.unit.get(lang),
+        "unit": mailing.unit.get(lang) if mailing.unit is not None else [],
         "contact": Namespace(
             {
                 "name": _get(contact.name, lang),
@@ -145,14 +145,28 @@ def shared_values(mailing: Mailing, contacts: Contacts, lang: str) -> dict[str, 
         "cc": [cats[c.upper()].line(lang) for c in mailing.addressees.cc if c.upper() in cats],
         "event": event_ns,
         "deadline": deadline_ns,
+        "to_heading": _get(mailing.addressees.heading, lang),
         "signatories": [
             Namespace(
-                {"name": s.name, "title": s.title.get(lang) if s.title else [], "signed": s.signed}
+                {
+                    "name": s.name_in(lang),
+                    "title": s.title.get(lang) if s.title else [],
+                    "signed": s.is_signed,
+                    "mention": s.mention_in(lang),
+                }
             )
             for s in mailing.signatories
         ],
+        "layout": layout_values(mailing),
         "annexes": [
-            Namespace({"number": i + 1, "title": a.title.get(lang), "file": a.file})
+            Namespace(
+                {
+                    "number": i + 1,
+                    "title": a.title.get(lang),
+                    "file": a.file,
+                    "page_title": a.page_title.get(lang) if a.page_title else [a.title.get(lang)],
+                }
+            )
             for i, a in enumerate(mailing.annexes)
         ],
         "sender": Namespace(
@@ -162,6 +176,23 @@ def shared_values(mailing: Mailing, contacts: Contacts, lang: str) -> dict[str, 
         "values": Namespace(dict(mailing.values)),
         "numbered": mailing.numbered,
     }
+
+
+def layout_values(mailing: Mailing) -> Namespace:
+    """The mailing's ``[layout]`` choices, with the signatories' columns worked out."""
+    layout = mailing.layout
+    return Namespace(
+        {
+            "date_position": layout.date_position,
+            "reference_label": layout.reference_label,
+            "phone_label": layout.phone_label,
+            "reference_bold": layout.reference_bold,
+            "addressee_semicolons": layout.addressee_semicolons,
+            "subject_label": layout.subject_label,
+            "signatory_columns": layout.signatory_columns
+            or signatory_columns(len(mailing.signatories)),
+        }
+    )
 
 
 def addressee_values(person: Addressee) -> Namespace:

@@ -43,8 +43,8 @@ CATEGORIES = [
     ("SMD", "Aux Membres du Secteur de l'UIT-D", "ITU-D Sector Members"),
     (
         "RIO",
-        "Aux organisations régionales et internationales",
-        "Regional and international organizations",
+        "Aux organisations régionales/internationales",
+        "Regional/international organizations",
     ),
     (
         "UNSA",
@@ -52,6 +52,17 @@ CATEGORIES = [
         "United Nations specialized agencies",
     ),
     ("WSIS", "À toutes les parties prenantes du SMSI", "All WSIS stakeholders"),
+    # The wider groups of seeds 002-004: the same people, addressed in other words.
+    ("MSU", "Aux États Membres de l'UIT", "ITU Member States"),
+    ("SMR", "Aux Membres du Secteur UIT-R", "ITU-R Sector Members"),
+    ("SM", "Aux Membres de Secteur de l'UIT", "ITU Sector Members"),
+    ("ACA", "Aux établissements universitaires", "Academia"),
+    # The WSIS stakeholder groups (seed 004), under the mailing's heading.
+    ("GOV", "Gouvernements", "Governments"),
+    ("PRIV", "Secteur privé", "Private sector"),
+    ("CIV", "Société civile", "Civil society"),
+    ("ACT", "Établissements universitaires/milieux techniques", "Academia/technical community"),
+    ("IO", "Organisations internationales", "International organizations"),
     (
         "SGC",
         "Aux Présidents et Vice-Présidents des commissions d'études",
@@ -398,6 +409,86 @@ PEOPLE: list[tuple[str, str, str, str, str, str, str, str, str, str, str]] = [
         "",
         "yes",
     ),
+    # Added for seed 002 (personal salutations, repeated in each closing) and for the
+    # ITU-R Sector Members of seed 003; appended so that earlier rows keep their numbers.
+    (
+        "Mme",
+        "Aminata",
+        "Sow",
+        "Ambassadrice, Représentante permanente",
+        "Mission permanente de la République de Kivala",
+        "Kivala",
+        "MS",
+        "fr",
+        "Madame l'Ambassadrice,",
+        "",
+        "yes",
+    ),
+    (
+        "M.",
+        "Rodrigue",
+        "Mbala",
+        "Ministre des Postes et de l'Économie numérique",
+        "Ministère des Postes et de l'Économie numérique d'Ébénie",
+        "Ébénie",
+        "MS",
+        "fr",
+        "Monsieur le Ministre,",
+        "",
+        "yes",
+    ),
+    (
+        "Mme",
+        "Sylvie",
+        "Arnaud",
+        "Directrice",
+        "Réseau des régulateurs des télécommunications de l'Afrique de l'Ouest",
+        "",
+        "RIO",
+        "fr",
+        "Madame la Directrice,",
+        "",
+        "yes",
+    ),
+    (
+        "Dr",
+        "Ingrid",
+        "Solberg",
+        "Director",
+        "Nordic Council for Digital Cooperation",
+        "",
+        "RIO",
+        "en",
+        "Dear Dr Solberg,",
+        "",
+        "yes",
+    ),
+    (
+        "Mr",
+        "Kenji",
+        "Sato",
+        "Spectrum Manager",
+        "SkyArc Satellite Ltd",
+        "Northmoor",
+        "SMR",
+        "en",
+        "",
+        "",
+        "yes",
+    ),
+    (
+        "Mme",
+        "Louise",
+        "Carpentier",
+        "Ingénieure radio",
+        "Hertz Valmont SA",
+        "Valmont",
+        "SMR",
+        "fr",
+        "",
+        "",
+        "yes",
+    ),
 ]
 
 FIRST = [
@@ -483,8 +574,31 @@ def generated(count: int, seed: int = 352) -> list[list[str]]:
     return rows
 
 
+# The wider groups each category belongs to (seeds 002-004): a Member State is also one
+# of "Aux États Membres de l'UIT" and, in the WSIS letter, of the "Gouvernements".
+GROUPS = {
+    "MS": ("MSU", "GOV"),
+    "SMT": ("SM", "PRIV"),
+    "SMD": ("SM", "PRIV"),
+    "SMR": ("SM", "PRIV"),
+    "AST": ("PRIV",),
+    "AC": ("ACA", "ACT"),
+    "RIO": ("IO",),
+    "UNSA": ("IO",),
+    "WSIS": ("CIV",),
+}
+
+
+def with_groups(categories: str) -> str:
+    """``"MS"`` → ``"MS;MSU;GOV"``: the codes of a sample row and of their wider groups."""
+    codes = [c for c in categories.split(";") if c]
+    for code in list(codes):
+        codes += [g for g in GROUPS.get(code, ()) if g not in codes]
+    return ";".join(codes)
+
+
 def sample_rows() -> list[list[str]]:
-    """The ~60 hand-written and generated addressees of the bundled sample."""
+    """The ~70 hand-written and generated addressees of the bundled sample."""
     rows = []
     for civ, first, last, function, org, country, cats, lang, sal, cc, active in PEOPLE:
         local = f"{first}.{last}".lower().replace("'", "")
@@ -510,14 +624,16 @@ def sample_rows() -> list[list[str]]:
                 function,
                 org,
                 country,
-                cats,
+                with_groups(cats),
                 lang,
                 sal,
                 cc,
                 active,
             ]
         )
-    rows += generated(36, seed=2021)
+    for row in generated(36, seed=2021):
+        row[7] = with_groups(row[7])
+        rows.append(row)
     return rows
 
 

@@ -285,7 +285,7 @@ def test_cl23_24_consultation_sample_reproduces_seed_003() -> None:
     text = plain(fr.text)
     for line in [
         "Genève, le 18 août 2023",
-        "Réf. : CL-23/24",
+        "Référence : CL-23/24",
         "Objet : Consultation informelle sur le concept d’une UIT unie dans l’action et sur "
         "sa mise en œuvre",
         "avant le 12 septembre 2023, à 23 h 59, heure de Genève (UTC+2).",
