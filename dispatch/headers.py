@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 __all__ = ["LINE", "WORD", "encoded_words", "fold", "fold_addresses"]
 
@@ -55,10 +56,6 @@ def _b_length(size: int) -> int:
     return 4 * ((size + 2) // 3)
 
 
-def _cost(kind: str, char: str) -> int:
-    return len(_q(char)) if kind == "q" else len(char.encode("utf-8"))
-
-
 def encoded_words(value: str, first: int = WORD, rest: int = WORD) -> list[str]:
     """``value`` as RFC 2047 encoded words: the first at most ``first`` characters long,
     the others at most ``rest`` (never more than 75); each holds whole characters.
@@ -66,34 +63,32 @@ def encoded_words(value: str, first: int = WORD, rest: int = WORD) -> list[str]:
     >>> encoded_words("Zoé")
     ['=?utf-8?q?Zo=C3=A9?=']
     """
-    q_total = sum(len(_q(c)) for c in value)
-    b_total = _b_length(len(value.encode("utf-8")))
-    kind = "q" if q_total <= b_total else "b"
+    q = [_q(c) for c in value]
+    utf8 = [c.encode("utf-8") for c in value]
+    use_q = sum(map(len, q)) <= _b_length(sum(map(len, utf8)))
     overhead = len(_PREFIX) + len("q??=")
     limit = min(first, WORD)
     words: list[str] = []
-    chunk: list[str] = []
-    size = 0  # the encoded length of chunk: Q characters, or UTF-8 bytes for B
-    for char in value:
-        cost = _cost(kind, char)
-        grown = size + cost if kind == "q" else _b_length(size + cost)
-        if chunk and overhead + grown > limit:
-            words.append(_word(kind, "".join(chunk)))
+    start = 0
+    size = 0  # the encoded length of value[start:i]: Q characters, or UTF-8 bytes for B
+    for i in range(len(value)):
+        cost = len(q[i]) if use_q else len(utf8[i])
+        grown = size + cost if use_q else _b_length(size + cost)
+        if i > start and overhead + grown > limit:
+            words.append(_word(use_q, q, utf8, start, i))
             limit = min(rest, WORD)
-            chunk, size = [], 0
-        chunk.append(char)
+            start, size = i, 0
         size += cost
-    if chunk or not words:
-        words.append(_word(kind, "".join(chunk)))
+    if start < len(value) or not words:
+        words.append(_word(use_q, q, utf8, start, len(value)))
     return words
 
 
-def _word(kind: str, text: str) -> str:
-    if kind == "q":
-        payload = "".join(_q(c) for c in text)
-    else:
-        payload = base64.b64encode(text.encode("utf-8")).decode("ascii")
-    return f"{_PREFIX}{kind}?{payload}?="
+def _word(use_q: bool, q: list[str], utf8: list[bytes], start: int, end: int) -> str:
+    if use_q:
+        return f"{_PREFIX}q?{''.join(q[start:end])}?="
+    payload = base64.b64encode(b"".join(utf8[start:end])).decode("ascii")
+    return f"{_PREFIX}b?{payload}?="
 
 
 def _join(name: str, tokens: Sequence[str]) -> str:
@@ -122,6 +117,7 @@ def _plain_unstructured(name: str, value: str) -> list[str] | None:
     return words
 
 
+@lru_cache(maxsize=1024)
 def fold(name: str, value: str) -> str:
     """``Name: value`` for an unstructured header (Subject), folded, CRLF-terminated."""
     if not value:
