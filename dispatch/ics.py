@@ -6,6 +6,12 @@ by icalendar), so a reader in Geneva, New York or Tokyo sees the meeting at the 
 hour. An event without times is an all-day event whose end is the day after its last day
 (iCalendar ends are exclusive).
 
+Every text in it (summary, location, description) is in the letter's language, with the
+letter's typography (:func:`dispatch.typography.typeset`: ``Réf. :``, ``’``, ``« … »``).
+Each link of the description has a label in that language: a known key's own label
+(``registration`` → "Inscription"), else the words the letter itself gives that link
+(``[site web des RPM]({{ event.links.rpm }})`` → "Site web des RPM"), else "Lien"/"Link".
+
 The file is a pure function of the mailing: the UID is a hash of the mailing's reference
 and the event's first day, and DTSTAMP is the mailing's date, so rendering twice gives
 the same bytes and a calendar that imports it twice keeps one event. The UID does not
@@ -16,6 +22,7 @@ has one meeting in the calendar.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,8 +30,9 @@ from icalendar import Calendar
 from icalendar import Event as VEvent
 
 from dispatch.mailing import LANGUAGES, Event, Mailing
+from dispatch.typography import typeset
 
-__all__ = ["build_ics", "event_uid"]
+__all__ = ["build_ics", "event_uid", "link_label"]
 
 _VIRTUAL = {"fr": "Réunion virtuelle", "en": "Virtual meeting"}
 _REFERENCE = {"fr": "Réf.", "en": "Ref."}
@@ -44,6 +52,9 @@ _LINK_LABELS = {
         "programme": "Programme",
         "program": "Programme",
         "agenda": "Ordre du jour",
+        "event": "Site de la manifestation",
+        "initiative": "Initiative",
+        "documents": "Documents",
     },
     "en": {
         "web": "Website",
@@ -57,8 +68,19 @@ _LINK_LABELS = {
         "programme": "Programme",
         "program": "Programme",
         "agenda": "Agenda",
+        "event": "Event website",
+        "initiative": "Initiative",
+        "documents": "Documents",
     },
 }
+# The label of a link the table does not know, when the letter gives it no words.
+_LINK = {"fr": "Lien", "en": "Link"}
+# A Markdown link to one of the event's links in the letter's text:
+# [words]({{ event.links.key }}) or [words]({{ event.links["key"] }}).
+_LETTER_LINK = re.compile(
+    r"\[(?P<words>[^\[\]{}]+)\]\(\s*\{\{\s*event\.links"
+    r"(?:\.(?P<attr>\w+)|\[\s*[\'\"](?P<item>[^\'\"]+)[\'\"]\s*\])\s*\}\}\s*\)"
+)
 _PRODID = "-//dispatch//Invitation letters//EN"
 # Which of [event.links] is the event's page (URL), and where one joins a virtual meeting
 # (LOCATION): the first of these keys the mailing has, else its first link.
@@ -104,15 +126,16 @@ def build_ics(mailing: Mailing, lang: str) -> bytes | None:
     vevent.add("uid", event_uid(mailing))
     # Not the clock: the same mailing must give the same bytes on every run.
     vevent.add("dtstamp", datetime.combine(mailing.date, time(0, 0), tzinfo=UTC))
-    vevent.add("summary", event.name.get(lang), parameters={"LANGUAGE": lang})
+    vevent.add("summary", _typeset(event.name.get(lang), lang), parameters={"LANGUAGE": lang})
     _add_times(vevent, event)
     location = _location(event, lang)
     if location:
-        vevent.add("location", location, parameters={"LANGUAGE": lang})
+        vevent.add("location", _typeset(location, lang), parameters={"LANGUAGE": lang})
     page = _link(event, _PAGE_KEYS)
     if page is not None:
         vevent.add("url", page)
-    vevent.add("description", _description(mailing, event, lang), parameters={"LANGUAGE": lang})
+    description = _typeset(_description(mailing, event, lang), lang)
+    vevent.add("description", description, parameters={"LANGUAGE": lang})
     vevent.add("status", "CONFIRMED")
     vevent.add("transp", "OPAQUE")
     calendar.add_component(vevent)
@@ -179,6 +202,39 @@ def _link(event: Event, keys: tuple[str, ...]) -> str | None:
     return next(iter(event.links.values()), None)
 
 
+def _typeset(text: str, lang: str) -> str:
+    """The letter's typography, line by line (URLs are left as they are)."""
+    return "\n".join(typeset(line, lang) for line in text.split("\n"))
+
+
+def _letter_words(mailing: Mailing, lang: str) -> dict[str, str]:
+    """For each link key, the words the letter's text gives it in ``lang`` (the first)."""
+    words: dict[str, str] = {}
+    for text in mailing.body.values():
+        if not text.has(lang):
+            continue
+        for match in _LETTER_LINK.finditer(text.get(lang)):
+            key = (match["attr"] or match["item"]).lower()
+            label = " ".join(match["words"].split())
+            if label:
+                words.setdefault(key, label[0].upper() + label[1:])
+    return words
+
+
+def link_label(mailing: Mailing, key: str, lang: str) -> str:
+    """How the link under ``key`` reads in ``lang``: the usual label of a known key, else
+    the letter's own words for it, else "Lien"/"Link" (never the bare key, which read
+    "Rpm" for ``rpm``).
+
+    >>> link_label(mailing, "registration", "fr")  # doctest: +SKIP
+    'Inscription'
+    """
+    known = _LINK_LABELS.get(lang, _LINK_LABELS["en"]).get(key.lower())
+    if known is not None:
+        return known
+    return _letter_words(mailing, lang).get(key.lower(), _LINK.get(lang, _LINK["en"]))
+
+
 def _description(mailing: Mailing, event: Event, lang: str) -> str:
     """The reference, the event's name and every link, one per line."""
     lines = []
@@ -187,10 +243,9 @@ def _description(mailing: Mailing, event: Event, lang: str) -> str:
             f"{_REFERENCE.get(lang, 'Ref.')}{_COLON.get(lang, ':')} {mailing.reference.get(lang)}"
         )
     lines.append(event.name.get(lang))
-    labels = _LINK_LABELS.get(lang, _LINK_LABELS["en"])
     if event.links:
         lines.append("")
         for key, url in event.links.items():
-            label = labels.get(key.lower(), key.replace("_", " ").capitalize())
+            label = link_label(mailing, key, lang)
             lines.append(f"{label}{_COLON.get(lang, ':')} {url}")
     return "\n".join(lines)

@@ -1,11 +1,14 @@
 """Build the e-mail message of a letter, with the standard :mod:`email` package.
 
-The message is multipart (text/plain and text/html, UTF-8); French names in headers are
-encoded per RFC 2047 by the ``email`` package. The ``Message-ID`` is derived from the
-mailing and the addressee, so it is the same on every run: the relay, the journal and the
-user can all recognise a message. The digest covers what the addressee reads (subject,
-both parts, recipients, attachments) but not the ``Date``, so that a re-run can tell a
-message whose content changed since it was sent.
+The message is multipart: text/plain as ``format=flowed`` lines of at most 78 characters
+(:mod:`dispatch.flowed`), text/html as e-mail HTML (:mod:`dispatch.email_html`), both
+UTF-8; the subject and the names in From, To and Cc are folded into RFC 2047 encoded
+words of at most 75 characters on lines of at most 78 (:mod:`dispatch.headers`).
+
+The ``Message-ID`` is derived from the mailing and the addressee, so it is the same on
+every run: the relay, the journal and the user can all recognise a message. The digest
+covers what the addressee reads (subject, both parts, recipients, attachments) but not
+the ``Date``, so that a re-run can tell a message whose content changed since it was sent.
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 from functools import lru_cache
 
+from dispatch.email_html import email_html
+from dispatch.flowed import flow
+from dispatch.headers import fold, fold_addresses
 from dispatch.mailing import Mailing
 from dispatch.render import Letter
 
@@ -55,10 +61,9 @@ class BuiltMessage:
         return self.message.as_bytes(policy=HEADER_POLICY)
 
 
-#: For the personal headers: Python 3.11's folder drops the space after a word ending in
-#: a narrow no-break space when it folds an encoded subject (cpython gh-144156), so
-#: "durables » (réunion" arrived as "durables »(réunion". Folding only past 998
-#: characters (RFC 5322's hard limit) never reaches that code for our headers.
+#: For the headers the email package writes (the content's MIME headers, and the personal
+#: headers of :func:`personal_headers`, which are set already folded by
+#: :mod:`dispatch.headers`): refold only a line past RFC 5322's hard limit of 998.
 HEADER_POLICY = SMTP.clone(max_line_length=998)
 
 
@@ -97,41 +102,82 @@ def content_digest(letter: Letter, cc: Sequence[str], attachments: Sequence[Atta
     return digest.hexdigest()
 
 
-def personal_headers(mailing: Mailing, letter: Letter, *, when: datetime) -> EmailMessage:
-    """The headers that differ per addressee: From, To, Cc, Reply-To, Subject, Date, Message-ID."""
+def _sender_name(mailing: Mailing, lang: str) -> str:
+    if mailing.sender.name is not None and mailing.sender.name.has(lang):
+        return mailing.sender.name.get(lang)
+    return ""
+
+
+def _header_lines(mailing: Mailing, letter: Letter, *, when: datetime) -> list[tuple[str, str]]:
+    """Each personal header as (name, ``Name: value`` folded and CRLF-terminated)."""
     person = letter.addressee
     lang = letter.lang
-    sender_name = ""
-    if mailing.sender.name is not None and mailing.sender.name.has(lang):
-        sender_name = mailing.sender.name.get(lang)
     cc = message_cc(mailing, letter)
-    msg = EmailMessage(policy=HEADER_POLICY)
-    msg["From"] = _address(mailing.sender.email, sender_name)
-    msg["To"] = _address(person.email, person.full_name)
+    lines = [("From", _mailboxes("From", [(_sender_name(mailing, lang), mailing.sender.email)]))]
+    lines.append(("To", _mailboxes("To", [(person.full_name, person.email)])))
     if cc:
-        msg["Cc"] = [_address(a) for a in cc]
+        lines.append(("Cc", _mailboxes("Cc", [("", a) for a in cc])))
     if mailing.sender.reply_to:
-        msg["Reply-To"] = _address(mailing.sender.reply_to)
-    msg["Subject"] = letter.subject
-    msg["Date"] = format_datetime(when)
-    msg["Message-ID"] = message_id(mailing, person.key)
-    msg["Content-Language"] = lang
+        lines.append(("Reply-To", _mailboxes("Reply-To", [("", mailing.sender.reply_to)])))
+    lines.append(("Subject", fold("Subject", letter.subject)))
+    lines.append(("Date", _folded("Date", format_datetime(when))))
+    lines.append(("Message-ID", f"Message-ID: {message_id(mailing, person.key)}\r\n"))
+    lines.append(("Content-Language", f"Content-Language: {lang}\r\n"))
+    return lines
+
+
+def _mailboxes(name: str, mailboxes: list[tuple[str, str]]) -> str:
+    """An address header: folded here, or by the email package for an address that is
+    not ASCII (an internationalised address, which needs its own encoding)."""
+    if all(address.isascii() for _, address in mailboxes):
+        return fold_addresses(name, mailboxes)
+    value = [_address(address, display) for display, address in mailboxes]
+    folded: str = HEADER_POLICY.header_factory(name, value).fold(policy=HEADER_POLICY)
+    return folded
+
+
+def personal_headers(mailing: Mailing, letter: Letter, *, when: datetime) -> EmailMessage:
+    """The headers that differ per addressee: From, To, Cc, Reply-To, Subject, Date,
+    Message-ID, as a message without a body; folded as :func:`header_bytes` folds them."""
+    msg = EmailMessage(policy=HEADER_POLICY)
+    for name, line in _header_lines(mailing, letter, when=when):
+        # Already folded: HEADER_POLICY keeps a raw value whose lines are under 998.
+        msg.set_raw(name, line[len(name) + 1 :].lstrip(" ").removesuffix("\r\n"))
     return msg
+
+
+#: The MIME parameters of a calendar part: the text is UTF-8 (without a charset mutt
+#: showed "R??union"), and the method is the one the file's METHOD says (RFC 6047 2.4).
+CALENDAR_PARAMS = {"charset": "utf-8", "method": "PUBLISH"}
 
 
 def content_part(letter: Letter, attachments: Sequence[Attachment] = ()) -> EmailMessage:
     """The content of a letter's message: text and HTML alternatives, then attachments.
 
-    The same for every addressee whose letter reads the same, so it can be built once
-    and serialised once (see :func:`header_bytes`).
+    The text is ``format=flowed`` (lines of at most 78 characters that a reader can
+    rejoin), the HTML is e-mail HTML (its style inlined, no print rules). The same for
+    every addressee whose letter reads the same, so it is built and serialised once per
+    distinct letter (see ``Composer`` in :mod:`dispatch.compose`).
     """
     msg = EmailMessage(policy=SMTP)
-    msg.set_content(letter.text, charset="utf-8", cte="quoted-printable")
-    msg.add_alternative(letter.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    msg.set_content(
+        flow(letter.text),
+        charset="utf-8",
+        cte="quoted-printable",
+        params={"format": "flowed", "delsp": "no"},
+    )
+    msg.add_alternative(
+        email_html(letter.html), subtype="html", charset="utf-8", cte="quoted-printable"
+    )
     for attachment in attachments:
         main, sub = attachment.maintype_subtype
+        params = CALENDAR_PARAMS if (main, sub) == ("text", "calendar") else {}
         msg.add_attachment(
-            attachment.data, maintype=main, subtype=sub, filename=attachment.filename
+            attachment.data,
+            maintype=main,
+            subtype=sub,
+            filename=attachment.filename,
+            params=params,
         )
     return msg
 
@@ -157,51 +203,22 @@ def _set_boundaries(part: EmailMessage, seed: str, depth: int = 0) -> None:
 
 
 @lru_cache(maxsize=1024)
-def _folded(name: str, value: str) -> bytes:
-    """``Name: value`` folded and encoded by the email package (RFC 2047), cached: the
-    From, Subject and Date of a mailing are the same for thousands of messages."""
+def _folded(name: str, value: str) -> str:
+    """``Name: value`` folded by the email package, cached: the Date of a mailing is the
+    same for thousands of messages."""
     folded: str = HEADER_POLICY.header_factory(name, value).fold(policy=HEADER_POLICY)
-    return folded.encode("ascii")
-
-
-def _mailbox(name: str, address: str) -> bytes:
-    """``Name <address>`` for a To or Cc header; non-ASCII names as RFC 2047 words."""
-    if not address.isascii() or any(c in name for c in "\r\n\0"):
-        return str(_address(address, name)).encode()  # the email package's own path
-    return formataddr((name, address), charset="utf-8").replace("\n", "\r\n").encode("ascii")
+    return folded
 
 
 def header_bytes(mailing: Mailing, letter: Letter, *, when: datetime) -> bytes:
     """The personal headers of :func:`personal_headers` as bytes, built fast.
 
-    The shared ones go through the email package once (cached); the per-addressee ones
-    (To, Cc, Message-ID) are built with :func:`email.utils.formataddr`. Tests check that
-    a message parsed back reads the same as one built by :func:`build_message`.
+    From, To, Cc and Subject are folded by :mod:`dispatch.headers` (RFC 2047 encoded
+    words of at most 75 characters, lines of at most 78 where the words allow), the same
+    way for :func:`build_message`; tests check that both read the same.
     """
-    person = letter.addressee
-    lang = letter.lang
-    sender_name = ""
-    if mailing.sender.name is not None and mailing.sender.name.has(lang):
-        sender_name = mailing.sender.name.get(lang)
-    if not person.email.isascii():
-        return (
-            personal_headers(mailing, letter, when=when)
-            .as_bytes(policy=HEADER_POLICY)
-            .rstrip(b"\r\n")
-            + b"\r\n"
-        )
-    lines = [_folded("From", str(_address(mailing.sender.email, sender_name)))]
-    lines.append(b"To: " + _mailbox(person.full_name, person.email) + b"\r\n")
-    cc = message_cc(mailing, letter)
-    if cc:
-        lines.append(b"Cc: " + b",\r\n ".join(_mailbox("", a) for a in cc) + b"\r\n")
-    if mailing.sender.reply_to:
-        lines.append(_folded("Reply-To", mailing.sender.reply_to))
-    lines.append(_folded("Subject", letter.subject))
-    lines.append(_folded("Date", format_datetime(when)))
-    lines.append(f"Message-ID: {message_id(mailing, person.key)}\r\n".encode("ascii"))
-    lines.append(f"Content-Language: {lang}\r\n".encode("ascii"))
-    return b"".join(lines)
+    lines = _header_lines(mailing, letter, when=when)
+    return "".join(line for _, line in lines).encode("utf-8")
 
 
 def build_message(

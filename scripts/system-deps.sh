@@ -11,6 +11,9 @@
 # - WeasyPrint's libraries: Pango (with its fontconfig backend) and HarfBuzz's subsetter,
 #   which makes the embedded font subsets several times faster than fontTools.
 # - poppler-utils: pdftotext and pdftoppm, to read a PDF back and to picture its first page.
+# - chromium: Debian's browser, for the tests that open the e-mail's HTML part as a person
+#   sees it (tests/test_email_browser.py drives it with Playwright's Python API; Playwright
+#   never downloads a browser of its own).
 #
 # Quiet when everything is there. Made for Debian and Ubuntu (CI is Debian 12).
 set -euo pipefail
@@ -23,6 +26,7 @@ PACKAGES=(
   libpangoft2-1.0-0
   libharfbuzz-subset0
   poppler-utils
+  chromium
 )
 
 check_only=false
@@ -30,7 +34,7 @@ case "${1:-}" in
   --check) check_only=true ;;
   "") ;;
   -h | --help)
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
   *)

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from icalendar import Calendar
 
-from dispatch.ics import build_ics, event_uid
+from dispatch.ics import build_ics, event_uid, link_label
 from dispatch.mailing import Mailing
 
 MEETING_PAGE = "https://www.itu.int/en/ITU-T/ssc/united/Pages/202112/meeting.aspx"
@@ -140,7 +140,7 @@ def test_the_summary_is_the_event_name_in_the_letter_language() -> None:
     mailing = make_mailing(U4SSC)
     fr = only_event(parse(build_ics(mailing, "fr")))
     en = only_event(parse(build_ics(mailing, "en")))
-    assert str(fr["SUMMARY"]) == "Sixième réunion de l'initiative U4SSC"
+    assert str(fr["SUMMARY"]) == "Sixième réunion de l’initiative U4SSC"  # as in the letter
     assert fr["SUMMARY"].params["LANGUAGE"] == "fr"
     assert str(en["SUMMARY"]) == "Sixth meeting of the U4SSC initiative"
 
@@ -276,3 +276,66 @@ def test_any_meeting_is_at_the_same_instant_once_read_back(
     shipped = calendar.timezones[0].to_tz(lookup_tzid=False)
     local = datetime.combine(day, start, tzinfo=shipped)
     assert local.utcoffset() == expected.utcoffset()
+
+
+RPM_PAGE = "https://www.itu.int/en/ITU-D/Conferences/WTDC/WTDC21/Pages/RPM.aspx"
+# As in the sample cmdt-21: a link key the calendar has no label for, which the letter
+# names in its own words.
+WTDC_BODY = {
+    "rpm": {
+        "fr": "Tout est sur le [site web des RPM]({{ event.links.rpm }}).",
+        "en": "All is on the [RPM website]({{ event.links['rpm'] }}).",
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("lang", "line"),
+    [("fr", f"Site web des RPM\u00a0: {RPM_PAGE}"), ("en", f"RPM website: {RPM_PAGE}")],
+    ids=["fr", "en"],
+)
+def test_a_link_the_calendar_does_not_know_is_labelled_with_the_letters_words(
+    lang: str, line: str
+) -> None:
+    mailing = make_mailing({**WTDC, "links": {"rpm": RPM_PAGE}}, body=WTDC_BODY)
+    description = str(only_event(parse(build_ics(mailing, lang)))["DESCRIPTION"])
+    assert line in description.splitlines()
+    assert "Rpm" not in description
+
+
+@pytest.mark.parametrize(("lang", "label"), [("fr", "Lien"), ("en", "Link")], ids=["fr", "en"])
+def test_a_link_nobody_names_has_a_generic_label_in_the_letters_language(
+    lang: str, label: str
+) -> None:
+    mailing = make_mailing({**WTDC, "links": {"rpm": RPM_PAGE}})
+    assert link_label(mailing, "rpm", lang) == label
+    description = str(only_event(parse(build_ics(mailing, lang)))["DESCRIPTION"])
+    assert f"{label}{':' if lang == 'en' else chr(0xA0) + ':'} {RPM_PAGE}" in description
+
+
+def test_known_link_keys_have_their_own_label_in_each_language() -> None:
+    mailing = make_mailing(U4SSC)
+    assert [link_label(mailing, "registration", lang) for lang in ("fr", "en")] == [
+        "Inscription",
+        "Registration",
+    ]
+
+
+def test_the_calendar_texts_have_the_letters_typography() -> None:
+    event = {
+        **U4SSC,
+        "name": {"fr": 'Réunion "Tous unis" de l\'initiative', "en": 'The "United" meeting'},
+    }
+    fr = only_event(parse(build_ics(make_mailing(event), "fr")))
+    en = only_event(parse(build_ics(make_mailing(event), "en")))
+    assert str(fr["SUMMARY"]) == "Réunion «\u202fTous unis\u202f» de l\u2019initiative"
+    assert str(en["SUMMARY"]) == "The \u201cUnited\u201d meeting"
+    assert "Réunion «\u202fTous unis\u202f» de l\u2019initiative" in str(fr["DESCRIPTION"])
+    assert str(fr["DESCRIPTION"]).startswith("Réf.\u00a0: Circulaire TSB 352\n")
+    assert MEETING_PAGE in str(fr["LOCATION"])  # URLs are left alone
+
+
+def test_the_calendar_file_is_utf_8() -> None:
+    ics = build_ics(make_mailing(U4SSC), "fr")
+    assert ics is not None
+    assert "Réf.\u00a0: Circulaire".encode() in ics.replace(b"\r\n ", b"")

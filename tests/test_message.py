@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from dispatch.compose import Composer
+from dispatch.flowed import unflow
 from dispatch.prepare import prepare
 from tests.conftest import MINIMAL_MAILING, WorkbookFactory, person
 
@@ -112,3 +114,89 @@ def test_letters_sharing_a_rendering_share_content_and_no_letter_gets_anothers(
         assert message == Composer(prepared, when=WHEN).message_bytes(letter)
     bodies = {m.split(b"\r\n\r\n", 1)[1] for m in messages}
     assert len(bodies) == prepared.distinct_letters == 4
+
+
+def test_both_ways_of_building_a_message_write_the_same_header_lines(
+    make_mailing: MakeMailing, make_workbook: WorkbookFactory
+) -> None:
+    long_name = "Jean-Baptiste Étienne de La Rochefoucauld-Liancourt, Ministre d'État"
+    prepared = prepare(
+        make_mailing(),
+        contacts_path=make_workbook([person("a@example.org", first_name=long_name)]),
+    )
+    composer = Composer(prepared, when=WHEN)
+    for letter in prepared.letters:
+        fast = composer.message_bytes(letter).split(b"\r\nMIME-Version:")[0]
+        whole = composer.message(letter).as_bytes().split(b"\r\nMIME-Version:")[0]
+        assert fast == whole
+        assert max(len(line) for line in fast.split(b"\r\n")) <= 78
+
+
+def test_a_32767_character_name_no_longer_makes_a_32_kb_header_line(
+    make_mailing: MakeMailing, make_workbook: WorkbookFactory
+) -> None:
+    name = ("Zoé " * 8192)[:32767]
+    prepared = prepare(
+        make_mailing(),
+        contacts_path=make_workbook([person("zoe@example.org", first_name=name, last_name="")]),
+    )
+    letter = prepared.letters[0]
+    raw = Composer(prepared, when=WHEN, attach_pdf=False).message_bytes(letter)
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert max(len(line) for line in head.split(b"\r\n")) <= 78
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["To"].addresses[0].addr_spec == "zoe@example.org"
+    assert not parsed["To"].defects
+
+
+def test_the_text_part_is_flowed_and_reads_back_as_the_letter(
+    make_mailing: MakeMailing, make_workbook: WorkbookFactory
+) -> None:
+    prepared = prepare(make_mailing(), contacts_path=make_workbook())
+    composer = Composer(prepared, when=WHEN, attach_pdf=False)
+    for letter in prepared.letters:
+        parsed = email.message_from_bytes(
+            composer.message_bytes(letter), policy=email.policy.default
+        )
+        part = parsed.get_body(("plain",))
+        assert part is not None
+        assert part["Content-Type"].params == {
+            "charset": "utf-8",
+            "format": "flowed",
+            "delsp": "no",
+        }
+        text = part.get_content()
+        assert all(len(line) <= 78 or " " not in line.strip(" ") for line in text.splitlines())
+        expected = "\n".join(line.rstrip(" ") for line in letter.text.split("\n"))
+        assert unflow(text.replace("\r\n", "\n")).rstrip("\n") == expected.rstrip("\n")
+
+
+def test_the_calendar_part_says_its_charset_and_method(
+    make_mailing: MakeMailing, make_workbook: WorkbookFactory
+) -> None:
+    prepared = prepare(make_mailing(), contacts_path=make_workbook())
+    composer = Composer(prepared, when=WHEN, attach_pdf=False)
+    letter = next(x for x in prepared.letters if x.lang == "fr")
+    parsed = email.message_from_bytes(composer.message_bytes(letter), policy=email.policy.default)
+    calendar = next(p for p in parsed.walk() if p.get_content_type() == "text/calendar")
+    assert calendar.get_content_charset() == "utf-8"
+    assert calendar.get_param("method") == "PUBLISH"
+    assert calendar.get_filename() == composer.ics_name("fr")
+    assert "Réf.\u00a0:" in calendar.get_content()  # read as UTF-8, not as "R��f."
+
+
+def test_the_html_part_is_email_html_not_the_print_letter(
+    make_mailing: MakeMailing, make_workbook: WorkbookFactory
+) -> None:
+    prepared = prepare(make_mailing(), contacts_path=make_workbook())
+    letter = prepared.letters[0]
+    parsed = email.message_from_bytes(
+        Composer(prepared, when=WHEN, attach_pdf=False).message_bytes(letter),
+        policy=email.policy.default,
+    )
+    part = parsed.get_body(("html",))
+    assert part is not None
+    html = part.get_content()
+    assert "@page" not in html and "<!--" not in html
+    assert 'name="color-scheme" content="light dark"' in html
+    assert re.search(r'<p[^>]* style="[^"]*margin', html)  # the e-mail style, inlined

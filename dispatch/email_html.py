@@ -1,0 +1,134 @@
+"""The letter's HTML made into e-mail HTML: the HTML part of a message.
+
+The letter's HTML is made for the PDF: its ``<style>`` holds the print stylesheet
+(``@page`` rules, WeasyPrint's paged media, comments about the templates), 8 KB of a
+13 KB message that no e-mail client uses, and many clients (Gmail in some views, Outlook)
+ignore ``<style>`` anyway. :func:`email_html` therefore
+
+1. drops the letter's ``<style>`` and ``<link rel=stylesheet>`` elements, its scripts and
+   every HTML comment (the HTML is read with :mod:`html.parser`, not with patterns, so a
+   ``<!--`` inside an attribute or in the text is not mistaken for a comment);
+2. declares the page for phones and dark mode (``viewport``, ``color-scheme: light dark``);
+3. applies ``templates/email.css`` as ``style`` attributes, with css-inline (a CSS
+   inliner with a real HTML parser and selector engine), keeping only its ``@media``
+   rules in a ``<style>`` element.
+
+The result is a pure function of its input: the same letter gives the same bytes.
+
+>>> "@page" in email_html('<html><head><style>@page { size: A4 }</style></head>'
+...                       '<body><p>Madame,</p></body></html>')
+False
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from html.parser import HTMLParser
+from pathlib import Path
+
+import css_inline
+
+__all__ = ["EMAIL_CSS", "email_html"]
+
+#: The e-mail stylesheet shipped with the default templates.
+EMAIL_CSS = Path(__file__).resolve().parent.parent / "templates" / "email.css"
+
+_HEAD = (
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    '<meta name="color-scheme" content="light dark">'
+    '<meta name="supported-color-schemes" content="light dark">'
+)
+
+
+class _Strip(HTMLParser):
+    """Echoes HTML as written, less comments, style sheets and scripts; adds the meta tags
+    and the e-mail stylesheet at the start of ``<head>``."""
+
+    def __init__(self, head: str) -> None:
+        super().__init__(convert_charrefs=False)
+        self.out: list[str] = []
+        self.head = head
+        self.skipping: str | None = None  # inside <style> or <script>: drop their text
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("style", "script"):
+            self.skipping = tag
+            return
+        if tag == "link" and any(k == "rel" and "stylesheet" in (v or "") for k, v in attrs):
+            return
+        self.out.append(self.get_starttag_text() or "")
+        if tag == "head" and self.head:
+            self.out.append(self.head)
+            self.head = ""
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "link" and any(k == "rel" and "stylesheet" in (v or "") for k, v in attrs):
+            return
+        self.out.append(self.get_starttag_text() or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self.skipping:
+            self.skipping = None
+            return
+        self.out.append(f"</{tag}>")
+
+    def handle_data(self, data: str) -> None:
+        if self.skipping is None:
+            self.out.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        self.out.append(f"&{name};")
+
+    def handle_charref(self, name: str) -> None:
+        self.out.append(f"&#{name};")
+
+    def handle_decl(self, decl: str) -> None:
+        self.out.append(f"<!{decl}>")
+
+    def handle_comment(self, data: str) -> None:
+        pass  # comments are dropped
+
+    def handle_pi(self, data: str) -> None:
+        pass  # processing instructions have no place in HTML either
+
+    def unknown_decl(self, data: str) -> None:
+        pass  # <![CDATA[…]]>: not HTML
+
+
+def _stripped(html: str, head: str) -> str:
+    parser = _Strip(head)
+    parser.feed(html)
+    parser.close()
+    text = "".join(parser.out)
+    if parser.head:  # no <head>: the HTML parser of the inliner puts these into one
+        text = parser.head + text
+    return text
+
+
+@lru_cache(maxsize=1)
+def _inliner() -> css_inline.CSSInliner:
+    # No network: a letter's HTML names no remote stylesheet, and must not make the
+    # inliner fetch one.
+    return css_inline.CSSInliner(
+        inline_style_tags=True,
+        keep_style_tags=False,
+        keep_link_tags=False,
+        keep_at_rules=True,
+        load_remote_stylesheets=False,
+    )
+
+
+def email_html(html: str, css: str | None = None) -> str:
+    """``html`` (a letter) as e-mail HTML: no print stylesheet, no comments, ``css``
+    (default: ``templates/email.css``) inlined, its ``@media`` rules kept in ``<style>``."""
+    if css is None:
+        css = _default_css()
+    head = f"{_HEAD}<style>{css}</style>"
+    # The inliner keeps the at-rules in a <style> of their own, without the comments.
+    inlined: str = _inliner().inline(_stripped(html, head))
+    return inlined
+
+
+@lru_cache(maxsize=1)
+def _default_css() -> str:
+    return EMAIL_CSS.read_text(encoding="utf-8")
