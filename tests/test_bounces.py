@@ -633,7 +633,7 @@ def test_a_file_that_is_not_an_mbox_is_refused_before_anything_is_read(tmp_path:
 
 
 def test_a_folder_without_eml_files_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(BounceError, match="holds no .eml file. Export the notifications"):
+    with pytest.raises(BounceError, match=r"holds no \.eml file\. Export the notifications"):
         scan(source_from(str(tmp_path), {}))
 
 
