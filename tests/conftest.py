@@ -13,6 +13,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 from openpyxl import Workbook
 
+from tests.mta import dovecot, mail_root, make_postfix, mta_sink, postfix_relay  # noqa: F401
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
 
