@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import imaplib
 import smtplib
+from collections.abc import Iterator
 from email.message import EmailMessage
 
 import pytest
@@ -21,7 +22,7 @@ from dispatch.bounces import (
     read_notification,
     scan,
 )
-from tests.mta import LOCAL_DOMAIN, Dovecot, MailRoot, Postfix
+from tests.mta import LOCAL_DOMAIN, Dovecot, MailRoot, Postfix, temporary_mail_root
 from tests.smtp_server import Sink
 
 pytestmark = pytest.mark.mta
@@ -108,14 +109,26 @@ def test_reading_over_imap_marks_nothing_as_read_and_counts_what_is_not_a_bounce
     assert all(b"\\Seen" not in line for line in flags if isinstance(line, bytes))
 
 
+@pytest.fixture(scope="module")
+def one_dsn() -> Iterator[Dovecot]:
+    """A Dovecot whose INBOX holds one notification, shared by the read-only tests below."""
+    with temporary_mail_root() as root:
+        root.deliver("tsb", _a_real_looking_dsn())
+        server = Dovecot(root).start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
 @pytest.mark.parametrize(
     ("security", "tls_port"), [("tls", True), ("starttls", False)], ids=["imaps", "starttls"]
 )
 def test_imap_over_tls_checks_the_certificate_it_is_given(
-    mail_root: MailRoot, dovecot: Dovecot, security: str, tls_port: bool
+    one_dsn: Dovecot, security: str, tls_port: bool
 ) -> None:
+    dovecot = one_dsn
     assert dovecot.certificate is not None
-    mail_root.deliver("tsb", _a_real_looking_dsn())
     port = dovecot.tls_port if tls_port else dovecot.port
     source = imap(dovecot, security=security, port=port, ca_file=dovecot.certificate[0])
     assert [b.recipient for b in scan(source).bounces] == ["x@bounces.example.org"]
@@ -125,9 +138,8 @@ def test_imap_over_tls_checks_the_certificate_it_is_given(
         scan(untrusted)
 
 
-def test_an_oauth2_token_logs_in_with_xoauth2(mail_root: MailRoot, dovecot: Dovecot) -> None:
-    mail_root.deliver("tsb", _a_real_looking_dsn())
-    source = imap(dovecot, password=None, token="s3cret")
+def test_an_oauth2_token_logs_in_with_xoauth2(one_dsn: Dovecot) -> None:
+    source = imap(one_dsn, password=None, token="s3cret")
     assert len(scan(source).bounces) == 1
 
 
@@ -154,9 +166,9 @@ def test_an_oauth2_token_logs_in_with_xoauth2(mail_root: MailRoot, dovecot: Dove
     ids=["wrong password", "wrong token", "no such mailbox"],
 )
 def test_imap_refusals_say_where_and_what_to_do(
-    dovecot: Dovecot, changes: dict[str, object], error_type: type[BounceError], message: str
+    one_dsn: Dovecot, changes: dict[str, object], error_type: type[BounceError], message: str
 ) -> None:
-    source = imap(dovecot, **changes)
+    source = imap(one_dsn, **changes)
     with pytest.raises(error_type) as error:
         scan(source)
     assert str(error.value).startswith(f"{source.address}: {message}")
