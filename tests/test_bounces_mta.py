@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import imaplib
 import smtplib
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 
 import pytest
@@ -192,3 +193,32 @@ def _a_real_looking_dsn() -> bytes:
     )
     assert read_notification(text.encode())
     return text.encode()
+
+
+def test_the_relay_enforces_its_size_limit_with_552_and_its_rate_limit_with_4xx(
+    make_postfix: Callable[..., Postfix], mta_sink: Sink
+) -> None:
+    relay = make_postfix(message_size_limit=20_000, client_message_rate_limit=3)
+    big = letter(KNOWN)
+    big.set_content("x" * 40_000)
+    with smtplib.SMTP("127.0.0.1", relay.port, timeout=30) as smtp:
+        with pytest.raises(smtplib.SMTPSenderRefused) as too_big:
+            smtp.send_message(big, SENDER, [KNOWN])
+        assert too_big.value.smtp_code == 552
+        assert b"5.3.4 Message size exceeds fixed limit" in too_big.value.smtp_error
+        codes: list[int] = []
+        for _ in range(5):
+            try:
+                smtp.send_message(letter(KNOWN), SENDER, [KNOWN])
+                codes.append(250)
+            except smtplib.SMTPSenderRefused as refused:
+                codes.append(refused.smtp_code)
+                assert refused.smtp_error == b"4.7.1 Error: too much mail from 127.0.0.1"
+                break
+    assert codes[-1] == 450, codes
+    accepted = codes.count(250)
+    assert 1 <= accepted <= 3  # the 552 may count as one of the 3 a minute
+    deadline = time.monotonic() + 20
+    while len(mta_sink.recorder.received) < accepted and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [r.rcpt_tos for r in mta_sink.recorder.received] == [(KNOWN,)] * accepted
