@@ -527,6 +527,20 @@ def test_any_bytes_give_bounces_or_nothing_but_never_an_exception(raw: bytes) ->
 
 
 ALL = [build for build, _ in NOTIFICATIONS.values()] + list(NOT_BOUNCES.values())
+
+
+@given(st.sampled_from(ALL), st.integers(min_value=0), st.text(max_size=40))
+def test_a_damaged_notification_gives_bounces_or_nothing_but_never_an_exception(
+    build: Callable[[], str], at: int, junk: str
+) -> None:
+    text = build()
+    at %= len(text) + 1
+    raw = (text[:at] + junk + text[at + len(junk) :]).encode("utf-8", "replace")
+    for bounce in read_notification(raw):
+        assert "@" in bounce.recipient
+        assert bounce.kind in ("bounced", "delayed")
+
+
 EXPECTED_BOUNCES = sum(len(expected.recipients) for _, expected in NOTIFICATIONS.values())
 
 

@@ -25,6 +25,7 @@ delivery report that says "delivered") gives no bounce.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +40,10 @@ from flufl.bounce import all_failures
 __all__ = ["Bounce", "BounceKind", "read_notification"]
 
 BounceKind = Literal["bounced", "delayed"]
+
+# flufl.bounce logs a detector's exception with its traceback before raising it; we catch
+# it (the message is then not a bounce), so the traceback must not reach the user's screen.
+logging.getLogger("flufl.bounce").addHandler(logging.NullHandler())
 
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _QUOTED_MESSAGE_ID = re.compile(r"^message-id:\s*(<[^>\s]+>)", re.IGNORECASE | re.MULTILINE)
@@ -120,20 +125,20 @@ def _from_delivery_status(msg: Message) -> list[_Found] | None:
             continue
         seen_report = True
         for block in _status_blocks(part):
-            action = block.get("Action", "").strip().lower()
+            action = _header(block, "Action").strip().lower()
             if action.startswith("delayed"):
                 kind: BounceKind = "delayed"
             elif action.startswith(("failed", "error")):  # OpenSMTPD writes "error"
                 kind = "bounced"
             else:
                 continue
-            recipient = _typed_address(block.get("Original-Recipient")) or _typed_address(
-                block.get("Final-Recipient")
+            recipient = _typed_address(_header(block, "Original-Recipient")) or _typed_address(
+                _header(block, "Final-Recipient")
             )
             if not recipient:
                 continue
-            diagnostic = _one_line(_strip_type(block.get("Diagnostic-Code", "")))
-            status_match = _STATUS.search(block.get("Status", "")) or _STATUS.search(diagnostic)
+            diagnostic = _one_line(_strip_type(_header(block, "Diagnostic-Code")))
+            status_match = _STATUS.search(_header(block, "Status")) or _STATUS.search(diagnostic)
             found.append((recipient, kind, _status(status_match), diagnostic[:_DIAGNOSTIC_LIMIT]))
     return found if seen_report else None
 
@@ -249,6 +254,12 @@ def _original_message_id(msg: Message) -> str | None:
         return found
     references = _MESSAGE_ID.findall(str(msg.get("References", "")))
     return references[-1] if references else None
+
+
+def _header(msg: Message, name: str) -> str:
+    """A header as text: compat32 gives a ``Header`` object for one with raw 8-bit bytes."""
+    value = msg.get(name)
+    return "" if value is None else str(value)
 
 
 def _message_id(value: object) -> str | None:
