@@ -334,8 +334,18 @@ def _connect(source: ImapSource) -> imaplib.IMAP4:
             )
         client = imaplib.IMAP4(source.host, source.port, timeout=source.timeout)
         if source.security == "starttls":
-            client.starttls(ssl_context=context)
+            try:
+                client.starttls(ssl_context=context)
+            except imaplib.IMAP4.error as error:
+                client.shutdown()
+                raise MailboxConnectionError(
+                    where,
+                    f"the server does not offer STARTTLS ({_reason(error)})",
+                    "Use imaps:// (TLS, usually port 993) if the server offers that.",
+                ) from None
         return client
+    except BounceError:
+        raise
     except ssl.SSLError as error:
         raise MailboxConnectionError(
             where,
