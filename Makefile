@@ -50,3 +50,10 @@ bench-full: venv sysdeps
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache
+
+# The MTA tests alone (tests marked mta): a real Postfix relay and a real Dovecot IMAP
+# server, each its own instance on 127.0.0.1 from a temporary folder (about 25 s, as root).
+# `make test` runs them too, with everything else.
+.PHONY: test-mta
+test-mta: venv sysdeps
+	$(BIN)/pytest -q -m mta

@@ -14,6 +14,11 @@
 # - chromium: Debian's browser, for the tests that open the e-mail's HTML part as a person
 #   sees it (tests/test_email_browser.py drives it with Playwright's Python API; Playwright
 #   never downloads a browser of its own).
+# - postfix and dovecot-imapd: the real relay and IMAP server of the MTA tests
+#   (tests/mta.py, `make test-mta`). The tests run their own instances from a temporary
+#   folder on 127.0.0.1; the system services are never started by this script (a
+#   policy-rc.d refuses them while installing, and postfix is installed with "No
+#   configuration"), so nothing listens on port 25 or 143 afterwards.
 #
 # Quiet when everything is there. Made for Debian and Ubuntu (CI is Debian 12).
 set -euo pipefail
@@ -27,7 +32,11 @@ PACKAGES=(
   libharfbuzz-subset0
   poppler-utils
   chromium
+  postfix
+  dovecot-imapd
 )
+# Mail servers that apt must install without starting them (see above).
+MAIL_SERVERS=(postfix dovecot-imapd)
 
 check_only=false
 case "${1:-}" in
@@ -67,12 +76,28 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
   font_known || problems+=("the font \"$FONT_FAMILY\"")
   command -v pdftotext >/dev/null 2>&1 || problems+=("pdftotext (poppler)")
   command -v pdftoppm >/dev/null 2>&1 || problems+=("pdftoppm (poppler)")
+  command -v postfix >/dev/null 2>&1 || [ -x /usr/sbin/postfix ] || problems+=("postfix")
+  command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || problems+=("dovecot (IMAP)")
   if [ ${#problems[@]} -gt 0 ]; then
     say "missing: ${problems[*]}. Install them with your package manager (this script knows apt only)."
     exit 1
   fi
   exit 0
 fi
+
+# While a mail server is installed, refuse every service start (policy-rc.d exit 101,
+# as Debian's own container images do), then put things back as they were.
+no_services_while_installing() {
+  local package needed=false
+  for package in "${MAIL_SERVERS[@]}"; do
+    installed "$package" || needed=true
+  done
+  $needed || return 0
+  [ -e /usr/sbin/policy-rc.d ] && return 0 # a policy is already in force: leave it
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+}
 
 mapfile -t missing < <(missing_packages)
 if [ ${#missing[@]} -eq 0 ] && font_known; then
@@ -90,8 +115,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   say "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # Postfix asks what kind of mail server this is: none (the tests bring their own config).
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  no_services_while_installing
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ -d /run/systemd/system ]; then
+    # Not started now, and not at the next boot either: the tests start their own.
+    for package in "${missing[@]}"; do
+      case "$package" in
+        postfix) systemctl disable --now postfix >/dev/null 2>&1 || true ;;
+        dovecot-imapd) systemctl disable --now dovecot >/dev/null 2>&1 || true ;;
+      esac
+    done
+  fi
 fi
 
 if ! font_known && ! $check_only; then

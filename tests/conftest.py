@@ -16,6 +16,7 @@ from openpyxl import Workbook
 
 from dispatch.journal import Journal
 from tests.smtp_server import Sink
+from tests.mta import dovecot, mail_root, make_postfix, mta_sink, postfix_relay  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
