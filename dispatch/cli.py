@@ -279,7 +279,9 @@ def preview(
     prepared = _prepare(mailing, contacts, templates_dir, only, category)
     target = out or Path("out") / prepared.mailing.name / "preview"
     render_files(prepared, target, chosen)
-    index = write_index(prepared, target, chosen)
+    written = write_index(prepared, target, chosen)
+    index = written.index
+    _problems("Warnings:", written.warnings, style="yellow")
     out_console.print(f"Preview of {len(prepared.letters)} letters: {index}")
     if open_browser:
         click.launch(index.resolve().as_uri())
@@ -726,10 +728,16 @@ def status(mailing: Path) -> None:
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
     required=True,
-    help="The workbook to write (.xlsx).",
+    help="The file to write: .xlsx (summary and messages sheets) or .csv (messages).",
+)
+@click.option(
+    "--contacts",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The contacts workbook, for names. Default: the mailing's.",
 )
 @handle_errors
-def report(mailing: Path, out: Path) -> None:
+def report(mailing: Path, out: Path, contacts: Path | None) -> None:
     """Write a workbook with one row per addressee of MAILING and the state of its message.
 
     Your contacts workbook is never modified.
@@ -747,5 +755,6 @@ def report(mailing: Path, out: Path) -> None:
             ]
         )
     with Journal.open(path, readonly=True) as journal:
-        count = write_report(journal.rows(), out)
-    out_console.print(f"Wrote {count} rows to {out}")
+        written = write_report(loaded, journal, out, contacts_path=contacts)
+    _problems("Warnings:", written.warnings, style="yellow")
+    out_console.print(f"Wrote {written.messages} rows to {out}")

@@ -11,6 +11,7 @@
 # - WeasyPrint's libraries: Pango (with its fontconfig backend) and HarfBuzz's subsetter,
 #   which makes the embedded font subsets several times faster than fontTools.
 # - poppler-utils: pdftotext and pdftoppm, to read a PDF back and to picture its first page.
+# - chromium: the browser the preview's tests (Playwright, headless) and its screenshots use.
 #
 # Quiet when everything is there. Made for Debian and Ubuntu (CI is Debian 12).
 set -euo pipefail
@@ -23,6 +24,7 @@ PACKAGES=(
   libpangoft2-1.0-0
   libharfbuzz-subset0
   poppler-utils
+  chromium
 )
 
 check_only=false
@@ -30,7 +32,7 @@ case "${1:-}" in
   --check) check_only=true ;;
   "") ;;
   -h | --help)
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
   *)
