@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 from openpyxl import Workbook
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from dispatch.output import render_files
 from dispatch.prepare import Prepared, prepare
@@ -151,9 +151,9 @@ def test_typing_in_the_search_box_narrows_the_list(
     rows = page.locator("#rows tr")
     assert 0 < rows.count() < 100
     for text in rows.all_inner_texts():
-        assert "Zoë" in text and "Organisation 007" in text
+        assert "Zoë" in text and "007" in text
     page.fill("#q", "madame la ministre")  # the salutation is searched too
-    ministers = sum(1 for i in range(LETTERS) if i % 11 == 0 and i % 3 != 0)
+    ministers = sum(1 for i in range(LETTERS) if i % 11 == 0)
     assert count_text(page).endswith(f"of {ministers:,} (filtered from 10,000)")
     page.fill("#q", "nobody-at-all")
     assert count_text(page) == "No letter matches (filtered from 10,000)."
@@ -208,7 +208,7 @@ def test_a_letter_page_links_back_to_its_files_and_to_the_other_language(
     assert page.evaluate("document.documentElement.lang") == "fr"
     letter = page.locator("#frames iframe").first.get_attribute("src")
     assert letter is not None and (out / unquote(letter)).is_file()
-    assert page.frame_locator("#frames iframe").first.locator("html").get_attribute("lang") == "fr"
+    expect(page.frame_locator("#frames iframe").first.locator("html")).to_have_attribute("lang", "fr")
     for name in ("PDF", ".eml"):
         href = page.locator("#files a", has_text=name).get_attribute("href")
         assert href is not None and (out / unquote(href)).is_file(), name
@@ -218,7 +218,7 @@ def test_a_letter_page_links_back_to_its_files_and_to_the_other_language(
     assert frames.count() == 2
     other = frames.nth(1).get_attribute("src")
     assert other is not None and (out / unquote(other)).is_file()
-    assert page.frame_locator("#frames iframe").nth(1).locator("html").get_attribute("lang") == "en"
+    expect(page.frame_locator("#frames iframe").nth(1).locator("html")).to_have_attribute("lang", "en")
     assert page.locator("#compare").inner_text() == "Only Français"
 
     page.click("#next-letter")
