@@ -22,6 +22,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
@@ -34,7 +35,7 @@ from dispatch.journal import Journal, JournalRow
 from dispatch.output import write_atomic
 from dispatch.prepare import Prepared
 from dispatch.render import Letter, Renderer
-from dispatch.report import state_label
+from dispatch.report import state_label, state_order
 
 LANG_NAMES = {"fr": "Français", "en": "English"}
 PAGE_SIZE = 100
@@ -77,84 +78,9 @@ _ENV = jinja2.Environment(
     lstrip_blocks=True,
 )
 _ENV.filters["q"] = lambda text: quote(str(text))
+# The page's template: a file beside the assets, so that it reads as HTML.
 _INDEX = _ENV.from_string(
-    """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Preview – {{ name }}</title>
-<link rel="stylesheet" href="preview.css">
-</head>
-<body class="index">
-<header>
-<h1>{{ name }}</h1>
-<p class="meta">{{ references }} · template {{ template }}{% if sent_at %} · sent {{ sent_at }}{% endif %}</p>
-{% for lang, subject in subjects %}
-<p class="subject" lang="{{ lang }}"><span class="tag">{{ lang }}</span> {{ subject }}</p>
-{% endfor %}
-</header>
-<section class="totals" aria-label="Totals">
-<p><strong>{{ total }}</strong> letters{% for lang, n in per_lang %} · {{ lang }} {{ n }}{% endfor %}
- · <strong>{{ copies }}</strong> copies (cc){% if several %} · {{ several }} addressed in several categories{% endif %}
-{% for state, n in per_state %} · {{ state }} {{ n }}{% endfor %}</p>
-</section>
-{% if warnings %}
-<details class="warnings"{% if warnings | length <= 5 %} open{% endif %}>
-<summary>{{ warning_count }} warning{{ "s" if warning_count != 1 }}</summary>
-<ul>{% for w in warnings %}<li>{{ w }}</li>{% endfor %}</ul>
-{% if warning_count > warnings | length %}<p>… and {{ warning_count - warnings | length }} more,
-listed in the terminal.</p>{% endif %}
-</details>
-{% endif %}
-<table class="summary">
-<caption>Letters per language and category (a letter in several categories counts in each)</caption>
-<thead><tr><th>Language</th><th>Category</th><th class="n">Letters</th></tr></thead>
-<tbody>
-{% for lang, code, line, n, cc in summary %}
-<tr><td>{{ lang }}</td><td><a href="#lang={{ lang }}&amp;cat={{ code | q }}">{{ code }}</a>
-<span lang="{{ lang }}">{{ line }}</span>{% if cc %} <span class="cc">cc</span>{% endif %}</td>
-<td class="n">{{ n }}</td></tr>
-{% endfor %}
-</tbody>
-</table>
-<form class="filters" id="filters" hidden>
-<input type="search" id="q" placeholder="Search name, organisation, e-mail, salutation" aria-label="Search">
-<select id="lang" aria-label="Language"><option value="">All languages</option>
-{% for lang, n in per_lang %}<option value="{{ lang }}">{{ lang_names.get(lang, lang) }}</option>{% endfor %}
-</select>
-<select id="cat" aria-label="Category"><option value="">All categories</option>
-{% for code, line, cc in categories %}<option value="{{ code }}">{{ code }} – {{ line }}{{ " (cc)" if cc }}</option>{% endfor %}
-</select>
-<select id="state" aria-label="State"{% if not per_state %} hidden{% endif %}><option value="">All states</option>
-{% for state, n in per_state %}<option value="{{ state }}">{{ state }}</option>{% endfor %}
-</select>
-</form>
-<p class="count" id="count">Letters 1–{{ first | length }} of {{ total }}</p>
-<table class="letters" id="letters">
-<thead><tr><th>Addressee</th><th>Organisation</th><th>Salutation</th><th>Categories</th>
-<th>Lang.</th><th class="state-col"{% if not per_state %} hidden{% endif %}>State</th><th>Files</th></tr></thead>
-<tbody id="rows">
-{% for r in first %}
-<tr><td><a href="{{ r.lang }}/{{ r.stem | q }}.{{ main }}">{{ r.name or "—" }}</a><br><small>{{ r.email }}</small></td>
-<td>{{ r.organisation }}</td><td lang="{{ r.lang }}">{{ r.salutation }}</td>
-<td>{{ r.categories | join(" ") }}{% if r.copy %} <span class="cc">cc</span>{% endif %}</td><td>{{ r.lang }}</td>
-<td class="state-col"{% if not per_state %} hidden{% endif %}>{{ r.state }}</td>
-<td>{% for ext in formats %}<a href="{{ r.lang }}/{{ r.stem | q }}.{{ ext }}">{{ ext }}</a> {% endfor %}</td></tr>
-{% endfor %}
-</tbody>
-</table>
-<nav class="pager" id="pager" hidden>
-<button type="button" id="prev">← Previous</button> <span id="page"></span>
-<button type="button" id="next">Next →</button>
-</nav>
-<noscript><p>The first {{ first | length }} of {{ total }} letters. Turn on JavaScript to search,
-filter and page through all of them.</p></noscript>
-<script src="letters.js"></script>
-<script src="preview.js"></script>
-</body>
-</html>
-"""
+    resources.files("dispatch.preview_assets").joinpath("index.html.j2").read_text("utf-8")
 )
 
 
@@ -200,7 +126,7 @@ def write_preview(
     linked = [f for f in LINKED_FORMATS if f in set(formats)]
     states = {row.key: state_label(row) for row in journal_rows or ()}
     others = _write_other_languages(prepared, out)
-    order = {lang: i for i, lang in enumerate(mailing.languages)}
+    order: dict[str, int] = {lang: i for i, lang in enumerate(mailing.languages)}
     letters = sorted(
         enumerate(prepared.letters), key=lambda pair: (order.get(pair[1].lang, 99), pair[0])
     )
@@ -226,7 +152,9 @@ def write_preview(
     data_path = out / "letters.js"
     write_atomic(data_path, f"window.DISPATCH_PREVIEW={text};\n".encode())
     for asset in ASSETS:
-        write_atomic(out / asset, resources.files("dispatch.preview_assets").joinpath(asset).read_bytes())
+        write_atomic(
+            out / asset, resources.files("dispatch.preview_assets").joinpath(asset).read_bytes()
+        )
 
     counts = prepared.counts()
     to_codes = [c.upper() for c in mailing.addressees.to]
@@ -250,13 +178,13 @@ def write_preview(
         name=mailing.name,
         references=" / ".join(dict.fromkeys(mailing.reference.get(x) for x in mailing.languages)),
         template=mailing.template,
-        sent_at=f"{sent[0]:%Y-%m-%d %H:%M} – {sent[-1]:%Y-%m-%d %H:%M}" if sent else "",
+        sent_at=_span(sent[0], sent[-1]) if sent else "",
         subjects=list(subjects.items()),
         total=len(prepared.letters),
         per_lang=[(lang, per_lang[lang]) for lang in mailing.languages if per_lang[lang]],
         copies=sum(1 for letter in prepared.letters if letter.copy),
         several=sum(1 for letter in prepared.letters if len(letter.categories) > 1),
-        per_state=sorted(per_state.items()),
+        per_state=sorted(per_state.items(), key=lambda kv: state_order(kv[0])),
         warnings=[str(w) for w in warnings[:PAGE_WARNINGS]],
         warning_count=len(warnings),
         summary=summary,
@@ -269,6 +197,13 @@ def write_preview(
     index = out / "index.html"
     write_atomic(index, page.encode("utf-8"))
     return Preview(index=index, letters=len(prepared.letters), data=data_path, warnings=warnings)
+
+
+def _span(first: datetime, last: datetime) -> str:
+    """``2026-11-30 09:15 – 09:16`` in this machine's time (the journal writes UTC)."""
+    start, end = first.astimezone(), last.astimezone()
+    same_day = start.date() == end.date()
+    return f"{start:%Y-%m-%d %H:%M} – {end:{'%H:%M' if same_day else '%Y-%m-%d %H:%M'}}"
 
 
 def _describe(

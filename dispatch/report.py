@@ -59,6 +59,8 @@ MESSAGE_COLUMNS: tuple[tuple[str, int], ...] = (
     ("Message-ID", 40),
 )
 DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
+_SUMMARY_WIDTHS = (20, 20, 16, 14, 12)
+_VALUE_CHARS = 58  # about what columns B to E hold on a line
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -255,7 +257,9 @@ def _summary(
     languages = mailing.languages
     sent = sorted(r.sent_at for r in rows if r.sent_at is not None)
     sender = mailing.sender
-    sender_name = sender.name.get(languages[0]) if sender.name and sender.name.has(languages[0]) else ""
+    sender_name = (
+        sender.name.get(languages[0]) if sender.name and sender.name.has(languages[0]) else ""
+    )
     lines: list[tuple[str, object]] = [
         ("Mailing", mailing.name),
         ("Reference", " / ".join(dict.fromkeys(mailing.reference.get(x) for x in languages))),
@@ -272,22 +276,30 @@ def _summary(
     ]
     sheet.cell(row=1, column=1, value="Mailing report").font = Font(bold=True, size=14)
     for number, (label, value) in enumerate(lines, start=2):
-        sheet.cell(row=number, column=1, value=label).font = Font(bold=True)
-        _set(sheet.cell(row=number, column=2), value)
-        sheet.cell(row=number, column=2).alignment = Alignment(horizontal="left")
+        head = sheet.cell(row=number, column=1, value=label)
+        head.font = Font(bold=True)
+        head.alignment = Alignment(vertical="top")
+        cell = sheet.cell(row=number, column=2)
+        _set(cell, value)
+        # A subject is long: the value spans the columns of the tables below, wrapped.
+        sheet.merge_cells(start_row=number, start_column=2, end_row=number, end_column=5)
+        cell.alignment = Alignment(horizontal="left", vertical="top", wrap_text=True)
+        lines_needed = -(-len(str(value)) // _VALUE_CHARS)
+        if lines_needed > 1:
+            sheet.row_dimensions[number].height = 15 * lines_needed
 
     # Messages by state and language, then by state, language and category.
-    states = sorted({state_label(r) for r in rows}, key=_state_order)
+    states = sorted({state_label(r) for r in rows}, key=state_order)
     by_lang = Counter((state_label(r), r.language) for r in rows)
     top = len(lines) + 3
     _header(sheet, top, ["State", *languages, "Total"])
     for i, state in enumerate([*states, "Total"], start=top + 1):
         sheet.cell(row=i, column=1, value=state).font = Font(bold=state == "Total")
-        for j, lang in enumerate([*languages, None], start=2):
+        for j, column in enumerate([*languages, None], start=2):
             count = sum(
                 n
                 for (s, lg), n in by_lang.items()
-                if (state == "Total" or s == state) and (lang is None or lg == lang)
+                if (state == "Total" or s == state) and (column is None or lg == column)
             )
             sheet.cell(row=i, column=j, value=count)
     top += len(states) + 3
@@ -295,19 +307,23 @@ def _summary(
         (state_label(r), r.language, code) for r in rows for code in r.categories or ("—",)
     )
     _header(sheet, top, ["State", "Language", "Category", "Messages"])
-    ordered = sorted(by_category.items(), key=lambda kv: (_state_order(kv[0][0]), kv[0][1:]))
-    for i, ((state, lang, code), count) in enumerate(ordered, start=top + 1):
-        for j, value in enumerate((state, lang, code, count), start=1):
+    ordered = sorted(by_category.items(), key=lambda kv: (state_order(kv[0][0]), kv[0][1:]))
+    for i, ((state, language, code), count) in enumerate(ordered, start=top + 1):
+        for j, value in enumerate((state, language, code, count), start=1):
             _set(sheet.cell(row=i, column=j), value)
-    sheet.cell(row=top + len(ordered) + 2, column=1).value = (
-        "A message addressed in several categories counts once in each."
-    )
-    for column, width in zip("ABCDE", (22, 16, 16, 12, 12), strict=True):
+    sheet.cell(
+        row=top + len(ordered) + 2, column=1
+    ).value = "A message addressed in several categories counts once in each."
+    for column, width in zip("ABCDE", _SUMMARY_WIDTHS, strict=True):
         sheet.column_dimensions[column].width = width
-    sheet.column_dimensions["B"].width = 16
+    # Printed (or turned into a PDF), the summary is one page wide.
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
 
 
-def _state_order(state: str) -> tuple[int, str]:
+def state_order(state: str) -> tuple[int, str]:
+    """A sort key: sent first, then the states that need a look, then the rest."""
     order = ("sent", SENT_COPY_REFUSED, "failed-permanent", "failed-temporary", "unknown")
     return (order.index(state) if state in order else len(order), state)
 

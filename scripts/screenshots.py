@@ -56,8 +56,10 @@ def simulated_journal(prepared: Prepared) -> list[JournalRow]:
         at = start + timedelta(seconds=2 * i)
         state, code, reply = "sent", 250, "2.0.0 Ok: queued"
         if i % 17 == 5:
-            state, code, reply = "failed-permanent", 550, "5.1.1 <{}>: mailbox unavailable".format(
-                person.email
+            state, code, reply = (
+                "failed-permanent",
+                550,
+                f"5.1.1 <{person.email}>: mailbox unavailable",
             )
         elif i % 23 == 7:
             reply = f"2.0.0 Ok: queued; refused: cc.{person.email} (550 5.1.1 unknown user)"
@@ -141,8 +143,19 @@ def report_picture(prepared: Prepared, rows: list[JournalRow], work: Path, docs:
         capture_output=True,
     )
     subprocess.run(
-        ["pdftoppm", "-png", "-r", "110", "-f", "1", "-l", "1", "-singlefile",
-         str(work / "report.pdf"), str(docs / "report-summary")],
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "110",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            str(work / "report.pdf"),
+            str(docs / "report-summary"),
+        ],
         check=True,
     )
 

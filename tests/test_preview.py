@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -69,7 +69,9 @@ def test_the_sample_preview_links_every_letter_from_its_data_file(tmp_path: Path
             page = (out / f"{other}.html").read_text(encoding="utf-8")
             assert f'<html lang="{lang}">' in page
     assert [r["lang"] for r in rows] == sorted((r["lang"] for r in rows), key=["fr", "en"].index)
-    assert "SGC" in index and "Aux Présidents et Vice-Présidents des commissions d&#39;études" in index
+    assert (
+        "SGC" in index and "Aux Présidents et Vice-Présidents des commissions d&#39;études" in index
+    )
     assert data["subjects"]["fr"].startswith("Sixième réunion de l’initiative")
     for name in ("preview.js", "preview.css", "letter.html"):
         assert (out / name).is_file()

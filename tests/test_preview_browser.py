@@ -34,13 +34,16 @@ LAUNCH_ARGS = [
 ]
 LETTERS = 10_000
 
+
 def write_people(path: Path, count: int) -> None:
     """A real workbook of ``count`` addressees: two in three French, some in copy (SGC)."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Contacts")
     sheet.append(HEADERS)
     for i in range(count):
-        categories = "SGC" if i % 10 == 3 else "AC" if i % 7 == 0 else "MS; SGC" if i % 50 == 1 else "MS"
+        categories = (
+            "SGC" if i % 10 == 3 else "AC" if i % 7 == 0 else "MS; SGC" if i % 50 == 1 else "MS"
+        )
         row = person(
             f"person{i:05}@example.org",
             first_name=["Anne", "Jean", "Zoë", "Mei", "Omar"][i % 5],
@@ -208,7 +211,9 @@ def test_a_letter_page_links_back_to_its_files_and_to_the_other_language(
     assert page.evaluate("document.documentElement.lang") == "fr"
     letter = page.locator("#frames iframe").first.get_attribute("src")
     assert letter is not None and (out / unquote(letter)).is_file()
-    expect(page.frame_locator("#frames iframe").first.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.frame_locator("#frames iframe").first.locator("html")).to_have_attribute(
+        "lang", "fr"
+    )
     for name in ("PDF", ".eml"):
         href = page.locator("#files a", has_text=name).get_attribute("href")
         assert href is not None and (out / unquote(href)).is_file(), name
@@ -218,7 +223,9 @@ def test_a_letter_page_links_back_to_its_files_and_to_the_other_language(
     assert frames.count() == 2
     other = frames.nth(1).get_attribute("src")
     assert other is not None and (out / unquote(other)).is_file()
-    expect(page.frame_locator("#frames iframe").nth(1).locator("html")).to_have_attribute("lang", "en")
+    expect(page.frame_locator("#frames iframe").nth(1).locator("html")).to_have_attribute(
+        "lang", "en"
+    )
     assert page.locator("#compare").inner_text() == "Only Français"
 
     page.click("#next-letter")

@@ -128,7 +128,8 @@ def test_the_report_has_a_summary_and_a_sheet_of_messages_with_names_and_real_da
     assert summary["First send"] <= summary["Last send"]
     assert summary["Messages"] == 4
     rows = [
-        tuple(v for v in row if v is not None) for row in book["Summary"].iter_rows(values_only=True)
+        tuple(v for v in row if v is not None)
+        for row in book["Summary"].iter_rows(values_only=True)
     ]
     by_state = rows.index(("State", "fr", "en", "Total"))
     assert rows[by_state + 1][:4] == ("sent", 1, 1, 2)
@@ -204,7 +205,12 @@ def test_cells_that_look_like_formulas_stay_text(
     rows = [_row("=cmd|' /C calc'!A0", "-5 mailbox unavailable", datetime.now(UTC))]
     path = tmp_path / "r.xlsx"
     write_report(mailing, rows, path, contacts_path=make_workbook())
-    cells = {h: c for h, c in zip(HEADER, next(load_workbook(path)["Messages"].iter_rows(min_row=2)), strict=True)}
+    cells = {
+        h: c
+        for h, c in zip(
+            HEADER, next(load_workbook(path)["Messages"].iter_rows(min_row=2)), strict=True
+        )
+    }
     assert cells["E-mail"].value == "@evil" and cells["E-mail"].data_type == "s"
     assert cells["Copies to"].value == "=1+1" and cells["Copies to"].data_type == "s"
     assert cells["SMTP reply"].value == "-5 mailbox unavailable"
@@ -220,7 +226,7 @@ def test_cells_that_look_like_formulas_stay_text(
     [
         (ZoneInfo("Europe/Zurich"), datetime(2026, 1, 15, 10, 30)),
         (ZoneInfo("America/New_York"), datetime(2026, 1, 15, 4, 30)),
-        (timezone.utc, datetime(2026, 1, 15, 9, 30)),
+        (UTC, datetime(2026, 1, 15, 9, 30)),
     ],
     ids=["zurich", "new-york", "utc"],
 )
@@ -234,7 +240,9 @@ def test_times_are_written_in_the_zone_asked(
     mailing = load_mailing(make_mailing())
     when = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
     path = tmp_path / "r.xlsx"
-    write_report(mailing, [_row("a@example.org", "x", when)], path, contacts_path=make_workbook(), zone=zone)
+    write_report(
+        mailing, [_row("a@example.org", "x", when)], path, contacts_path=make_workbook(), zone=zone
+    )
     updated = load_workbook(path)["Messages"]["M2"].value
     assert updated == expected
 

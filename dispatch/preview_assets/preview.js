@@ -71,7 +71,7 @@
       var other = r[C.other];
       Object.keys(other).forEach(function (lang) {
         files += ' <a href="' + link + '&amp;view=compare" title="Side by side with ' +
-          esc(D.languages[lang] || lang) + '">' + r[C.lang] + "|" + lang + "</a>";
+          esc(D.languages[lang] || lang) + '">' + r[C.lang] + "\u2009+\u2009" + lang + "</a>";
       });
       return "<tr><td><a href=\"" + link + "\">" + esc(r[C.name] || "—") + "</a><br><small>" +
         esc(r[C.email]) + "</small></td><td>" + esc(r[C.organisation]) + '</td><td lang="' +
