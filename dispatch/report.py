@@ -295,11 +295,11 @@ def _summary(
     _header(sheet, top, ["State", *languages, "Total"])
     for i, state in enumerate([*states, "Total"], start=top + 1):
         sheet.cell(row=i, column=1, value=state).font = Font(bold=state == "Total")
-        for j, column in enumerate([*languages, None], start=2):
+        for j, wanted in enumerate([*languages, None], start=2):
             count = sum(
                 n
                 for (s, lg), n in by_lang.items()
-                if (state == "Total" or s == state) and (column is None or lg == column)
+                if (state == "Total" or s == state) and (wanted is None or lg == wanted)
             )
             sheet.cell(row=i, column=j, value=count)
     top += len(states) + 3
