@@ -38,8 +38,11 @@ from dispatch.render import Letter, Renderer
 from dispatch.report import state_label, state_order
 
 LANG_NAMES = {"fr": "Français", "en": "English"}
-PAGE_SIZE = 100
-"""Letters per page, in the index and in its first page written without JavaScript."""
+PAGE_SIZE = 50
+"""Letters per page, in the index and in its first page written without JavaScript.
+
+50 keeps ``index.html`` under 50 KB at any number of letters, long file names included
+(about 800 bytes a row with its links to the HTML, PDF and ``.eml`` files)."""
 PAGE_WARNINGS = 50
 """Warnings listed in the page; all of them are returned to the caller (the terminal)."""
 ASSETS = ("preview.css", "preview.js", "letter.html")
