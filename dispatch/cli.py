@@ -267,6 +267,7 @@ def preview(
     PDF and .eml files, and shows the validation warnings. It works offline.
     """
     previewed = preview_mailing(mailing, out, formats=formats, selection=selection)
+    _problems("Warnings:", list(previewed.warnings), style="yellow")
     out_console.print(f"Preview of {len(previewed.prepared.letters)} letters: {previewed.index}")
     if open_browser:
         click.launch(previewed.index.resolve().as_uri())
@@ -640,13 +641,20 @@ def status(mailing: Path) -> None:
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
     required=True,
-    help="The workbook to write (.xlsx).",
+    help="The file to write: .xlsx (summary and messages sheets) or .csv (messages).",
+)
+@click.option(
+    "--contacts",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The contacts workbook, for names. Default: the mailing's.",
 )
 @handle_errors
-def report(mailing: Path, out: Path) -> None:
+def report(mailing: Path, out: Path, contacts: Path | None) -> None:
     """Write a workbook with one row per addressee of MAILING and the state of its message.
 
     Your contacts workbook is never modified.
     """
-    reported = report_mailing(mailing, out)
+    reported = report_mailing(mailing, out, contacts=contacts)
+    _problems("Warnings:", list(reported.warnings), style="yellow")
     out_console.print(f"Wrote {reported.rows} rows to {reported.path}")

@@ -27,6 +27,7 @@ from dispatch.delivery.results import DeliveryEvent, DeliverySummary
 from dispatch.errors import InvalidInput, JournalError, Location, Problem
 from dispatch.fingerprint import inputs_fingerprint
 from dispatch.journal import Journal, JournalRow, MailingLock, Plan, State
+from dispatch.journal import journal_dir as folder_journal_dir
 from dispatch.mailing import Mailing, load_mailing
 from dispatch.outgoing import Outgoing
 from dispatch.output import now, parse_formats, render_files
@@ -68,7 +69,7 @@ PathLike = str | os.PathLike[str]
 
 def journal_dir(mailing: Mailing) -> Path:
     """Where a mailing's journal and lock live: ``<mailing folder>/.dispatch/``."""
-    return mailing.folder / ".dispatch"
+    return folder_journal_dir(mailing.folder)
 
 
 def journal_path(mailing: Mailing) -> Path:
@@ -164,6 +165,7 @@ class Previewed:
     prepared: Prepared
     out: Path
     index: Path
+    warnings: tuple[Problem, ...] = ()
 
 
 def preview_mailing(
@@ -178,7 +180,8 @@ def preview_mailing(
     prepared = check_mailing(mailing, selection)
     target = Path(out) if out is not None else Path("out") / prepared.mailing.name / "preview"
     render_files(prepared, target, chosen)
-    return Previewed(prepared, target, write_index(prepared, target, chosen))
+    written = write_index(prepared, target, chosen)
+    return Previewed(prepared, target, written.index, tuple(written.warnings))
 
 
 # -- status and report -----------------------------------------------------------------
@@ -221,10 +224,17 @@ class Reported:
 
     path: Path
     rows: int
+    warnings: tuple[Problem, ...] = ()
 
 
-def report_mailing(mailing: PathLike, out: PathLike) -> Reported:
-    """Write a workbook with one row per addressee and the state of its message.
+def report_mailing(
+    mailing: PathLike, out: PathLike, *, contacts: PathLike | None = None
+) -> Reported:
+    """Write the report of ``mailing`` (``.xlsx``: a summary and a sheet of messages;
+    ``.csv``: the messages) to ``out``.
+
+    ``contacts``: the workbook that gives names and organisations (default: the one the
+    mailing file names).
 
     Raises :class:`~dispatch.errors.InvalidInput` if nothing was sent yet.
     """
@@ -241,8 +251,13 @@ def report_mailing(mailing: PathLike, out: PathLike) -> Reported:
             ]
         )
     with Journal.open(path, readonly=True) as journal:
-        count = write_report(journal.rows(), Path(out))
-    return Reported(Path(out), count)
+        written = write_report(
+            loaded,
+            journal,
+            Path(out),
+            contacts_path=Path(contacts) if contacts is not None else None,
+        )
+    return Reported(written.path, written.messages, tuple(written.warnings))
 
 
 # -- send ------------------------------------------------------------------------------

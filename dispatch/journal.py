@@ -688,3 +688,13 @@ def _read_holder(fd: int) -> str:
     if text:
         return f"process {text[0]}"
     return "a process that is just starting"
+
+
+def journal_dir(folder: Path) -> Path:
+    """Where the journal and lock of the mailing in ``folder`` live: ``<folder>/.dispatch/``."""
+    return folder / ".dispatch"
+
+
+def journal_path(folder: Path) -> Path:
+    """The journal of the mailing in ``folder``: the record of every message sent."""
+    return journal_dir(folder) / "journal.sqlite3"

@@ -43,6 +43,7 @@ class Letter:
     text: str = field(repr=False)
     stem: str  # the file name without extension, unique within the mailing
     categories: tuple[str, ...]  # the mailing's categories this addressee is addressed in
+    copy: bool  # addressed only in a copy (cc) category: the preview marks it
 
 
 @dataclass(frozen=True)
@@ -340,6 +341,7 @@ class Renderer:
             text=text,
             stem=stem,
             categories=mine,
+            copy=not any(c in to for c in mine),
         )
 
 

@@ -11,9 +11,9 @@
 # - WeasyPrint's libraries: Pango (with its fontconfig backend) and HarfBuzz's subsetter,
 #   which makes the embedded font subsets several times faster than fontTools.
 # - poppler-utils: pdftotext and pdftoppm, to read a PDF back and to picture its first page.
-# - chromium: Debian's browser, for the tests that open the e-mail's HTML part as a person
-#   sees it (tests/test_email_browser.py drives it with Playwright's Python API; Playwright
-#   never downloads a browser of its own).
+# - chromium: Debian's browser, for the tests that open the e-mail's HTML part and the
+#   preview as a person sees them (Playwright's Python API drives it; Playwright never
+#   downloads a browser of its own), and for the README's screenshots.
 # - postfix and dovecot-imapd: the real relay and IMAP server of the MTA tests
 #   (tests/mta.py, `make test-mta`). The tests run their own instances from a temporary
 #   folder on 127.0.0.1; the system services are never started by this script (a
@@ -43,7 +43,7 @@ case "${1:-}" in
   --check) check_only=true ;;
   "") ;;
   -h | --help)
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
     exit 0
     ;;
   *)

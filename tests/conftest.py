@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, settings
 from openpyxl import Workbook
 
 from dispatch.journal import Journal
-from tests.smtp_server import Sink
 from tests.mta import dovecot, mail_root, make_postfix, mta_sink, postfix_relay  # noqa: F401
+from tests.smtp_server import Sink
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"

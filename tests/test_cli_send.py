@@ -206,11 +206,10 @@ def test_a_refused_address_is_reported_and_the_rest_is_sent(
 
         report = tmp_path / "report.xlsx"
         assert run("report", mailing, "--out", report)[0] == 0
-        sheet = load_workbook(report).active
-        assert sheet is not None
-        rows = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
-        assert rows["john.smith@example.org"][4] == "failed-permanent"
-        assert rows["anne.martin@example.org"][4] == "sent"
+        sheet = load_workbook(report)["Messages"]
+        rows = {r[3]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
+        assert rows["john.smith@example.org"][7] == "failed-permanent"
+        assert rows["anne.martin@example.org"][7] == "sent"
 
         # A second run does not send the refused address again, nor anyone else.
         code, _, _ = run("send", mailing, "--contacts", workbook, "--yes")
@@ -265,35 +264,6 @@ def test_the_password_appears_in_no_output_journal_or_file(
     assert any(p.suffix == ".sqlite3" for p in files)
     for path in files:
         assert PASSWORD.encode() not in path.read_bytes(), path
-
-
-def test_report_cells_that_look_like_formulas_are_text(tmp_path: Path) -> None:
-    from datetime import UTC, datetime
-
-    from dispatch.journal import JournalRow
-    from dispatch.report import write_report
-
-    row = JournalRow(
-        key="=cmd|' /C calc'!A0",
-        message_id="<x@example.org>",
-        recipients=("@evil",),
-        digest="d",
-        language="fr",
-        categories=("MS",),
-        state="failed-permanent",
-        attempts=1,
-        code=550,
-        reply="-5 mailbox unavailable",
-        updated_at=datetime.now(UTC),
-        sent_at=None,
-    )
-    path = tmp_path / "r.xlsx"
-    write_report([row], path)
-    sheet = load_workbook(path).active
-    assert sheet is not None
-    cells = next(iter(sheet.iter_rows(min_row=2, max_row=2)))
-    assert cells[0].value == "=cmd|' /C calc'!A0" and cells[0].data_type == "s"
-    assert cells[1].data_type == "s" and cells[7].data_type == "s"
 
 
 def _slow_sink_process(port_file: Path) -> subprocess.Popen[bytes]:

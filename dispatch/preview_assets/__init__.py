@@ -1,0 +1,1 @@
+"""Static files of the preview (CSS, JavaScript, the letter page), copied beside index.html."""
