@@ -335,6 +335,7 @@ class Journal:
         self.recovered = 0  # rows found `sending` on opening, now `unknown`
         self._db = connection
         self._has_left = True  # a journal of schema 2 opened read-only has no left_at
+        self._closed = False
 
     # -- opening and closing -------------------------------------------------------
 
@@ -526,6 +527,9 @@ class Journal:
 
     def close(self) -> None:
         """Checkpoint the WAL into the journal file and close; the journal cannot be used after."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             if not self.readonly and not self._db.in_transaction:
                 self.checkpoint()
