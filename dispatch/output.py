@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dispatch.compose import Composer, validate_sizes
 from dispatch.errors import OutputError
-from dispatch.files import write_atomic
+from dispatch.files import write_atomic as write_atomic  # re-exported
 from dispatch.prepare import Prepared
 from dispatch.render import Letter
 
