@@ -232,12 +232,29 @@ class _Budget:
     ticks: int = field(default=0, repr=False)
 
     def tick(self) -> None:
+        """Count a step (a call, a loop's end...); look at the clock every 256 steps."""
         self.ticks += 1
-        if self.ticks % 64 == 0 and time.monotonic() > self.deadline:
+        if not self.ticks & 255:
+            self.check_time()
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
             raise TemplateLimitError(
                 f"the template took longer than {MAX_SECONDS:g} seconds to render "
                 "(a loop that does not end?)"
             )
+
+    def add_iterations(self, count: int) -> None:
+        self.iterations += count
+        if self.iterations > MAX_ITERATIONS:
+            raise TemplateLimitError(
+                f"the loops of the template turned more than {MAX_ITERATIONS:,} times"
+            )
+
+    def add_output(self, count: int) -> None:
+        self.output += count
+        if self.output > MAX_OUTPUT:
+            raise TemplateLimitError(f"the template produced more than {MAX_OUTPUT:,} characters")
 
 
 _budget: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar(
@@ -259,19 +276,20 @@ class _LetterTemplate(jinja2.Template):
 
 
 def _counted(iterable: Iterable[Any]) -> Iterator[Any]:
-    """A loop's items, each counted against the render's budget."""
+    """A loop's items, counted against the render's budget (in steps of 256: cheap)."""
     budget = _budget.get()
     if budget is None:
         yield from iterable
         return
+    turns = 0
     for item in iterable:
-        budget.iterations += 1
-        if budget.iterations > MAX_ITERATIONS:
-            raise TemplateLimitError(
-                f"the loops of the template turned more than {MAX_ITERATIONS:,} times"
-            )
-        budget.tick()
+        turns += 1
+        if not turns & 255:
+            budget.add_iterations(256)
+            budget.check_time()
         yield item
+    budget.add_iterations(turns & 255)
+    budget.tick()
 
 
 def _safe_range(*args: int) -> range:
@@ -351,14 +369,17 @@ class LetterSandbox(ImmutableSandboxedEnvironment):
         if budget is None:
             return "".join(pieces)
         out: list[str] = []
+        append = out.append
+        size = 0  # not yet added to the budget
         for piece in pieces:
-            budget.output += len(piece)
-            if budget.output > MAX_OUTPUT:
-                raise TemplateLimitError(
-                    f"the template produced more than {MAX_OUTPUT:,} characters"
-                )
-            budget.tick()
-            out.append(piece)
+            size += len(piece)
+            append(piece)
+            if size > 65_536 or not len(out) & 255:
+                budget.add_output(size)
+                size = 0
+                budget.check_time()
+        budget.add_output(size)
+        budget.tick()
         return "".join(out)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
