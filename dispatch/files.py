@@ -170,9 +170,10 @@ def check_output_path(out: Path, inputs: Iterable[Path | None]) -> ReportFormat:
 
     ``inputs`` are the files the mailing is made from (mailing file, workbook,
     categories file, templates, annexes): writing a report over one of them would
-    destroy it. The same file is recognised through links and other spellings of its
-    path. The suffix says the format: ``.xlsx`` or ``.csv``; any other is refused
-    rather than written in a format its name does not say.
+    destroy it. A folder among them (the templates folder) refuses anything inside it.
+    The same file is recognised through links and other spellings of its path. The
+    suffix says the format: ``.xlsx`` or ``.csv``; any other is refused rather than
+    written in a format its name does not say.
 
     >>> check_output_path(Path("report.csv"), [Path("contacts.xlsx")])
     'csv'
@@ -180,7 +181,18 @@ def check_output_path(out: Path, inputs: Iterable[Path | None]) -> ReportFormat:
     out = Path(out)
     problems: list[Problem] = []
     for source in inputs:
-        if source is not None and _same_file(out, Path(source)):
+        if source is not None and Path(source).is_dir():
+            if out.resolve().is_relative_to(Path(source).resolve()):
+                problems.append(
+                    Problem(
+                        Location(file=str(out)),
+                        f"is inside {source}, a folder the mailing is made from",
+                        "Write the report outside the mailing's inputs, such as report.xlsx "
+                        "beside the mailing.",
+                    )
+                )
+                break
+        elif source is not None and _same_file(out, Path(source)):
             problems.append(
                 Problem(
                     Location(file=str(out)),

@@ -382,6 +382,9 @@ class Journal:
     @staticmethod
     def _connect_readonly(path: Path) -> sqlite3.Connection:
         if not path.exists():
+            evidence = evidence_of_sends(path)
+            if evidence:
+                raise JournalMissing(path, evidence)
             raise JournalError(
                 f"{path}: there is no journal yet: nothing was sent for this "
                 "mailing. Run the send command to start it."

@@ -175,3 +175,10 @@ def test_a_suffix_that_cannot_be_written_is_refused(
     with pytest.raises(InvalidInput) as caught:
         check_output_path(tmp_path / name, inputs)
     assert "a report is written as .xlsx or .csv" in str(caught.value)
+
+
+def test_an_output_path_inside_an_input_folder_is_refused(tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    (templates / "fr").mkdir(parents=True)
+    with pytest.raises(InvalidInput, match="a folder the mailing is made from"):
+        check_output_path(templates / "fr" / "report.xlsx", [templates])

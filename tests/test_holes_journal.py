@@ -302,6 +302,15 @@ def test_a_deleted_journal_next_to_its_marker_is_refused(mailing: Path) -> None:
     assert not path.exists()  # nothing created meanwhile
 
 
+def test_status_without_the_journal_but_with_its_marker_says_it_is_missing(
+    mailing: Path,
+) -> None:
+    sent_mailing(mailing)
+    journal_of(mailing).unlink()
+    with pytest.raises(JournalMissing, match="was sent before"):
+        Journal.open(journal_of(mailing), readonly=True)  # not "nothing was sent"
+
+
 def test_an_emptied_journal_is_missing_too_and_new_mailing_sets_the_evidence_aside(
     mailing: Path,
 ) -> None:
