@@ -40,6 +40,21 @@ On opening, rows left ``sending`` by a run that crashed become ``unknown``
 (:attr:`Journal.recovered` says how many). Only the holder of the mailing's
 :class:`MailingLock` may open the journal for writing; ``dispatch status`` and the
 like open it with ``readonly=True``, which never changes a row.
+
+The files, in ``<mailing>/.dispatch/`` (0700; each file 0600): ``journal.sqlite3``;
+while a run works, ``journal.sqlite3-wal`` and ``-shm``; ``journal.sqlite3.id``, the
+marker that a journal was written here (a journal deleted next to it is
+:class:`JournalMissing`, not a fresh start); and ``lock``. The WAL is checkpointed into
+the journal file when a journal is opened for writing and when it is closed (a run's
+end, Ctrl-C, an error), so a copy of ``journal.sqlite3`` alone then holds every row.
+After a SIGKILL or a power cut, that file alone holds the rows as of the last
+checkpoint (the killed run's opening, or SQLite's own every ~1000 pages of changes):
+the rest is in the ``-wal``, and the next opening for writing puts it in. Copy a
+mailing's ``.dispatch`` folder whole, or after a run has ended.
+
+The journal knows its mailing (:meth:`Journal.bind`): a random id, the folder and the
+reference it was made for; a copied folder edited for a new mailing is
+:class:`JournalMismatch` until the user says ``--new-mailing``.
 """
 
 from __future__ import annotations
