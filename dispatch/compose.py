@@ -45,8 +45,11 @@ class Composer:
     @cached_property
     def pdf_renderer(self) -> PdfRenderer:
         css = self.prepared.templates.root / "print.css"
+        mailing = self.prepared.mailing
         return PdfRenderer(
-            base_url=self.prepared.mailing.folder, stylesheet=css if css.is_file() else None
+            base_url=mailing.folder,
+            stylesheet=css if css.is_file() else None,
+            files=[p for a in mailing.annexes if (p := mailing.annex_path(a)) is not None],
         )
 
     @cached_property

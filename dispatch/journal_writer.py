@@ -102,5 +102,6 @@ class JournalWriter:
         self._closed = True
         if self._pending:  # queued while the thread was stopping
             self._commit()
+        self.journal.checkpoint()  # the journal file alone then holds every change
         if self._lost:
             raise self._lost[0]

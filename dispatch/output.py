@@ -17,6 +17,7 @@ from pathlib import Path
 
 from dispatch.compose import Composer, validate_sizes
 from dispatch.errors import OutputError
+from dispatch.files import write_atomic as write_atomic  # re-exported
 from dispatch.prepare import Prepared
 from dispatch.render import Letter
 
@@ -53,40 +54,6 @@ def parse_formats(text: str) -> list[str]:
             f"unknown format {', '.join(unknown) or '(none)'}: choose from {', '.join(FORMATS)}"
         )
     return list(dict.fromkeys(formats))
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename.
-
-    The temporary name holds the process id: one process writes each file once, and a
-    name left by a killed run is simply overwritten (cheaper than mkstemp's random names,
-    which cost a third of a render of 10 000 letters).
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, _FILE_MODE)
-    except FileNotFoundError:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, _FILE_MODE)
-        except OSError as exc:
-            raise _cannot_write(path.parent, exc) from None
-    except OSError as exc:
-        raise _cannot_write(path.parent, exc) from None
-    try:
-        try:
-            view = memoryview(data)
-            while view:  # os.write may write less than asked
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(
-            f"{path}: cannot be written ({exc.strerror}). "
-            "Choose another folder with --out, or free some space; no half-written letter was left."
-        ) from None
 
 
 def _cannot_write(folder: Path, exc: OSError) -> OutputError:

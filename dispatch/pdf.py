@@ -24,7 +24,7 @@ import re
 import shutil
 import subprocess
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -214,6 +214,8 @@ class _Engine:
         self.font_config: Any = FontConfiguration()
         self.url_fetcher: Any = _confined_fetcher(URLFetcher)
         self.url_fetcher.roots = [] if stylesheet is None else [stylesheet.resolve().parent]
+        self.url_fetcher.base = None
+        self.url_fetcher.files = None
         self.image_cache: dict[str, Any] = {}
         self.warnings: list[str] = []
         with _quiet_weasyprint(self.warnings):
@@ -229,13 +231,19 @@ class _Engine:
                 ]
             )
 
-    def write(self, html: str, base_url: str | Path | None, warnings: list[str]) -> bytes:
+    def write(
+        self,
+        html: str,
+        base_url: str | Path | None,
+        warnings: list[str],
+        files: frozenset[Path] | None = None,
+    ) -> bytes:
         from weasyprint import HTML
 
-        roots = self.url_fetcher.roots[:1]
+        self.url_fetcher.base = None
         if base_url is not None and not str(base_url).startswith(("http:", "https:")):
-            roots.append(Path(str(base_url).removeprefix("file://")).resolve())
-        self.url_fetcher.roots = roots
+            self.url_fetcher.base = Path(str(base_url).removeprefix("file://")).resolve()
+        self.url_fetcher.files = files
         with _quiet_weasyprint(warnings):
             document = HTML(
                 string=html,
@@ -251,24 +259,47 @@ class _Engine:
 
 
 def _confined_fetcher(base: Any) -> Any:
-    """A WeasyPrint URL fetcher that reads local files only inside ``roots``.
+    """A WeasyPrint URL fetcher that reads only the local files a letter may use.
 
-    A letter's HTML may carry an image or stylesheet URL; confining ``file:`` URLs to the
-    templates folder and the mailing's folder means no letter can pull another local
-    file (``/etc/passwd``, a key) into a PDF that is then mailed out.
+    A letter's HTML may carry an image, a stylesheet or an attachment
+    (``<a rel="attachment">``, which WeasyPrint embeds in the PDF) from a body paragraph
+    the user typed: the PDF is then mailed out. So a ``file:`` URL is fetched only if it
+    is in ``roots`` (the templates folder: the stylesheet and its assets) or is one of
+    ``files`` (the annexes the mailing names). Without ``files`` (a standalone render),
+    any file of the ``base`` folder is allowed but hidden ones (``.dispatch/journal…``).
+    Everything else, the mailing's workbook and journal included, is refused.
     """
 
     class Confined(base):  # type: ignore[misc]
         roots: list[Path]
+        base: Path | None
+        files: frozenset[Path] | None
 
         def fetch(self, url: str, headers: Any = None) -> Any:
             if url.startswith("file:"):
                 from urllib.parse import unquote, urlparse
 
                 path = Path(unquote(urlparse(url).path)).resolve()
-                if not any(path.is_relative_to(root) for root in self.roots):
-                    raise ValueError(f"{path} is outside the templates and mailing folders")
+                refusal = self.refusal(path)
+                if refusal:
+                    raise ValueError(f"{path} {refusal}")
             return super().fetch(url, headers)
+
+        def refusal(self, path: Path) -> str:
+            if any(path.is_relative_to(root) for root in self.roots):
+                return ""
+            if self.base is None or not path.is_relative_to(self.base):
+                return "is outside the templates and mailing folders"
+            if self.files is not None:
+                if path in self.files:
+                    return ""
+                return (
+                    "is not one of the mailing's annexes: a letter may use only the "
+                    "templates' files and the annexes the mailing names"
+                )
+            if any(part.startswith(".") for part in path.relative_to(self.base).parts):
+                return "is a hidden file of the mailing folder (its journal?)"
+            return ""
 
     return Confined(allowed_protocols=_ALLOWED_PROTOCOLS)
 
@@ -303,7 +334,9 @@ class PdfRenderer:
     A letter with no personal field is the same for every addressee of a language and
     category, so its PDF is looked up by a hash of its HTML and reused: ``renders`` counts
     the real renders, ``hits`` the reuses. The cache keeps the ``max_cached`` most recent
-    PDFs, so personalised letters (all distinct) do not pile up in memory. WeasyPrint's
+    PDFs, so personalised letters (all distinct) do not pile up in memory. ``files``: the
+    only files of ``base_url``'s folder a letter may fetch (the mailing's annexes), so
+    that no text of the mailing can embed its workbook or journal. WeasyPrint's
     warnings, each once, are in ``warnings`` for the caller to show. Not thread-safe: use
     one renderer per thread.
 
@@ -318,10 +351,13 @@ class PdfRenderer:
         base_url: str | Path | None = None,
         stylesheet: Path | None = DEFAULT_STYLESHEET,
         max_cached: int = 256,
+        files: Iterable[Path] | None = None,
     ) -> None:
         if max_cached < 1:
             raise ValueError("max_cached must be at least 1")
         self.base_url = base_url
+        # the only files of the base folder a letter may fetch (None: any but hidden ones)
+        self.files = None if files is None else frozenset(Path(f).resolve() for f in files)
         self.stylesheet = stylesheet
         self.max_cached = max_cached
         self.renders = 0
@@ -338,7 +374,7 @@ class PdfRenderer:
             self._cache.move_to_end(key)
             self.hits += 1
             return cached
-        pdf = self._engine.write(html, self.base_url, self.warnings)
+        pdf = self._engine.write(html, self.base_url, self.warnings, self.files)
         self.renders += 1
         self._cache[key] = pdf
         if len(self._cache) > self.max_cached:
