@@ -1,7 +1,7 @@
 """What a placeholder finds when its field has no value, or is no field at all.
 
 A letter must never print ``None`` or a literal ``{{ … }}``. The values a template reads
-come in :class:`Fields` (``event``, ``contact``, ``values``…), which know their own name:
+come in :class:`Namespace` (``event``, ``contact``, ``values``…), which know their own name:
 
 - a field the mailing leaves unset (``event.venue`` of a virtual meeting) reads as
   :class:`Unset`: false in ``{% if event.venue %}``, replaced by
@@ -22,7 +22,7 @@ from typing import Any
 from jinja2 import StrictUndefined
 from jinja2.exceptions import UndefinedError
 
-__all__ = ["Fields", "Unknown", "UnknownField", "Unset", "UnsetField", "file_field"]
+__all__ = ["Namespace", "Unknown", "UnknownField", "Unset", "UnsetField", "file_field"]
 
 
 class UnsetField(UndefinedError):
@@ -54,9 +54,9 @@ class Unset(StrictUndefined):
     """
 
     __slots__ = ()
-    def __bool__(self) -> bool:
-        return False
 
+    def __bool__(self) -> bool:  # type: ignore[override]
+        return False
 
 
 class Unknown(StrictUndefined):
@@ -74,7 +74,7 @@ def _unknown(field: str, known: list[str]) -> Callable[[str], UnknownField]:
 
 
 @dataclass(frozen=True)
-class Fields:
+class Namespace:
     """A read-only bag of values for templates (attribute access, like a model), named.
 
     ``path`` is how a template reaches it (``event``, ``event.links``): errors give the
@@ -96,7 +96,8 @@ class Fields:
         if name not in self.values:
             field = self._name(name)
             known = [self._name(k) for k in self.values]
-            return Unknown(obj=self, name=name, hint=field, exc=_unknown(field, known))
+            make = _unknown(field, known)
+            return Unknown(obj=self, name=name, hint=field, exc=make)  # type: ignore[arg-type]
         value = self.values[name]
         if value is None:
             return Unset(name=name, hint=self._name(name), exc=UnsetField)
@@ -114,7 +115,7 @@ class Fields:
         return default if value is None else value
 
 
-#: Fields a template names otherwise than the mailing file does.
+#: Namespace a template names otherwise than the mailing file does.
 _FILE_FIELDS = {
     "event.zone": "event.timezone",
     "event.zone_place": "event.timezone_place",
