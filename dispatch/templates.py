@@ -333,6 +333,23 @@ def _literal_finalize(value: Any) -> Markup:
     return markdown_literal(_finalize(value))
 
 
+_MD_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def markdown_escaped(value: Any) -> str:
+    """A value put into Markdown source for the text letter: its punctuation
+    backslash-escaped, so that it shows as typed (``<b>Ann</b> & Co``, ``A*B*C``).
+
+    >>> print(markdown_escaped("A*B* <b>"))
+    A\\*B\\* \\<b\\>
+    """
+    return _MD_PUNCTUATION.sub(r"\\\1", str(value))
+
+
+def _escaped_finalize(value: Any) -> str:
+    return markdown_escaped(_finalize(value))
+
+
 class _FolderLoader(jinja2.FileSystemLoader):
     """Templates of one folder only: Jinja refuses ``../``, and this refuses a symbolic
     link in the folder that points outside it (``fr/header.html -> /etc/passwd``)."""
@@ -353,7 +370,9 @@ class _FolderLoader(jinja2.FileSystemLoader):
 @lru_cache(maxsize=32)
 def _environment(root: Path, lang: str, output: Output, markdown: bool) -> SandboxedEnvironment:
     env = LetterSandbox(
-        finalize=_literal_finalize if markdown and output == "html" else _finalize,
+        finalize=(_literal_finalize if output == "html" else _escaped_finalize)
+        if markdown
+        else _finalize,
         loader=_FolderLoader(root, lang),
         undefined=StrictUndefined,
         autoescape=output == "html",
