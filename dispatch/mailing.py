@@ -509,6 +509,21 @@ def check_annexes(mailing: Mailing) -> list[Problem]:
     return problems
 
 
+def declared_contacts(path: Path) -> str | None:
+    """The ``contacts`` key of a mailing file that does not validate, if it can be read.
+
+    ``check`` reports the problems of the workbook with those of the mailing, in one pass:
+    the workbook it names, not a ``contacts.xlsx`` it does not use.
+    """
+    if path.is_dir():
+        path = path / "mailing.toml"
+    try:
+        value = tomllib.loads(path.read_bytes().decode("utf-8-sig")).get("contacts")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    return value if isinstance(value, str) and value.strip() else None
+
+
 def load_mailing(path: Path) -> Mailing:
     """Read and validate a mailing file; raise :class:`MailingError` with every problem.
 

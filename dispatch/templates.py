@@ -176,8 +176,8 @@ def placeholder_problem(exc: UndefinedError, known: Collection[str] = ()) -> tup
         field = exc.field
         return (
             f"the placeholder {field} has no value: the mailing file does not set it",
-            f"Set {file_field(field)} in the mailing file, take the placeholder out, or "
-            f'write {{{{ {field} | default("…") }}}}.',
+            f"Set {file_field(field)} in the mailing file, or take the placeholder out of "
+            f"this text (or keep it in {{% if {field} %}}…{{% endif %}}).",
         )
     if isinstance(exc, UnknownField):
         field, close = exc.field, exc.suggestion
