@@ -45,26 +45,36 @@ def parser() -> MarkdownIt:
 def _item_numbers(tokens: Sequence[Token]) -> None:
     """Give each ordered list item its number as written (``info``), or the next one."""
     counters: list[int] = []
+    starts: list[int] = []
     for token in tokens:
         if token.type == "ordered_list_open":
-            counters.append(int(str(token.attrGet("start") or 1)) - 1)
+            starts.append(int(str(token.attrGet("start") or 1)))
+            counters.append(starts[-1] - 1)
         elif token.type == "ordered_list_close":
             counters.pop()
+            starts.pop()
         elif token.type == "bullet_list_open":
             counters.append(-(10**9))  # a marker, not a counter
+            starts.append(1)
         elif token.type == "bullet_list_close":
             counters.pop()
+            starts.pop()
         elif token.type == "list_item_open" and counters and counters[-1] > -(10**9):
             written = token.info.strip()
-            counters[-1] = int(written) if written.isdigit() else counters[-1] + 1
-            token.meta["number"] = counters[-1]
+            number = int(written) if written.isdigit() else counters[-1] + 1
+            # Not the 1, 2, 3… a renderer counts by itself: say the number to the PDF too.
+            token.meta["renumbered"] = number != counters[-1] + 1 or starts[-1] != 1
+            counters[-1] = number
+            token.meta["number"] = number
 
 
 def to_html(source: str) -> str:
     """Markdown as HTML, ordered lists numbered as written.
 
-    >>> to_html("5. five\\n6. six")
-    '<ol start="5">\\n<li value="5">five</li>\\n<li value="6">six</li>\\n</ol>'
+    >>> print(to_html("5. five"))
+    <ol start="5">
+    <li value="5" style="counter-reset: list-item 5; counter-increment: none">five</li>
+    </ol>
     """
     md = parser()
     tokens = md.parse(source)
@@ -79,7 +89,14 @@ def to_html(source: str) -> str:
         elif token.type == "ordered_list_close":
             parens.pop()
         elif token.type == "list_item_open" and "number" in token.meta:
-            token.attrSet("value", str(token.meta["number"]))
+            number = token.meta["number"]
+            if token.meta.get("renumbered"):
+                token.attrSet("value", str(number))
+                # WeasyPrint reads <li value> only with presentational hints: the same
+                # rule as its own hint, inline, numbers the PDF as the browser does.
+                token.attrSet(
+                    "style", f"counter-reset: list-item {number}; counter-increment: none"
+                )
         elif token.type == "inline" and parens and parens[-1] and _first_in_item(tokens, token):
             marker = Token("html_inline", "", 0)
             number = _item_of(tokens, token).meta["number"]
