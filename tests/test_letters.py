@@ -8,7 +8,7 @@ import email
 import io
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -91,7 +91,7 @@ def test_each_closing_repeats_its_own_addressees_salutation(
     for address, closing in expected.items():
         letter = by_address[address]
         assert closing in plain(letter.text), address
-        assert closing.replace("’", "’") in plain(re.sub(r"<[^>]+>", "", letter.html)), address
+        assert closing in plain(re.sub(r"<[^>]+>", "", letter.html)), address
 
 
 def test_agree_follows_the_addressees_civility(
@@ -125,9 +125,10 @@ def test_english_closes_faithfully_unnamed_and_sincerely_named(
     address: str, closing: str, make_mailing: MakeMailing, make_workbook: WorkbookFactory
 ) -> None:
     letter = letters(make_mailing, make_workbook)[address]
-    other = {"Yours faithfully,", "Yours sincerely,"} - {closing}
+    (other,) = {"Yours faithfully,", "Yours sincerely,"} - {closing}
     for output in (letter.text, letter.html):
-        assert closing in output and other.pop() not in output if other else True
+        assert closing in output
+        assert other not in output
 
 
 SEED_002_EVENT = MINIMAL_MAILING.replace(
@@ -285,4 +286,3 @@ def test_unset_event_in_a_consultation_is_named(
     assert result.exit_code == 2
     assert "the placeholder event has no value: the mailing file does not set it" in (result.stderr)
     assert "None" not in result.stderr
-    assert date(2021, 12, 1)  # the deadline itself is valid

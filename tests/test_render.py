@@ -199,8 +199,10 @@ def test_an_undefined_placeholder_in_a_template_names_file_and_line(
         )
     (message,) = [str(p) for p in caught.value.problems]
     assert message.startswith("invitation.txt, line ")
-    assert message.endswith(": the placeholder nothing_here names no value. Correct the "
-        "placeholder (see the README for the names a letter can use).")
+    assert message.endswith(
+        ": the placeholder nothing_here names no value. Correct the "
+        "placeholder (see the README for the names a letter can use)."
+    )
 
 
 def test_a_template_syntax_error_names_file_and_line(
