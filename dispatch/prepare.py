@@ -94,8 +94,9 @@ def prepare(
         category=category,
     )
     problems += language_problems(mailing, contacts, people)
-    problems += empty_categories(mailing, contacts)
-    if not people and not problems and not only and not category:
+    # Not a reason to stop before rendering: the letters' own problems come in the same pass.
+    empty = empty_categories(mailing, contacts)
+    if not people and not empty and not problems and not only and not category:
         problems.append(no_letter(mailing, contacts))
     known = {p.key for p in contacts.addressees}
     for address in only:
@@ -117,9 +118,14 @@ def prepare(
                 )
             )
     if problems:
-        raise InvalidInput(problems + contacts.warnings)
+        raise InvalidInput(problems + empty + contacts.warnings)
 
-    letters, distinct = render_all(mailing, contacts, templates, people)
+    try:
+        letters, distinct = render_all(mailing, contacts, templates, people)
+    except InvalidInput as exc:
+        raise InvalidInput(empty + exc.problems) from None
+    if empty:
+        raise InvalidInput(empty + contacts.warnings)
     return Prepared(
         mailing=mailing,
         contacts=contacts,
