@@ -89,7 +89,9 @@ def write_workbook(path: Path, rows: list[Row]) -> Path:
     return path
 
 
-def copy_mailing(dest: Path, workbook: Path, *, personal: bool = False) -> Path:
+def copy_mailing(
+    dest: Path, workbook: Path, *, personal: bool = False, used: set[str] | None = None
+) -> Path:
     """A copy of the sample mailing in ``dest`` reading ``workbook``; a fresh journal."""
     if dest.exists():
         shutil.rmtree(dest)
@@ -102,6 +104,13 @@ def copy_mailing(dest: Path, workbook: Path, *, personal: bool = False) -> Path:
         text = line + "\n" + text
     if personal:
         text += _PERSONAL_PARAGRAPH
+    if used is not None:
+        # A category of `to` that no addressee has is an error: address only those used.
+        def keep(match: re.Match[str]) -> str:
+            codes = [c for c in json.loads(match.group(2)) if c.upper() in used]
+            return f"{match.group(1)}{json.dumps(codes)}"
+
+        text = re.sub(r"(?m)^((?:to|cc)\s*=\s*)(\[.*\])$", keep, text)
     toml.write_text(text, encoding="utf-8")
     return dest
 
@@ -126,9 +135,11 @@ class Workload:
     @classmethod
     def build(cls, root: Path, n: int, *, personal: bool = False) -> Workload:
         """Write the workbook and the mailing in ``root``; ``personal``: every letter distinct."""
-        rows = addressees(n, mailing_codes())
+        codes = mailing_codes()
+        rows = addressees(n, codes)
         workbook = write_workbook(root / f"contacts-{n}.xlsx", rows)
-        mailing = copy_mailing(root / f"tsb-352-{n}", workbook, personal=personal)
+        used = set(codes[: len(rows)]) if len(rows) < len(codes) else None
+        mailing = copy_mailing(root / f"tsb-352-{n}", workbook, personal=personal, used=used)
         return cls(n=n, rows=rows, workbook=workbook, mailing=mailing)
 
     def emails(self, language: str, limit: int) -> list[str]:
