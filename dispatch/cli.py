@@ -27,7 +27,7 @@ from dispatch.fingerprint import inputs_fingerprint
 from dispatch.journal import Journal, MailingLock, Plan
 from dispatch.mailing import Mailing, load_mailing
 from dispatch.output import now, parse_formats, render_files
-from dispatch.prepare import Prepared, contacts_path_for, prepare
+from dispatch.prepare import Prepared, contacts_path_for, prepare, templates_path_for
 from dispatch.preview import write_index
 from dispatch.report import write_report
 from dispatch.send import (
@@ -40,7 +40,7 @@ from dispatch.send import (
     send_samples_sync,
 )
 from dispatch.settings import SmtpSettings, load_settings
-from dispatch.templates import DEFAULT_TEMPLATES, TemplateSet
+from dispatch.templates import TemplateSet
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -93,7 +93,8 @@ def common_options(func: F) -> F:
         "templates_dir",
         type=click.Path(path_type=Path, file_okay=False, exists=True),
         default=None,
-        help="The templates folder (with fr/ and en/). Default: the bundled templates.",
+        help="The templates folder (with fr/ and en/). Default: the mailing's `templates` "
+        "key, else the bundled templates.",
     )(func)
     func = click.option(
         "--only", multiple=True, metavar="EMAIL", help="Only this addressee (repeatable)."
@@ -114,7 +115,7 @@ def _prepare(
     only: tuple[str, ...],
     category: tuple[str, ...],
 ) -> Prepared:
-    templates = TemplateSet(templates_dir or _default_templates())
+    templates = TemplateSet(templates_dir) if templates_dir else None
     return prepare(
         mailing, contacts_path=contacts, templates=templates, only=only, category=category
     )
@@ -126,11 +127,6 @@ def _formats(value: str) -> list[str]:
         return parse_formats(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-
-
-def _default_templates() -> Path:
-    local = Path("templates")
-    return local if (local / "fr").is_dir() else DEFAULT_TEMPLATES
 
 
 def summary_table(prepared: Prepared, title: str) -> Table:
@@ -512,7 +508,7 @@ def _fingerprint(
         return inputs_fingerprint(
             mailing,
             contacts_path_for(mailing, contacts),
-            templates_dir or _default_templates(),
+            templates_path_for(mailing, templates_dir),
             only=only,
             category=category,
         )

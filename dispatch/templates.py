@@ -12,6 +12,7 @@ it is rendered as a small template of its own with the same context (:meth:`Temp
 
 from __future__ import annotations
 
+import importlib.resources
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -34,8 +35,11 @@ from dispatch.filters import install_filters
 Output = Literal["html", "text"]
 SUFFIX: dict[Output, str] = {"html": ".html", "text": ".txt"}
 
-#: The templates bundled with dispatch (the repository's ``templates/`` folder).
-DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+#: The templates bundled with dispatch: the package resource ``dispatch/_templates``, which
+#: the wheel holds as files and which, in a source checkout, is a link to the repository's
+#: ``templates/`` folder. A secretariat's own templates are named by ``templates = "folder"``
+#: in the mailing file or by ``--templates``; the working directory is never searched.
+DEFAULT_TEMPLATES = Path(str(importlib.resources.files("dispatch") / "_templates")).resolve()
 
 
 @cache

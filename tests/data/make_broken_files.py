@@ -173,7 +173,15 @@ def contacts_xls(path: Path) -> None:
         [*headers, "categories", "language"],
         ["zoe.lefevre@example.org", "Zoé", "Lefèvre", 1234, "Valmont", "MS", "fr"],
         [],
-        ["jean.dupont@example.org", "Jean", "Dupont", "Ministère", dt.date(2021, 12, 7), "AC", "en"],
+        [
+            "jean.dupont@example.org",
+            "Jean",
+            "Dupont",
+            "Ministère",
+            dt.date(2021, 12, 7),
+            "AC",
+            "en",
+        ],
     ]
     dates = xlwt.easyxf(num_format_str="YYYY-MM-DD")
     for r, row in enumerate(rows):
