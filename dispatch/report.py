@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
-from openpyxl.styles import Font
+if TYPE_CHECKING:  # openpyxl is imported by write_report: no start-up cost for other commands
+    from openpyxl.cell.cell import Cell
 
 from dispatch.journal import JournalRow
 from dispatch.output import write_atomic
@@ -42,6 +42,9 @@ def _text_cell(cell: Cell, value: object) -> None:
 
 def write_report(rows: Iterable[JournalRow], path: Path) -> int:
     """Write one row per journal row to ``path`` (.xlsx); return how many rows."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     wb = Workbook()
     sheet = wb.active
     assert sheet is not None
