@@ -223,14 +223,17 @@ def _attachment(letter: Letter, index: int) -> str:
     return str(letter.attachments[index])
 
 
-def write_peer_inputs(dest: Path, letters: Sequence[Letter], rows: list[Row], port: int) -> Path:
+def write_peer_inputs(
+    dest: Path, letters: Sequence[Letter], rows: list[Row], port: int, *, text_only: bool = False
+) -> Path:
     """The peer's template, CSV database and server config, from our letters and rows.
 
     The template is our letter itself, text and HTML, with the same attachments (the PDF
     letter and the calendar invitation), so that both tools build messages of the same
     length. Headers are ASCII (RFC 2047 words, the bare address in To) since the peer
     sends with ``smtplib``, which refuses anything else.
-    Returns the folder; ``server.conf`` points at ``port`` on 127.0.0.1.
+    ``text_only``: the text letter alone, no HTML and no attachment (the ``--format txt``
+    comparison). Returns the folder; ``server.conf`` points at ``port`` on 127.0.0.1.
     """
     dest.mkdir(parents=True, exist_ok=True)
     boundary = "==dispatch-benchmark-boundary=="
@@ -246,6 +249,8 @@ def write_peer_inputs(dest: Path, letters: Sequence[Letter], rows: list[Row], po
         "ATTACHMENT: " + by_language(partial(_attachment, index=i))
         for i in range(min(len(x.attachments) for x in letters))
     ]
+    if text_only:
+        attachment_lines = []
     template = "\n".join(
         [
             "TO: {{ email }}",
@@ -267,6 +272,17 @@ def write_peer_inputs(dest: Path, letters: Sequence[Letter], rows: list[Row], po
             "",
         ]
     )
+    if text_only:
+        template = "\n".join(
+            [
+                "TO: {{ email }}",
+                "FROM: " + by_language(lambda x: x.sender),
+                "SUBJECT: " + by_language(lambda x: x.subject),
+                "",
+                by_language(lambda x: _raw(x.text)),
+                "",
+            ]
+        )
     (dest / "template.txt").write_text(template, encoding="utf-8")
     names = headers()
     with (dest / "database.csv").open("w", encoding="utf-8", newline="") as handle:

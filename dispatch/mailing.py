@@ -307,6 +307,7 @@ class Mailing(_Model):
     annexes: list[Annex] = []
     sender: Sender
     contacts: str | None = None  # the workbook, relative to the mailing's folder
+    templates: str | None = None  # a templates folder of one's own, relative to the mailing's
     attach_pdf: StrictBool = True  # the letter as PDF, attached to each message
     max_message_mb: float = Field(default=10.0, gt=0)
 

@@ -16,7 +16,7 @@ from dispatch.contacts import Addressee, Contacts, load_contacts, select
 from dispatch.errors import InvalidInput, Location, Problem
 from dispatch.mailing import Mailing, declared_contacts, load_mailing
 from dispatch.render import Letter, Renderer, file_stems, language_problems
-from dispatch.templates import TemplateSet
+from dispatch.templates import DEFAULT_TEMPLATES, TemplateSet
 
 DEFAULT_CONTACTS = Path("contacts.xlsx")
 
@@ -48,6 +48,15 @@ def contacts_path_for(mailing: Mailing, given: Path | None) -> Path:
     if mailing.contacts:
         return mailing.folder / mailing.contacts
     return DEFAULT_CONTACTS
+
+
+def templates_path_for(mailing: Mailing, given: Path | None) -> Path:
+    """The templates: ``--templates``, else the mailing's ``templates`` key, else dispatch's."""
+    if given is not None:
+        return given
+    if mailing.templates:
+        return mailing.folder / mailing.templates
+    return DEFAULT_TEMPLATES
 
 
 def prepare(
@@ -84,7 +93,7 @@ def prepare(
     if mailing is None or contacts is None:
         raise InvalidInput(problems)
 
-    templates = templates or TemplateSet()
+    templates = templates or TemplateSet(templates_path_for(mailing, None))
     only = [o.strip().lower() for o in only]
     category = [c.strip().upper() for c in category]
     people = select(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextvars
 import difflib
+import importlib.resources
 import re
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, MutableSequence
@@ -38,8 +39,11 @@ from dispatch.placeholders import UnknownField, UnsetField, file_field
 Output = Literal["html", "text"]
 SUFFIX: dict[Output, str] = {"html": ".html", "text": ".txt"}
 
-#: The templates bundled with dispatch (the repository's ``templates/`` folder).
-DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+#: The templates bundled with dispatch: the package resource ``dispatch/_templates``, which
+#: the wheel holds as files and which, in a source checkout, is a link to the repository's
+#: ``templates/`` folder. A secretariat's own templates are named by ``templates = "folder"``
+#: in the mailing file or by ``--templates``; the working directory is never searched.
+DEFAULT_TEMPLATES = Path(str(importlib.resources.files("dispatch") / "_templates")).resolve()
 
 
 def markdown_to_text(source: str, links: MutableSequence[str] | None = None) -> str:

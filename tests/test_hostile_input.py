@@ -854,9 +854,8 @@ def test_each_mistake_in_a_mailing_file_names_its_field_and_what_to_do(
 BROKEN_FILES = [
     pytest.param(
         "old-excel.xls",
-        "old-excel.xls: is an old Excel 97-2003 workbook (.xls), which dispatch does not read. "
-        "Save it as .xlsx",
-        id="real-xls",
+        'old-excel.xls: holds no sheet at all. Add a sheet "Contacts" and a sheet "Categories"',
+        id="xls-without-sheets",
     ),
     pytest.param(
         "encrypted.xlsx",
