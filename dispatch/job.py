@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dispatch.approval import approved_outgoing
 from dispatch.compose import Composer, outgoing, validate_sizes
 from dispatch.delivery.results import DeliveryEvent, DeliverySummary
 from dispatch.errors import InvalidInput, JournalError, Location, Problem
@@ -388,6 +389,11 @@ def send_mailing(
     composer = Composer(prepared, when=when or now(), attach_pdf=prepared.mailing.attach_pdf)
     validate_sizes(composer, prepared.mailing.max_message_mb)
     messages = tuple(outgoing(composer, letter) for letter in prepared.letters)
+    # -- approval: the approved bytes go out, if the mailing is approved (dispatch.approval)
+    approved = approved_outgoing(prepared, messages)
+    if approved is not None:
+        messages = approved
+    # -- end of approval
     loaded = prepared.mailing
 
     if opts.to_address is not None:

@@ -288,6 +288,7 @@ class Mailing(_Model):
     contacts: str | None = None  # the workbook, relative to the mailing's folder
     attach_pdf: StrictBool = True  # the letter as PDF, attached to each message
     max_message_mb: float = Field(default=10.0, gt=0)
+    approval: Literal["optional", "required"] = "optional"  # "required": send only approved
 
     # Set by load_mailing, not by the file.
     path: Path = Field(default=Path("mailing.toml"), exclude=True)
