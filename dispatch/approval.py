@@ -38,7 +38,8 @@ from dispatch.files import private_dir, write_atomic
 from dispatch.journal import Journal, journal_path
 from dispatch.mailing import Mailing
 from dispatch.outgoing import Outgoing
-from dispatch.prepare import Prepared
+from dispatch.prepare import Prepared, prepare
+from dispatch.templates import TemplateSet
 
 __all__ = [
     "APPROVED_DIR",
@@ -47,9 +48,10 @@ __all__ = [
     "ApprovedMessage",
     "Inputs",
     "WorkbookRow",
-    "approve",
-    "approved_outgoing",
     "approval_folder",
+    "approve",
+    "approve_mailing",
+    "approved_outgoing",
     "current_approval",
     "input_changes",
     "read_inputs",
@@ -371,9 +373,7 @@ def approve(prepared: Prepared, by: str, *, when: datetime | None = None) -> App
                 row=person.row,
             )
         )
-    identity = _sha256(
-        json.dumps([folder.name, by, [m.sha256 for m in messages]]).encode()
-    )[:12]
+    identity = _sha256(json.dumps([folder.name, by, [m.sha256 for m in messages]]).encode())[:12]
     approval = Approval(
         id=f"{folder.name}-{identity}",
         folder=folder,
@@ -589,3 +589,20 @@ def summary_rows(approval: Approval, languages: Iterable[str]) -> list[tuple[str
         ((lang, code, n) for (lang, code), n in counts.items()),
         key=lambda t: (order.index(t[0]) if t[0] in order else 99, t[1]),
     )
+
+
+def approve_mailing(
+    mailing: str | Path,
+    by: str,
+    *,
+    contacts: Path | None = None,
+    templates: Path | None = None,
+    when: datetime | None = None,
+) -> tuple[Prepared, Approval]:
+    """Validate ``mailing`` (every addressee), then :func:`approve` it; both are returned."""
+    prepared = prepare(
+        Path(mailing),
+        contacts_path=contacts,
+        templates=TemplateSet(templates) if templates is not None else TemplateSet(),
+    )
+    return prepared, approve(prepared, by, when=when)

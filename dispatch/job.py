@@ -196,6 +196,7 @@ class Status:
     journal: Path
     counts: Mapping[State, int]  # empty when nothing was sent yet
     problems: tuple[JournalRow, ...]  # failed-temporary, failed-permanent and unknown
+    bounced: tuple[JournalRow, ...] = ()  # rows a notification came back for (bounces)
 
     @property
     def started(self) -> bool:
@@ -216,7 +217,8 @@ def mailing_status(mailing: PathLike) -> Status:
     with Journal.open(path, readonly=True) as journal:
         counts = journal.counts()
         rows = journal.rows(["failed-temporary", "failed-permanent", "unknown"])
-    return Status(loaded, path, counts, tuple(rows))
+        bounced = tuple(row for row in journal.rows() if row.bounce is not None)
+    return Status(loaded, path, counts, tuple(rows), bounced)
 
 
 @dataclass(frozen=True)

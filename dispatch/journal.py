@@ -80,9 +80,9 @@ from dispatch.files import PRIVATE_FILE_MODE, private_dir, write_atomic
 
 __all__ = [
     "NEW_MAILING_FLAG",
+    "STATES",
     "BounceKind",
     "BounceRecord",
-    "STATES",
     "Change",
     "Journal",
     "JournalMismatch",
@@ -1131,6 +1131,18 @@ class Journal:
                 "arrived, recorded_at FROM bounces ORDER BY rowid"
             )
         ]
+
+    def backup(self, target: Path) -> None:
+        """Write a consistent copy of the journal to ``target`` (SQLite's backup API).
+
+        A file copy of a journal in WAL mode may miss what the ``-wal`` holds, or catch
+        a page in the middle of a commit; the backup holds every committed row.
+        """
+        try:
+            with contextlib.closing(sqlite3.connect(target)) as copy:
+                self._db.backup(copy)
+        except sqlite3.Error as error:
+            raise _sqlite_error(self.path, error, "copying it") from error
 
     def _bounce_by_key(self) -> dict[str, BounceRecord]:
         """For each row, what came back: a permanent failure before a delay, then the last."""
