@@ -87,7 +87,7 @@ def test_send_refuses_changed_inputs_naming_the_row_and_paragraph_then_sends_the
     assert sink.recorder.received == []
 
     assert run("approve", mailing, "--contacts", workbook, "--by", "Paul Roe")[0] == 0
-    code, out, err = run("send", mailing, "--contacts", workbook, "--yes")
+    code, _out, err = run("send", mailing, "--contacts", workbook, "--yes")
     assert code == 0, err
     data = manifest(mailing)
     frozen = {
@@ -121,7 +121,7 @@ def test_a_mailing_that_requires_approval_is_not_sent_without_one(
     )
     assert sink.recorder.received == []
     assert run("approve", mailing, "--contacts", workbook, "--by", "Jane Doe")[0] == 0
-    code, out, err = run("send", mailing, "--contacts", workbook, "--yes")
+    code, _out, err = run("send", mailing, "--contacts", workbook, "--yes")
     assert code == 0, err
     assert len(sink.recorder.accepted()) == 4
 
@@ -136,7 +136,7 @@ def test_an_approved_message_edited_on_disk_is_refused_before_anything_leaves(
     assert run("approve", mailing, "--contacts", workbook, "--by", "Jane Doe")[0] == 0
     first = sorted((approved_folder(mailing) / "messages").rglob("*.eml"))[0]
     first.write_bytes(first.read_bytes().replace(b"Subject:", b"Subject: URGENT", 1))
-    code, out, err = run("send", mailing, "--contacts", workbook, "--yes")
+    code, _out, err = run("send", mailing, "--contacts", workbook, "--yes")
     assert code == 2
     assert f"{first.name}: was changed after the approval" in err
     assert sink.recorder.received == []
@@ -149,7 +149,7 @@ def test_a_mailing_without_approval_is_sent_as_before(
     make_workbook: WorkbookFactory,
 ) -> None:
     mailing, workbook = make_mailing(), make_workbook()
-    code, out, err = run("send", mailing, "--contacts", workbook, "--yes")
+    code, _out, err = run("send", mailing, "--contacts", workbook, "--yes")
     assert code == 0, err
     assert len(sink.recorder.accepted()) == 4
     with Journal.open(mailing.parent / ".dispatch" / "journal.sqlite3", readonly=True) as j:

@@ -65,7 +65,7 @@ def test_the_archive_refuses_to_replace_an_input(
     before = workbook.read_bytes()
     target = workbook.with_suffix(".zip")
     target.symlink_to(workbook)
-    code, out, err = run("archive", mailing, "--out", target, "--contacts", workbook)
+    code, _out, err = run("archive", mailing, "--out", target, "--contacts", workbook)
     assert code == 2
     assert "the archive would replace it" in err
     assert workbook.read_bytes() == before
@@ -75,7 +75,7 @@ def test_nothing_to_archive_without_an_approval(
     make_mailing: MakeMailing, make_workbook: WorkbookFactory, tmp_path: Path
 ) -> None:
     mailing = make_mailing()
-    code, out, err = run("archive", mailing, "--out", tmp_path / "a.zip")
+    code, _out, err = run("archive", mailing, "--out", tmp_path / "a.zip")
     assert code == 2
     assert "has no approval to archive" in err
     assert not (tmp_path / "a.zip").exists()
