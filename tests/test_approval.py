@@ -73,7 +73,7 @@ def test_send_refuses_changed_inputs_naming_the_row_and_paragraph_then_sends_the
     book["Contacts"]["F3"] = "Ministry of Digital Affairs of Northmoor"  # john.smith's row
     book.save(workbook)
     mailing.write_text(mailing.read_text().replace("se déroulera", "aura lieu"))
-    code, out, err = run("send", mailing, "--contacts", workbook, "--yes")
+    code, _out, err = run("send", mailing, "--contacts", workbook, "--yes")
     assert code == 2
     assert (
         "contacts.xlsx, sheet Contacts, row 3: addressee john.smith@example.org was edited "
@@ -113,7 +113,7 @@ def test_a_mailing_that_requires_approval_is_not_sent_without_one(
 ) -> None:
     mailing = make_mailing('approval = "required"\n' + MINIMAL_MAILING)
     workbook = make_workbook()
-    code, out, err = run("send", mailing, "--contacts", workbook, "--yes")
+    code, _out, err = run("send", mailing, "--contacts", workbook, "--yes")
     assert code == 2
     assert (
         'mailing.toml, field approval: says "required" and the mailing has not been approved. '
