@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dispatch.approval import approved_outgoing
 from dispatch.compose import Composer, outgoing, validate_sizes
 from dispatch.delivery.results import DeliveryEvent, DeliverySummary
 from dispatch.errors import InvalidInput, JournalError, Location, Problem
@@ -196,6 +197,7 @@ class Status:
     journal: Path
     counts: Mapping[State, int]  # empty when nothing was sent yet
     problems: tuple[JournalRow, ...]  # failed-temporary, failed-permanent and unknown
+    bounced: tuple[JournalRow, ...] = ()  # rows a notification came back for (bounces)
 
     @property
     def started(self) -> bool:
@@ -216,7 +218,8 @@ def mailing_status(mailing: PathLike) -> Status:
     with Journal.open(path, readonly=True) as journal:
         counts = journal.counts()
         rows = journal.rows(["failed-temporary", "failed-permanent", "unknown"])
-    return Status(loaded, path, counts, tuple(rows))
+        bounced = tuple(row for row in journal.rows() if row.bounce is not None)
+    return Status(loaded, path, counts, tuple(rows), bounced)
 
 
 @dataclass(frozen=True)
@@ -389,6 +392,11 @@ def send_mailing(
     composer = Composer(prepared, when=when or now(), attach_pdf=prepared.mailing.attach_pdf)
     validate_sizes(composer, prepared.mailing.max_message_mb)
     messages = tuple(outgoing(composer, letter) for letter in prepared.letters)
+    # -- approval: the approved bytes go out, if the mailing is approved (dispatch.approval)
+    approved = approved_outgoing(prepared, messages)
+    if approved is not None:
+        messages = approved
+    # -- end of approval
     loaded = prepared.mailing
 
     if opts.to_address is not None:

@@ -310,6 +310,7 @@ class Mailing(_Model):
     templates: str | None = None  # a templates folder of one's own, relative to the mailing's
     attach_pdf: StrictBool = True  # the letter as PDF, attached to each message
     max_message_mb: float = Field(default=10.0, gt=0)
+    approval: Literal["optional", "required"] = "optional"  # "required": send only approved
 
     # Set by load_mailing, not by the file.
     path: Path = Field(default=Path("mailing.toml"), exclude=True)
