@@ -603,6 +603,6 @@ def approve_mailing(
     prepared = prepare(
         Path(mailing),
         contacts_path=contacts,
-        templates=TemplateSet(templates) if templates is not None else TemplateSet(),
+        templates=TemplateSet(templates) if templates is not None else None,
     )
     return prepared, approve(prepared, by, when=when)

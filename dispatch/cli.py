@@ -676,7 +676,7 @@ def report(mailing: Path, out: Path, contacts: Path | None) -> None:
     "templates_dir",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
     default=None,
-    help="The templates folder (with fr/ and en/). Default: the bundled templates.",
+    help="The templates folder (with fr/ and en/). Default: the mailing's `templates` key, else the bundled templates.",
 )
 @handle_errors
 def approve(mailing: Path, by: str, contacts: Path | None, templates_dir: Path | None) -> None:
@@ -686,9 +686,7 @@ def approve(mailing: Path, by: str, contacts: Path | None, templates_dir: Path |
     input's digest into <mailing folder>/approved/<time>/. If an input changes
     afterwards, send refuses until the mailing is approved again.
     """
-    prepared, approval = approve_mailing(
-        mailing, by, contacts=contacts, templates=templates_dir or _default_templates()
-    )
+    prepared, approval = approve_mailing(mailing, by, contacts=contacts, templates=templates_dir)
     _problems("Warnings:", list(prepared.warnings), style="yellow")
     table = Table(title=f"{prepared.mailing.name}: {approval.line()}", title_justify="left")
     table.add_column("Language")
