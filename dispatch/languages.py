@@ -139,9 +139,8 @@ class UnknownLanguage(ValueError):
 
     def __init__(self, code: str) -> None:
         self.code = code
-        super().__init__(
-            f"language {code!r} is not supported: use {' or '.join(map(repr, codes()))}"
-        )
+        known = " or ".join(f'"{c}"' for c in codes())
+        super().__init__(f"language {code!r} is not supported: use {known}")
 
 
 _REGISTRY: dict[str, Language] = {}

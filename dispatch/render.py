@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from babel import Locale
 from markupsafe import Markup
 
+from dispatch import languages
 from dispatch.contacts import Addressee, Contacts
 from dispatch.distinct import DistinctLetter
 from dispatch.errors import Location, Problem, TemplateError
@@ -36,7 +37,6 @@ _PERSONAL = re.compile(r"\baddressee\b")
 _AGREES = re.compile(r"\bagree\b")  # the agree filter reads the addressee's civility
 _UNNAMED = re.compile(r"\s*Dear\s+(Sir|Madam|Sirs|Colleague|Colleagues|Member|Members)\b", re.I)
 _T = TypeVar("_T")
-DEFAULT_SALUTATION = {"fr": "Madame, Monsieur,", "en": "Dear Sir/Madam,"}
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,14 @@ def _get(text: Text | None, lang: str, default: str | None = None) -> str | None
 
 
 def language_name(code: str, lang: str) -> str:
-    """The name of a language in ``lang``: ``language_name("en", "fr") == "anglais"``."""
-    name = Locale.parse(lang).languages.get(code, code)
+    """The name of a language in ``lang``: ``language_name("en", "fr") == "anglais"``.
+
+    The registry's names first, else Babel's (an event's languages may be any).
+    """
+    if languages.is_known(code) and lang in languages.get(code).names:
+        return languages.get(code).names[lang]
+    locale = languages.get(lang).locale if languages.is_known(lang) else lang
+    name = Locale.parse(locale).languages.get(code, code)
     return str(name)
 
 
@@ -292,7 +298,7 @@ class Renderer:
         if person.salutation:
             text = person.salutation
             return text if text.endswith((",", ":")) else text + ","
-        return _get(self.mailing.salutation, lang) or DEFAULT_SALUTATION[lang]
+        return _get(self.mailing.salutation, lang) or languages.get(lang).salutation
 
     def _inline(
         self,
