@@ -35,6 +35,7 @@ from xml.etree import ElementTree
 from email_validator import EmailNotValidError, validate_email
 from openpyxl.utils import get_column_letter
 
+from dispatch import languages
 from dispatch.errors import ContactsError, Location, Problem
 
 CONTACTS_SHEET = "Contacts"
@@ -60,7 +61,6 @@ CATEGORY_COLUMNS: dict[str, tuple[bool, str]] = {
     "fr": (True, "the addressee line in French"),
     "en": (True, "the addressee line in English"),
 }
-LANGUAGES = ("fr", "en")
 _YES = {"yes", "y", "oui", "o", "true", "1", "x", ""}
 _NO = {"no", "n", "non", "false", "0"}
 _SPLIT = re.compile(r"[;,\n]")
@@ -729,7 +729,7 @@ def _load_addressees(
             else:
                 seen[email.lower()] = row
         language = values["language"].lower()
-        if language and language not in LANGUAGES:
+        if language and not languages.is_known(language):
             problems.append(
                 Problem(
                     at(row, "language"),

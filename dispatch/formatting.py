@@ -599,6 +599,7 @@ def amount(x: Number, currency: str, lang: str, *, decimals: int | None = None) 
 # ---------------------------------------------------------------------------------------
 # Lists
 
+
 def join_list(items: Iterable[str], lang: str, *, conjunction: str = "and") -> str:
     """Items joined as a person writes them: ``A, B et C``; ``A, B and C`` (no Oxford comma).
 

@@ -39,6 +39,7 @@ from dispatch import languages
 from dispatch.errors import Location, MailingError, Problem
 from dispatch.formatting import legacy_zone_hint
 
+
 def _language(value: str) -> str:
     code = languages.normalise(value)
     if not languages.is_known(code):

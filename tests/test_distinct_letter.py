@@ -62,7 +62,9 @@ def test_equal_renderings_have_one_key_whatever_their_objects() -> None:
 
 def test_the_store_keeps_only_the_most_recent_artefacts() -> None:
     store = DistinctStore(max_kept=2)
-    a, b, c = (DistinctLetter("fr", word, f"<p>{word}</p>", word) for word in ("un", "deux", "trois"))
+    a, b, c = (
+        DistinctLetter("fr", word, f"<p>{word}</p>", word) for word in ("un", "deux", "trois")
+    )
     for letter in (a, b, a, c, a, b):
         store.get(letter, "pdf", lambda letter=letter: letter.html.encode())
     # a, b made; a reused; c evicts b; a reused; b made again.
