@@ -25,11 +25,8 @@ from num2words import num2words
 NBSP = "\u00a0"  # NO-BREAK SPACE
 
 
-def _words(lang: str) -> Callable[[int, str], str]:
-    def words(n: int, gender: str) -> str:
-        return str(num2words(n, lang=lang, to="ordinal"))
-
-    return words
+def _english_ordinal_words(n: int, gender: str) -> str:
+    return str(num2words(n, lang="en", to="ordinal"))
 
 
 def _english_ordinal(n: int, gender: str, html: bool) -> str:
@@ -89,7 +86,7 @@ class Formatting:
         default_factory=lambda: MappingProxyType({"and": "and", "or": "or"})
     )
     ordinal: Callable[[int, str, bool], str] = _english_ordinal  # (n, "m"/"f", html)
-    ordinal_words: Callable[[int, str], str] = _words("en")  # (n, "m"/"f")
+    ordinal_words: Callable[[int, str], str] = _english_ordinal_words  # (n, "m"/"f")
 
 
 @dataclass(frozen=True)
