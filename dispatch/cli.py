@@ -676,7 +676,8 @@ def report(mailing: Path, out: Path, contacts: Path | None) -> None:
     "templates_dir",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
     default=None,
-    help="The templates folder (with fr/ and en/). Default: the mailing's `templates` key, else the bundled templates.",
+    help="The templates folder (with fr/ and en/). Default: the mailing's `templates` "
+    "key, else the bundled templates.",
 )
 @handle_errors
 def approve(mailing: Path, by: str, contacts: Path | None, templates_dir: Path | None) -> None:
