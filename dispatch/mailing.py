@@ -416,7 +416,11 @@ def _walk(
     for part in loc:
         annotation = _unwrap(annotation)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            known = [k for k, f in annotation.model_fields.items() if not f.exclude]
+            known = [
+                k
+                for k, f in annotation.model_fields.items()
+                if not f.exclude and k != "other_languages"
+            ]
             field = annotation.model_fields.get(part) if isinstance(part, str) else None
             annotation = None if field is None else field.annotation
         elif get_origin(annotation) in (list, tuple, dict):

@@ -82,7 +82,7 @@ def test_a_letter_row_has_the_salutation_the_copy_mark_and_no_repeated_subject(
 ) -> None:
     workbook = make_workbook(
         [
-            person("anne.martin@example.org", salutation="Madame la Directrice"),
+            person("anne.martin@example.org", categories="AC", salutation="Madame la Directrice"),
             person("chair@example.org", categories="SGC", first_name="Rémi", last_name="Caron"),
             person("both@example.org", categories="MS; SGC", language="en", first_name="Kim"),
         ]
@@ -106,7 +106,7 @@ def test_a_letter_row_has_the_salutation_the_copy_mark_and_no_repeated_subject(
     assert "1 addressed in several categories" in index
     # The summary counts a letter in each of its categories, and links its filtered view.
     assert '<a href="#lang=en&amp;cat=SGC">SGC</a>' in index
-    assert '<a href="#lang=fr&amp;cat=MS">MS</a>' in index
+    assert '<a href="#lang=fr&amp;cat=AC">AC</a>' in index
 
 
 def test_the_other_language_is_written_once_per_distinct_text(
