@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import html as _html
 import logging
 import re
 import shutil
@@ -38,8 +39,14 @@ __all__ = [
     "check_fonts",
     "font_family_of",
     "installed_font_families",
+    "print_html",
     "render_pdf",
 ]
+
+PDF_VARIANT = "pdf/a-3u"
+"""Every PDF is PDF/A-3u (archival: fonts embedded, metadata in XMP, Unicode text) and
+tagged (a structure tree, the language: readable by a screen reader). PDF/A-3 rather than
+2: a letter may embed its annexes (``<a rel="attachment">``), which only PDF/A-3 allows."""
 
 DEFAULT_STYLESHEET: Path = Path(__file__).resolve().parent.parent / "templates" / "print.css"
 """The house stylesheet, applied to every PDF (parsed once per process).
@@ -246,7 +253,7 @@ class _Engine:
         self.url_fetcher.files = files
         with _quiet_weasyprint(warnings):
             document = HTML(
-                string=html,
+                string=print_html(html),
                 base_url=None if base_url is None else str(base_url),
                 url_fetcher=self.url_fetcher,
             )
@@ -254,8 +261,98 @@ class _Engine:
                 stylesheets=self.stylesheets,
                 font_config=self.font_config,
                 cache=self.image_cache,
+                pdf_variant=PDF_VARIANT,
+                pdf_tags=True,
             )
         return pdf
+
+
+_BODY = re.compile(r"<body\b.*?(?=</body>|\Z)", re.DOTALL | re.IGNORECASE)
+_TOKEN = re.compile(r"(<[^>]*>)")
+_EXTERNAL_LINK = re.compile(
+    r"""<a\s[^>]*?\bhref\s*=\s*"(https?://[^"]+)"[^>]*>(.*?)</a\s*>""", re.DOTALL | re.IGNORECASE
+)
+# A word that hyphenation would cut (7 letters or more: hyphenate-limit-chars in
+# print.css) with a capital after its first letter or a digit inside: an acronym, a proper
+# name written in camel case (Partner2Connect), a hyphenated acronym (ONU-Femmes)...
+_PROPER = re.compile(
+    r"(?<![&#\w\u2011-])(?=[\w\u2011-]{7})(?:\w+[\u2011-])*"
+    r"\w*(?:[A-Z]\w*[A-Z0-9]|[A-Z]{2}|\w[0-9])\w*(?:[\u2011-]\w+)*(?![\w\u2011])"
+)
+_URL_HEAD = re.compile(r"([a-z][a-z0-9+.-]*://[^/?#\s]+)(.*)", re.DOTALL | re.IGNORECASE)
+
+
+def _url_html(url: str) -> str:
+    """A URL as printed text: its scheme and host kept on one line."""
+    m = _URL_HEAD.match(url)
+    if m is None:
+        return _html.escape(url, quote=False)
+    head, rest = m.groups()
+    return f'<span class="url-head">{_html.escape(head, quote=False)}</span>' + _html.escape(
+        rest, quote=False
+    )
+
+
+def _same_target(text: str, url: str) -> bool:
+    def bare(u: str) -> str:
+        u = re.sub(r"^[a-z]+://", "", u.strip(), flags=re.IGNORECASE)
+        return u.removeprefix("www.").rstrip("/").casefold()
+
+    return bare(text) == bare(url)
+
+
+def _link_for_print(m: re.Match[str]) -> str:
+    url = _html.unescape(m.group(1))
+    inner = m.group(2)
+    text = _html.unescape(re.sub(r"<[^>]*>", "", inner))
+    if _same_target(text, url):
+        if "<" in inner:
+            return m.group(0)
+        opening = m.group(0)[: m.start(2) - m.start(0)]
+        return f"{opening}{_url_html(text)}</a>"
+    note = f'<a href="{_html.escape(url)}">{_url_html(url)}</a>'
+    return f'{m.group(0)}<span class="link-note">{note}</span>'
+
+
+_PROPER_OR_URL = re.compile(rf"(?:https?://|www\.)\S+|(?P<word>{_PROPER.pattern})")
+
+
+def _wrap_proper(m: re.Match[str]) -> str:
+    if m.group("word") is None:
+        return m.group()  # a URL: the link code keeps it whole
+    return f'<span class="nohyph">{m.group()}</span>'
+
+
+def _no_hyphens(body: str) -> str:
+    out = []
+    for piece in _TOKEN.split(body):
+        if piece.startswith("<") or not piece:
+            out.append(piece)
+        else:
+            out.append(_PROPER_OR_URL.sub(_wrap_proper, piece))
+    return "".join(out)
+
+
+def print_html(html: str) -> str:
+    """A letter's HTML as printed: each external link's target legible on paper, proper
+    names and acronyms not hyphenated. Only the PDF gets this; the e-mail keeps its HTML.
+
+    A link whose words are not its target gets the target in a ``.link-note`` after it,
+    which print.css floats to the foot of the page as a numbered footnote (clickable
+    too); a bare URL gets none, only its scheme and host kept on one line. Words of 7
+    letters or more with a capital after the first letter or a digit inside (WSIS,
+    Partner2Connect, ONU‑Femmes) go into a ``.nohyph`` span that print.css does not
+    hyphenate. A pure function of its input, so identical letters stay identical PDFs.
+
+    >>> print_html('<body><a href="https://x.org/a">ici</a></body>')
+    '<body><a href="https://x.org/a">ici</a><span class="link-note"><a href="https://x.org/a"><span class="url-head">https://x.org</span>/a</a></span></body>'
+    """
+    found = _BODY.search(html)
+    if found is None:
+        return html
+    body = _EXTERNAL_LINK.sub(_link_for_print, found.group())
+    body = _no_hyphens(body)
+    return html[: found.start()] + body + html[found.end() :]
 
 
 def _confined_fetcher(base: Any) -> Any:

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from babel import Locale
 from markupsafe import Markup
 
+from dispatch.letterhead import letterhead_values
 from dispatch.contacts import Addressee, Contacts
 from dispatch.errors import Location, Problem, TemplateError
 from dispatch.mailing import Mailing, Text, signatory_columns
@@ -122,6 +123,7 @@ def shared_values(mailing: Mailing, contacts: Contacts, lang: str) -> dict[str, 
         "date": mailing.date,
         "place": mailing.place.get(lang),
         "unit": mailing.unit.get(lang) if mailing.unit is not None else [],
+        "letterhead": Namespace(letterhead_values(mailing.head, lang), "letterhead"),
         "contact": Namespace(
             {
                 "name": _get(contact.name, lang),
