@@ -24,6 +24,7 @@ import logging
 import re
 import shutil
 import subprocess
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -205,6 +206,19 @@ def _quiet_weasyprint(into: list[str]) -> Iterator[None]:
         logger.propagate = old_propagate
 
 
+@contextmanager
+def _icc_profile_leak_ignored() -> Iterator[None]:
+    """WeasyPrint 70 opens its sRGB profile (the output intent PDF/A requires) and never
+    closes it: CPython closes it at once and says so with a ResourceWarning, which a
+    strict run (pytest's ``filterwarnings = error``) turns into an error. That one
+    warning, and only it, is ignored while a PDF is written."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r"unclosed file .*sRGB2014\.icc", category=ResourceWarning
+        )
+        yield
+
+
 class _Engine:
     """What every render shares: the font configuration, the parsed stylesheet, the images.
 
@@ -251,7 +265,7 @@ class _Engine:
         if base_url is not None and not str(base_url).startswith(("http:", "https:")):
             self.url_fetcher.base = Path(str(base_url).removeprefix("file://")).resolve()
         self.url_fetcher.files = files
-        with _quiet_weasyprint(warnings):
+        with _quiet_weasyprint(warnings), _icc_profile_leak_ignored():
             document = HTML(
                 string=print_html(html),
                 base_url=None if base_url is None else str(base_url),

@@ -23,9 +23,9 @@ from typing import Any, TypeVar
 from babel import Locale
 from markupsafe import Markup
 
-from dispatch.letterhead import letterhead_values
 from dispatch.contacts import Addressee, Contacts
 from dispatch.errors import Location, Problem, TemplateError
+from dispatch.letterhead import letterhead_values
 from dispatch.mailing import Mailing, Text, signatory_columns
 from dispatch.markdown import link_list
 from dispatch.placeholders import Namespace, Unset, UnsetField
