@@ -287,12 +287,8 @@ _EXTERNAL_LINK = re.compile(
     r"""<a\s[^>]*?\bhref\s*=\s*"(https?://[^"]+)"[^>]*>(.*?)</a\s*>""", re.DOTALL | re.IGNORECASE
 )
 # A word that hyphenation would cut (7 letters or more: hyphenate-limit-chars in
-# print.css) with a capital after its first letter or a digit inside: an acronym, a proper
-# name written in camel case (Partner2Connect), a hyphenated acronym (ONU-Femmes)...
-_PROPER = re.compile(
-    r"(?<![&#\w\u2011-])(?=[\w\u2011-]{7})(?:\w+[\u2011-])*"
-    r"\w*(?:[A-Z]\w*[A-Z0-9]|[A-Z]{2}|\w[0-9])\w*(?:[\u2011-]\w+)*(?![\w\u2011])"
-)
+# print.css); those with a capital or a digit are not cut (see _wrap_proper).
+_PROPER = re.compile(r"(?<![&#\w\u2011-])\w[\w\u2011-]{5,}\w(?![\w\u2011])")
 _URL_HEAD = re.compile(r"([a-z][a-z0-9+.-]*://[^/?#\s]+)(.*)", re.DOTALL | re.IGNORECASE)
 
 
@@ -332,9 +328,10 @@ _PROPER_OR_URL = re.compile(rf"(?:https?://|www\.)\S+|(?P<word>{_PROPER.pattern}
 
 
 def _wrap_proper(m: re.Match[str]) -> str:
-    if m.group("word") is None:
-        return m.group()  # a URL: the link code keeps it whole
-    return f'<span class="nohyph">{m.group()}</span>'
+    word = m.group("word")
+    if word is None or not any(c.isupper() or c.isdigit() for c in word):
+        return m.group()  # a URL (kept whole by the link code), or a lower-case word
+    return f'<span class="nohyph">{word}</span>'
 
 
 def _no_hyphens(body: str) -> str:
@@ -354,9 +351,9 @@ def print_html(html: str) -> str:
     A link whose words are not its target gets the target in a ``.link-note`` after it,
     which print.css floats to the foot of the page as a numbered footnote (clickable
     too); a bare URL gets none, only its scheme and host kept on one line. Words of 7
-    letters or more with a capital after the first letter or a digit inside (WSIS,
-    Partner2Connect, ONU‑Femmes) go into a ``.nohyph`` span that print.css does not
-    hyphenate. A pure function of its input, so identical letters stay identical PDFs.
+    letters or more with a capital or a digit (Genève, Partner2Connect, ONU‑Femmes) go
+    into a ``.nohyph`` span that print.css does not hyphenate: only lower-case words are
+    cut. A pure function of its input, so identical letters stay identical PDFs.
 
     >>> print_html('<body><a href="https://x.org/a">ici</a></body>')
     '<body><a href="https://x.org/a">ici</a><span class="link-note"><a href="https://x.org/a"><span class="url-head">https://x.org</span>/a</a></span></body>'

@@ -624,9 +624,7 @@ def _fr_thousands(flow: _Flow) -> Iterator[Edit]:
 # HYPHEN. References such as "CL-22/006" stay as written (their right side is a number).
 
 _FR_MONTHS = "janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre"
-_EN_MONTHS = (
-    "January|February|March|April|May|June|July|August|September|October|November|December"
-)
+_EN_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _SP = "[ \t\u00a0\u202f\u2009]+"
 _FR_DATE = re.compile(
     rf"(?<![\w.,/])(?:1er|[0-9]{{1,2}})(?P<a>{_SP})(?:{_FR_MONTHS})(?!\w)"

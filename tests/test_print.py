@@ -200,3 +200,47 @@ def test_page_2_and_after_carry_the_reference_and_the_page_number(
             assert f"-{number}-" in head, (letter.name, head)
             seen += 1
     assert seen > 0
+
+
+def _hyphenated_lines(pdf: Path) -> list[list[str]]:
+    """Per page, each line as pdftotext reads it; a line cut by hyphenation ends in U+2010."""
+    return [page.splitlines() for page in pages_text(pdf)]
+
+
+def test_at_most_two_hyphenated_lines_in_a_row(letters: list[Letter]) -> None:
+    worst: list[str] = []
+    for letter in letters:
+        for page in _hyphenated_lines(letter.pdf):
+            run = 0
+            for line in page:
+                run = run + 1 if line.rstrip().endswith("\u2010") else 0
+                if run > 2:
+                    worst.append(f"{letter.name}: {line!r}")
+    assert worst == []
+
+
+def test_no_proper_name_acronym_or_word_with_a_capital_is_hyphenated(
+    letters: list[Letter],
+) -> None:
+    cut: list[str] = []
+    for letter in letters:
+        for page in _hyphenated_lines(letter.pdf):
+            for line in page:
+                if line.rstrip().endswith("\u2010"):
+                    word = line.rstrip()[:-1].split()[-1]
+                    if any(c.isupper() or c.isdigit() for c in word):
+                        cut.append(f"{letter.name}: {word}")
+    assert cut == []
+
+
+def test_english_letters_are_not_hyphenated_and_french_ones_are(letters: list[Letter]) -> None:
+    hyphenated = {"fr": 0, "en": 0}
+    for letter in letters:
+        lang = "fr" if '<html lang="fr"' in letter.html else "en"
+        hyphenated[lang] += sum(
+            line.rstrip().endswith("\u2010")
+            for page in _hyphenated_lines(letter.pdf)
+            for line in page
+        )
+    assert hyphenated["en"] == 0
+    assert hyphenated["fr"] > 0
