@@ -163,7 +163,7 @@ def load_letterhead(path: Path) -> Letterhead:
 
 
 def _logo_url(logo: str, base: Path, where: Location) -> tuple[str | None, list[Problem]]:
-    path = base / logo
+    path = (base / logo).resolve()
     kind = _LOGO_TYPES.get(path.suffix.lower())
     if kind is None:
         return None, [
@@ -207,7 +207,7 @@ def resolve_letterhead(ref: LetterheadRef, mailing_path: Path) -> ResolvedLetter
     logo_base = mailing_path.parent
     logo_where = Location(file=mailing_path, field="letterhead.logo")
     if ref.file is not None:
-        path = mailing_path.parent / ref.file
+        path = (mailing_path.parent / ref.file).resolve()
         shared = load_letterhead(path)
         values = shared.model_dump(exclude_none=True)
         if shared.logo is not None:
