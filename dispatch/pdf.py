@@ -334,7 +334,19 @@ def _wrap_proper(m: re.Match[str]) -> str:
     return f'<span class="nohyph">{word}</span>'
 
 
+# Where print.css hyphenates: the letter's text and the annex pages (elsewhere nothing is
+# cut, and a word is best left in one piece of the text layer).
+_HYPHENATED = re.compile(
+    r'<div class="body">.*?(?=<p class="closing">|\Z)|<section class="annexes-page">.*?</section>',
+    re.DOTALL,
+)
+
+
 def _no_hyphens(body: str) -> str:
+    return _HYPHENATED.sub(lambda m: _no_hyphens_in(m.group()), body)
+
+
+def _no_hyphens_in(body: str) -> str:
     out = []
     for piece in _TOKEN.split(body):
         if piece.startswith("<") or not piece:
