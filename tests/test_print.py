@@ -4,6 +4,7 @@ declares PDF/A, and the letterhead is there."""
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import subprocess
@@ -65,8 +66,9 @@ def letters(tmp_path_factory: pytest.TempPathFactory) -> list[Letter]:
     return found
 
 
+@functools.cache
 def pages_text(pdf: Path) -> list[str]:
-    """The text layer of each page, as pdftotext reads it (what a reader copies)."""
+    """The text layer of each page, as pdftotext reads it (what a reader copies); read once."""
     out = subprocess.run(
         ["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, check=True
     ).stdout.decode("utf-8")
