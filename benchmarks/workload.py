@@ -102,6 +102,9 @@ def copy_mailing(
     text, found = re.subn(r"(?m)^contacts\s*=.*$", lambda _: line, text, count=1)
     if not found:
         text = line + "\n" + text
+    # The shared letterhead stays where it is: the copy names it by its absolute path.
+    shared = json.dumps(str((SAMPLE_MAILING.parent / "letterhead.toml").resolve()))
+    text = re.sub(r'(?m)^file = "\.\./letterhead\.toml"', lambda _: f"file = {shared}", text)
     if personal:
         text += _PERSONAL_PARAGRAPH
     if used is not None:

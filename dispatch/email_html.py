@@ -5,7 +5,8 @@ The letter's HTML is made for the PDF: its ``<style>`` holds the print styleshee
 13 KB message that no e-mail client uses, and many clients (Gmail in some views, Outlook)
 ignore ``<style>`` anyway. :func:`email_html` therefore
 
-1. drops the letter's ``<style>`` and ``<link rel=stylesheet>`` elements, its scripts and
+1. drops the letter's ``<style>`` and ``<link rel=stylesheet>`` elements, its scripts, the
+   letterhead's logo (a ``data:`` image many clients block: the head stays as text) and
    every HTML comment (the HTML is read with :mod:`html.parser`, not with patterns, so a
    ``<!--`` inside an attribute or in the text is not mistaken for a comment);
 2. declares the page for phones and dark mode (``viewport``, ``color-scheme: light dark``);
@@ -40,6 +41,14 @@ _HEAD = (
 )
 
 
+def _is_logo(tag: str, attrs: list[tuple[str, str | None]]) -> bool:
+    """The letterhead's logo: a ``data:`` image that many clients block (Gmail, Outlook),
+    so the e-mail shows the letterhead as text (the organisation's and unit's lines)."""
+    return tag == "img" and any(
+        k == "class" and "letterhead-logo" in (v or "").split() for k, v in attrs
+    )
+
+
 class _Strip(HTMLParser):
     """Echoes HTML as written, less comments, style sheets and scripts; adds the meta tags
     and the e-mail stylesheet at the start of ``<head>``."""
@@ -56,6 +65,8 @@ class _Strip(HTMLParser):
             return
         if tag == "link" and any(k == "rel" and "stylesheet" in (v or "") for k, v in attrs):
             return
+        if _is_logo(tag, attrs):
+            return
         self.out.append(self.get_starttag_text() or "")
         if tag == "head" and self.head:
             self.out.append(self.head)
@@ -63,6 +74,8 @@ class _Strip(HTMLParser):
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "link" and any(k == "rel" and "stylesheet" in (v or "") for k, v in attrs):
+            return
+        if _is_logo(tag, attrs):
             return
         self.out.append(self.get_starttag_text() or "")
 

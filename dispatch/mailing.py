@@ -38,6 +38,7 @@ from pydantic import (
 from dispatch import languages
 from dispatch.errors import Location, MailingError, Problem
 from dispatch.formatting import legacy_zone_hint
+from dispatch.letterhead import LetterheadRef, ResolvedLetterhead, resolve_letterhead
 
 
 def _language(value: str) -> str:
@@ -344,9 +345,11 @@ class Mailing(_Model):
     attach_pdf: StrictBool = True  # the letter as PDF, attached to each message
     max_message_mb: float = Field(default=10.0, gt=0)
     approval: Literal["optional", "required"] = "optional"  # "required": send only approved
+    letterhead: LetterheadRef | None = None  # the shared letterhead file and overrides
 
     # Set by load_mailing, not by the file.
     path: Path = Field(default=Path("mailing.toml"), exclude=True)
+    head: ResolvedLetterhead | None = Field(default=None, exclude=True)  # letterhead, read
 
     @field_validator("template")
     @classmethod
@@ -723,21 +726,29 @@ def load_mailing(path: Path) -> Mailing:
             ]
         ) from None
     problems: list[Problem] = []
-    if "path" in data:  # set by dispatch, not by the file: a key of that name is unknown
-        problems.append(
-            Problem(
-                Location(file=path, field="path"),
-                "is not a field of a mailing file here",
-                "Remove it, or check its spelling.",
-                value="path",
+    for key in ("path", "head"):  # set by dispatch, not by the file: unknown keys there
+        if key in data:
+            problems.append(
+                Problem(
+                    Location(file=path, field=key),
+                    "is not a field of a mailing file here",
+                    "Remove it, or check its spelling.",
+                    value=key,
+                )
             )
-        )
     try:
-        mailing = Mailing.model_validate({**data, "path": path})
+        mailing = Mailing.model_validate({**data, "path": path, "head": None})
     except ValidationError as exc:
         raise MailingError(problems + problems_from_validation(path, exc)) from None
     problems += check_languages(mailing) + check_annexes(mailing)
     problems += check_layout(mailing)
+    if mailing.letterhead is not None:
+        try:
+            head = resolve_letterhead(mailing.letterhead, path)
+        except MailingError as exc:
+            problems += exc.problems
+        else:
+            mailing = mailing.model_copy(update={"head": head})
     if problems:
         raise MailingError(problems)
     return mailing

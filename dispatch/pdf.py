@@ -18,11 +18,13 @@ again: 10 000 addressees sharing 4 letters cost 4 renders.
 from __future__ import annotations
 
 import functools
+import html as _html
 import importlib.resources
 import logging
 import re
 import shutil
 import subprocess
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,8 +39,14 @@ __all__ = [
     "check_fonts",
     "font_family_of",
     "installed_font_families",
+    "print_html",
     "render_pdf",
 ]
+
+PDF_VARIANT = "pdf/a-3u"
+"""Every PDF is PDF/A-3u (archival: fonts embedded, metadata in XMP, Unicode text) and
+tagged (a structure tree, the language: readable by a screen reader). PDF/A-3 rather than
+2: a letter may embed its annexes (``<a rel="attachment">``), which only PDF/A-3 allows."""
 
 DEFAULT_STYLESHEET: Path = Path(
     str(importlib.resources.files("dispatch") / "_templates" / "print.css")
@@ -199,6 +207,19 @@ def _quiet_weasyprint(into: list[str]) -> Iterator[None]:
         logger.propagate = old_propagate
 
 
+@contextmanager
+def _icc_profile_leak_ignored() -> Iterator[None]:
+    """WeasyPrint 70 opens its sRGB profile (the output intent PDF/A requires) and never
+    closes it: CPython closes it at once and says so with a ResourceWarning, which a
+    strict run (pytest's ``filterwarnings = error``) turns into an error. That one
+    warning, and only it, is ignored while a PDF is written."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r"unclosed file .*sRGB2014\.icc", category=ResourceWarning
+        )
+        yield
+
+
 class _Engine:
     """What every render shares: the font configuration, the parsed stylesheet, the images.
 
@@ -245,9 +266,9 @@ class _Engine:
         if base_url is not None and not str(base_url).startswith(("http:", "https:")):
             self.url_fetcher.base = Path(str(base_url).removeprefix("file://")).resolve()
         self.url_fetcher.files = files
-        with _quiet_weasyprint(warnings):
+        with _quiet_weasyprint(warnings), _icc_profile_leak_ignored():
             document = HTML(
-                string=html,
+                string=print_html(html),
                 base_url=None if base_url is None else str(base_url),
                 url_fetcher=self.url_fetcher,
             )
@@ -255,8 +276,107 @@ class _Engine:
                 stylesheets=self.stylesheets,
                 font_config=self.font_config,
                 cache=self.image_cache,
+                pdf_variant=PDF_VARIANT,
+                pdf_tags=True,
             )
         return pdf
+
+
+_BODY = re.compile(r"<body\b.*?(?=</body>|\Z)", re.DOTALL | re.IGNORECASE)
+_TOKEN = re.compile(r"(<[^>]*>)")
+_EXTERNAL_LINK = re.compile(
+    r"""<a\s[^>]*?\bhref\s*=\s*"(https?://[^"]+)"[^>]*>(.*?)</a\s*>""", re.DOTALL | re.IGNORECASE
+)
+# A word that hyphenation would cut (7 letters or more: hyphenate-limit-chars in
+# print.css); those with a capital or a digit are not cut (see _wrap_proper).
+_PROPER = re.compile(r"(?<![&#\w\u2011-])\w[\w\u2011-]{5,}\w(?![\w\u2011])")
+_URL_HEAD = re.compile(r"([a-z][a-z0-9+.-]*://[^/?#\s]+)(.*)", re.DOTALL | re.IGNORECASE)
+
+
+def _url_html(url: str) -> str:
+    """A URL as printed text: its scheme and host kept on one line."""
+    m = _URL_HEAD.match(url)
+    if m is None:
+        return _html.escape(url, quote=False)
+    head, rest = m.groups()
+    return f'<span class="url-head">{_html.escape(head, quote=False)}</span>' + _html.escape(
+        rest, quote=False
+    )
+
+
+def _same_target(text: str, url: str) -> bool:
+    def bare(u: str) -> str:
+        u = re.sub(r"^[a-z]+://", "", u.strip(), flags=re.IGNORECASE)
+        return u.removeprefix("www.").rstrip("/").casefold()
+
+    return bare(text) == bare(url)
+
+
+def _link_for_print(m: re.Match[str]) -> str:
+    url = _html.unescape(m.group(1))
+    inner = m.group(2)
+    text = _html.unescape(re.sub(r"<[^>]*>", "", inner))
+    if _same_target(text, url):
+        if "<" in inner:
+            return m.group(0)
+        opening = m.group(0)[: m.start(2) - m.start(0)]
+        return f"{opening}{_url_html(text)}</a>"
+    note = f'<a href="{_html.escape(url)}">{_url_html(url)}</a>'
+    return f'{m.group(0)}<span class="link-note">{note}</span>'
+
+
+_PROPER_OR_URL = re.compile(rf"(?:https?://|www\.)\S+|(?P<word>{_PROPER.pattern})")
+
+
+def _wrap_proper(m: re.Match[str]) -> str:
+    word = m.group("word")
+    if word is None or not any(c.isupper() or c.isdigit() for c in word):
+        return m.group()  # a URL (kept whole by the link code), or a lower-case word
+    return f'<span class="nohyph">{word}</span>'
+
+
+# Where print.css hyphenates: the letter's text and the annex pages (elsewhere nothing is
+# cut, and a word is best left in one piece of the text layer).
+_HYPHENATED = re.compile(
+    r'<div class="body">.*?(?=<p class="closing">|\Z)|<section class="annexes-page">.*?</section>',
+    re.DOTALL,
+)
+
+
+def _no_hyphens(body: str) -> str:
+    return _HYPHENATED.sub(lambda m: _no_hyphens_in(m.group()), body)
+
+
+def _no_hyphens_in(body: str) -> str:
+    out = []
+    for piece in _TOKEN.split(body):
+        if piece.startswith("<") or not piece:
+            out.append(piece)
+        else:
+            out.append(_PROPER_OR_URL.sub(_wrap_proper, piece))
+    return "".join(out)
+
+
+def print_html(html: str) -> str:
+    """A letter's HTML as printed: each external link's target legible on paper, proper
+    names and acronyms not hyphenated. Only the PDF gets this; the e-mail keeps its HTML.
+
+    A link whose words are not its target gets the target in a ``.link-note`` after it,
+    which print.css floats to the foot of the page as a numbered footnote (clickable
+    too); a bare URL gets none, only its scheme and host kept on one line. Words of 7
+    letters or more with a capital or a digit (Genève, Partner2Connect, ONU‑Femmes) go
+    into a ``.nohyph`` span that print.css does not hyphenate: only lower-case words are
+    cut. A pure function of its input, so identical letters stay identical PDFs.
+
+    >>> print_html('<body><a href="https://x.org/a">ici</a></body>')
+    '<body><a href="https://x.org/a">ici</a><span class="link-note"><a href="https://x.org/a"><span class="url-head">https://x.org</span>/a</a></span></body>'
+    """
+    found = _BODY.search(html)
+    if found is None:
+        return html
+    body = _EXTERNAL_LINK.sub(_link_for_print, found.group())
+    body = _no_hyphens(body)
+    return html[: found.start()] + body + html[found.end() :]
 
 
 def _confined_fetcher(base: Any) -> Any:

@@ -27,6 +27,7 @@ from dispatch import languages
 from dispatch.contacts import Addressee, Contacts
 from dispatch.distinct import DistinctLetter
 from dispatch.errors import Location, Problem, TemplateError
+from dispatch.letterhead import letterhead_values
 from dispatch.mailing import Mailing, Text, signatory_columns
 from dispatch.markdown import link_list
 from dispatch.placeholders import Namespace, Unset, UnsetField
@@ -142,6 +143,7 @@ def shared_values(mailing: Mailing, contacts: Contacts, lang: str) -> dict[str, 
         "date": mailing.date,
         "place": mailing.place.get(lang),
         "unit": mailing.unit.get(lang) if mailing.unit is not None else [],
+        "letterhead": Namespace(letterhead_values(mailing.head, lang), "letterhead"),
         "contact": Namespace(
             {
                 "name": _get(contact.name, lang),

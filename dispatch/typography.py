@@ -47,7 +47,7 @@ from markupsafe import Markup
 
 from dispatch import languages
 
-__all__ = ["typeset", "typeset_html"]
+__all__ = ["keep_together_en", "keep_together_fr", "typeset", "typeset_html"]
 
 NBSP = "\u00a0"
 NNBSP = "\u202f"
@@ -618,6 +618,90 @@ def _fr_thousands(flow: _Flow) -> Iterator[Edit]:
         yield start, end, grouped
 
 
+# ---------------------------------------------------------------------------------------
+# Line breaking: what a line may not separate. A day from its month and a month from its
+# year ("17 mai 2021", "May 17, 2021"), an abbreviation from its number ("Rev. 1",
+# "p. 4"), a time from "a.m." ("8.30 a.m.") get U+00A0; the hyphen of an acronym joined to
+# a word in capitals ("CEE-ONU", "ONU-Femmes", "ITU-T") becomes U+2011 NON-BREAKING
+# HYPHEN. References such as "CL-22/006" stay as written (their right side is a number).
+
+_FR_MONTHS = "janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre"
+_EN_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_SP = "[ \t\u00a0\u202f\u2009]+"
+_FR_DATE = re.compile(
+    rf"(?<![\w.,/])(?:1er|[0-9]{{1,2}})(?P<a>{_SP})(?:{_FR_MONTHS})(?!\w)"
+    rf"(?:(?P<b>{_SP})[0-9]{{4}}(?![\w,.:/-]?[0-9]))?",
+    re.IGNORECASE,
+)
+_EN_DATE = re.compile(
+    rf"(?<![\w.,/])[0-9]{{1,2}}(?P<a>{_SP})(?:{_EN_MONTHS})(?!\w)"
+    rf"(?:(?P<b>{_SP})[0-9]{{4}}(?![\w,.:/-]?[0-9]))?"
+    rf"|(?<![\w-])(?:{_EN_MONTHS})(?P<c>{_SP})[0-9]{{1,2}}(?![\w:.,/-]?[0-9])"
+    rf"(?:,(?P<d>{_SP})[0-9]{{4}}(?![\w,.:/-]?[0-9]))?"
+)
+_MONTH_YEAR = {
+    "fr": re.compile(rf"(?<![\w-])(?:{_FR_MONTHS})(?P<b>{_SP})[0-9]{{4}}(?![\w,.:/-]?[0-9])", re.I),
+    "en": re.compile(rf"(?<![\w-])(?:{_EN_MONTHS})(?P<b>{_SP})[0-9]{{4}}(?![\w,.:/-]?[0-9])"),
+}
+_ABBREVIATION_NUMBER = re.compile(
+    rf"(?<![\w.])(?:Rev|Add|Corr|Vol|Doc|Res|Rés|Rec|p|pp|No|art|Art|chap|al)\.(?P<a>{_SP})(?=[0-9])"
+)
+_EN_TIME = re.compile(rf"[0-9](?P<a>{_SP})(?=(?:a\.m\.|p\.m\.)|(?:am|pm)(?!\w))")
+_ACRONYM_HYPHEN = re.compile(r"(?<![\w\u2011-])[A-Z][A-Z0-9]+(?P<h>-)(?=[A-Z])")
+
+
+def _keep_together(lang: Literal["fr", "en"]) -> Rule:
+    dates = _FR_DATE if lang == "fr" else _EN_DATE
+    month_year = _MONTH_YEAR[lang]
+
+    def rule(flow: _Flow) -> Iterator[Edit]:
+        text = flow.text
+        edits: list[Edit] = []
+        for m in dates.finditer(text):
+            for group in ("a", "b", "c", "d"):
+                if group in m.re.groupindex and m.group(group) is not None:
+                    edits.append((m.start(group), m.end(group), NBSP))
+        for m in month_year.finditer(text):
+            edits.append((m.start("b"), m.end("b"), NBSP))
+        for m in _ABBREVIATION_NUMBER.finditer(text):
+            edits.append((m.start("a"), m.end("a"), NBSP))
+        if lang == "en":
+            for m in _EN_TIME.finditer(text):
+                edits.append((m.start("a"), m.end("a"), NBSP))
+        if "-" in text:
+            for m in _ACRONYM_HYPHEN.finditer(text):
+                edits.append((m.start("h"), m.end("h"), "\u2011"))
+        seen: set[tuple[int, int]] = set()
+        for edit in sorted(edits):
+            if (edit[0], edit[1]) not in seen:
+                seen.add((edit[0], edit[1]))
+                yield edit
+
+    return rule
+
+
+def keep_together_fr(text: str) -> str:
+    """Only the no-break rules of French (dates, "Rev. 1", "CEE-ONU"), on plain text.
+
+    >>> keep_together_fr("du 17 au 21 mai 2021 (CEE-ONU)")
+    'du 17 au 21\xa0mai\xa02021 (CEE\u2011ONU)'
+    """
+    flow = _Flow(text, _protected(text))
+    flow.apply((_keep_together("fr"),))
+    return flow.text
+
+
+def keep_together_en(text: str) -> str:
+    """Only the no-break rules of English, on plain text.
+
+    >>> keep_together_en("on 17 May 2021 at 8.30 a.m. (ITU-T)")
+    'on 17\xa0May\xa02021 at 8.30\xa0a.m. (ITU\u2011T)'
+    """
+    flow = _Flow(text, _protected(text))
+    flow.apply((_keep_together("en"),))
+    return flow.text
+
+
 # Passes of rules: the rules of a pass read the same text, so none may depend on another's
 # work; a pass reads the text the passes before it made. "23h59" must become "23 h 59"
 # before a range is looked for ("8h30-11h30"); an English apostrophe needs the quotes done.
@@ -634,6 +718,7 @@ _PASSES: dict[str, tuple[tuple[Rule, ...], ...]] = {
             _currency_before,
             _number_ranges,
         ),
+        (_keep_together("fr"),),
     ),
     "en": (
         (
@@ -644,7 +729,7 @@ _PASSES: dict[str, tuple[tuple[Rule, ...], ...]] = {
             _currency_before,
             _number_ranges,
         ),
-        (_en_apostrophes,),
+        (_en_apostrophes, _keep_together("en")),
     ),
 }
 

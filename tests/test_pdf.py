@@ -198,7 +198,9 @@ def test_the_annex_list_names_every_annex(pages: list[str]) -> None:
 
 def test_page_numbers_start_on_page_two(pages: list[str]) -> None:
     def numbers(text: str) -> list[str]:
-        return [line for line in text.splitlines() if re.fullmatch(r"- \d+ -", line.strip())]
+        # the running head: the reference on the left, the number on the right
+        found = (re.search(r"- \d+ -$", line.strip()) for line in text.splitlines())
+        return [m.group() for m in found if m]
 
     assert numbers(pages[0]) == []
     for number, text in enumerate(pages[1:], start=2):
@@ -231,12 +233,67 @@ def test_french_words_are_hyphenated_in_the_letter_text() -> None:
     narrow = "<style>.body p { width: 4cm }</style>"
     html = (
         '<html lang="fr"><head>' + narrow + '</head><body><div class="body"><p>'
-        "Anticonstitutionnellement, les télécommunications internationales.</p></div>"
+        "anticonstitutionnellement, les télécommunications internationales.</p></div>"
         "</body></html>"
     )
     text = pypdf.PdfReader(io.BytesIO(render_pdf(html))).pages[0].extract_text()
     assert "\u2010\n" in text  # a hyphen at a line's end, put there by the hyphenator
-    assert text.replace("\u2010\n", "").startswith("Anticonstitutionnellement")
+    assert text.replace("\u2010\n", "").startswith("anticonstitutionnellement")
+
+
+@pytest.mark.parametrize(
+    "word",
+    ["Anticonstitutionnellement", "Partner2Connect", "ONU\u2011Femmes", "Télécommunications"],
+)
+def test_words_with_a_capital_or_a_digit_are_never_hyphenated(word: str) -> None:
+    narrow = "<style>.body p { width: 3cm }</style>"
+    html = (
+        f'<html lang="fr"><head>{narrow}</head><body><div class="body"><p>'
+        f"les {word} les</p></div></body></html>"
+    )
+    text = pypdf.PdfReader(io.BytesIO(render_pdf(html))).pages[0].extract_text()
+    assert "\u2010" not in text
+    assert word in text
+
+
+def test_every_pdf_is_tagged_pdf_a_with_language_and_metadata() -> None:
+    html = (
+        '<html lang="fr"><head><title>Circulaire TSB 352 – Réunion</title>'
+        '<meta name="author" content="UIT – TSB"><meta name="description" content="Réunion">'
+        "</head><body><p>Madame, Monsieur,</p></body></html>"
+    )
+    reader = pypdf.PdfReader(io.BytesIO(render_pdf(html)))
+    root: Any = reader.trailer["/Root"]
+    assert "/StructTreeRoot" in root
+    assert str(root["/Lang"]) == "fr"
+    assert "/OutputIntents" in root  # the sRGB profile PDF/A asks for
+    xmp: Any = reader.xmp_metadata
+    raw = xmp.stream.get_data().decode("utf-8")
+    assert re.search(r"pdfaid:part(?:>|=\")3", raw)
+    assert re.search(r"pdfaid:conformance(?:>|=\")U", raw)
+    info: Any = reader.metadata
+    assert info.title == "Circulaire TSB 352 – Réunion"
+    assert info.author == "UIT – TSB"
+    assert info.subject == "Réunion"
+
+
+def test_a_link_gets_its_target_as_a_clickable_footnote_and_a_bare_url_none() -> None:
+    html = (
+        '<html lang="fr"><body><p>Inscrivez-vous <a href="https://example.org/inscription">'
+        'ici</a> ou sur <a href="https://example.org/a">https://example.org/a</a>.</p>'
+        "</body></html>"
+    )
+    reader = pypdf.PdfReader(io.BytesIO(render_pdf(html)))
+    text = reader.pages[0].extract_text()
+    assert "https://example.org/inscription" in text
+    assert text.count("https://example.org/a") == 1  # the bare URL, not repeated
+    targets = [
+        annot.get_object()["/A"]["/URI"]
+        for annot in reader.pages[0].get("/Annots", [])
+        if "/A" in annot.get_object()
+    ]
+    assert targets.count("https://example.org/inscription") >= 2  # the words and the note
+    assert "https://example.org/a" in targets
 
 
 def test_the_same_letter_gives_the_same_bytes() -> None:
@@ -309,8 +366,8 @@ def test_relative_images_are_found_from_the_base_url(tmp_path: Path) -> None:
     )
     (tmp_path / "logo.svg").write_text(svg, encoding="utf-8")
     renderer = PdfRenderer(base_url=tmp_path)
-    renderer.render('<p><img src="logo.svg" alt="logo"></p>')
-    assert renderer.warnings == []
+    renderer.render('<html lang="fr"><p><img src="logo.svg" alt="logo"></p></html>')
+    assert renderer.warnings == []  # a tagged PDF wants the language: the letters have it
 
 
 def test_a_letter_cannot_pull_a_local_file_from_outside_its_folders_into_the_pdf(

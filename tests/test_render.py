@@ -18,7 +18,8 @@ NBSP, NNBSP = "\u00a0", "\u202f"
 
 
 def plain(text: str) -> str:
-    """Letters use no-break spaces; compare their words with ordinary spaces."""
+    """Letters use no-break spaces and hyphens; compare their words with ordinary ones."""
+    text = text.replace("\u2011", "-")
     return re.sub(r"\s+", " ", text.replace(NBSP, " ").replace(NNBSP, " "))
 
 

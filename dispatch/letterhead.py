@@ -1,0 +1,256 @@
+"""The organisation's letterhead, set once for all the mailings of a unit.
+
+A letterhead file (``letterhead.toml``, TOML like the mailing file) holds what every letter
+of an organisation carries: its name in each language (one string a line), an optional
+logo (an SVG, PNG or JPEG file, relative to the letterhead file) and the footer of the
+first page (postal address, telephone, e-mail)::
+
+    [organisation]
+    fr = ["Union internationale des télécommunications"]
+    en = ["International Telecommunication Union"]
+
+    logo = "letterhead-logo.svg"   # before the tables, as TOML wants
+    phone = "+41 22 555 01 00"
+    email = "secretariat@example.org"
+
+    [address]
+    fr = "Place des Nations, 1211 Genève 20, Suisse"
+    en = "Place des Nations, 1211 Geneva 20, Switzerland"
+
+A mailing names it in its ``[letterhead]`` table, relative to the mailing's folder, and may
+override any part of it there (``file`` aside, the keys are those of the file)::
+
+    [letterhead]
+    file = "../letterhead.toml"
+    phone = "+41 22 555 02 00"
+
+The file is named explicitly rather than looked for in the parent folders: a mailing copied
+elsewhere then says which letterhead it lost instead of silently printing another one.
+The logo is read once and put into the letter as a ``data:`` URL, so the HTML stands alone
+(the preview, the PDF renderer's confined URL fetcher) and the PDF is the same wherever the
+mailing is rendered.
+"""
+
+from __future__ import annotations
+
+import base64
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from dispatch.errors import Location, MailingError, Problem
+
+__all__ = [
+    "Letterhead",
+    "LetterheadRef",
+    "letterhead_values",
+    "load_letterhead",
+    "resolve_letterhead",
+]
+
+_LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg"}
+_LOGO_TYPES[".jpeg"] = "image/jpeg"
+_LOGO_MAX_BYTES = 512 * 1024  # a letterhead logo, not a photograph: every letter carries it
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, strict=True)
+
+
+class _Lines(_Model):
+    fr: list[str] | None = None
+    en: list[str] | None = None
+
+
+class _Text(_Model):
+    fr: str | None = None
+    en: str | None = None
+
+
+class Letterhead(_Model):
+    """A letterhead file's content; every part optional (a mailing may fill the rest)."""
+
+    organisation: _Lines | None = None
+    logo: str | None = None  # relative to the letterhead file
+    address: _Text | None = None
+    phone: str | None = None
+    email: str | None = None
+    logo_alt: _Text | None = None  # the logo's text alternative (tagged PDF, e-mail)
+
+
+class LetterheadRef(Letterhead):
+    """The mailing's ``[letterhead]`` table: the file it uses and what it overrides."""
+
+    file: str | None = None
+
+
+class ResolvedLetterhead(Letterhead):
+    """A letterhead with its logo read: ``logo`` is then a ``data:`` URL."""
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _problems(path: Path, exc: ValidationError, prefix: str = "") -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        field = prefix + _field(tuple(err["loc"]))
+        if err["type"] == "extra_forbidden":
+            known = ", ".join(k for k in LetterheadRef.model_fields if k != "file" or prefix)
+            problems.append(
+                Problem(
+                    Location(file=path, field=field),
+                    "is not a field of a letterhead",
+                    f"Expected one of: {known}. Remove it, or check its spelling.",
+                )
+            )
+        elif err["type"] == "missing":
+            problems.append(
+                Problem(Location(file=path, field=field), "is missing", "Add it and run again.")
+            )
+        else:
+            value = err.get("input")
+            problems.append(
+                Problem(
+                    Location(file=path, field=field),
+                    f"is not valid: {err['msg']}",
+                    "Correct it and run again.",
+                    **({} if isinstance(value, dict) else {"value": value}),
+                )
+            )
+    return problems
+
+
+def load_letterhead(path: Path) -> Letterhead:
+    """Read and validate a letterhead file; :class:`MailingError` names the file and field."""
+    try:
+        data = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
+    except FileNotFoundError:
+        raise MailingError(
+            [
+                Problem(
+                    Location(file=path),
+                    "does not exist",
+                    "Create it, or correct letterhead.file in the mailing file.",
+                )
+            ]
+        ) from None
+    except OSError as exc:
+        raise MailingError(
+            [Problem(Location(file=path), f"cannot be read ({exc.strerror})", "Check the path.")]
+        ) from None
+    except UnicodeDecodeError:
+        raise MailingError(
+            [Problem(Location(file=path), "is not UTF-8 text", "Save it as UTF-8.")]
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise MailingError(
+            [
+                Problem(
+                    Location(file=path),
+                    f"is not valid TOML: {exc}",
+                    "Correct the syntax (strings in double quotes).",
+                )
+            ]
+        ) from None
+    try:
+        return Letterhead.model_validate(data)
+    except ValidationError as exc:
+        raise MailingError(_problems(path, exc)) from None
+
+
+def _logo_url(logo: str, base: Path, where: Location) -> tuple[str | None, list[Problem]]:
+    path = (base / logo).resolve()
+    kind = _LOGO_TYPES.get(path.suffix.lower())
+    if kind is None:
+        return None, [
+            Problem(
+                where,
+                "is not an SVG, PNG or JPEG file",
+                "Give the logo as .svg, .png or .jpg.",
+                value=logo,
+            )
+        ]
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        what = "does not exist" if isinstance(exc, FileNotFoundError) else "cannot be read"
+        return None, [
+            Problem(
+                where,
+                f"{what} (looked for {path})",
+                "Put the logo beside the letterhead file, or correct its name.",
+                value=logo,
+            )
+        ]
+    if len(data) > _LOGO_MAX_BYTES:
+        return None, [
+            Problem(
+                where,
+                f"is {len(data) // 1024} KB: every letter and message carries it",
+                f"Use a logo of at most {_LOGO_MAX_BYTES // 1024} KB (an SVG is best).",
+                value=logo,
+            )
+        ]
+    return f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}", []
+
+
+def resolve_letterhead(ref: LetterheadRef, mailing_path: Path) -> ResolvedLetterhead:
+    """The mailing's letterhead: its file (if any) with the mailing's overrides on top.
+
+    Raises :class:`MailingError` with every problem: the file, its fields, the logo.
+    """
+    values: dict[str, Any] = {}
+    logo_base = mailing_path.parent
+    logo_where = Location(file=mailing_path, field="letterhead.logo")
+    if ref.file is not None:
+        path = (mailing_path.parent / ref.file).resolve()
+        shared = load_letterhead(path)
+        values = shared.model_dump(exclude_none=True)
+        if shared.logo is not None:
+            logo_base = path.parent
+            logo_where = Location(file=path, field="logo")
+    overrides = ref.model_dump(exclude_none=True, exclude={"file"})
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(values.get(key), dict):
+            values[key] = {**values[key], **value}  # override one language, keep the other
+        else:
+            values[key] = value
+    if ref.logo is not None:
+        logo_base = mailing_path.parent
+        logo_where = Location(file=mailing_path, field="letterhead.logo")
+    problems: list[Problem] = []
+    if values.get("logo"):
+        values["logo"], problems = _logo_url(values["logo"], logo_base, logo_where)
+    if problems:
+        raise MailingError(problems)
+    return ResolvedLetterhead.model_validate(values)
+
+
+def letterhead_values(head: Letterhead | None, lang: str) -> dict[str, Any]:
+    """What the templates read as ``letterhead``: the parts in ``lang``; empty if none."""
+    if head is None:
+        return {
+            "organisation": [],
+            "logo": None,
+            "logo_alt": "",
+            "address": None,
+            "phone": None,
+            "email": None,
+            "footer": False,
+        }
+    organisation = getattr(head.organisation, lang, None) if head.organisation else None
+    address = getattr(head.address, lang, None) if head.address else None
+    alt = getattr(head.logo_alt, lang, None) if head.logo_alt else None
+    return {
+        "organisation": list(organisation or []),
+        "logo": head.logo,
+        "logo_alt": alt or " ".join(organisation or []),
+        "address": address,
+        "phone": head.phone,
+        "email": head.email,
+        "footer": bool(address or head.phone or head.email),
+    }
