@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from dispatch.compose import Composer, outgoing, validate_sizes
 from dispatch.delivery.results import DeliveryEvent, DeliverySummary
 from dispatch.errors import InvalidInput, JournalError, Location, Problem
+from dispatch.files import check_output_path
 from dispatch.fingerprint import inputs_fingerprint
 from dispatch.journal import Journal, JournalRow, MailingLock, Plan, State
 from dispatch.journal import journal_dir as folder_journal_dir
@@ -54,6 +55,7 @@ __all__ = [
     "journal_dir",
     "journal_path",
     "lock_path",
+    "mailing_identity",
     "mailing_status",
     "preview_mailing",
     "render_mailing",
@@ -193,8 +195,16 @@ class Status:
 
     mailing: Mailing
     journal: Path
-    counts: Mapping[State, int]  # empty when nothing was sent yet
+    counts: Mapping[State, int]  # empty when nothing was sent yet; withdrawn rows left out
     problems: tuple[JournalRow, ...]  # failed-temporary, failed-permanent and unknown
+    # rows whose addressee left the mailing, by state: ``sent`` ones are still in
+    # ``counts`` (sent, no longer in the mailing); the unsent ones are withdrawn
+    left: Mapping[State, int] = field(default_factory=dict)
+
+    @property
+    def withdrawn(self) -> int:
+        """Rows that left the mailing before anything reached their addressee (not counted)."""
+        return sum(n for s, n in self.left.items() if s not in ("sent", "unknown", "sending"))
 
     @property
     def started(self) -> bool:
@@ -215,7 +225,9 @@ def mailing_status(mailing: PathLike) -> Status:
     with Journal.open(path, readonly=True) as journal:
         counts = journal.counts()
         rows = journal.rows(["failed-temporary", "failed-permanent", "unknown"])
-    return Status(loaded, path, counts, tuple(rows))
+        left = journal.left()
+    problems = tuple(r for r in rows if not r.withdrawn)
+    return Status(loaded, path, counts, problems, {s: n for s, n in left.items() if n})
 
 
 @dataclass(frozen=True)
@@ -228,18 +240,36 @@ class Reported:
 
 
 def report_mailing(
-    mailing: PathLike, out: PathLike, *, contacts: PathLike | None = None
+    mailing: PathLike,
+    out: PathLike,
+    *,
+    contacts: PathLike | None = None,
+    templates: PathLike | None = None,
 ) -> Reported:
     """Write the report of ``mailing`` (``.xlsx``: a summary and a sheet of messages;
     ``.csv``: the messages) to ``out``.
 
     ``contacts``: the workbook that gives names and organisations (default: the one the
-    mailing file names).
+    mailing file names). ``templates``: the templates folder, which ``out`` may not be in.
 
-    Raises :class:`~dispatch.errors.InvalidInput` if nothing was sent yet.
+    Raises :class:`~dispatch.errors.InvalidInput` if nothing was sent yet, if ``out`` is
+    one of the mailing's inputs (its file, workbook and categories file, templates,
+    annexes, journal) or if its suffix is neither ``.xlsx`` nor ``.csv``.
     """
     loaded = load_mailing(Path(mailing))
     path = journal_path(loaded)
+    workbook = contacts_path_for(loaded, Path(contacts) if contacts is not None else None)
+    check_output_path(
+        Path(out),
+        [
+            loaded.path,
+            workbook,
+            workbook.with_name(workbook.stem + ".categories.csv"),
+            Path(templates) if templates is not None else None,
+            *(loaded.annex_path(annex) for annex in loaded.annexes),
+            path,
+        ],
+    )
     if not path.exists():
         raise InvalidInput(
             [
@@ -271,13 +301,16 @@ class SendOptions:
     send one sample per language to this address only, nobody is marked as sent (with
     ``dry_run``, only say which letters would go). ``limit``: at most this many messages
     in this run. ``retry_unknown``: also send the messages whose fate is unknown after a
-    crash (their addressees may get two copies).
+    crash (their addressees may get two copies). ``new_mailing``: the journal found is
+    not this mailing's (a folder copied with its journal, or a journal deleted beside the
+    traces of earlier sends): set it aside and start a new one.
     """
 
     dry_run: bool = False
     to_address: str | None = None
     limit: int | None = None
     retry_unknown: bool = False
+    new_mailing: bool = False
 
 
 class SendOutcome(enum.Enum):
@@ -387,10 +420,10 @@ def send_mailing(
         relay = load_settings(None, os.environ)
     composer = Composer(prepared, when=when or now(), attach_pdf=prepared.mailing.attach_pdf)
     validate_sizes(composer, prepared.mailing.max_message_mb)
-    messages = tuple(outgoing(composer, letter) for letter in prepared.letters)
     loaded = prepared.mailing
 
     if opts.to_address is not None:
+        messages = _messages(composer, {})
         if opts.dry_run:
             checked_test_address(opts.to_address)
             chosen_samples = tuple(sample_choice(messages).values())
@@ -404,11 +437,24 @@ def send_mailing(
     with MailingLock(lock_path(loaded)):
         if opts.dry_run:
             return SendResult(
-                SendOutcome.DRY_RUN, loaded, prepared, relay, plan=_dry_plan(loaded, messages, opts)
+                SendOutcome.DRY_RUN,
+                loaded,
+                prepared,
+                relay,
+                plan=_dry_plan(loaded, composer, opts),
             )
         assert relay is not None
         inputs = _fingerprint(loaded, chosen)
-        with Journal.open(journal_path(loaded)) as journal:
+        with Journal.open_for_mailing(
+            journal_path(loaded),
+            folder=loaded.folder,
+            reference=mailing_identity(loaded),
+            new_mailing=opts.new_mailing,
+        ) as journal:
+            # Each addressee keeps the Message-ID of its first plan, whatever changed since.
+            messages = _messages(composer, journal.message_ids())
+            if not (chosen.only or chosen.category):  # the whole mailing: who left it
+                journal.withdraw(m.key for m in messages)
             plan = journal.preview(messages, retry_unknown=opts.retry_unknown)
             if not plan.to_send:
                 if inputs is not None:  # every message of these inputs is in the journal
@@ -432,16 +478,32 @@ def send_mailing(
     return SendResult(SendOutcome.DELIVERED, loaded, prepared, relay, plan=plan, summary=summary)
 
 
-def _dry_plan(
-    mailing: Mailing, messages: tuple[Outgoing, ...], options: SendOptions
-) -> Plan[Outgoing]:
+def mailing_identity(mailing: Mailing) -> str:
+    """What names a mailing to people, as its journal records it: its reference and date.
+
+    A journal found in a folder whose identity changed *and* that was moved (a copy of
+    last month's folder) is refused (:class:`~dispatch.journal.JournalMismatch`).
+    """
+    return f"{mailing.reference.model_dump_json()} {mailing.date.isoformat()}"
+
+
+def _messages(composer: Composer, message_ids: Mapping[str, str]) -> tuple[Outgoing, ...]:
+    """The mailing's messages, each under the Message-ID its journal row holds, if any."""
+    return tuple(
+        outgoing(composer, letter, message_id=message_ids.get(letter.addressee.key))
+        for letter in composer.prepared.letters
+    )
+
+
+def _dry_plan(mailing: Mailing, composer: Composer, options: SendOptions) -> Plan[Outgoing]:
     """What a run would send, from the journal if there is one; it is not changed."""
     path = journal_path(mailing)
     if path.exists():
         with Journal.open(path, readonly=True) as journal:
+            messages = _messages(composer, journal.message_ids())
             return journal.preview(messages, retry_unknown=options.retry_unknown)
     return Plan(
-        to_send=messages,
+        to_send=_messages(composer, {}),
         already_sent=(),
         changed=(),
         unknown=(),

@@ -243,7 +243,12 @@ class _Delivery:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         except asyncio.CancelledError:
             self.interrupted = True
-            self._emit("stopping", reason="interrupted: finishing the messages in flight")
+            self._emit(
+                "stopping",
+                reason=f"Interrupted: finishing the messages in flight (up to "
+                f"{self.settings.timeout:g} s, --timeout); press Ctrl-C again to stop now "
+                "(a message whose content went out is then recorded unknown).",
+            )
             await self._wind_down(tasks)
             raise
         failed = [t for t in tasks if t.done() and not t.cancelled() and t.exception()]
