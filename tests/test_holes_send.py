@@ -23,6 +23,8 @@ from click.testing import CliRunner
 from dispatch.cli import main
 from dispatch.errors import Location, Problem, summarise
 from dispatch.journal import Journal
+from dispatch.mailing import load_mailing
+from dispatch.message import message_id
 from tests.conftest import WorkbookFactory, person
 from tests.mounts import remount_readonly, tmpfs
 from tests.smtp_server import Faults, Sink
@@ -405,3 +407,48 @@ def test_a_hundred_thousand_identical_problems_print_a_short_summary(
     assert code == 2
     assert len(err) < 2000, err[:3000]
     assert "row 2 to row 3001" in err
+
+
+def test_the_first_ctrl_c_says_at_once_that_messages_in_flight_are_finishing(
+    sink: Sink, make_mailing: MakeMailing, make_workbook: WorkbookFactory
+) -> None:
+    people = [person(f"p{i:02d}@example.org") for i in range(10)]
+    mailing, workbook = make_mailing(), make_workbook(people)
+    slow = message_id(load_mailing(mailing), "p00@example.org")
+    sink.recorder.faults.delay_final_reply = {slow: 60.0}  # its reply takes a minute
+    env = {
+        **os.environ,
+        "DISPATCH_SMTP_HOST": "127.0.0.1",
+        "DISPATCH_SMTP_PORT": str(sink.port),
+        "DISPATCH_SMTP_SECURITY": "none",
+    }
+    command = [sys.executable, "-m", "dispatch", "send", str(mailing), "--contacts", str(workbook)]
+    child = subprocess.Popen(
+        [*command, "--yes", "--timeout", "40", "--concurrency", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stderr is not None
+    os.set_blocking(child.stderr.fileno(), False)
+    deadline = time.monotonic() + 60
+    while sink.recorder.received_count()[slow] == 0:  # awaiting its reply
+        assert time.monotonic() < deadline and child.poll() is None
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    said = b""
+    deadline = time.monotonic() + 5  # at once, not after --timeout's 40 s
+    while b"press Ctrl-C again" not in said:
+        assert time.monotonic() < deadline, said
+        said += child.stderr.read() or b""
+        time.sleep(0.05)
+    text = " ".join(said.decode().split())
+    assert "finishing the messages in flight (up to 40 s, --timeout)" in text
+    child.send_signal(signal.SIGINT)  # the second: stop now
+    child.wait(timeout=10)
+    os.set_blocking(child.stderr.fileno(), True)
+    rest = (said + child.stderr.read()).decode()
+    child.stderr.close()
+    assert child.returncode == 1 and "Traceback" not in rest
+    assert "Interrupted:" in rest and "1 unknown" in rest
+    assert rows(mailing)["p00@example.org"][0] == "unknown"
