@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dispatch.compose import Composer, validate_sizes
 from dispatch.errors import OutputError
-from dispatch.files import private_dir
+from dispatch.files import cannot_write, private_dir
 from dispatch.files import write_atomic as write_atomic  # re-exported
 from dispatch.prepare import Prepared
 from dispatch.render import Letter
@@ -100,7 +100,10 @@ def write_outputs(
                     if PRIVATE_EXTENSIONS & producers.keys():  # who was written to, and how
                         private_dir(out / lang)
                     else:
-                        (out / lang).mkdir(parents=True, exist_ok=True)
+                        try:
+                            (out / lang).mkdir(parents=True, exist_ok=True)
+                        except OSError as exc:  # read-only, full, not allowed: say so
+                            raise cannot_write(out / lang, exc) from None
                     folders.add(lang)
                 for ext, produce in producers.items():
                     target = out / lang / f"{stem}.{ext}"

@@ -312,9 +312,19 @@ def test_a_read_only_mailing_folder_or_output_folder_says_what_to_do(
         code, _, err = run("send", mailing, "--contacts", workbook, "--yes")
         assert code == 1 and "Traceback" not in err
         assert "read-only" in err and str(mailing.parent) in err.replace("\n", "")
-        code, _, err = run("render", mailing, "--contacts", workbook, "--out", disk / "out")
-        assert code == 1 and "Traceback" not in err
-        assert "cannot be written" in err and "read-only" in err
+        for formats in ("html,txt,eml", "html"):  # .eml in a private folder, or not
+            code, _, err = run(
+                "render",
+                mailing,
+                "--contacts",
+                workbook,
+                "--out",
+                disk / "out",
+                "--format",
+                formats,
+            )
+            assert code == 1 and "Traceback" not in err
+            assert "cannot be written" in err and "read-only" in err
     assert not sink.recorder.received
 
 
