@@ -28,6 +28,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from dispatch.approval import approve_mailing, summary_rows
+from dispatch.archive import archive_mailing
+from dispatch.bounce_journal import record_bounces
 from dispatch.delivery.results import DeliveryEvent, DeliveryInterrupted, DeliverySummary, Failure
 from dispatch.errors import DispatchError, InvalidInput, Problem, summarise
 from dispatch.job import (
@@ -43,12 +46,11 @@ from dispatch.job import (
     report_mailing,
     send_mailing,
 )
-from dispatch.journal import Plan
+from dispatch.journal import JournalRow, Plan
 from dispatch.outgoing import Outgoing
 from dispatch.output import parse_formats
 from dispatch.prepare import Prepared
 from dispatch.settings import SmtpSettings, load_settings
-from dispatch.templates import DEFAULT_TEMPLATES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -108,7 +110,7 @@ def mailing_command(func: Callable[..., None]) -> Callable[..., None]:
         category: tuple[str, ...],
         **kwargs: Any,
     ) -> None:
-        selection = Selection(contacts, templates_dir or _default_templates(), only, category)
+        selection = Selection(contacts, templates_dir, only, category)
         func(*args, selection=selection, **kwargs)
 
     command: Callable[..., None] = handle_errors(wrapper)
@@ -126,7 +128,8 @@ def mailing_command(func: Callable[..., None]) -> Callable[..., None]:
                 "templates_dir",
                 type=click.Path(path_type=Path, file_okay=False, exists=True),
                 default=None,
-                help="The templates folder (with fr/ and en/). Default: the bundled templates.",
+                help="The templates folder (with fr/ and en/). Default: the mailing's "
+                "`templates` key, else the bundled templates.",
             ),
             click.option(
                 "--only", multiple=True, metavar="EMAIL", help="Only this addressee (repeatable)."
@@ -149,11 +152,6 @@ def _formats(value: str) -> list[str]:
         return parse_formats(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-
-
-def _default_templates() -> Path:
-    local = Path("templates")
-    return local if (local / "fr").is_dir() else DEFAULT_TEMPLATES
 
 
 def summary_table(prepared: Prepared, title: str) -> Table:
@@ -662,6 +660,8 @@ def status(mailing: Path) -> None:
                 row.updated_at.isoformat(timespec="seconds"),
             )
         out_console.print(detail)
+    if found.bounced:
+        _bounce_table(found.bounced)
 
 
 @main.command()
@@ -684,6 +684,152 @@ def report(mailing: Path, out: Path, contacts: Path | None) -> None:
 
     Your contacts workbook is never modified.
     """
-    reported = report_mailing(mailing, out, contacts=contacts, templates=_default_templates())
+    reported = report_mailing(mailing, out, contacts=contacts)
     _problems("Warnings:", list(reported.warnings), style="yellow")
     out_console.print(f"Wrote {reported.rows} rows to {reported.path}")
+
+
+# -- approval, archive, bounces --------------------------------------------------------
+
+
+@main.command()
+@click.argument("mailing", type=click.Path(path_type=Path))
+@click.option("--by", required=True, metavar="NAME", help="Who approves (recorded and shown).")
+@click.option(
+    "--contacts",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The contacts workbook. Default: the mailing's `contacts` key, else ./contacts.xlsx.",
+)
+@click.option(
+    "--templates",
+    "templates_dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=None,
+    help="The templates folder (with fr/ and en/). Default: the mailing's `templates` "
+    "key, else the bundled templates.",
+)
+@handle_errors
+def approve(mailing: Path, by: str, contacts: Path | None, templates_dir: Path | None) -> None:
+    """Render MAILING once and freeze it: send will then send exactly these messages.
+
+    Writes every message (.eml, PDF and attachments included) and a manifest of every
+    input's digest into <mailing folder>/approved/<time>/. If an input changes
+    afterwards, send refuses until the mailing is approved again.
+    """
+    prepared, approval = approve_mailing(mailing, by, contacts=contacts, templates=templates_dir)
+    _problems("Warnings:", list(prepared.warnings), style="yellow")
+    table = Table(title=f"{prepared.mailing.name}: {approval.line()}", title_justify="left")
+    table.add_column("Language")
+    table.add_column("Category")
+    table.add_column("Messages", justify="right")
+    for lang, code, count in summary_rows(approval, prepared.mailing.languages):
+        table.add_row(lang, code, str(count))
+    per_lang = approval.per_language()
+    table.add_row(
+        "[bold]Messages[/]",
+        ", ".join(f"{lang} {n}" for lang, n in per_lang.items()),
+        str(len(approval.messages)),
+    )
+    out_console.print(table)
+    out_console.print(f"Frozen in {approval.folder} (approval {approval.id}).", markup=False)
+
+
+@main.command()
+@click.argument("mailing", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="The .zip to write: the approval, the journal and a report.",
+)
+@click.option(
+    "--contacts",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The contacts workbook, for the report's names. Default: the mailing's.",
+)
+@handle_errors
+def archive(mailing: Path, out: Path, contacts: Path | None) -> None:
+    """Pack the record of MAILING into one .zip: what was approved, the journal, a report.
+
+    Never overwrites one of the mailing's inputs.
+    """
+    archived = archive_mailing(mailing, out, contacts=contacts)
+    out_console.print(
+        f"Wrote {archived.path}: {len(archived.members)} files, {archived.approval.line()}.",
+        markup=False,
+    )
+
+
+@main.command()
+@click.argument("mailing", type=click.Path(path_type=Path))
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    metavar="SOURCE",
+    help="An mbox file, a Maildir, a folder of .eml files, or imaps://USER@HOST/MAILBOX "
+    "(password in DISPATCH_IMAP_PASSWORD or token in DISPATCH_IMAP_TOKEN).",
+)
+@click.option(
+    "--fix-list",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also write the addresses to correct, with their workbook sheet and row (.xlsx).",
+)
+@click.option(
+    "--contacts",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The contacts workbook, for the fix list's rows. Default: the mailing's.",
+)
+@handle_errors
+def bounces(mailing: Path, source: str, fix_list: Path | None, contacts: Path | None) -> None:
+    """Read delivery status notifications from SOURCE and record them in MAILING's journal.
+
+    Reading the same mailbox twice changes nothing. Messages that are not notifications
+    are counted and left alone; nothing in the mailbox is changed.
+    """
+    found = record_bounces(mailing, source, fix_list=fix_list, contacts=contacts)
+    out_console.print(
+        f"{found.mailing.name}: {found.found} notification(s) read, {found.new} new; "
+        f"{found.ignored} message(s) were not notifications"
+        + (f", {found.unreadable} unreadable" if found.unreadable else "")
+        + ".",
+        markup=False,
+    )
+    if found.bounced:
+        _bounce_table(found.bounced)
+    if found.unmatched:
+        err_console.print(
+            f"{len(found.unmatched)} notification(s) match no message of this mailing:",
+            markup=False,
+        )
+        for bounce in found.unmatched:
+            err_console.print(
+                f"- {bounce.recipient} {bounce.status or ''} {bounce.diagnostic}".rstrip(),
+                markup=False,
+            )
+    if found.fix_list is not None:
+        out_console.print(
+            f"Wrote {found.fix_rows} address(es) to correct to {found.fix_list}. Correct them "
+            "in the workbook and send again: a corrected address is a new addressee.",
+            markup=False,
+        )
+
+
+def _bounce_table(rows: Sequence[JournalRow]) -> None:
+    bounced = sum(1 for row in rows if row.bounce is not None and row.bounce.kind == "bounced")
+    delayed = len(rows) - bounced
+    table = Table(
+        title=f"Came back: bounced {bounced}" + (f", delayed {delayed}" if delayed else ""),
+        title_justify="left",
+    )
+    for column in ("Address", "State", "Code"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("Server's words")
+    for row in rows:
+        bounce = row.bounce
+        assert bounce is not None
+        table.add_row(bounce.recipient, bounce.kind, bounce.status or "", bounce.diagnostic)
+    out_console.print(table)

@@ -22,7 +22,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dispatch.compose import Composer, outgoing, validate_sizes
+from dispatch.approval import approved_outgoing
+from dispatch.compose import Composer, outgoing, validate_sizes, with_message_id
 from dispatch.delivery.results import DeliveryEvent, DeliverySummary
 from dispatch.errors import InvalidInput, JournalError, Location, Problem
 from dispatch.files import check_output_path
@@ -32,7 +33,7 @@ from dispatch.journal import journal_dir as folder_journal_dir
 from dispatch.mailing import Mailing, load_mailing
 from dispatch.outgoing import Outgoing
 from dispatch.output import now, parse_formats, render_files
-from dispatch.prepare import Prepared, contacts_path_for, prepare
+from dispatch.prepare import Prepared, contacts_path_for, prepare, templates_path_for
 from dispatch.preview import write_index
 from dispatch.report import write_report
 from dispatch.settings import SmtpSettings, load_settings
@@ -102,8 +103,9 @@ class Selection:
     only: tuple[str, ...] = ()
     category: tuple[str, ...] = ()
 
-    def template_set(self) -> TemplateSet:
-        return TemplateSet(self.templates) if self.templates is not None else TemplateSet()
+    def template_set(self) -> TemplateSet | None:
+        """The templates given, or None: the mailing's ``templates`` key, else dispatch's."""
+        return TemplateSet(self.templates) if self.templates is not None else None
 
 
 def check_mailing(mailing: PathLike, selection: Selection | None = None) -> Prepared:
@@ -197,6 +199,7 @@ class Status:
     journal: Path
     counts: Mapping[State, int]  # empty when nothing was sent yet; withdrawn rows left out
     problems: tuple[JournalRow, ...]  # failed-temporary, failed-permanent and unknown
+    bounced: tuple[JournalRow, ...] = ()  # rows a notification came back for (bounces)
     # rows whose addressee left the mailing, by state: ``sent`` ones are still in
     # ``counts`` (sent, no longer in the mailing); the unsent ones are withdrawn
     left: Mapping[State, int] = field(default_factory=dict)
@@ -225,9 +228,10 @@ def mailing_status(mailing: PathLike) -> Status:
     with Journal.open(path, readonly=True) as journal:
         counts = journal.counts()
         rows = journal.rows(["failed-temporary", "failed-permanent", "unknown"])
-        left = journal.left()
+        bounced = tuple(row for row in journal.rows() if row.bounce is not None)
+        left = {s: n for s, n in journal.left().items() if n}
     problems = tuple(r for r in rows if not r.withdrawn)
-    return Status(loaded, path, counts, problems, {s: n for s, n in left.items() if n})
+    return Status(loaded, path, counts, problems, bounced, left)
 
 
 @dataclass(frozen=True)
@@ -259,17 +263,9 @@ def report_mailing(
     loaded = load_mailing(Path(mailing))
     path = journal_path(loaded)
     workbook = contacts_path_for(loaded, Path(contacts) if contacts is not None else None)
-    check_output_path(
-        Path(out),
-        [
-            loaded.path,
-            workbook,
-            workbook.with_name(workbook.stem + ".categories.csv"),
-            Path(templates) if templates is not None else None,
-            *(loaded.annex_path(annex) for annex in loaded.annexes),
-            path,
-        ],
-    )
+    # (another suffix: write_report refuses it, before anything is read or written)
+    if Path(out).suffix.lower() in (".xlsx", ".csv"):
+        _check_report_path(Path(out), loaded, workbook, templates)
     if not path.exists():
         raise InvalidInput(
             [
@@ -288,6 +284,23 @@ def report_mailing(
             contacts_path=Path(contacts) if contacts is not None else None,
         )
     return Reported(written.path, written.messages, tuple(written.warnings))
+
+
+def _check_report_path(
+    out: Path, mailing: Mailing, workbook: Path, templates: PathLike | None
+) -> None:
+    """Refuse a report path that is one of the mailing's inputs (it would replace it)."""
+    check_output_path(
+        out,
+        [
+            mailing.path,
+            workbook,
+            workbook.with_name(workbook.stem + ".categories.csv"),
+            templates_path_for(mailing, Path(templates) if templates is not None else None),
+            *(mailing.annex_path(annex) for annex in mailing.annexes),
+            journal_path(mailing),
+        ],
+    )
 
 
 # -- send ------------------------------------------------------------------------------
@@ -420,10 +433,15 @@ def send_mailing(
         relay = load_settings(None, os.environ)
     composer = Composer(prepared, when=when or now(), attach_pdf=prepared.mailing.attach_pdf)
     validate_sizes(composer, prepared.mailing.max_message_mb)
+    messages = tuple(outgoing(composer, letter) for letter in prepared.letters)
+    # -- approval: the approved bytes go out, if the mailing is approved (dispatch.approval)
+    approved = approved_outgoing(prepared, messages)
+    if approved is not None:
+        messages = approved
+    # -- end of approval
     loaded = prepared.mailing
 
     if opts.to_address is not None:
-        messages = _messages(composer, {})
         if opts.dry_run:
             checked_test_address(opts.to_address)
             chosen_samples = tuple(sample_choice(messages).values())
@@ -441,7 +459,7 @@ def send_mailing(
                 loaded,
                 prepared,
                 relay,
-                plan=_dry_plan(loaded, composer, opts),
+                plan=_dry_plan(loaded, composer, messages, opts, approved is None),
             )
         assert relay is not None
         inputs = _fingerprint(loaded, chosen)
@@ -451,8 +469,8 @@ def send_mailing(
             reference=mailing_identity(loaded),
             new_mailing=opts.new_mailing,
         ) as journal:
-            # Each addressee keeps the Message-ID of its first plan, whatever changed since.
-            messages = _messages(composer, journal.message_ids())
+            if approved is None:  # (approved bytes keep the Message-IDs they were frozen with)
+                messages = _with_ids(composer, messages, journal.message_ids())
             if not (chosen.only or chosen.category):  # the whole mailing: who left it
                 journal.withdraw(m.key for m in messages)
             plan = journal.preview(messages, retry_unknown=opts.retry_unknown)
@@ -487,23 +505,36 @@ def mailing_identity(mailing: Mailing) -> str:
     return f"{mailing.reference.model_dump_json()} {mailing.date.isoformat()}"
 
 
-def _messages(composer: Composer, message_ids: Mapping[str, str]) -> tuple[Outgoing, ...]:
-    """The mailing's messages, each under the Message-ID its journal row holds, if any."""
+def _with_ids(
+    composer: Composer, messages: tuple[Outgoing, ...], message_ids: Mapping[str, str]
+) -> tuple[Outgoing, ...]:
+    """``messages`` (one per letter, in order), each under the Message-ID its journal row
+    holds: an addressee keeps the Message-ID of its first plan, whatever changed since
+    (a reference corrected), in the envelope's record and the headers alike."""
     return tuple(
-        outgoing(composer, letter, message_id=message_ids.get(letter.addressee.key))
-        for letter in composer.prepared.letters
+        message
+        if message_ids.get(message.key, message.message_id) == message.message_id
+        else with_message_id(composer, letter, message, message_ids[message.key])
+        for message, letter in zip(messages, composer.prepared.letters, strict=True)
     )
 
 
-def _dry_plan(mailing: Mailing, composer: Composer, options: SendOptions) -> Plan[Outgoing]:
+def _dry_plan(
+    mailing: Mailing,
+    composer: Composer,
+    messages: tuple[Outgoing, ...],
+    options: SendOptions,
+    own_ids: bool,
+) -> Plan[Outgoing]:
     """What a run would send, from the journal if there is one; it is not changed."""
     path = journal_path(mailing)
     if path.exists():
         with Journal.open(path, readonly=True) as journal:
-            messages = _messages(composer, journal.message_ids())
+            if own_ids:
+                messages = _with_ids(composer, messages, journal.message_ids())
             return journal.preview(messages, retry_unknown=options.retry_unknown)
     return Plan(
-        to_send=_messages(composer, {}),
+        to_send=messages,
         already_sent=(),
         changed=(),
         unknown=(),
@@ -518,7 +549,7 @@ def _fingerprint(mailing: Mailing, selection: Selection) -> str | None:
         return inputs_fingerprint(
             mailing,
             contacts_path_for(mailing, selection.contacts),
-            selection.template_set().root,
+            templates_path_for(mailing, selection.templates),
             only=selection.only,
             category=selection.category,
         )

@@ -23,6 +23,7 @@ from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -34,10 +35,35 @@ from pydantic import (
     model_validator,
 )
 
+from dispatch import languages
 from dispatch.errors import Location, MailingError, Problem
+from dispatch.formatting import legacy_zone_hint
 
-LANGUAGES: tuple[str, ...] = ("fr", "en")
-Lang = Literal["fr", "en"]
+
+def _language(value: str) -> str:
+    code = languages.normalise(value)
+    if not languages.is_known(code):
+        known = ", ".join(languages.codes())
+        raise ValueError(f"is not a language dispatch writes in (known: {known})")
+    return code
+
+
+# A language of the registry, normalised (" FR " is "fr") when the mailing file is read.
+Lang = Annotated[str, AfterValidator(_language)]
+
+
+_BUILT_IN = languages.codes()  # French and English: a mailing's languages by default
+
+
+def _other_languages(data: Any) -> Any:
+    """Keys of registered languages beyond the built-in fields (``es = "…"``) are moved
+    into ``other_languages``; any other key stays, and is reported where it is."""
+    if not isinstance(data, dict):
+        return data
+    others = {k: v for k, v in data.items() if k not in _BUILT_IN and languages.is_known(k)}
+    if not others:
+        return data
+    return {k: v for k, v in data.items() if k not in others} | {"other_languages": others}
 
 
 def _no_line_breaks(value: str) -> str:
@@ -54,19 +80,25 @@ class _Model(BaseModel):
 
 
 class Text(_Model):
-    """A text in each language of the mailing: ``{fr = "…", en = "…"}``."""
+    """A text in each language of the mailing: ``{fr = "…", en = "…"}``.
+
+    French and English are fields; another registered language is an extra key.
+    """
 
     fr: str | None = None
     en: str | None = None
+    other_languages: dict[str, str] = {}
+
+    _registered = model_validator(mode="before")(_other_languages)
 
     def get(self, lang: str) -> str:
-        value = getattr(self, lang, None)
+        value = self.other_languages.get(lang) or getattr(self, lang, None)
         if value is None:
             raise KeyError(lang)
         return str(value)
 
     def has(self, lang: str) -> bool:
-        return getattr(self, lang, None) is not None
+        return lang in self.other_languages or getattr(self, lang, None) is not None
 
 
 class Lines(_Model):
@@ -74,15 +106,18 @@ class Lines(_Model):
 
     fr: list[str] | None = None
     en: list[str] | None = None
+    other_languages: dict[str, list[str]] = {}
+
+    _registered = model_validator(mode="before")(_other_languages)
 
     def get(self, lang: str) -> list[str]:
-        value = getattr(self, lang, None)
+        value = self.other_languages.get(lang) or getattr(self, lang, None)
         if value is None:
             raise KeyError(lang)
         return list(value)
 
     def has(self, lang: str) -> bool:
-        return getattr(self, lang, None) is not None
+        return lang in self.other_languages or getattr(self, lang, None) is not None
 
 
 class Contact(_Model):
@@ -106,16 +141,33 @@ class Addressees(_Model):
     heading: Text | None = None
 
 
+def _email_address(value: str) -> str:
+    """An e-mail address, checked as the workbook's are (no network is used)."""
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"is not an e-mail address ({str(exc).rstrip('.')})") from None
+    return value
+
+
+Address = Annotated[str, AfterValidator(_no_line_breaks), AfterValidator(_email_address)]
+
+
 class Sender(_Model):
     """Who the message is from: an address, and a display name per language."""
 
-    email: OneLine
+    email: Address
     name: Text | None = None
-    reply_to: OneLine | None = None
-    cc: list[OneLine] = []
+    reply_to: Address | None = None
+    cc: list[Address] = []
 
 
 def _known_zone(value: str) -> str:
+    hint = legacy_zone_hint(value)
+    if hint is not None:
+        # zoneinfo knows "EST" as a fixed UTC-5 without a place: letters printed "Panama
+        # time" and calendars missed summer time. The letter's label is a field of its own.
+        raise ValueError(f"is an abbreviation, not a time zone: {hint}")
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
@@ -143,6 +195,7 @@ class Event(_Model):
     end_time: time | None = None
     timezone: Zone = "Europe/Zurich"
     timezone_place: Text | None = None
+    zone_label: OneLine | None = None  # the times as the letter names them: "EST"
     virtual: StrictBool = False
     venue: Text | None = None
     city: Text | None = None
@@ -172,6 +225,7 @@ class Deadline(_Model):
     time: dt.time | None = None
     timezone: Zone = "Europe/Zurich"
     timezone_place: Text | None = None
+    zone_label: OneLine | None = None  # the time as the letter names it: "EST"
 
 
 class Signatory(_Model):
@@ -266,7 +320,7 @@ class Mailing(_Model):
     """One mailing: everything that is the same for every addressee."""
 
     template: str = "invitation"
-    languages: list[Lang] = ["fr", "en"]
+    languages: list[Lang] = list(_BUILT_IN)
     reference: Text
     date: dt.date
     place: Text
@@ -286,8 +340,10 @@ class Mailing(_Model):
     annexes: list[Annex] = []
     sender: Sender
     contacts: str | None = None  # the workbook, relative to the mailing's folder
+    templates: str | None = None  # a templates folder of one's own, relative to the mailing's
     attach_pdf: StrictBool = True  # the letter as PDF, attached to each message
     max_message_mb: float = Field(default=10.0, gt=0)
+    approval: Literal["optional", "required"] = "optional"  # "required": send only approved
 
     # Set by load_mailing, not by the file.
     path: Path = Field(default=Path("mailing.toml"), exclude=True)
@@ -433,6 +489,8 @@ def problems_from_validation(path: Path, exc: ValidationError) -> list[Problem]:
             text = "is missing"
         elif kind == "extra_forbidden" or value is None:
             text = message
+        elif kind == "value_error" and message.startswith("is "):
+            text = message  # our own validators say what is wrong in a whole sentence
         else:
             text = f"is not valid: {message}"
         extra: dict[str, Any] = {} if value is None else {"value": value}
@@ -599,6 +657,21 @@ def check_annexes(mailing: Mailing) -> list[Problem]:
                     )
                 )
     return problems
+
+
+def declared_contacts(path: Path) -> str | None:
+    """The ``contacts`` key of a mailing file that does not validate, if it can be read.
+
+    ``check`` reports the problems of the workbook with those of the mailing, in one pass:
+    the workbook it names, not a ``contacts.xlsx`` it does not use.
+    """
+    if path.is_dir():
+        path = path / "mailing.toml"
+    try:
+        value = tomllib.loads(path.read_bytes().decode("utf-8-sig")).get("contacts")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    return value if isinstance(value, str) and value.strip() else None
 
 
 def load_mailing(path: Path) -> Mailing:

@@ -22,12 +22,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+if TYPE_CHECKING:  # openpyxl is imported where a workbook is written: no start-up cost
+    from openpyxl.cell.cell import Cell
+    from openpyxl.worksheet.worksheet import Worksheet
 
 from dispatch.contacts import Addressee, Contacts, load_contacts
 from dispatch.errors import DispatchError, InvalidInput, Location, Problem
@@ -79,9 +78,19 @@ def state_label(row: JournalRow) -> str:
     The journal stores such a message as ``sent`` (it reached its addressee) with the
     refusals in its reply text, which ``send`` writes as ``…; refused: <address> (550 …)``.
     """
+    if row.bounce is not None:  # the relay took it, then a notification came back
+        return row.bounce.kind
     if row.state == "sent" and row.reply and "refused: " in row.reply:
         return SENT_COPY_REFUSED
     return row.state
+
+
+def bounce_text(row: JournalRow) -> str:
+    """``5.1.1 unknown user: …``: what the notification said, or "" without one."""
+    bounce = row.bounce
+    if bounce is None:
+        return ""
+    return " ".join(p for p in (bounce.status, bounce.diagnostic) if p)
 
 
 def write_report(
@@ -192,7 +201,7 @@ def _message_values(row: JournalRow, person: Addressee | None, zone: tzinfo) -> 
         state_label(row),
         row.attempts,
         row.code,
-        row.reply or "",
+        bounce_text(row) or row.reply or "",
         _local(row.sent_at, zone),
         _local(row.updated_at, zone),
         row.message_id,
@@ -213,6 +222,8 @@ def _set(cell: Cell, value: object) -> None:
 
 
 def _header(sheet: Worksheet, row: int, names: Sequence[str]) -> None:
+    from openpyxl.styles import Font, PatternFill
+
     fill = PatternFill("solid", fgColor="DCE6F1")
     for column, name in enumerate(names, start=1):
         cell = sheet.cell(row=row, column=column, value=name)
@@ -227,6 +238,9 @@ def _xlsx(
     subjects: Mapping[str, str] | None,
     zone: tzinfo,
 ) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
     book = Workbook()
     summary = book.active
     assert summary is not None
@@ -254,6 +268,8 @@ def _summary(
     subjects: Mapping[str, str] | None,
     zone: tzinfo,
 ) -> None:
+    from openpyxl.styles import Alignment, Font
+
     languages = mailing.languages
     sent = sorted(r.sent_at for r in rows if r.sent_at is not None)
     sender = mailing.sender
@@ -324,7 +340,10 @@ def _summary(
 
 def state_order(state: str) -> tuple[int, str]:
     """A sort key: sent first, then the states that need a look, then the rest."""
-    order = ("sent", SENT_COPY_REFUSED, "failed-permanent", "failed-temporary", "unknown")
+    order = (
+        "sent", SENT_COPY_REFUSED, "bounced", "delayed", "failed-permanent", "failed-temporary",
+        "unknown",
+    )  # fmt: skip
     return (order.index(state) if state in order else len(order), state)
 
 
