@@ -462,7 +462,7 @@ def send_mailing(
                 plan=_dry_plan(loaded, composer, messages, opts, approved is None),
             )
         assert relay is not None
-        inputs = _fingerprint(loaded, chosen)
+        inputs = _fingerprint(loaded, chosen, prepared.contacts.digests)
         with Journal.open_for_mailing(
             journal_path(loaded),
             folder=loaded.folder,
@@ -543,8 +543,14 @@ def _dry_plan(
     )
 
 
-def _fingerprint(mailing: Mailing, selection: Selection) -> str | None:
-    """The fingerprint of this run's inputs, or None if one of them cannot be read."""
+def _fingerprint(
+    mailing: Mailing, selection: Selection, read: Mapping[Path, str] | None = None
+) -> str | None:
+    """The fingerprint of this run's inputs, or None if one of them cannot be read.
+
+    ``read``: the digests of the workbook's bytes as this run read them (the workbook
+    on disk may have been saved since).
+    """
     try:
         return inputs_fingerprint(
             mailing,
@@ -552,6 +558,7 @@ def _fingerprint(mailing: Mailing, selection: Selection) -> str | None:
             templates_path_for(mailing, selection.templates),
             only=selection.only,
             category=selection.category,
+            read=read,
         )
     except OSError:
         return None

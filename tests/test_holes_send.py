@@ -16,11 +16,14 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from dispatch import prepare as prepare_module
 from dispatch.cli import main
+from dispatch.contacts import Contacts, reading
 from dispatch.errors import Location, Problem, summarise
 from dispatch.journal import Journal
 from dispatch.mailing import load_mailing
@@ -463,3 +466,57 @@ def test_the_first_ctrl_c_says_at_once_that_messages_in_flight_are_finishing(
     assert child.returncode == 1 and "Traceback" not in rest
     assert "Interrupted:" in rest and "1 unknown" in rest
     assert rows(mailing)["p00@example.org"][0] == "unknown"
+
+
+# -- hole 1: a workbook saved while send prepares --------------------------------------
+
+
+def test_a_workbook_saved_while_send_prepares_is_not_taken_for_read_by_the_next_run(
+    sink: Sink,
+    relay_env: dict[str, str],
+    make_mailing: MakeMailing,
+    make_workbook: WorkbookFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mailing = make_mailing()
+    first = [person("anne.martin@example.org"), person("chair@example.org", categories="SGC")]
+    workbook = make_workbook(first)
+    saved = make_workbook([*first, person("late.comer@example.org")], name="saved.xlsx")
+    read = prepare_module.load_contacts
+
+    def read_then_saved(path: Path) -> Contacts:
+        contacts = read(path)  # the rows of the workbook as it was ...
+        os.replace(saved, path)  # ... then the secretariat saves the new addressee
+        return contacts
+
+    monkeypatch.setattr(prepare_module, "load_contacts", read_then_saved)
+    code, _, err = run("send", mailing, "--contacts", workbook, "--yes")
+    assert code == 0, err
+    assert len(sink.recorder.accepted()) == 2
+    monkeypatch.setattr(prepare_module, "load_contacts", read)  # saves are over
+
+    code, out, err = run("send", mailing, "--contacts", workbook, "--yes")
+    assert code == 0, err
+    assert UNCHANGED not in out
+    assert [r.rcpt_tos[0] for r in sink.recorder.accepted()][-1] == "late.comer@example.org"
+    assert len(sink.recorder.accepted()) == 3
+
+
+def test_a_workbook_that_keeps_changing_while_it_is_read_is_refused(
+    make_mailing: MakeMailing, make_workbook: WorkbookFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workbook = make_workbook()
+    parse = reading._read_book
+
+    def parse_while_saving(path: Path) -> Any:
+        book = parse(path)
+        with path.open("ab") as handle:  # a save lands while each reading is under way
+            handle.write(b"\0")
+        return book
+
+    monkeypatch.setattr(reading, "_read_book", parse_while_saving)
+    code, _, err = run("check", make_mailing(), "--contacts", workbook)
+    assert code == 2
+    assert "changed each of the 3 times it was read" in err
+    assert "Wait until it is saved and closed" in err
