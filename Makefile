@@ -50,7 +50,7 @@ test-min: sysdeps
 	$(MIN)/bin/pytest -q -p no:randomly
 
 fuzz: venv
-	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q tests/test_hostile_input.py
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q tests/test_hostile_input.py tests/test_fault_property.py
 
 # About 15 minutes on 2 cores (sizes in benchmarks/harness.py); bench-full runs the
 # sizes the benchmark issue names (10 000 everywhere, 100 000 for scale): over an hour.

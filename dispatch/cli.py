@@ -32,7 +32,7 @@ from dispatch.approval import approve_mailing, summary_rows
 from dispatch.archive import archive_mailing
 from dispatch.bounce_journal import record_bounces
 from dispatch.delivery.results import DeliveryEvent, DeliveryInterrupted, DeliverySummary, Failure
-from dispatch.errors import DispatchError, InvalidInput, Problem
+from dispatch.errors import DispatchError, InvalidInput, Problem, summarise
 from dispatch.job import (
     Proposal,
     Selection,
@@ -62,8 +62,8 @@ def _problems(title: str, problems: list[Problem], *, style: str) -> None:
     if not problems:
         return
     err_console.print(f"[{style}]{title}[/]")
-    for problem in problems:
-        err_console.print(f"- {problem}", markup=False)
+    for line in summarise(problems):  # the same problem on consecutive rows: one line
+        err_console.print(f"- {line}", markup=False)
 
 
 def handle_errors(func: F) -> F:
@@ -86,6 +86,9 @@ def handle_errors(func: F) -> F:
         except DispatchError as exc:
             err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False)
             sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            err_console.print("Interrupted (Ctrl-C).")
+            sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
 
@@ -350,6 +353,12 @@ def _failure_table(failures: Sequence[Failure], title: str) -> Table:
     "may have them: their addressees may get two copies).",
 )
 @click.option(
+    "--new-mailing",
+    is_flag=True,
+    help="The journal found belongs to another mailing (a copied folder) or was deleted "
+    "after a send: set it aside (nothing is deleted) and start a new one.",
+)
+@click.option(
     "--settings",
     "settings_file",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -387,6 +396,7 @@ def send(
     to_address: str | None,
     limit: int | None,
     retry_unknown: bool,
+    new_mailing: bool,
     settings_file: Path | None,
     concurrency: int | None,
     rate: float | None,
@@ -411,7 +421,11 @@ def send(
         )
 
     options = SendOptions(
-        dry_run=dry_run, to_address=to_address, limit=limit, retry_unknown=retry_unknown
+        dry_run=dry_run,
+        to_address=to_address,
+        limit=limit,
+        retry_unknown=retry_unknown,
+        new_mailing=new_mailing,
     )
     progress = _SendProgress(verbose)
 
@@ -447,6 +461,9 @@ def send(
         _print_summary(exc.summary)
         err_console.print(str(exc))
         sys.exit(1)
+    except KeyboardInterrupt:  # before the delivery began: nothing was sent
+        err_console.print("Interrupted (Ctrl-C) while preparing: nothing was sent.")
+        sys.exit(130)
     _show_send_result(result)
     sys.exit(result.exit_code)
 
@@ -558,6 +575,8 @@ class _SendProgress:
                 markup=False,
                 highlight=False,
             )
+        if event.kind == "stopping":  # at once: the wait can last up to --timeout
+            self.progress.console.print(event.reason, markup=False, highlight=False)
         self.progress.update(
             self.task,
             completed=event.sent + event.failed + event.unknown,
@@ -612,10 +631,20 @@ def status(mailing: Path) -> None:
     table = Table(title=f"{name}: journal", title_justify="left")
     table.add_column("State")
     table.add_column("Messages", justify="right")
+    gone = found.left
     for state, n in found.counts.items():
-        table.add_row(state, str(n))
+        if state in ("sent", "unknown") and gone.get(state):
+            table.add_row(state, str(n - gone[state]))
+            table.add_row(f"{state}, no longer in the mailing", str(gone[state]))
+        else:
+            table.add_row(state, str(n))
     table.add_row("[bold]Total[/]", str(found.total))
     out_console.print(table)
+    if found.withdrawn:
+        out_console.print(
+            f"{found.withdrawn} addressees left the mailing before their letter was sent: "
+            "withdrawn, not counted."
+        )
     if found.problems:
         detail = Table(title="Failures and unknowns", title_justify="left")
         for column in ("Address", "State", "Code"):

@@ -8,7 +8,7 @@ each annex file once, so the cost follows the number of distinct letters.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property, partial
 
@@ -23,8 +23,10 @@ from dispatch.message import (
     content_part,
     header_bytes,
     message_cc,
-    message_id,
     serialise_content,
+)
+from dispatch.message import (
+    message_id as derive_message_id,
 )
 from dispatch.outgoing import Outgoing
 from dispatch.pdf import PdfRenderer
@@ -100,16 +102,23 @@ class Composer:
         parts += self._annexes
         return parts
 
-    def message(self, letter: Letter) -> BuiltMessage:
-        """The message exactly as it is sent, attachments included."""
+    def message(self, letter: Letter, msgid: str | None = None) -> BuiltMessage:
+        """The message exactly as it is sent, attachments included (``msgid``: the
+        Message-ID the journal fixed for its addressee, if any)."""
         return build_message(
-            self.prepared.mailing, letter, when=self.when, attachments=self.attachments(letter)
+            self.prepared.mailing,
+            letter,
+            when=self.when,
+            attachments=self.attachments(letter),
+            msgid=msgid,
         )
 
-    def message_bytes(self, letter: Letter) -> bytes:
+    def message_bytes(self, letter: Letter, msgid: str | None = None) -> bytes:
         """The bytes of :meth:`message`, fast: the content is serialised once per distinct
         letter, and only the personal headers are made for each addressee."""
-        return header_bytes(self.prepared.mailing, letter, when=self.when) + self._content(letter)
+        mailing = self.prepared.mailing
+        headers = header_bytes(mailing, letter, when=self.when, msgid=msgid)
+        return headers + self._content(letter)
 
     def _content(self, letter: Letter) -> bytes:
         distinct = letter.distinct
@@ -155,26 +164,39 @@ def validate_sizes(composer: Composer, limit_mb: float) -> None:
         raise InvalidInput(problems)
 
 
-def outgoing(composer: Composer, letter: Letter) -> Outgoing:
+def outgoing(composer: Composer, letter: Letter, *, message_id: str | None = None) -> Outgoing:
     """The letter as the send engine takes it; the bytes are built when sent, not before.
 
     Building every message up front would hold the whole mailing in memory (45 KB a
     message with its PDF); the digest, which the journal needs first, is cheap.
+    ``message_id``: the one the journal holds for this addressee
+    (:meth:`~dispatch.journal.Journal.message_ids`), so that every attempt carries the
+    first one, in the envelope and the headers alike; default: derived afresh.
     """
     mailing = composer.prepared.mailing
     cc = message_cc(mailing, letter)
     person = letter.addressee
+    msgid = message_id or derive_message_id(mailing, person.key)
     return Outgoing(
         key=person.key,
-        message_id=message_id(mailing, person.key),
+        message_id=msgid,
         sender=mailing.sender.email,
         recipients=tuple(dict.fromkeys([person.email, *cc])),
-        data=partial(_message_bytes, composer, letter),
+        data=partial(_message_bytes, composer, letter, msgid),
         digest=content_digest(letter, cc, composer.attachments(letter)),
         language=letter.lang,
         categories=letter.categories,
     )
 
 
-def _message_bytes(composer: Composer, letter: Letter) -> bytes:
-    return composer.message_bytes(letter)
+def with_message_id(
+    composer: Composer, letter: Letter, message: Outgoing, message_id: str
+) -> Outgoing:
+    """``message`` (the :func:`outgoing` of ``letter``) under another Message-ID."""
+    return replace(
+        message, message_id=message_id, data=partial(_message_bytes, composer, letter, message_id)
+    )
+
+
+def _message_bytes(composer: Composer, letter: Letter, msgid: str) -> bytes:
+    return composer.message_bytes(letter, msgid)

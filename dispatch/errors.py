@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, time
 from pathlib import Path
 from typing import Any
@@ -28,12 +28,18 @@ class Location:
     field: str | None = None  # a dotted path in the mailing file
 
     def __str__(self) -> str:
+        return self.describe()
+
+    def describe(self, rows: str | None = None) -> str:
+        """The location as a message starts; ``rows`` in place of its row (a range)."""
         parts: list[str] = []
         if self.file is not None:
             parts.append(Path(self.file).name if isinstance(self.file, Path) else str(self.file))
         if self.sheet is not None:
             parts.append(f"sheet {self.sheet}")
-        if self.row is not None:
+        if rows is not None:
+            parts.append(rows)
+        elif self.row is not None:
             parts.append(f"row {self.row}")
         if self.column is not None:
             parts.append(f'column "{self.column}"')
@@ -87,6 +93,60 @@ def _show(value: Any) -> str:
     return '""' if text == "" else f'"{text}"'
 
 
+def _thousands(n: int) -> str:
+    return f"{n:,}".replace(",", " ") if n >= 10_000 else str(n)
+
+
+def summarise(problems: Iterable[Problem]) -> list[str]:
+    """Each problem as a line, with runs of the same problem on consecutive rows as one.
+
+    A column filled down with one wrong value makes the same problem on every row: the
+    user needs it once, with the rows it covers, not 100 000 lines (12 MB).
+
+    >>> summarise([Problem(Location(row=5), "empty"), Problem(Location(row=6), "empty")])
+    ['row 5 to row 6: empty.']
+    """
+    lines: list[str] = []
+    run: list[Problem] = []
+
+    def flush() -> None:
+        if len(run) == 1:
+            lines.append(str(run[0]))
+        elif run:
+            first, last = run[0], run[-1]
+            assert first.where.row is not None and last.where.row is not None
+            rows = f"row {_thousands(first.where.row)} to row {_thousands(last.where.row)}"
+            text = str(replace(first, where=Location()))
+            lines.append(f"{first.where.describe(rows)}: {text}")
+        run.clear()
+
+    for problem in problems:
+        if run and _continues(run[-1], problem):
+            run.append(problem)
+            continue
+        flush()
+        run.append(problem)
+    flush()
+    return lines
+
+
+def _continues(previous: Problem, problem: Problem) -> bool:
+    """``problem`` is ``previous`` again, on the next row."""
+    a, b = previous.where, problem.where
+    return (
+        a.row is not None
+        and b.row == a.row + 1
+        and replace(a, row=None) == replace(b, row=None)
+        and (previous.message, previous.hint, previous.warning)
+        == (problem.message, problem.hint, problem.warning)
+        and _show_or_none(previous) == _show_or_none(problem)
+    )
+
+
+def _show_or_none(problem: Problem) -> str | None:
+    return None if problem.value is _NO_VALUE else _show(problem.value)
+
+
 class DispatchError(Exception):
     """Base of every error dispatch raises on purpose. ``exit_code`` is what the CLI returns."""
 
@@ -104,7 +164,7 @@ class InvalidInput(DispatchError):
         count = len(self.problems)
         noun = "problem" if count == 1 else "problems"
         lines = [f"{count} {noun} found; nothing was written or sent."]
-        lines += [f"- {p}" for p in self.problems]
+        lines += [f"- {line}" for line in summarise(self.problems)]
         super().__init__("\n".join(lines))
 
 

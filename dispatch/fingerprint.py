@@ -15,10 +15,11 @@ takes the long way (and reports, say, letters changed since they were sent).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from dispatch import __version__
+from dispatch.contacts.reading import file_digest
 from dispatch.mailing import Mailing
 
 __all__ = ["inputs_fingerprint"]
@@ -31,11 +32,22 @@ def inputs_fingerprint(
     *,
     only: Iterable[str] = (),
     category: Iterable[str] = (),
+    read: Mapping[Path, str] | None = None,
 ) -> str:
     """A SHA-256 over the inputs of ``mailing``'s messages, as hex.
 
-    Raises :class:`OSError` if a file cannot be read.
+    ``read``: the digests of the workbook (and its categories file) as the run read them
+    (``Contacts.digests``): a run records what it read, not what is on disk afterwards,
+    or a workbook saved while it prepared would pass for read (issue 13, hole 1). A file
+    not in ``read`` is hashed from the disk. Raises :class:`OSError` if a file cannot be
+    read.
     """
+    known = read or {}
+
+    def sha256_of(path: Path) -> bytes:
+        found = known.get(path)
+        return (found if found is not None else file_digest(path)).encode()
+
     digest = hashlib.sha256()
 
     def add(label: str, data: bytes) -> None:
@@ -48,10 +60,10 @@ def inputs_fingerprint(
     add("dispatch", __version__.encode())
     add("mailing", mailing.path.read_bytes())
     add("workbook", str(workbook.resolve()).encode("utf-8", "surrogateescape"))
-    add("workbook bytes", workbook.read_bytes())
+    add("workbook sha256", sha256_of(workbook))
     companion = workbook.with_name(workbook.stem + ".categories.csv")  # a .csv's categories
-    if workbook.suffix.lower() == ".csv" and companion.is_file():
-        add("categories bytes", companion.read_bytes())
+    if workbook.suffix.lower() == ".csv" and (companion in known or companion.is_file()):
+        add("categories sha256", sha256_of(companion))
     root = templates.resolve()
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         add(f"template {path.relative_to(root)}", path.read_bytes())

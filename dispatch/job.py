@@ -17,15 +17,16 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dispatch.approval import approved_outgoing
-from dispatch.compose import Composer, outgoing, validate_sizes
+from dispatch.compose import Composer, outgoing, validate_sizes, with_message_id
 from dispatch.delivery.results import DeliveryEvent, DeliverySummary
 from dispatch.errors import InvalidInput, JournalError, Location, Problem
+from dispatch.files import check_output_path
 from dispatch.fingerprint import inputs_fingerprint
 from dispatch.journal import Journal, JournalRow, MailingLock, Plan, State
 from dispatch.journal import journal_dir as folder_journal_dir
@@ -55,6 +56,7 @@ __all__ = [
     "journal_dir",
     "journal_path",
     "lock_path",
+    "mailing_identity",
     "mailing_status",
     "preview_mailing",
     "render_mailing",
@@ -195,9 +197,17 @@ class Status:
 
     mailing: Mailing
     journal: Path
-    counts: Mapping[State, int]  # empty when nothing was sent yet
+    counts: Mapping[State, int]  # empty when nothing was sent yet; withdrawn rows left out
     problems: tuple[JournalRow, ...]  # failed-temporary, failed-permanent and unknown
     bounced: tuple[JournalRow, ...] = ()  # rows a notification came back for (bounces)
+    # rows whose addressee left the mailing, by state: ``sent`` ones are still in
+    # ``counts`` (sent, no longer in the mailing); the unsent ones are withdrawn
+    left: Mapping[State, int] = field(default_factory=dict)
+
+    @property
+    def withdrawn(self) -> int:
+        """Rows that left the mailing before anything reached their addressee (not counted)."""
+        return sum(n for s, n in self.left.items() if s not in ("sent", "unknown", "sending"))
 
     @property
     def started(self) -> bool:
@@ -219,7 +229,9 @@ def mailing_status(mailing: PathLike) -> Status:
         counts = journal.counts()
         rows = journal.rows(["failed-temporary", "failed-permanent", "unknown"])
         bounced = tuple(row for row in journal.rows() if row.bounce is not None)
-    return Status(loaded, path, counts, tuple(rows), bounced)
+        left = {s: n for s, n in journal.left().items() if n}
+    problems = tuple(r for r in rows if not r.withdrawn)
+    return Status(loaded, path, counts, problems, bounced, left)
 
 
 @dataclass(frozen=True)
@@ -232,18 +244,28 @@ class Reported:
 
 
 def report_mailing(
-    mailing: PathLike, out: PathLike, *, contacts: PathLike | None = None
+    mailing: PathLike,
+    out: PathLike,
+    *,
+    contacts: PathLike | None = None,
+    templates: PathLike | None = None,
 ) -> Reported:
     """Write the report of ``mailing`` (``.xlsx``: a summary and a sheet of messages;
     ``.csv``: the messages) to ``out``.
 
     ``contacts``: the workbook that gives names and organisations (default: the one the
-    mailing file names).
+    mailing file names). ``templates``: the templates folder, which ``out`` may not be in.
 
-    Raises :class:`~dispatch.errors.InvalidInput` if nothing was sent yet.
+    Raises :class:`~dispatch.errors.InvalidInput` if nothing was sent yet, if ``out`` is
+    one of the mailing's inputs (its file, workbook and categories file, templates,
+    annexes, journal) or if its suffix is neither ``.xlsx`` nor ``.csv``.
     """
     loaded = load_mailing(Path(mailing))
     path = journal_path(loaded)
+    workbook = contacts_path_for(loaded, Path(contacts) if contacts is not None else None)
+    # (another suffix: write_report refuses it, before anything is read or written)
+    if Path(out).suffix.lower() in (".xlsx", ".csv"):
+        _check_report_path(Path(out), loaded, workbook, templates)
     if not path.exists():
         raise InvalidInput(
             [
@@ -264,6 +286,23 @@ def report_mailing(
     return Reported(written.path, written.messages, tuple(written.warnings))
 
 
+def _check_report_path(
+    out: Path, mailing: Mailing, workbook: Path, templates: PathLike | None
+) -> None:
+    """Refuse a report path that is one of the mailing's inputs (it would replace it)."""
+    check_output_path(
+        out,
+        [
+            mailing.path,
+            workbook,
+            workbook.with_name(workbook.stem + ".categories.csv"),
+            templates_path_for(mailing, Path(templates) if templates is not None else None),
+            *(mailing.annex_path(annex) for annex in mailing.annexes),
+            journal_path(mailing),
+        ],
+    )
+
+
 # -- send ------------------------------------------------------------------------------
 
 
@@ -275,13 +314,16 @@ class SendOptions:
     send one sample per language to this address only, nobody is marked as sent (with
     ``dry_run``, only say which letters would go). ``limit``: at most this many messages
     in this run. ``retry_unknown``: also send the messages whose fate is unknown after a
-    crash (their addressees may get two copies).
+    crash (their addressees may get two copies). ``new_mailing``: the journal found is
+    not this mailing's (a folder copied with its journal, or a journal deleted beside the
+    traces of earlier sends): set it aside and start a new one.
     """
 
     dry_run: bool = False
     to_address: str | None = None
     limit: int | None = None
     retry_unknown: bool = False
+    new_mailing: bool = False
 
 
 class SendOutcome(enum.Enum):
@@ -413,11 +455,24 @@ def send_mailing(
     with MailingLock(lock_path(loaded)):
         if opts.dry_run:
             return SendResult(
-                SendOutcome.DRY_RUN, loaded, prepared, relay, plan=_dry_plan(loaded, messages, opts)
+                SendOutcome.DRY_RUN,
+                loaded,
+                prepared,
+                relay,
+                plan=_dry_plan(loaded, composer, messages, opts, approved is None),
             )
         assert relay is not None
-        inputs = _fingerprint(loaded, chosen)
-        with Journal.open(journal_path(loaded)) as journal:
+        inputs = _fingerprint(loaded, chosen, prepared.contacts.digests)
+        with Journal.open_for_mailing(
+            journal_path(loaded),
+            folder=loaded.folder,
+            reference=mailing_identity(loaded),
+            new_mailing=opts.new_mailing,
+        ) as journal:
+            if approved is None:  # (approved bytes keep the Message-IDs they were frozen with)
+                messages = _with_ids(composer, messages, journal.message_ids())
+            if not (chosen.only or chosen.category):  # the whole mailing: who left it
+                journal.withdraw(m.key for m in messages)
             plan = journal.preview(messages, retry_unknown=opts.retry_unknown)
             if not plan.to_send:
                 if inputs is not None:  # every message of these inputs is in the journal
@@ -441,13 +496,42 @@ def send_mailing(
     return SendResult(SendOutcome.DELIVERED, loaded, prepared, relay, plan=plan, summary=summary)
 
 
+def mailing_identity(mailing: Mailing) -> str:
+    """What names a mailing to people, as its journal records it: its reference and date.
+
+    A journal found in a folder whose identity changed *and* that was moved (a copy of
+    last month's folder) is refused (:class:`~dispatch.journal.JournalMismatch`).
+    """
+    return f"{mailing.reference.model_dump_json()} {mailing.date.isoformat()}"
+
+
+def _with_ids(
+    composer: Composer, messages: tuple[Outgoing, ...], message_ids: Mapping[str, str]
+) -> tuple[Outgoing, ...]:
+    """``messages`` (one per letter, in order), each under the Message-ID its journal row
+    holds: an addressee keeps the Message-ID of its first plan, whatever changed since
+    (a reference corrected), in the envelope's record and the headers alike."""
+    return tuple(
+        message
+        if message_ids.get(message.key, message.message_id) == message.message_id
+        else with_message_id(composer, letter, message, message_ids[message.key])
+        for message, letter in zip(messages, composer.prepared.letters, strict=True)
+    )
+
+
 def _dry_plan(
-    mailing: Mailing, messages: tuple[Outgoing, ...], options: SendOptions
+    mailing: Mailing,
+    composer: Composer,
+    messages: tuple[Outgoing, ...],
+    options: SendOptions,
+    own_ids: bool,
 ) -> Plan[Outgoing]:
     """What a run would send, from the journal if there is one; it is not changed."""
     path = journal_path(mailing)
     if path.exists():
         with Journal.open(path, readonly=True) as journal:
+            if own_ids:
+                messages = _with_ids(composer, messages, journal.message_ids())
             return journal.preview(messages, retry_unknown=options.retry_unknown)
     return Plan(
         to_send=messages,
@@ -459,8 +543,14 @@ def _dry_plan(
     )
 
 
-def _fingerprint(mailing: Mailing, selection: Selection) -> str | None:
-    """The fingerprint of this run's inputs, or None if one of them cannot be read."""
+def _fingerprint(
+    mailing: Mailing, selection: Selection, read: Mapping[Path, str] | None = None
+) -> str | None:
+    """The fingerprint of this run's inputs, or None if one of them cannot be read.
+
+    ``read``: the digests of the workbook's bytes as this run read them (the workbook
+    on disk may have been saved since).
+    """
     try:
         return inputs_fingerprint(
             mailing,
@@ -468,6 +558,7 @@ def _fingerprint(mailing: Mailing, selection: Selection) -> str | None:
             templates_path_for(mailing, selection.templates),
             only=selection.only,
             category=selection.category,
+            read=read,
         )
     except OSError:
         return None

@@ -312,6 +312,8 @@ class MailingIdentity:
 class JournalMismatch(JournalError):
     """The journal was made for another mailing (a folder copied with its ``.dispatch``)."""
 
+    exit_code = 2  # the user decides: put the journal back, or say --new-mailing
+
     def __init__(self, path: Path, recorded: MailingIdentity, folder: str, reference: str) -> None:
         self.path = path
         self.recorded = recorded
@@ -330,6 +332,8 @@ class JournalMismatch(JournalError):
 
 class JournalMissing(JournalError):
     """The journal is gone, but files beside it show that this mailing was sent before."""
+
+    exit_code = 2  # the user decides: put the journal back, or say --new-mailing
 
     def __init__(self, path: Path, evidence: Sequence[Path]) -> None:
         self.path = path

@@ -108,8 +108,14 @@ def _sender_name(mailing: Mailing, lang: str) -> str:
     return ""
 
 
-def _header_lines(mailing: Mailing, letter: Letter, *, when: datetime) -> list[tuple[str, str]]:
-    """Each personal header as (name, ``Name: value`` folded and CRLF-terminated)."""
+def _header_lines(
+    mailing: Mailing, letter: Letter, *, when: datetime, msgid: str | None = None
+) -> list[tuple[str, str]]:
+    """Each personal header as (name, ``Name: value`` folded and CRLF-terminated).
+
+    ``msgid``: the Message-ID the journal fixed for this addressee (default: the one
+    :func:`message_id` derives, for a first attempt or a render).
+    """
     person = letter.addressee
     lang = letter.lang
     cc = message_cc(mailing, letter)
@@ -121,7 +127,8 @@ def _header_lines(mailing: Mailing, letter: Letter, *, when: datetime) -> list[t
         lines.append(("Reply-To", _mailboxes("Reply-To", [("", mailing.sender.reply_to)])))
     lines.append(("Subject", fold("Subject", letter.subject)))
     lines.append(("Date", _folded("Date", format_datetime(when))))
-    lines.append(("Message-ID", f"Message-ID: {message_id(mailing, person.key)}\r\n"))
+    msgid = msgid or message_id(mailing, person.key)
+    lines.append(("Message-ID", f"Message-ID: {msgid}\r\n"))
     lines.append(("Content-Language", f"Content-Language: {lang}\r\n"))
     return lines
 
@@ -136,11 +143,13 @@ def _mailboxes(name: str, mailboxes: list[tuple[str, str]]) -> str:
     return folded
 
 
-def personal_headers(mailing: Mailing, letter: Letter, *, when: datetime) -> EmailMessage:
+def personal_headers(
+    mailing: Mailing, letter: Letter, *, when: datetime, msgid: str | None = None
+) -> EmailMessage:
     """The headers that differ per addressee: From, To, Cc, Reply-To, Subject, Date,
     Message-ID, as a message without a body; folded as :func:`header_bytes` folds them."""
     msg = EmailMessage(policy=HEADER_POLICY)
-    for name, line in _header_lines(mailing, letter, when=when):
+    for name, line in _header_lines(mailing, letter, when=when, msgid=msgid):
         # Already folded: HEADER_POLICY keeps a raw value whose lines are under 998.
         msg.set_raw(name, line[len(name) + 1 :].lstrip(" ").removesuffix("\r\n"))
     return msg
@@ -210,14 +219,16 @@ def _folded(name: str, value: str) -> str:
     return folded
 
 
-def header_bytes(mailing: Mailing, letter: Letter, *, when: datetime) -> bytes:
+def header_bytes(
+    mailing: Mailing, letter: Letter, *, when: datetime, msgid: str | None = None
+) -> bytes:
     """The personal headers of :func:`personal_headers` as bytes, built fast.
 
     From, To, Cc and Subject are folded by :mod:`dispatch.headers` (RFC 2047 encoded
     words of at most 75 characters, lines of at most 78 where the words allow), the same
     way for :func:`build_message`; tests check that both read the same.
     """
-    lines = _header_lines(mailing, letter, when=when)
+    lines = _header_lines(mailing, letter, when=when, msgid=msgid)
     return "".join(line for _, line in lines).encode("utf-8")
 
 
@@ -227,10 +238,11 @@ def build_message(
     *,
     when: datetime,
     attachments: Sequence[Attachment] = (),
+    msgid: str | None = None,
 ) -> BuiltMessage:
     """The message for one letter: From, To, Cc, Subject, Date, Message-ID, text+HTML."""
     person = letter.addressee
-    msg = personal_headers(mailing, letter, when=when)
+    msg = personal_headers(mailing, letter, when=when, msgid=msgid)
     content = content_part(letter, attachments)
     for name, value in content.items():
         msg[name] = value

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from dispatch.compose import Composer, validate_sizes
 from dispatch.errors import OutputError
+from dispatch.files import cannot_write, private_dir
 from dispatch.files import write_atomic as write_atomic  # re-exported
 from dispatch.prepare import Prepared
 from dispatch.render import Letter
@@ -70,6 +71,10 @@ def now() -> datetime:
 
 Producer = Callable[[], bytes]
 
+#: Files that are personal data (a message names its addressee, their address and Cc):
+#: created 0600 in a 0700 folder whatever the umask (issue 13, hole 13).
+PRIVATE_EXTENSIONS = frozenset({"eml"})
+
 
 #: Threads that create and write files while the main thread builds the next letters:
 #: creating a file is a system call that releases the GIL, and on a busy file system it
@@ -92,12 +97,18 @@ def write_outputs(
         try:
             for lang, stem, categories, producers in items:
                 if lang not in folders:
-                    (out / lang).mkdir(parents=True, exist_ok=True)
+                    if PRIVATE_EXTENSIONS & producers.keys():  # who was written to, and how
+                        private_dir(out / lang)
+                    else:
+                        try:
+                            (out / lang).mkdir(parents=True, exist_ok=True)
+                        except OSError as exc:  # read-only, full, not allowed: say so
+                            raise cannot_write(out / lang, exc) from None
                     folders.add(lang)
                 for ext, produce in producers.items():
-                    pending.append(
-                        pool.submit(write_atomic, out / lang / f"{stem}.{ext}", produce())
-                    )
+                    target = out / lang / f"{stem}.{ext}"
+                    private = ext in PRIVATE_EXTENSIONS
+                    pending.append(pool.submit(write_atomic, target, produce(), private=private))
                     written.files += 1
                     while len(pending) > 256:
                         pending.popleft().result()

@@ -136,9 +136,9 @@ def write_report(
     local = zone or datetime.now().astimezone().tzinfo or UTC
     messages = [_message_values(row, people.get(row.key), local) for row in rows]
     if suffix == ".csv":
-        write_atomic(out_path, _csv(messages))
+        write_atomic(out_path, _csv(messages), private=True)
     else:
-        write_atomic(out_path, _xlsx(mailing, rows, messages, subjects, local))
+        write_atomic(out_path, _xlsx(mailing, rows, messages, subjects, local), private=True)
     return Report(path=out_path, messages=len(rows), warnings=warnings)
 
 

@@ -129,6 +129,7 @@ class Postfix:
     )
     message_size_limit: int = 10_240_000
     client_message_rate_limit: int = 0  # messages per client per minute; 0: no limit
+    rate_time_unit: int = 60  # seconds over which the rate limit counts
     port: int = field(default_factory=free_port)
 
     @property
@@ -168,6 +169,7 @@ class Postfix:
                 gid=MAIL_GID,
                 size=self.message_size_limit,
                 rate=self.client_message_rate_limit,
+                unit=self.rate_time_unit,
             )
         )
         (self.config / "master.cf").write_text(_MASTER_CF.format(port=self.port))
@@ -229,7 +231,7 @@ virtual_minimum_uid = {uid}
 smtpd_reject_unlisted_recipient = no
 message_size_limit = {size}
 smtpd_client_message_rate_limit = {rate}
-anvil_rate_time_unit = 60s
+anvil_rate_time_unit = {unit}s
 # By default clients in mynetworks are exempt from the rate limits; the test's are not.
 smtpd_client_event_limit_exceptions =
 queue_run_delay = 1s

@@ -93,3 +93,5 @@ class Contacts:
     addressees: list[Addressee]
     categories: dict[str, Category]
     warnings: list[Problem] = field(default_factory=list)
+    # file → SHA-256 of the bytes these addressees were read from (workbook, categories)
+    digests: dict[Path, str] = field(default_factory=dict)

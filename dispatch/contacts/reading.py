@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import html
 import io
 import math
@@ -71,6 +72,8 @@ class Book:
     rows: dict[str, list[Row]]  # sheet name → its non-blank rows (and row 1)
     files: dict[str, Path]  # sheet name → file (a .csv export's categories are beside it)
     warnings: list[Problem] = field(default_factory=list)
+    # file → SHA-256 of the bytes the rows were read from (see read_book)
+    digests: dict[Path, str] = field(default_factory=dict)
 
 
 class Unreadable(Exception):
@@ -134,8 +137,44 @@ _ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 _WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".ods", ".xls")
 
 
+def file_digest(path: Path) -> str:
+    """The SHA-256 of a file's bytes, as hex (what the fingerprint of a run's inputs holds)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def read_book(path: Path) -> Book:
-    """Every sheet dispatch needs, as rows of raw cells; :class:`Unreadable` if it cannot."""
+    """Every sheet dispatch needs, as rows of raw cells; :class:`Unreadable` if it cannot.
+
+    :attr:`Book.digests` are the digests of the very bytes the rows come from: the files
+    are hashed before and after they are read, and read again if a save came in between
+    (a workbook saved while a send prepares would otherwise be recorded as read when its
+    new rows never were: issue 13, hole 1).
+    """
+    companion = path.with_name(path.stem + ".categories.csv")
+    files = [path, companion] if path.suffix.lower() == ".csv" else [path]
+
+    def digests() -> dict[Path, str]:
+        return {f: file_digest(f) for f in files if f.exists()}
+
+    for _ in range(_READ_ATTEMPTS):
+        before = digests()
+        book = _read_book(path)
+        if digests() == before:
+            book.digests = before
+            return book
+    raise Unreadable(
+        Problem(
+            Location(file=path),
+            f"changed each of the {_READ_ATTEMPTS} times it was read (is it being saved?)",
+            "Wait until it is saved and closed, then run again.",
+        )
+    )
+
+
+_READ_ATTEMPTS = 3
+
+
+def _read_book(path: Path) -> Book:
     suffix = path.suffix.lower()
     _sniff(path, suffix)
     if suffix == ".csv":

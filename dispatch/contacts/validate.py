@@ -180,7 +180,13 @@ def load_contacts(path: Path) -> Contacts:
     )
     if problems:
         raise ContactsError(problems + warnings)
-    return Contacts(path=path, addressees=addressees, categories=categories, warnings=warnings)
+    return Contacts(
+        path=path,
+        addressees=addressees,
+        categories=categories,
+        warnings=warnings,
+        digests=book.digests,
+    )
 
 
 def _load_categories(

@@ -243,7 +243,12 @@ class _Delivery:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         except asyncio.CancelledError:
             self.interrupted = True
-            self._emit("stopping", reason="interrupted: finishing the messages in flight")
+            self._emit(
+                "stopping",
+                reason=f"Interrupted: finishing the messages in flight (up to "
+                f"{self.settings.timeout:g} s, --timeout); press Ctrl-C again to stop now "
+                "(a message whose content went out is then recorded unknown).",
+            )
             await self._wind_down(tasks)
             raise
         failed = [t for t in tasks if t.done() and not t.cancelled() and t.exception()]
@@ -436,13 +441,14 @@ class _Delivery:
             await asyncio.shield(durable)  # its error, if the transaction ended before it
         except BaseException as error:
             smtp.close()
+            unmarked = False  # the `sending` mark itself failed: the row never left `planned`
             if durable.done() and not durable.cancelled():
-                durable.exception()  # retrieved: the error that matters is `error`
+                unmarked = durable.exception() is not None  # retrieved: `error` matters
             if phase.transmitted:
                 reason = f"interrupted after the content was transmitted: {FINAL_REPLY_LOST}"
                 writer.post(Change.unknown(message.key, reason))
                 self._settle(item, "unknown", None, reason)
-            else:
+            elif not unmarked:  # (if unmarked, a release would be refused: it is `planned`)
                 reason = "interrupted before the content was transmitted"
                 if not isinstance(error, asyncio.CancelledError):
                     reason += f" ({type(error).__name__}: {error})"

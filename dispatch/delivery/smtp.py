@@ -122,7 +122,7 @@ async def transact(
         except SMTPSenderRefused as error:
             await reset(smtp, timeout)
             if error.code == 552:  # the message is too large for the relay
-                return Result("permanent", error.code, error.message)
+                return Result("permanent", error.code, _too_big(smtp, error.message, len(wire)))
             if error.code >= 500:
                 return Result(
                     "temporary",
@@ -181,6 +181,13 @@ async def transact(
         return _reply_result(reply, "the content")
     smtp.close()
     return Result("unknown", reply.code, f"unexpected final reply {reply.code} {reply.message}")
+
+
+def _too_big(smtp: SMTP, reply: str, size: int) -> str:
+    """The relay's words, with the message's size and the relay's limit (its EHLO's SIZE)."""
+    limit = smtp.esmtp_extensions.get("size", "").strip()
+    known = f", above the relay's limit of {int(limit):,} bytes" if limit.isdigit() else ""
+    return f"{reply} (the message is {size:,} bytes{known})"
 
 
 def _reply_result(reply: SMTPResponse, what: str) -> Result:

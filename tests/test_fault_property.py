@@ -1,0 +1,269 @@
+"""Exactly once, whatever happens between and during runs (issue 13): a property test.
+
+Hypothesis draws a sequence of runs of ``dispatch send`` on one mailing, each with a
+fault: the run SIGKILLed at a random moment, the relay dropping the connection after a
+message's content, the relay stalling past the timeout before its final reply, a disk
+that fills up under the journal (RLIMIT_FSIZE in the child: the journal's files cannot
+grow), and edits of the mailing between runs (an addressee added or removed, the
+reference corrected). A final clean run with ``--retry-unknown`` follows. Then:
+
+- every address received its letter at most once, unless dispatch reported it unknown
+  (it may have been delivered: the relay never said);
+- no address of the mailing is missing;
+- ``status`` (the journal) says sent exactly for the addresses the relay accepted;
+- no run printed a traceback.
+
+``make test`` runs a few examples; ``HYPOTHESIS_PROFILE=fuzz`` (``make fuzz``) many more.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook
+
+from dispatch.cli import main
+from dispatch.errors import JournalError
+from dispatch.journal import Journal
+from dispatch.mailing import load_mailing
+from dispatch.message import message_id
+from tests.conftest import CATEGORIES, HEADERS, MINIMAL_MAILING, person
+from tests.smtp_server import Faults, Sink
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = 30 if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz" else 3
+PEOPLE = 12
+
+# One run: (fault, its parameter), then the edit made before the next run.
+RUNS = st.tuples(
+    st.one_of(
+        st.tuples(st.just("clean"), st.just(0)),
+        st.tuples(st.just("kill"), st.integers(0, PEOPLE - 1)),  # after k letters arrived
+        st.tuples(st.just("drop"), st.integers(0, PEOPLE - 1)),  # after that one's content
+        st.tuples(st.just("stall"), st.integers(0, PEOPLE - 1)),  # that one's final reply
+        st.tuples(st.just("disk-full"), st.integers(1, 12)),  # the files may grow k × 4 KB
+    ),
+    st.sampled_from(["none", "add", "remove", "reference"]),
+)
+
+
+class Mailing:
+    """A mailing folder and its workbook in a temporary folder, edited between runs."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.path = root / "m" / "mailing.toml"
+        self.path.parent.mkdir()
+        self.path.write_text(
+            textwrap.dedent(
+                MINIMAL_MAILING.replace("numbered = true", "numbered = true\nattach_pdf = false")
+            ),
+            encoding="utf-8",
+        )
+        self.workbook = root / "contacts.xlsx"
+        self.people = [f"p{i:02d}@example.org" for i in range(PEOPLE)]
+        self.added = 0
+        self.write_workbook()
+
+    def write_workbook(self) -> None:
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        sheet.title = "Contacts"
+        sheet.append(HEADERS)
+        for n, address in enumerate(self.people):
+            row = person(address, language="fr" if n % 2 else "en", cc="")
+            sheet.append([row.get(h, "") for h in HEADERS])
+        categories = book.create_sheet("Categories")
+        for line in CATEGORIES:
+            categories.append(list(line))
+        book.save(self.workbook)
+
+    def edit(self, kind: str) -> None:
+        if kind == "add":
+            self.added += 1
+            self.people.append(f"new{self.added:02d}@example.org")
+            self.write_workbook()
+        elif kind == "remove" and len(self.people) > 2:
+            self.people.pop(len(self.people) // 2)
+            self.write_workbook()
+        elif kind == "reference":
+            text = self.path.read_text(encoding="utf-8")
+            self.path.write_text(text.replace("352", "352 rev."), encoding="utf-8")
+
+    def message_id(self, address: str) -> str:
+        """The Message-ID this address's letter goes out under (the journal's, if any)."""
+        journal = self.root / "m" / ".dispatch" / "journal.sqlite3"
+        if journal.exists():
+            with Journal.open(journal, readonly=True) as opened:
+                row = opened.row(address)
+                if row is not None:
+                    return row.message_id
+        return message_id(load_mailing(self.path), address)
+
+    def states(self, *, present: bool = False) -> dict[str, str]:
+        """Each journal row's state (``present``: the rows still in the mailing only)."""
+        journal = self.root / "m" / ".dispatch" / "journal.sqlite3"
+        if not journal.exists():
+            return {}
+        try:
+            with Journal.open(journal, readonly=True) as opened:
+                rows = opened.rows()
+        except JournalError as error:
+            # A first run whose disk was full before it could create the journal's tables
+            # leaves a journal of none: nothing was sent; the next run creates them.
+            assert "no table of messages" in str(error), error
+            return {}
+        return {r.key: r.state for r in rows if not (present and r.left_at is not None)}
+
+
+def command(mailing: Mailing, *extra: str) -> list[str]:
+    return [
+        "send",
+        str(mailing.path),
+        "--contacts",
+        str(mailing.workbook),
+        "--yes",
+        "--concurrency",
+        "2",
+        "--timeout",
+        "1",
+        *extra,
+    ]
+
+
+def environment(sink: Sink) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DISPATCH_SMTP_HOST": "127.0.0.1",
+        "DISPATCH_SMTP_PORT": str(sink.port),
+        "DISPATCH_SMTP_SECURITY": "none",
+    }
+
+
+CHILD = """
+import resource, runpy, signal, sys
+limit = int(sys.argv.pop(1))
+if limit:  # the disk is full for these files: a write past the limit fails (EFBIG)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+sys.argv[0] = "dispatch"
+runpy.run_module("dispatch", run_name="__main__")
+"""
+
+
+def child_run(mailing: Mailing, sink: Sink, *, kill_after: int | None, limit: int) -> str:
+    """Run a send in a child process; SIGKILL it once ``kill_after`` letters arrived."""
+    journal = mailing.root / "m" / ".dispatch" / "journal.sqlite3"
+    grown = max((p.stat().st_size for p in journal.parent.glob("journal*")), default=0)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(grown + limit if limit else 0), *command(mailing)],
+        env=environment(sink),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    start = len(sink.recorder.received)
+    deadline = time.monotonic() + 120
+    if kill_after is not None:
+        while child.poll() is None and time.monotonic() < deadline:
+            if len(sink.recorder.received) - start >= kill_after:
+                child.kill()
+                break
+            time.sleep(0.005)
+    _, err = child.communicate(timeout=120)
+    return err.decode(errors="replace") if child.returncode != -signal.SIGKILL else ""
+
+
+def in_process_run(mailing: Mailing, *extra: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, command(mailing, *extra), catch_exceptions=True)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stderr
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=EXAMPLES <= 3,  # the same few sequences in every `make test`
+)
+@given(runs=st.lists(RUNS, min_size=1, max_size=4))
+def test_kills_drops_stalls_full_disks_and_edits_never_send_twice_or_lose_a_letter(
+    runs: list[tuple[tuple[str, int], str]],
+) -> None:
+    with tempfile.TemporaryDirectory() as folder, Sink() as sink:
+        mailing = Mailing(Path(folder))
+        old = {k: os.environ.get(k) for k in environment(sink) if k.startswith("DISPATCH_")}
+        os.environ.update({k: v for k, v in environment(sink).items() if k.startswith("DISP")})
+        try:
+            reported_unknown = exercise(mailing, sink, runs)
+        finally:
+            for key, value in old.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        check(mailing, sink, reported_unknown)
+
+
+def exercise(mailing: Mailing, sink: Sink, runs: list[tuple[tuple[str, int], str]]) -> set[str]:
+    """Run the sequence, then a final clean run; the addresses ever reported unknown."""
+    unknown: set[str] = set()
+    for (fault, n), edit in runs:
+        faults = Faults()
+        target = mailing.people[n % len(mailing.people)]
+        if fault == "drop":
+            faults.drop_after_data = {mailing.message_id(target): 1}
+        elif fault == "stall":
+            faults.delay_final_reply = {mailing.message_id(target): 5.0}
+        sink.recorder.faults = faults
+        if fault == "kill":
+            err = child_run(mailing, sink, kill_after=n, limit=0)
+        elif fault == "disk-full":
+            err = child_run(mailing, sink, kill_after=None, limit=n * 4096)
+        else:
+            _, err = in_process_run(mailing)
+        assert "Traceback" not in err, err
+        unknown |= {k for k, s in mailing.states().items() if s in ("unknown", "sending")}
+        mailing.edit(edit)
+    sink.recorder.faults = Faults()
+    code, err = in_process_run(mailing, "--retry-unknown")
+    assert code == 0, err
+    return unknown
+
+
+def check(mailing: Mailing, sink: Sink, unknown: set[str]) -> None:
+    accepted = Counter(r.rcpt_tos[0] for r in sink.recorder.received if r.accepted)
+    twice = {address for address, n in accepted.items() if n > 1}
+    assert twice <= unknown, f"sent twice without being reported unknown: {twice - unknown}"
+    missing = set(mailing.people) - set(accepted)
+    assert not missing, f"never delivered: {missing}"
+    states = mailing.states(present=True)
+    sent = {key for key, state in states.items() if state == "sent"}
+    assert sent == set(mailing.people), states
+    # status: what the relay accepted, among the mailing's addressees, is what is sent
+    assert {a for a in accepted if a in states} == sent
+    code, out = in_process_status(mailing)
+    assert code == 0
+    assert f"sent {len(mailing.people)}" in out
+
+
+def in_process_status(mailing: Mailing) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["status", str(mailing.path)], catch_exceptions=False)
+    lines = [" ".join(line.replace("│", " ").split()) for line in result.stdout.splitlines()]
+    return result.exit_code, "\n".join(lines)
