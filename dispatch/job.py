@@ -30,9 +30,10 @@ from dispatch.journal import Journal, JournalRow, MailingLock, Plan, State
 from dispatch.journal import journal_dir as folder_journal_dir
 from dispatch.mailing import Mailing, load_mailing
 from dispatch.outgoing import Outgoing
-from dispatch.output import now, parse_formats, render_files
+from dispatch.output import make_pdfs, now, parse_formats, render_files
 from dispatch.prepare import Prepared, contacts_path_for, prepare
 from dispatch.preview import write_index
+from dispatch.progress import OnProgress, Step, counted
 from dispatch.report import write_report
 from dispatch.settings import SmtpSettings, load_settings
 from dispatch.templates import TemplateSet
@@ -104,11 +105,17 @@ class Selection:
         return TemplateSet(self.templates) if self.templates is not None else TemplateSet()
 
 
-def check_mailing(mailing: PathLike, selection: Selection | None = None) -> Prepared:
+def check_mailing(
+    mailing: PathLike,
+    selection: Selection | None = None,
+    *,
+    progress: OnProgress | None = None,
+) -> Prepared:
     """Validate the mailing, its workbook and every template against every addressee.
 
     Returns the mailing with every letter rendered in memory (nothing is written);
     raises :class:`~dispatch.errors.InvalidInput` listing every problem at once.
+    ``progress`` (see :mod:`dispatch.progress`) follows the reading and the checking.
     """
     chosen = selection or Selection()
     return prepare(
@@ -117,6 +124,7 @@ def check_mailing(mailing: PathLike, selection: Selection | None = None) -> Prep
         templates=chosen.template_set(),
         only=chosen.only,
         category=chosen.category,
+        progress=progress,
     )
 
 
@@ -146,15 +154,16 @@ def render_mailing(
     *,
     formats: Sequence[str] = ("html", "txt", "eml"),
     selection: Selection | None = None,
+    progress: OnProgress | None = None,
 ) -> Rendered:
     """Render every letter to files in ``out`` (default ``out/<mailing name>``).
 
     Everything is validated first: on any problem nothing is written.
     """
     chosen = _checked_formats(formats)
-    prepared = check_mailing(mailing, selection)
+    prepared = check_mailing(mailing, selection, progress=progress)
     target = Path(out) if out is not None else Path("out") / prepared.mailing.name
-    written = render_files(prepared, target, chosen)
+    written = render_files(prepared, target, chosen, progress=progress)
     return Rendered(prepared, target, tuple(chosen), written.files, written.letters)
 
 
@@ -174,12 +183,13 @@ def preview_mailing(
     *,
     formats: Sequence[str] = ("html", "pdf", "eml"),
     selection: Selection | None = None,
+    progress: OnProgress | None = None,
 ) -> Previewed:
     """Render every letter into ``out`` (default ``out/<name>/preview``) with an index.html."""
     chosen = _checked_formats(formats)
-    prepared = check_mailing(mailing, selection)
+    prepared = check_mailing(mailing, selection, progress=progress)
     target = Path(out) if out is not None else Path("out") / prepared.mailing.name / "preview"
-    render_files(prepared, target, chosen)
+    render_files(prepared, target, chosen, progress=progress)
     written = write_index(prepared, target, chosen)
     return Previewed(prepared, target, written.index, tuple(written.warnings))
 
@@ -359,6 +369,7 @@ def send_mailing(
     confirm: Callable[[Proposal], bool] | None = None,
     on_event: Callable[[DeliveryEvent], None] | None = None,
     when: datetime | None = None,
+    progress: OnProgress | None = None,
 ) -> SendResult:
     """Send every letter of ``mailing`` by SMTP, once per addressee, journaling each one.
 
@@ -366,7 +377,8 @@ def send_mailing(
     default to the ``DISPATCH_SMTP_*`` environment variables (a dry run needs none).
     Everything is validated before anything is sent. ``confirm`` is shown the
     :class:`Proposal` when there is something to send and may say no (None: send
-    without asking); ``on_event`` follows the delivery. Runs its own event loop: call it
+    without asking); ``on_event`` follows the delivery, ``progress`` every long step
+    (reading, checking, PDFs, preparing, sending). Runs its own event loop: call it
     from a thread without one. Ctrl-C raises
     :class:`~dispatch.delivery.results.DeliveryInterrupted` with what was done.
     """
@@ -381,13 +393,18 @@ def send_mailing(
         settled = _settled(path, chosen, opts.retry_unknown)
         if settled is not None:
             return settled
-    prepared = check_mailing(path, chosen)
+    prepared = check_mailing(path, chosen, progress=progress)
     relay = settings() if callable(settings) else settings
     if relay is None and not opts.dry_run:
         relay = load_settings(None, os.environ)
     composer = Composer(prepared, when=when or now(), attach_pdf=prepared.mailing.attach_pdf)
+    if prepared.mailing.attach_pdf:
+        make_pdfs(composer, progress)
     validate_sizes(composer, prepared.mailing.max_message_mb)
-    messages = tuple(outgoing(composer, letter) for letter in prepared.letters)
+    letters = counted(prepared.letters, progress, Step.PREPARING, len(prepared.letters))
+    messages = tuple(outgoing(composer, letter) for letter in letters)
+    if progress is not None:
+        on_event = _following(on_event, progress)
     loaded = prepared.mailing
 
     if opts.to_address is not None:
@@ -430,6 +447,19 @@ def send_mailing(
                 ),
             )
     return SendResult(SendOutcome.DELIVERED, loaded, prepared, relay, plan=plan, summary=summary)
+
+
+def _following(
+    on_event: Callable[[DeliveryEvent], None] | None, progress: OnProgress
+) -> Callable[[DeliveryEvent], None]:
+    """``on_event``, and the sending step reported to ``progress``."""
+
+    def follow(event: DeliveryEvent) -> None:
+        if on_event is not None:
+            on_event(event)
+        progress(Step.SENDING, event.sent + event.failed + event.unknown, event.total)
+
+    return follow
 
 
 def _dry_plan(

@@ -25,6 +25,7 @@ from markupsafe import Markup
 from dispatch.contacts import Addressee, Contacts
 from dispatch.errors import Location, Problem, TemplateError
 from dispatch.mailing import Mailing, Text, signatory_columns
+from dispatch.suggest import did_you_mean
 from dispatch.templates import Output, TemplateSet, render
 from dispatch.typography import typeset, typeset_html
 
@@ -396,7 +397,8 @@ def language_problems(
                     ),
                     f"is not a language of this mailing ({', '.join(mailing.languages)})",
                     f"Add {person.language!r} to languages in {mailing.path.name} with its texts, "
-                    "or change the addressee's language.",
+                    "or change the addressee's language."
+                    + did_you_mean(person.language, mailing.languages),
                     value=person.language,
                 )
             )
@@ -408,7 +410,8 @@ def language_problems(
                     Problem(
                         Location(file=mailing.path, field=f"addressees.{side}[{i}]"),
                         f"is not a category of the workbook {contacts.path.name} (codes: {known})",
-                        "Correct the code, or add it to the Categories sheet.",
+                        "Correct the code, or add it to the Categories sheet."
+                        + did_you_mean(code, contacts.categories),
                         value=code,
                     )
                 )
