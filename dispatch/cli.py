@@ -468,7 +468,8 @@ def _plan_table(
     table.caption = (
         f"From {mailing.sender.email}"
         + (f" via {settings.host}:{settings.port} ({settings.security})" if settings else "")
-        + f" · to send now: {len(plan.to_send)} · already sent: {len(plan.already_sent)}"
+        + f" · to send now: {number(len(plan.to_send))}"
+        + (f" · already sent: {number(len(plan.already_sent))}" if plan.already_sent else "")
         + (f" · changed since sent (not resent): {len(plan.changed)}" if plan.changed else "")
         + (
             f" · unknown (not resent without --retry-unknown): {len(plan.unknown)}"
@@ -800,6 +801,7 @@ class _Steps:
         step, self.step = self.step, None
         if self.bars is not None and self.task is not None:
             self.bars.remove_task(self.task)
+            self.bars.refresh()  # else the finished bar is drawn again below its line
             self.task = None
         elapsed = time.monotonic() - self.started
         count = number(self.done)
