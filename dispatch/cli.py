@@ -58,9 +58,9 @@ from dispatch.templates import DEFAULT_TEMPLATES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Width of the output when it goes to a file or a pipe (a log): tables are not cut at
-#: 80 columns there, and lines are not wrapped at all.
-LOG_WIDTH = 200
+#: Width of the output when it goes to a file or a pipe (a log): tables take the room
+#: their content needs (they are never padded to it), and lines are not wrapped at all.
+LOG_WIDTH = 1000
 
 
 def make_console(*, stderr: bool = False) -> Console:
@@ -187,10 +187,16 @@ def _default_templates() -> Path:
 
 
 def local_time(moment: datetime) -> str:
-    """``2026-11-29 23:44:02``: a journal's time (UTC) in this machine's time zone, to
-    the second; the zone's name follows when it is not obvious (``CET``)."""
+    """A journal's time (kept in UTC) in this machine's time zone, to the second, on
+    two short lines so that a table keeps its room at 80 columns::
+
+        2026-11-29
+        23:44:02 CET
+
+    The machine's zone, not the event's: staff read it against their own clock.
+    """
     local = moment.astimezone()
-    return f"{local:%Y-%m-%d %H:%M:%S} {local:%Z}".rstrip()
+    return f"{local:%Y-%m-%d}\n{local:%H:%M:%S %Z}".rstrip()
 
 
 def summary_table(prepared: Prepared, title: str) -> Table:
@@ -884,8 +890,14 @@ def _next_steps(summary: DeliverySummary, mailing: Path) -> list[str]:
 
 @main.command(short_help="Show what was sent: counts per state, then each failure.")
 @click.argument("mailing", type=click.Path(path_type=Path))
+@click.option(
+    "--contacts",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The contacts workbook, to mark corrected addresses. Default: the mailing's.",
+)
 @handle_errors
-def status(mailing: Path) -> None:
+def status(mailing: Path, contacts: Path | None) -> None:
     """Show the journal of MAILING: counts per state, then failures and unknowns.
 
     Reads the journal only; changes nothing. Times are in this machine's time zone.
@@ -895,7 +907,7 @@ def status(mailing: Path) -> None:
     Example:
       dispatch status mailings/gala
     """
-    found = mailing_status(mailing)
+    found = mailing_status(mailing, contacts=contacts)
     name = found.mailing.name
     if not found.started:
         out_console.print(f"{name}: nothing sent yet (no journal at {found.journal}).")
@@ -909,20 +921,40 @@ def status(mailing: Path) -> None:
     out_console.print(table)
     if found.problems:
         detail = Table(title="Failures and unknowns", title_justify="left")
-        detail.add_column("Address", overflow="fold", ratio=2, min_width=16)
-        detail.add_column("State", no_wrap=True)
-        detail.add_column("Code", justify="right", no_wrap=True)
-        detail.add_column("Reply", overflow="fold", ratio=3, min_width=20)
-        detail.add_column("Updated", no_wrap=True)
+        # Three columns, so that a whole address and a reply fit in 80 columns.
+        detail.add_column("Address", overflow="fold", ratio=1, min_width=26)
+        detail.add_column("State, updated", no_wrap=True)
+        detail.add_column("Reply", overflow="fold", ratio=1, min_width=20)
         for row in found.problems:
+            address = ", ".join(row.recipients)
+            if row.key in found.replaced:
+                address += f"\n(replaced by {found.replaced[row.key]})"
             detail.add_row(
-                ", ".join(row.recipients),
-                row.state,
-                "" if row.code is None else str(row.code),
-                row.reply or "",
-                local_time(row.updated_at),
+                escape(address),
+                f"{row.state}\n{local_time(row.updated_at)}",
+                escape(" ".join(str(x) for x in (row.code, row.reply) if x)),
             )
         out_console.print(detail)
+    if found.copies_refused:
+        copies = Table(title="Sent, but a copy (Cc) was refused", title_justify="left")
+        copies.add_column("Address", overflow="fold", ratio=1, min_width=26)
+        copies.add_column("Refused copy", overflow="fold", ratio=1, min_width=20)
+        copies.add_column("Sent", no_wrap=True)
+        for row in found.copies_refused:
+            refused = (row.reply or "").split("refused: ", 1)[-1]
+            copies.add_row(
+                escape(row.recipients[0] if row.recipients else row.key),
+                escape(refused),
+                local_time(row.sent_at or row.updated_at),
+            )
+        out_console.print(copies)
+    if found.replaced:
+        out_console.print(
+            "An address marked (replaced by ...) left the workbook and a close one came "
+            "in its place, with the same language and categories: its letter was planned "
+            "again for the new address.",
+            markup=False,
+        )
 
 
 @main.command(short_help="Write a workbook (or CSV) of every message and its state.")

@@ -14,15 +14,17 @@ should end with.
 
 from __future__ import annotations
 
+import difflib
 import enum
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dispatch.compose import Composer, outgoing, validate_sizes
+from dispatch.contacts import load_contacts
 from dispatch.delivery.results import DeliveryEvent, DeliverySummary
 from dispatch.errors import InvalidInput, JournalError, Location, Problem
 from dispatch.fingerprint import inputs_fingerprint
@@ -205,6 +207,8 @@ class Status:
     journal: Path
     counts: Mapping[State, int]  # empty when nothing was sent yet
     problems: tuple[JournalRow, ...]  # failed-temporary, failed-permanent and unknown
+    copies_refused: tuple[JournalRow, ...] = ()  # sent, but the relay refused a Cc
+    replaced: Mapping[str, str] = field(default_factory=dict)  # old address -> new one
 
     @property
     def started(self) -> bool:
@@ -216,16 +220,67 @@ class Status:
         return sum(self.counts.values())
 
 
-def mailing_status(mailing: PathLike) -> Status:
-    """Read the journal of ``mailing``; changes nothing."""
+def mailing_status(mailing: PathLike, *, contacts: PathLike | None = None) -> Status:
+    """Read the journal of ``mailing``; changes nothing.
+
+    ``contacts`` (default: the mailing's workbook) tells which addresses are still in
+    the workbook, to mark those that were corrected (see :func:`replacements`); a
+    workbook that cannot be read only leaves them unmarked.
+    """
     loaded = load_mailing(Path(mailing))
     path = journal_path(loaded)
     if not path.exists():
         return Status(loaded, path, {}, ())
     with Journal.open(path, readonly=True) as journal:
         counts = journal.counts()
-        rows = journal.rows(["failed-temporary", "failed-permanent", "unknown"])
-    return Status(loaded, path, counts, tuple(rows))
+        every = journal.rows()
+    problems = tuple(r for r in every if r.state in _PROBLEMS)
+    copies = tuple(r for r in every if r.state == "sent" and r.reply and "refused: " in r.reply)
+    present = _workbook_keys(contacts_path_for(loaded, Path(contacts) if contacts else None))
+    gone = {r.key for r in every if r.left_at is not None or (present and r.key not in present)}
+    return Status(loaded, path, counts, problems, copies, replacements(every, gone))
+
+
+def _workbook_keys(path: Path) -> set[str]:
+    """The addresses of a workbook, or none if it cannot be read."""
+    try:
+        return {person.key for person in load_contacts(path).addressees}
+    except (InvalidInput, OSError):
+        return set()
+
+
+_PROBLEMS = ("failed-temporary", "failed-permanent", "unknown")
+
+
+def replacements(rows: Sequence[JournalRow], gone: set[str]) -> dict[str, str]:
+    """The addresses that were corrected: ``{old address: new address}``.
+
+    The journal keeps no workbook row or name, only the address, language and
+    categories of each message, in the order they were planned. So the rule is: a
+    message that failed (or is unknown) and whose address is ``gone`` (no longer in
+    the workbook, or stamped ``left_at`` by a send) was replaced by the closest address
+    (difflib ratio of at least 0.6, which a corrected typo has) among the messages
+    planned after it, still in the workbook, with the same language and categories.
+    A different person put in instead is not guessed.
+    """
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for i, old in enumerate(rows):
+        if old.state not in _PROBLEMS or old.key not in gone:
+            continue
+        later = [
+            r.key
+            for r in rows[i + 1 :]
+            if r.key not in gone
+            and r.key not in taken
+            and r.language == old.language
+            and set(r.categories) == set(old.categories)
+        ]
+        close = difflib.get_close_matches(old.key, later, n=1, cutoff=0.6)
+        if close:
+            out[old.key] = close[0]
+            taken.add(close[0])
+    return out
 
 
 @dataclass(frozen=True)
