@@ -3,14 +3,17 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+MIN    := .venv-min
 
-.PHONY: demo test lint typecheck fuzz bench bench-full sysdeps venv clean
+.PHONY: demo test test-min lint typecheck fuzz bench bench-full sysdeps venv clean
 
-# The virtualenv is rebuilt only when pyproject.toml changes.
-$(STAMP): pyproject.toml
+# The virtualenv is rebuilt only when pyproject.toml or the dev tools' pins change.
+# constraints-dev.txt pins the dev tools (ruff, mypy, pytest...): a new release of a
+# linter does not turn a green tree red overnight.
+$(STAMP): pyproject.toml constraints-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints-dev.txt -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -37,6 +40,15 @@ typecheck: venv
 test: venv sysdeps lint typecheck
 	$(BIN)/pytest -q
 
+# The suite against every dependency at the lower bound pyproject.toml declares
+# (scripts/min_constraints.py writes the pins), in a virtualenv of its own.
+test-min: sysdeps
+	test -x $(MIN)/bin/python || $(PYTHON) -m venv $(MIN)
+	$(MIN)/bin/python -m pip install --quiet --upgrade pip
+	$(PYTHON) scripts/min_constraints.py > $(MIN)/constraints.txt
+	$(MIN)/bin/python -m pip install --quiet -c $(MIN)/constraints.txt -e '.[dev]'
+	$(MIN)/bin/pytest -q -p no:randomly
+
 fuzz: venv
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q tests/test_hostile_input.py
 
@@ -49,7 +61,7 @@ bench-full: venv sysdeps
 	$(BIN)/python -m benchmarks --n 10000 --send-n 10000 --scale-n 100000 --budget-minutes 120
 
 clean:
-	rm -rf out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf out .pytest_cache .mypy_cache .ruff_cache $(MIN)
 
 # The MTA tests alone (tests marked mta): a real Postfix relay and a real Dovecot IMAP
 # server, each its own instance on 127.0.0.1 from a temporary folder (about 25 s, as root).

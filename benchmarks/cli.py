@@ -119,6 +119,23 @@ def parse(argv: Sequence[str] | None = None) -> Config:
         default=defaults.peer_venv,
         help="the virtualenv of the peer, mailmerge (made if missing)",
     )
+    parser.add_argument(
+        "--txt-n",
+        type=int,
+        default=defaults.txt_n,
+        help="addressees of the text-letter comparison with the peer (default %(default)s)",
+    )
+    parser.add_argument(
+        "--check-n",
+        type=int,
+        default=defaults.check_n,
+        help="rows of the workbook checked against start-up (default %(default)s)",
+    )
+    parser.add_argument(
+        "--no-peer-install",
+        action="store_true",
+        help="never install the peer (no network): its rows are not run if it is missing",
+    )
     args = parser.parse_args(argv)
     if min(args.n, args.scale_n, args.repeat) < 1:
         parser.error("--n, --scale-n and --repeat must be at least 1")
@@ -136,6 +153,9 @@ def parse(argv: Sequence[str] | None = None) -> Config:
         results=args.results,
         workdir=args.workdir,
         peer_venv=args.peer_venv,
+        txt_n=args.txt_n,
+        check_n=args.check_n,
+        install_peer=not args.no_peer_install,
     )
 
 

@@ -45,6 +45,9 @@ class Config:
     only: tuple[str, ...] = SECTIONS
     concurrency: tuple[int, ...] = (1, 4, 8)
     pdf_distinct: int = 10
+    txt_n: int = 5_000  # addressees of the text-letter comparison with the peer
+    check_n: int = 20_000  # rows of the workbook whose check is set against start-up
+    install_peer: bool = True  # False: a peer not yet installed is not run (no network)
     results: Path = RESULTS
     workdir: Path | None = None
     peer_venv: Path = PEER_VENV
@@ -65,6 +68,8 @@ class Config:
             "only": list(self.only),
             "concurrency": list(self.concurrency),
             "pdf_distinct": self.pdf_distinct,
+            "txt_n": self.txt_n,
+            "check_n": self.check_n,
         }
 
 
@@ -82,7 +87,7 @@ class Bench:
     _stack: ExitStack = field(default_factory=ExitStack)
     _workloads: dict[tuple[int, bool], Workload] = field(default_factory=dict)
     _peer: tuple[Path, str] | PeerUnavailable | None = None
-    _peer_inputs: dict[tuple[int, int], Path] = field(default_factory=dict)
+    _peer_inputs: dict[tuple[int, int, bool], Path] = field(default_factory=dict)
     _sample: Path | None = None
     _sink: Sink | None = None
     check_runs: dict[int, list[Sample]] = field(default_factory=dict)
@@ -175,7 +180,9 @@ class Bench:
         if self._peer is None:
             self.log("checking the peer, mailmerge, in its own virtualenv")
             try:
-                self._peer = ensure_mailmerge(self.config.peer_venv)
+                self._peer = ensure_mailmerge(
+                    self.config.peer_venv, install=self.config.install_peer
+                )
             except PeerUnavailable as exc:
                 self._peer = exc
             else:
@@ -194,20 +201,22 @@ class Bench:
                 shutil.copy2(first, sample / lang_dir.name / first.name)
         self._sample = sample
 
-    def peer_inputs(self, workload: Workload, port: int = 9) -> Path:
+    def peer_inputs(self, workload: Workload, port: int = 9, *, text_only: bool = False) -> Path:
         """The peer's template, database and config for ``workload``, sending to ``port``.
 
         The template is our own message (text, HTML, the PDF and calendar attached), one
         per language, taken from a render of this run, so both tools make messages alike.
         """
-        key = (workload.n, port)
+        key = (workload.n, port, text_only)
         if key not in self._peer_inputs:
             if self._sample is None:
                 self.keep_sample(self.eml_messages(workload.n))
             assert self._sample is not None
-            folder = self.root / f"peer-{workload.n}-{port}"
+            folder = self.root / f"peer-{workload.n}-{port}{'-text' if text_only else ''}"
             letters = sample_letters(self._sample, folder / "attachments")
-            self._peer_inputs[key] = write_peer_inputs(folder, letters, workload.rows, port)
+            self._peer_inputs[key] = write_peer_inputs(
+                folder, letters, workload.rows, port, text_only=text_only
+            )
         return self._peer_inputs[key]
 
     def sink(self) -> Sink:

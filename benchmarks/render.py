@@ -20,6 +20,76 @@ FORMATS = "html,txt,eml"
 
 
 def run_section(bench: Bench) -> None:
+    _run_all_formats(bench)
+    _run_text(bench)
+
+
+def _run_text(bench: Bench) -> None:
+    """``render --format txt`` against the peer's raw dry run: text letters of one length."""
+    n = bench.config.txt_n
+    workload = bench.workload(n)
+    peer = bench.peer()
+    ours: list[float] = []
+    theirs: list[float] = []
+    for i in range(bench.config.repeat):
+        out = bench.scratch("render-txt-out")
+        bench.log(f"dispatch render txt, {n:,} addressees, run {i + 1}")
+        ours.append(bench.render(workload, out, "txt").seconds)
+        shutil.rmtree(out)
+        if not isinstance(peer, PeerUnavailable):
+            folder = bench.peer_inputs(workload, text_only=True)
+            bench.log(f"mailmerge --dry-run --no-limit raw, {n:,} addressees, run {i + 1}")
+            theirs.append(
+                run(
+                    [
+                        peer[0],
+                        *("--template", "template.txt", "--database", "database.csv"),
+                        *("--config", "server.conf", "--dry-run", "--no-limit"),
+                        *("--output-format", "raw"),
+                    ],
+                    cwd=folder,
+                    keep_output=False,
+                ).seconds
+            )
+    bench.report.add(
+        Row(
+            "render.txt.dispatch",
+            SECTION,
+            "dispatch render → txt",
+            "letters/s",
+            n=n,
+            stats=Stats.of(ours).inverse(n),
+            extra={"seconds": list(ours)},
+        )
+    )
+    label = "mailmerge --dry-run --no-limit --output-format raw (text)"
+    versus = "dispatch / mailmerge, text letters per second"
+    target = Target(">=", 1.5)
+    if isinstance(peer, PeerUnavailable):
+        bench.report.add(
+            Row("render.txt.mailmerge", SECTION, label, "letters/s", n=n, not_run=str(peer))
+        )
+        bench.report.add(
+            Row("render.ratio.txt", SECTION, versus, "×", target=target, not_run="no peer")
+        )
+        return
+    bench.report.add(
+        Row(
+            "render.txt.mailmerge",
+            SECTION,
+            label,
+            "letters/s",
+            n=n,
+            stats=Stats.of(theirs).inverse(n),
+            extra={"seconds": list(theirs)},
+        )
+    )
+    bench.report.add(
+        Row("render.ratio.txt", SECTION, versus, "×", stats=ratio(theirs, ours), target=target)
+    )
+
+
+def _run_all_formats(bench: Bench) -> None:
     n = bench.config.n
     workload = bench.workload(n)
     peer = bench.peer()

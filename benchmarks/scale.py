@@ -45,10 +45,38 @@ def _eml(bench: Bench, n: int, runs: int) -> list[Sample]:
 
 
 def run_base(bench: Bench) -> None:
-    """The runs at N: the denominators of the scale ratios."""
+    """The runs at N: the denominators of the scale ratios; and check against start-up."""
     n = bench.config.n
     bench.check_runs[n] = _check(bench, n, bench.config.repeat)
     bench.eml_render(n)
+    _check_against_startup(bench)
+
+
+def _check_against_startup(bench: Bench) -> None:
+    """``dispatch check`` of a big workbook over ``dispatch --version``, run by run: what
+    reading and validating costs beyond the imports every command pays."""
+    n = bench.config.check_n
+    checks = [s.seconds for s in _check(bench, n, bench.config.repeat)]
+    versions = []
+    for i in range(bench.config.repeat):
+        bench.log(f"dispatch --version, run {i + 1}")
+        versions.append(bench.dispatch("--version").seconds)
+    bench.report.add(
+        Row(
+            "scale.version.time", SECTION, "dispatch --version: time", "s", stats=Stats.of(versions)
+        )
+    )
+    bench.report.add(
+        Row(
+            "scale.check.startup",
+            SECTION,
+            f"dispatch check of {n:,} rows / dispatch --version",
+            "×",
+            stats=ratio(checks, versions),
+            target=Target("<=", 3),
+            note=f"check {Stats.of(checks).median:.2f} s",
+        )
+    )
 
 
 def _planned_runs(bench: Bench, per_run: float, once: float, what: str) -> tuple[int, str]:

@@ -89,7 +89,9 @@ def write_workbook(path: Path, rows: list[Row]) -> Path:
     return path
 
 
-def copy_mailing(dest: Path, workbook: Path, *, personal: bool = False) -> Path:
+def copy_mailing(
+    dest: Path, workbook: Path, *, personal: bool = False, used: set[str] | None = None
+) -> Path:
     """A copy of the sample mailing in ``dest`` reading ``workbook``; a fresh journal."""
     if dest.exists():
         shutil.rmtree(dest)
@@ -102,6 +104,13 @@ def copy_mailing(dest: Path, workbook: Path, *, personal: bool = False) -> Path:
         text = line + "\n" + text
     if personal:
         text += _PERSONAL_PARAGRAPH
+    if used is not None:
+        # A category of `to` that no addressee has is an error: address only those used.
+        def keep(match: re.Match[str]) -> str:
+            codes = [c for c in json.loads(match.group(2)) if c.upper() in used]
+            return f"{match.group(1)}{json.dumps(codes)}"
+
+        text = re.sub(r"(?m)^((?:to|cc)\s*=\s*)(\[.*\])$", keep, text)
     toml.write_text(text, encoding="utf-8")
     return dest
 
@@ -126,9 +135,11 @@ class Workload:
     @classmethod
     def build(cls, root: Path, n: int, *, personal: bool = False) -> Workload:
         """Write the workbook and the mailing in ``root``; ``personal``: every letter distinct."""
-        rows = addressees(n, mailing_codes())
+        codes = mailing_codes()
+        rows = addressees(n, codes)
         workbook = write_workbook(root / f"contacts-{n}.xlsx", rows)
-        mailing = copy_mailing(root / f"tsb-352-{n}", workbook, personal=personal)
+        used = set(codes[: len(rows)]) if len(rows) < len(codes) else None
+        mailing = copy_mailing(root / f"tsb-352-{n}", workbook, personal=personal, used=used)
         return cls(n=n, rows=rows, workbook=workbook, mailing=mailing)
 
     def emails(self, language: str, limit: int) -> list[str]:
@@ -212,14 +223,17 @@ def _attachment(letter: Letter, index: int) -> str:
     return str(letter.attachments[index])
 
 
-def write_peer_inputs(dest: Path, letters: Sequence[Letter], rows: list[Row], port: int) -> Path:
+def write_peer_inputs(
+    dest: Path, letters: Sequence[Letter], rows: list[Row], port: int, *, text_only: bool = False
+) -> Path:
     """The peer's template, CSV database and server config, from our letters and rows.
 
     The template is our letter itself, text and HTML, with the same attachments (the PDF
     letter and the calendar invitation), so that both tools build messages of the same
     length. Headers are ASCII (RFC 2047 words, the bare address in To) since the peer
     sends with ``smtplib``, which refuses anything else.
-    Returns the folder; ``server.conf`` points at ``port`` on 127.0.0.1.
+    ``text_only``: the text letter alone, no HTML and no attachment (the ``--format txt``
+    comparison). Returns the folder; ``server.conf`` points at ``port`` on 127.0.0.1.
     """
     dest.mkdir(parents=True, exist_ok=True)
     boundary = "==dispatch-benchmark-boundary=="
@@ -235,6 +249,8 @@ def write_peer_inputs(dest: Path, letters: Sequence[Letter], rows: list[Row], po
         "ATTACHMENT: " + by_language(partial(_attachment, index=i))
         for i in range(min(len(x.attachments) for x in letters))
     ]
+    if text_only:
+        attachment_lines = []
     template = "\n".join(
         [
             "TO: {{ email }}",
@@ -256,6 +272,17 @@ def write_peer_inputs(dest: Path, letters: Sequence[Letter], rows: list[Row], po
             "",
         ]
     )
+    if text_only:
+        template = "\n".join(
+            [
+                "TO: {{ email }}",
+                "FROM: " + by_language(lambda x: x.sender),
+                "SUBJECT: " + by_language(lambda x: x.subject),
+                "",
+                by_language(lambda x: _raw(x.text)),
+                "",
+            ]
+        )
     (dest / "template.txt").write_text(template, encoding="utf-8")
     names = headers()
     with (dest / "database.csv").open("w", encoding="utf-8", newline="") as handle:

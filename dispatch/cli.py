@@ -54,7 +54,6 @@ from dispatch.output import parse_formats
 from dispatch.prepare import Prepared
 from dispatch.progress import Step
 from dispatch.settings import SmtpSettings, load_settings
-from dispatch.templates import DEFAULT_TEMPLATES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -138,7 +137,7 @@ def mailing_command(func: Callable[..., None]) -> Callable[..., None]:
         category: tuple[str, ...],
         **kwargs: Any,
     ) -> None:
-        selection = Selection(contacts, templates_dir or _default_templates(), only, category)
+        selection = Selection(contacts, templates_dir, only, category)
         func(*args, selection=selection, **kwargs)
 
     command: Callable[..., None] = handle_errors(wrapper)
@@ -156,7 +155,8 @@ def mailing_command(func: Callable[..., None]) -> Callable[..., None]:
                 "templates_dir",
                 type=click.Path(path_type=Path, file_okay=False, exists=True),
                 default=None,
-                help="The templates folder (with fr/ and en/). Default: the bundled templates.",
+                help="The templates folder (with fr/ and en/). Default: the mailing's "
+                "`templates` key, else the bundled templates.",
             ),
             click.option(
                 "--only", multiple=True, metavar="EMAIL", help="Only this addressee (repeatable)."
@@ -179,11 +179,6 @@ def _formats(value: str) -> list[str]:
         return parse_formats(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-
-
-def _default_templates() -> Path:
-    local = Path("templates")
-    return local if (local / "fr").is_dir() else DEFAULT_TEMPLATES
 
 
 def local_time(moment: datetime) -> str:

@@ -23,6 +23,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from dispatch import formatting as fmt
+from dispatch.placeholders import Unset
 from dispatch.typography import typeset, typeset_html
 
 __all__ = ["FILTERS", "install_filters"]
@@ -66,11 +67,12 @@ def _date(value: Any) -> date:
 
 
 def _optional_date(value: Any) -> date | None:
-    return None if value is None else _date(value)
+    return None if value is None or isinstance(value, Unset) else _date(value)
 
 
 def _optional_str(value: Any) -> str | None:
-    return None if value is None else str(_defined(value))
+    """An optional argument: a field left unset counts as not given; a misspelt one fails."""
+    return None if value is None or isinstance(value, Unset) else str(_defined(value))
 
 
 def _time(value: Any) -> time:
@@ -153,9 +155,11 @@ def time_range_filter(
     on: Any = None,
     compact: bool = False,
     offset: bool = False,
+    label: str | None = None,
 ) -> str:
     """``{{ start | time_range(end, zone="Europe/Zurich") }}`` → ``de 10 h 00 à 15 h 30 (heure de
-    Genève)`` / ``10:00 to 15:30 (Geneva time)``."""
+    Genève)`` / ``10:00 to 15:30 (Geneva time)``; with ``label=event.zone_label`` the
+    times are named as the letter writes them: ``de 8 h 30 à 11 h 30 EST``."""
     return fmt.time_range(
         _time(start),
         _time(end),
@@ -165,6 +169,7 @@ def time_range_filter(
         on=_optional_date(on),
         compact=compact,
         offset=offset,
+        label=_optional_str(label),
     )
 
 
@@ -176,6 +181,7 @@ def deadline_filter(
     zone: str,
     zone_place: str | None = None,
     weekday: bool = False,
+    label: str | None = None,
 ) -> str:
     """``{{ d | deadline(t, zone="Europe/Zurich") }}`` → ``le 12 septembre 2023 à 23 h 59,
     heure de Genève (UTC+2)`` / ``12 September 2023, 23:59 Geneva time (UTC+2)``."""
@@ -187,6 +193,7 @@ def deadline_filter(
         zone_place=_optional_str(zone_place),
         weekday=weekday,
         html=_html(context),
+        label=_optional_str(label),
     )
 
 
@@ -197,6 +204,7 @@ def zone_label_filter(
     zone_place: str | None = None,
     on: Any = None,
     offset: bool = True,
+    label: str | None = None,
 ) -> str:
     """``{{ "Europe/Zurich" | zone_label(on=d) }}`` → ``heure de Genève (UTC+2)``."""
     return fmt.zone_label(
@@ -205,6 +213,7 @@ def zone_label_filter(
         _optional_str(zone_place),
         on=_optional_date(on),
         offset=offset,
+        label=_optional_str(label),
     )
 
 
@@ -260,7 +269,44 @@ def typeset_filter(context: Context, value: Any) -> str:
     return typeset(str(_defined(value)), lang)
 
 
+_FEMININE_ENDINGS = (("er", "ère"), ("el", "elle"), ("eux", "euse"), ("if", "ive"), ("en", "enne"))
+
+
+def feminine(word: str) -> str:
+    """The feminine of a French adjective or participle, as letters need them.
+
+    >>> [feminine(w) for w in ("assuré", "Cher", "heureux", "attentive", "informé")]
+    ['assurée', 'Chère', 'heureuse', 'attentive', 'informée']
+    """
+    if not word or word.endswith("e"):
+        return word
+    lower = word.lower()
+    for masculine, ending in _FEMININE_ENDINGS:
+        if lower.endswith(masculine):
+            return word[: -len(masculine)] + (ending.upper() if word.isupper() else ending)
+    return word + ("E" if word.isupper() else "e")
+
+
+@jinja2.pass_context
+def agree_filter(context: Context, word: Any, feminine_form: str | None = None) -> str:
+    """``{{ "assuré" | agree }}``: the word agreed with the addressee's civility.
+
+    A French letter to an addressee whose civility is feminine (Mme, Madame, Mlle, Ms,
+    Mrs…) or whose own salutation begins "Madame …" gets the feminine: ``Soyez
+    {{ "assuré" | agree }}`` → ``Soyez assurée``, ``{{ "Cher" | agree }}`` → ``Chère``;
+    everyone else, and a letter to an institution ("Madame, Monsieur,"), the masculine.
+    An irregular word gives its feminine: ``{{ "beau" | agree("belle") }}``. English
+    words do not agree and are returned as written.
+    """
+    text = str(_defined(word))
+    person = context.get("addressee")
+    if _lang(context) != "fr" or getattr(person, "feminine", False) is not True:
+        return text
+    return str(_defined(feminine_form)) if feminine_form is not None else feminine(text)
+
+
 FILTERS: dict[str, Callable[..., str]] = {
+    "agree": agree_filter,
     "date": date_filter,
     "place_date": place_date_filter,
     "date_range": date_range_filter,

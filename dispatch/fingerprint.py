@@ -49,6 +49,9 @@ def inputs_fingerprint(
     add("mailing", mailing.path.read_bytes())
     add("workbook", str(workbook.resolve()).encode("utf-8", "surrogateescape"))
     add("workbook bytes", workbook.read_bytes())
+    companion = workbook.with_name(workbook.stem + ".categories.csv")  # a .csv's categories
+    if workbook.suffix.lower() == ".csv" and companion.is_file():
+        add("categories bytes", companion.read_bytes())
     root = templates.resolve()
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         add(f"template {path.relative_to(root)}", path.read_bytes())

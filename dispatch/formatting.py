@@ -241,8 +241,56 @@ def format_time(t: time, lang: str) -> str:
     return f"{t.hour:02d}:{t.minute:02d}"
 
 
+#: Legacy abbreviations, and the POSIX-style zones named after them: what to write instead.
+#: zoneinfo knows ``EST`` as a fixed UTC-5 with no place (Babel calls it "Panama"), and
+#: not ``PST`` at all: a letter that writes "EST" wants New York's zone and "EST" as label.
+LEGACY_ZONES: dict[str, tuple[str, str]] = {
+    "EST": ("America/New_York", "EST"),
+    "EDT": ("America/New_York", "EDT"),
+    "EST5EDT": ("America/New_York", "EST"),
+    "CST": ("America/Chicago", "CST"),
+    "CDT": ("America/Chicago", "CDT"),
+    "CST6CDT": ("America/Chicago", "CST"),
+    "MST": ("America/Denver", "MST"),
+    "MDT": ("America/Denver", "MDT"),
+    "MST7MDT": ("America/Denver", "MST"),
+    "PST": ("America/Los_Angeles", "PST"),
+    "PDT": ("America/Los_Angeles", "PDT"),
+    "PST8PDT": ("America/Los_Angeles", "PST"),
+    "HST": ("Pacific/Honolulu", "HST"),
+    "AKST": ("America/Anchorage", "AKST"),
+    "CET": ("Europe/Zurich", "CET"),
+    "CEST": ("Europe/Zurich", "CEST"),
+    "MET": ("Europe/Zurich", "CET"),
+    "EET": ("Europe/Athens", "EET"),
+    "EEST": ("Europe/Athens", "EEST"),
+    "WET": ("Europe/Lisbon", "WET"),
+    "BST": ("Europe/London", "BST"),
+    "IST": ("Asia/Kolkata", "IST"),
+    "JST": ("Asia/Tokyo", "JST"),
+}
+
+
+def legacy_zone_hint(zone: str) -> str | None:
+    """What to write instead of a legacy abbreviation given as a zone, or None.
+
+    >>> legacy_zone_hint("EST")
+    'write timezone = "America/New_York" and zone_label = "EST"'
+    """
+    found = LEGACY_ZONES.get(zone.strip().upper())
+    if found is None:
+        return None
+    return f'write timezone = "{found[0]}" and zone_label = "{found[1]}"'
+
+
 @lru_cache(maxsize=64)
 def _zone(zone: str) -> ZoneInfo:
+    hint = legacy_zone_hint(zone)
+    if hint is not None:
+        raise ValueError(
+            f"time zone {zone!r} is an abbreviation, not a place: {hint} "
+            "(the letter then shows the label, the calendar the right offset for the date)"
+        )
     try:
         return ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -308,17 +356,23 @@ def zone_label(
     *,
     on: date | None = None,
     offset: bool = True,
+    label: str | None = None,
 ) -> str:
     """The time of a place, with its UTC offset on date ``on``, computed, never typed.
 
     The place comes from ``zone_place`` (the mailing file), else :data:`ZONE_PLACES`, else
     Babel's city for the zone. ``offset=False`` leaves the offset out (``on`` not needed).
+    ``label`` names the time as the letter writes it instead (``EST``; the offset is
+    still computed for the zone): ``EST (UTC−4)``.
 
     >>> zone_label("Europe/Zurich", "fr", on=date(2023, 9, 12))
     'heure de Genève (UTC+2)'
     """
     code = _lang(lang)
-    if zone in _UTC_ZONES and zone_place is None:
+    if label is not None and label.strip():
+        label = label.strip()
+        _zone(zone)
+    elif zone in _UTC_ZONES and zone_place is None:
         label = "UTC"
     else:
         place = _zone_place(zone, code, zone_place)
@@ -344,6 +398,7 @@ def time_range(
     on: date | None = None,
     compact: bool = False,
     offset: bool = False,
+    label: str | None = None,
 ) -> str:
     """A time range, in running text or compact, with its zone if given.
 
@@ -351,20 +406,33 @@ def time_range(
     ``offset=True`` (needs ``on``) adds ``, UTC+1`` inside the parentheses. Compact:
     ``8 h 30–11 h 30 EDT`` / ``08:30–11:30 EDT``, the abbreviation computed for the date
     ``on`` (required with a zone). An end before the start is a range over midnight.
+    ``label`` names the times as the letter writes them (``EST``), in both forms:
+    ``de 8 h 30 à 11 h 30 EST``, ``8 h 30–11 h 30 EST``.
 
     >>> time_range(time(10), time(15, 30), "fr", zone="Europe/Zurich")
     'de 10\\xa0h\\xa000 à 15\\xa0h\\xa030 (heure de Genève)'
     """
     code = _lang(lang)
     first, last = format_time(start, code), format_time(end, code)
+    named = label.strip() if label is not None and label.strip() else None
+    if named is not None and zone is not None:
+        _zone(zone)  # an unknown or legacy zone is an error, with a label too
     if compact:
         text = f"{first}{EN_DASH}{last}"
+        if named is not None:
+            return f"{text}{NBSP}{named}"
         if zone is None:
             return text
         if on is None:
             raise ValueError(f"the abbreviation of {zone} depends on the date: give on=<date>")
         return f"{text}{NBSP}{zone_abbreviation(zone, on)}"
     text = f"de {first} à {last}" if code == "fr" else f"{first} to {last}"
+    if named is not None:
+        if offset and zone is not None:
+            if on is None:
+                raise ValueError(f"the UTC offset of {zone} depends on the date: give on=<date>")
+            return f"{text}{NBSP}{named} ({utc_offset(zone, on, code)})"
+        return f"{text}{NBSP}{named}"
     if zone is None:
         return text
     label = zone_label(zone, code, zone_place, offset=False)
@@ -385,6 +453,7 @@ def deadline(
     zone_place: str | None = None,
     weekday: bool = False,
     html: bool = False,
+    label: str | None = None,
 ) -> str:
     """A deadline: date, time and the zone's time with its offset on that date.
 
@@ -399,7 +468,12 @@ def deadline(
     d = _plain_date(d)
     when = format_date(d, code, weekday=weekday, article=True, html=html)
     clock = format_time(t, code)
-    label = zone_label(zone, code, zone_place, on=d)
+    shown = zone_label(zone, code, zone_place, on=d, label=label)
+    if label is not None and label.strip():
+        return _html_join(
+            [when, f" à {clock} {shown}" if code == "fr" else f", {clock} {shown}"], html
+        )
+    label = shown
     if code == "fr":
         return _html_join([when, f" à {clock}, {label}"], html)
     return _html_join([when, f", {clock} {label}"], html)

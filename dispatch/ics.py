@@ -24,10 +24,11 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar
-from icalendar import Event as VEvent
+if TYPE_CHECKING:  # icalendar is imported by build_ics: no start-up cost for other commands
+    from icalendar import Event as VEvent
 
 from dispatch.mailing import LANGUAGES, Event, Mailing
 from dispatch.typography import typeset
@@ -115,6 +116,8 @@ def build_ics(mailing: Mailing, lang: str) -> bytes | None:
     event = mailing.event
     if event is None:
         return None
+    from icalendar import Calendar
+    from icalendar import Event as VEvent
 
     calendar = Calendar()
     calendar.add("prodid", _PRODID)

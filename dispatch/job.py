@@ -33,7 +33,7 @@ from dispatch.journal import journal_dir as folder_journal_dir
 from dispatch.mailing import Mailing, load_mailing
 from dispatch.outgoing import Outgoing
 from dispatch.output import make_pdfs, now, parse_formats, render_files
-from dispatch.prepare import Prepared, contacts_path_for, prepare
+from dispatch.prepare import Prepared, contacts_path_for, prepare, templates_path_for
 from dispatch.preview import write_index
 from dispatch.progress import OnProgress, Step, counted
 from dispatch.report import write_report
@@ -103,8 +103,9 @@ class Selection:
     only: tuple[str, ...] = ()
     category: tuple[str, ...] = ()
 
-    def template_set(self) -> TemplateSet:
-        return TemplateSet(self.templates) if self.templates is not None else TemplateSet()
+    def template_set(self) -> TemplateSet | None:
+        """The templates given, or None: the mailing's ``templates`` key, else dispatch's."""
+        return TemplateSet(self.templates) if self.templates is not None else None
 
 
 def check_mailing(
@@ -541,7 +542,7 @@ def _fingerprint(mailing: Mailing, selection: Selection) -> str | None:
         return inputs_fingerprint(
             mailing,
             contacts_path_for(mailing, selection.contacts),
-            selection.template_set().root,
+            templates_path_for(mailing, selection.templates),
             only=selection.only,
             category=selection.category,
         )

@@ -23,6 +23,7 @@ from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -35,6 +36,7 @@ from pydantic import (
 )
 
 from dispatch.errors import Location, MailingError, Problem
+from dispatch.formatting import legacy_zone_hint
 
 LANGUAGES: tuple[str, ...] = ("fr", "en")
 Lang = Literal["fr", "en"]
@@ -106,16 +108,33 @@ class Addressees(_Model):
     heading: Text | None = None
 
 
+def _email_address(value: str) -> str:
+    """An e-mail address, checked as the workbook's are (no network is used)."""
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"is not an e-mail address ({str(exc).rstrip('.')})") from None
+    return value
+
+
+Address = Annotated[str, AfterValidator(_no_line_breaks), AfterValidator(_email_address)]
+
+
 class Sender(_Model):
     """Who the message is from: an address, and a display name per language."""
 
-    email: OneLine
+    email: Address
     name: Text | None = None
-    reply_to: OneLine | None = None
-    cc: list[OneLine] = []
+    reply_to: Address | None = None
+    cc: list[Address] = []
 
 
 def _known_zone(value: str) -> str:
+    hint = legacy_zone_hint(value)
+    if hint is not None:
+        # zoneinfo knows "EST" as a fixed UTC-5 without a place: letters printed "Panama
+        # time" and calendars missed summer time. The letter's label is a field of its own.
+        raise ValueError(f"is an abbreviation, not a time zone: {hint}")
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
@@ -143,6 +162,7 @@ class Event(_Model):
     end_time: time | None = None
     timezone: Zone = "Europe/Zurich"
     timezone_place: Text | None = None
+    zone_label: OneLine | None = None  # the times as the letter names them: "EST"
     virtual: StrictBool = False
     venue: Text | None = None
     city: Text | None = None
@@ -172,6 +192,7 @@ class Deadline(_Model):
     time: dt.time | None = None
     timezone: Zone = "Europe/Zurich"
     timezone_place: Text | None = None
+    zone_label: OneLine | None = None  # the time as the letter names it: "EST"
 
 
 class Signatory(_Model):
@@ -286,6 +307,7 @@ class Mailing(_Model):
     annexes: list[Annex] = []
     sender: Sender
     contacts: str | None = None  # the workbook, relative to the mailing's folder
+    templates: str | None = None  # a templates folder of one's own, relative to the mailing's
     attach_pdf: StrictBool = True  # the letter as PDF, attached to each message
     max_message_mb: float = Field(default=10.0, gt=0)
 
@@ -433,6 +455,8 @@ def problems_from_validation(path: Path, exc: ValidationError) -> list[Problem]:
             text = "is missing"
         elif kind == "extra_forbidden" or value is None:
             text = message
+        elif kind == "value_error" and message.startswith("is "):
+            text = message  # our own validators say what is wrong in a whole sentence
         else:
             text = f"is not valid: {message}"
         extra: dict[str, Any] = {} if value is None else {"value": value}
@@ -599,6 +623,21 @@ def check_annexes(mailing: Mailing) -> list[Problem]:
                     )
                 )
     return problems
+
+
+def declared_contacts(path: Path) -> str | None:
+    """The ``contacts`` key of a mailing file that does not validate, if it can be read.
+
+    ``check`` reports the problems of the workbook with those of the mailing, in one pass:
+    the workbook it names, not a ``contacts.xlsx`` it does not use.
+    """
+    if path.is_dir():
+        path = path / "mailing.toml"
+    try:
+        value = tomllib.loads(path.read_bytes().decode("utf-8-sig")).get("contacts")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    return value if isinstance(value, str) and value.strip() else None
 
 
 def load_mailing(path: Path) -> Mailing:

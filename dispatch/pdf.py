@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.resources
 import logging
 import re
 import shutil
@@ -41,7 +42,9 @@ __all__ = [
     "render_pdf",
 ]
 
-DEFAULT_STYLESHEET: Path = Path(__file__).resolve().parent.parent / "templates" / "print.css"
+DEFAULT_STYLESHEET: Path = Path(
+    str(importlib.resources.files("dispatch") / "_templates" / "print.css")
+).resolve()
 """The house stylesheet, applied to every PDF (parsed once per process).
 
 The templates also include it inline for the e-mail; the same rules applied twice give the

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from dispatch.contacts import Addressee, Contacts, load_contacts, select
 from dispatch.errors import InvalidInput, Location, Problem
-from dispatch.mailing import Mailing, load_mailing
+from dispatch.mailing import Mailing, declared_contacts, load_mailing
 from dispatch.progress import OnProgress, Step, counted, finish, start
 from dispatch.render import Letter, Renderer, file_stems, language_problems
 from dispatch.suggest import did_you_mean
-from dispatch.templates import TemplateSet
+from dispatch.templates import DEFAULT_TEMPLATES, TemplateSet
 
 DEFAULT_CONTACTS = Path("contacts.xlsx")
 
@@ -148,6 +148,15 @@ def contacts_path_for(mailing: Mailing, given: Path | None) -> Path:
     return DEFAULT_CONTACTS
 
 
+def templates_path_for(mailing: Mailing, given: Path | None) -> Path:
+    """The templates: ``--templates``, else the mailing's ``templates`` key, else dispatch's."""
+    if given is not None:
+        return given
+    if mailing.templates:
+        return mailing.folder / mailing.templates
+    return DEFAULT_TEMPLATES
+
+
 def prepare(
     mailing_path: Path,
     *,
@@ -171,18 +180,24 @@ def prepare(
         problems += exc.problems
     workbook = contacts_path if mailing is None else contacts_path_for(mailing, contacts_path)
     if workbook is None:
-        workbook = DEFAULT_CONTACTS
+        # The mailing is broken: its workbook still, if it names one (all problems in one
+        # pass), but no line about a contacts.xlsx it may not use.
+        declared = declared_contacts(mailing_path)
+        base = mailing_path if mailing_path.is_dir() else mailing_path.parent
+        workbook = None if declared is None else base / declared
     start(progress, Step.READING)
     try:
-        contacts = load_contacts(workbook)
+        if workbook is not None:
+            contacts = load_contacts(workbook)
     except InvalidInput as exc:
         problems += exc.problems + exc.warnings
     else:
-        finish(progress, Step.READING, len(contacts.addressees))
+        if contacts is not None:
+            finish(progress, Step.READING, len(contacts.addressees))
     if mailing is None or contacts is None:
         raise InvalidInput(problems)
 
-    templates = templates or TemplateSet()
+    templates = templates or TemplateSet(templates_path_for(mailing, None))
     only = [o.strip().lower() for o in only]
     category = [c.strip().upper() for c in category]
     people = select(
@@ -192,6 +207,10 @@ def prepare(
         category=category,
     )
     problems += language_problems(mailing, contacts, people)
+    # Not a reason to stop before rendering: the letters' own problems come in the same pass.
+    empty = empty_categories(mailing, contacts)
+    if not people and not empty and not problems and not only and not category:
+        problems.append(no_letter(mailing, contacts))
     known = {p.key for p in contacts.addressees}
     for address in only:
         if address not in known:
@@ -212,9 +231,14 @@ def prepare(
                 )
             )
     if problems:
-        raise InvalidInput(problems + contacts.warnings)
+        raise InvalidInput(problems + empty + contacts.warnings)
 
-    letters, distinct = render_all(mailing, contacts, templates, people, progress=progress)
+    try:
+        letters, distinct = render_all(mailing, contacts, templates, people, progress=progress)
+    except InvalidInput as exc:
+        raise InvalidInput(empty + exc.problems) from None
+    if empty:
+        raise InvalidInput(empty + contacts.warnings)
     return Prepared(
         mailing=mailing,
         contacts=contacts,
@@ -224,6 +248,33 @@ def prepare(
         distinct_letters=distinct,
         only=tuple(only),
         category=tuple(category),
+    )
+
+
+def empty_categories(mailing: Mailing, contacts: Contacts) -> list[Problem]:
+    """Categories of the mailing's ``to`` that no active addressee of the workbook has."""
+    active = {code for person in contacts.addressees if person.active for code in person.categories}
+    return [
+        Problem(
+            Location(file=mailing.path, field=f"addressees.to[{i}]"),
+            f"is a category that no active addressee of {contacts.path.name} has: "
+            "the mailing would send it no letter",
+            "Add its addressees to the Contacts sheet (or mark them active), or remove it "
+            "from addressees.to.",
+            value=code,
+        )
+        for i, code in enumerate(mailing.addressees.to)
+        if code.upper() in contacts.categories and code.upper() not in active
+    ]
+
+
+def no_letter(mailing: Mailing, contacts: Contacts) -> Problem:
+    """The mailing selects nobody: not one letter would be written or sent."""
+    codes = ", ".join([*mailing.addressees.to, *mailing.addressees.cc])
+    return Problem(
+        Location(file=mailing.path, field="addressees"),
+        f"gives no letter: no active addressee of {contacts.path.name} is in {codes}",
+        "Check the categories of addressees.to and addressees.cc, and the Contacts sheet.",
     )
 
 

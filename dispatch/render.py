@@ -15,9 +15,10 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from babel import Locale
 from markupsafe import Markup
@@ -25,11 +26,16 @@ from markupsafe import Markup
 from dispatch.contacts import Addressee, Contacts
 from dispatch.errors import Location, Problem, TemplateError
 from dispatch.mailing import Mailing, Text, signatory_columns
+from dispatch.markdown import link_list
+from dispatch.placeholders import Namespace, Unset, UnsetField
 from dispatch.suggest import did_you_mean
-from dispatch.templates import Output, TemplateSet, render
+from dispatch.templates import LINKS, Output, TemplateSet, render
 from dispatch.typography import typeset, typeset_html
 
 _PERSONAL = re.compile(r"\baddressee\b")
+_AGREES = re.compile(r"\bagree\b")  # the agree filter reads the addressee's civility
+_UNNAMED = re.compile(r"\s*Dear\s+(Sir|Madam|Sirs|Colleague|Colleagues|Member|Members)\b", re.I)
+_T = TypeVar("_T")
 DEFAULT_SALUTATION = {"fr": "Madame, Monsieur,", "en": "Dear Sir/Madam,"}
 
 
@@ -45,28 +51,6 @@ class Letter:
     stem: str  # the file name without extension, unique within the mailing
     categories: tuple[str, ...]  # the mailing's categories this addressee is addressed in
     copy: bool  # addressed only in a copy (cc) category: the preview marks it
-
-
-@dataclass(frozen=True)
-class Namespace:
-    """A read-only bag of values for templates (attribute access, like a model)."""
-
-    values: Mapping[str, Any]
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __getitem__(self, name: str) -> Any:
-        return self.values[name]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self.values
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.values)
 
 
 def _get(text: Text | None, lang: str, default: str | None = None) -> str | None:
@@ -111,10 +95,12 @@ def shared_values(mailing: Mailing, contacts: Contacts, lang: str) -> dict[str, 
                 "city": _get(event.city, lang),
                 "country": _get(event.country, lang),
                 "languages": [language_name(code, lang) for code in event.languages],
-                "links": Namespace(dict(event.links)),
+                "links": Namespace(dict(event.links), "event.links"),
                 "registration_deadline": event.registration_deadline,
                 "fee": _get(event.fee, lang),
-            }
+                "zone_label": event.zone_label,
+            },
+            "event",
         )
     deadline_ns: Namespace | None = None
     if mailing.deadline is not None:
@@ -125,7 +111,9 @@ def shared_values(mailing: Mailing, contacts: Contacts, lang: str) -> dict[str, 
                 "time": d.time,
                 "zone": d.timezone,
                 "zone_place": _get(d.timezone_place, lang),
-            }
+                "zone_label": d.zone_label,
+            },
+            "deadline",
         )
     contact = mailing.contact
     return {
@@ -141,12 +129,19 @@ def shared_values(mailing: Mailing, contacts: Contacts, lang: str) -> dict[str, 
                 "phone": contact.phone,
                 "fax": contact.fax,
                 "email": contact.email,
-            }
+            },
+            "contact",
         ),
         "to": [cats[c.upper()].line(lang) for c in mailing.addressees.to if c.upper() in cats],
         "cc": [cats[c.upper()].line(lang) for c in mailing.addressees.cc if c.upper() in cats],
-        "event": event_ns,
-        "deadline": deadline_ns,
+        # An [event] or [deadline] the mailing does not have: false in {% if event %},
+        # an error naming it in {{ event.name }}.
+        "event": Unset(name="event", hint="event", exc=UnsetField)
+        if event_ns is None
+        else event_ns,
+        "deadline": Unset(name="deadline", hint="deadline", exc=UnsetField)
+        if deadline_ns is None
+        else deadline_ns,
         "to_heading": _get(mailing.addressees.heading, lang),
         "signatories": [
             Namespace(
@@ -155,9 +150,10 @@ def shared_values(mailing: Mailing, contacts: Contacts, lang: str) -> dict[str, 
                     "title": s.title.get(lang) if s.title else [],
                     "signed": s.is_signed,
                     "mention": s.mention_in(lang),
-                }
+                },
+                f"signatories[{i}]",
             )
-            for s in mailing.signatories
+            for i, s in enumerate(mailing.signatories)
         ],
         "layout": layout_values(mailing),
         "annexes": [
@@ -167,15 +163,17 @@ def shared_values(mailing: Mailing, contacts: Contacts, lang: str) -> dict[str, 
                     "title": a.title.get(lang),
                     "file": a.file,
                     "page_title": a.page_title.get(lang) if a.page_title else [a.title.get(lang)],
-                }
+                },
+                f"annexes[{i}]",
             )
             for i, a in enumerate(mailing.annexes)
         ],
         "sender": Namespace(
-            {"email": mailing.sender.email, "name": _get(mailing.sender.name, lang, "")}
+            {"email": mailing.sender.email, "name": _get(mailing.sender.name, lang, "")},
+            "sender",
         ),
         "closing": _get(mailing.closing, lang),
-        "values": Namespace(dict(mailing.values)),
+        "values": Namespace(dict(mailing.values), "values"),
         "numbered": mailing.numbered,
     }
 
@@ -193,13 +191,38 @@ def layout_values(mailing: Mailing) -> Namespace:
             "subject_label": layout.subject_label,
             "signatory_columns": layout.signatory_columns
             or signatory_columns(len(mailing.signatories)),
-        }
+        },
+        "layout",
+    )
+
+
+_FEMININE_CIVILITY = frozenset(
+    {"mme", "madame", "mlle", "mademoiselle", "ms", "mrs", "miss", "madam", "dame", "lady"}
+)
+
+
+def is_feminine(person: Addressee) -> bool:
+    """Whether French agrees with this addressee in the feminine (``agree`` filter).
+
+    From the civility (``Mme``, ``S.E. Mme``, ``Ms``…), else from the addressee's own
+    salutation (``Madame la Directrice,``); an institution ("Madame, Monsieur") is not.
+    """
+    words = re.findall(r"[^\W\d_]+", person.civility.lower())
+    if words:
+        return any(w in _FEMININE_CIVILITY for w in words)
+    said = re.findall(r"[^\W\d_]+", person.salutation.lower())
+    return (
+        bool(said)
+        and said[0] in ("madame", "chère", "dear")
+        and "monsieur" not in said
+        and (said[0] != "dear" or (len(said) > 1 and said[1] in _FEMININE_CIVILITY))
     )
 
 
 def addressee_values(person: Addressee) -> Namespace:
     return Namespace(
         {
+            "feminine": is_feminine(person),
             "email": person.email,
             "civility": person.civility,
             "first_name": person.first_name,
@@ -210,7 +233,8 @@ def addressee_values(person: Addressee) -> Namespace:
             "country": person.country,
             "categories": list(person.categories),
             "language": person.language,
-        }
+        },
+        "addressee",
     )
 
 
@@ -224,16 +248,26 @@ class Renderer:
         self._shared: dict[str, dict[str, Any]] = {}
         self._cache: dict[tuple[Any, ...], tuple[str, str, str]] = {}
         self.personal = self._mentions_addressee()
+        self.agrees = self._agrees()
         self.renders = 0  # distinct letters actually rendered
 
-    def _mentions_addressee(self) -> bool:
+    def _texts(self) -> list[str]:
         texts: list[str] = []
         for lang in self.mailing.languages:
             folder = self.templates.root / lang
             texts += [p.read_text(encoding="utf-8") for p in folder.glob("*") if p.is_file()]
             texts.append(self.mailing.subject.get(lang))
             texts += [t.get(lang) for t in self.mailing.body.values() if t.has(lang)]
-        return any(_PERSONAL.search(t) for t in texts)
+            for text in (self.mailing.closing, *(a.content for a in self.mailing.annexes)):
+                if text is not None and text.has(lang):
+                    texts.append(text.get(lang))
+        return texts
+
+    def _mentions_addressee(self) -> bool:
+        return any(_PERSONAL.search(t) for t in self._texts())
+
+    def _agrees(self) -> bool:
+        return any(_AGREES.search(t) for t in self._texts())
 
     def shared(self, lang: str) -> dict[str, Any]:
         if lang not in self._shared:
@@ -275,47 +309,95 @@ class Renderer:
         return Markup(rendered) if output == "html" else rendered
 
     def _render(self, person: Addressee, lang: str) -> tuple[str, str, str]:
+        """One letter; every problem of its texts is collected before one error is raised."""
+        problems: list[Problem] = []
+
+        def attempt(make: Callable[[], _T], fallback: _T) -> _T:
+            try:
+                return make()
+            except TemplateError as exc:
+                problems.extend(p for p in exc.problems if p not in problems)
+                return fallback
+
         salutation = self.salutation(person, lang)
         base: dict[str, Any] = dict(self.shared(lang))
         base["addressee"] = addressee_values(person)
         base["salutation"] = salutation
         # The closing formula repeats the salutation without its final comma.
         base["salutation_in_closing"] = salutation.rstrip(",:").strip()
-        subject_text = self._inline(
-            self.mailing.subject.get(lang), lang, "text", "subject", dict(base, output="text")
+        # "Dear Sir/Madam," is closed "Yours faithfully,", a named salutation "Yours sincerely,".
+        base["named_salutation"] = not _UNNAMED.match(salutation)
+        subject_text = attempt(
+            lambda: self._inline(
+                self.mailing.subject.get(lang), lang, "text", "subject", dict(base, output="text")
+            ),
+            "",
         )
         subject = typeset(" ".join(subject_text.split()), lang)
         base["subject"] = subject
         results: dict[Output, str] = {}
         output: Output
         for output in ("text", "html"):
+            links: list[str] = []
             context = dict(base, output=output)
+            context[LINKS] = links
             context["body"] = [
-                self._block(text.get(lang), lang, output, f"body.{key}", context)
+                attempt(
+                    partial(self._block, text.get(lang), lang, output, f"body.{key}", context), ""
+                )
                 for key, text in self.mailing.body.items()
             ]
+            if self.mailing.closing is not None and self.mailing.closing.has(lang):
+                # The closing formula is a template of its own, checked like a paragraph.
+                closing = attempt(
+                    partial(
+                        self._inline,
+                        self.mailing.closing.get(lang),
+                        lang,
+                        output,
+                        "closing",
+                        context,
+                    ),
+                    "",
+                )
+                context["closing"] = Markup(closing) if output == "html" else closing
             context["annexes"] = [
                 Namespace(
                     dict(
                         annex.values,
-                        content=self._block(
-                            source.content.get(lang), lang, output, f"annexes[{i}].content", context
+                        content=attempt(
+                            partial(
+                                self._block,
+                                source.content.get(lang),
+                                lang,
+                                output,
+                                f"annexes[{i}].content",
+                                context,
+                            ),
+                            "",
                         )
                         if source.content is not None
                         else None,
-                    )
+                    ),
+                    f"annexes[{i}]",
                 )
                 for i, (annex, source) in enumerate(
                     zip(base["annexes"], self.mailing.annexes, strict=True)
                 )
             ]
+            if problems:
+                continue  # the letter would show the broken texts: report them instead
             template = self.templates.letter(self.mailing.template, lang, output)
             rendered_letter = render(template, context)
-            results[output] = (
-                typeset_html(rendered_letter, lang)
-                if output == "html"
-                else typeset(rendered_letter, lang)
-            )
+            if output == "html":
+                results[output] = typeset_html(rendered_letter, lang)
+            else:
+                results[output] = typeset(rendered_letter, lang)
+                if links:  # the addresses of the text's numbered links, at its end
+                    tail = typeset(link_list(links, lang), lang)
+                    results[output] = results[output].rstrip("\n") + "\n\n\n" + tail + "\n"
+        if problems:
+            raise TemplateError(problems)
         self.renders += 1
         return subject, str(results["html"]), results["text"]
 
@@ -328,6 +410,8 @@ class Renderer:
         key: tuple[Any, ...] = (
             (person.key,) if self.personal else (lang, self.salutation(person, lang))
         )
+        if self.agrees and not self.personal:
+            key += (is_feminine(person),)
         if key not in self._cache:
             self._cache[key] = self._render(person, lang)
         subject, html, text = self._cache[key]

@@ -22,12 +22,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+if TYPE_CHECKING:  # openpyxl is imported where a workbook is written: no start-up cost
+    from openpyxl.cell.cell import Cell
+    from openpyxl.worksheet.worksheet import Worksheet
 
 from dispatch.contacts import Addressee, Contacts, load_contacts
 from dispatch.errors import DispatchError, InvalidInput, Location, Problem
@@ -213,6 +212,8 @@ def _set(cell: Cell, value: object) -> None:
 
 
 def _header(sheet: Worksheet, row: int, names: Sequence[str]) -> None:
+    from openpyxl.styles import Font, PatternFill
+
     fill = PatternFill("solid", fgColor="DCE6F1")
     for column, name in enumerate(names, start=1):
         cell = sheet.cell(row=row, column=column, value=name)
@@ -227,6 +228,9 @@ def _xlsx(
     subjects: Mapping[str, str] | None,
     zone: tzinfo,
 ) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
     book = Workbook()
     summary = book.active
     assert summary is not None
@@ -254,6 +258,8 @@ def _summary(
     subjects: Mapping[str, str] | None,
     zone: tzinfo,
 ) -> None:
+    from openpyxl.styles import Alignment, Font
+
     languages = mailing.languages
     sent = sorted(r.sent_at for r in rows if r.sent_at is not None)
     sender = mailing.sender

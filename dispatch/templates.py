@@ -13,70 +13,66 @@ it is rendered as a small template of its own with the same context (:meth:`Temp
 from __future__ import annotations
 
 import contextvars
+import difflib
+import importlib.resources
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, MutableSequence
 from dataclasses import dataclass, field
-from functools import cache, lru_cache, wraps
+from functools import lru_cache, wraps
 from pathlib import Path, PurePath
 from typing import Any, Literal
 
 import jinja2
 from jinja2 import StrictUndefined, nodes, pass_context
-from jinja2.exceptions import SecurityError
+from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
-from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 from pydantic import BaseModel
 
 from dispatch.errors import Location, Problem, TemplateError
 from dispatch.filters import install_filters
+from dispatch.markdown import to_html, to_text
+from dispatch.placeholders import UnknownField, UnsetField, file_field
 
 Output = Literal["html", "text"]
 SUFFIX: dict[Output, str] = {"html": ".html", "text": ".txt"}
 
-#: The templates bundled with dispatch (the repository's ``templates/`` folder).
-DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+#: The templates bundled with dispatch: the package resource ``dispatch/_templates``, which
+#: the wheel holds as files and which, in a source checkout, is a link to the repository's
+#: ``templates/`` folder. A secretariat's own templates are named by ``templates = "folder"``
+#: in the mailing file or by ``--templates``; the working directory is never searched.
+DEFAULT_TEMPLATES = Path(str(importlib.resources.files("dispatch") / "_templates")).resolve()
 
 
-@cache
-def _markdown() -> MarkdownIt:
-    # Raw HTML passes: the filters emit <sup> for ordinals. Values from the workbook are
-    # already escaped by autoescape before the Markdown step, so they cannot inject tags.
-    return MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False})
+def markdown_to_text(source: str, links: MutableSequence[str] | None = None) -> str:
+    """Markdown as a plain-text letter shows it, from the tokens the HTML is made of.
 
-
-_MD_LINK = re.compile(r"\[([^\]]+)\]\((<[^>]*>|[^)\s]*)\)")
-_MD_EMPH = re.compile(r"(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1")
-_MD_BULLET = re.compile(r"^(\s*)[-*+]\s+", re.MULTILINE)
-
-
-def markdown_to_text(source: str) -> str:
-    """Markdown as a plain-text letter shows it: links as ``text (url)``, bullets as ``•``.
+    Bullets as ``•``, list numbers as written, links as ``label [n]`` with their address
+    added to ``links`` (``label (url)`` without it). See :mod:`dispatch.markdown`.
 
     >>> markdown_to_text("See the [site](https://example.org).")
     'See the site (https://example.org).'
     """
+    return to_text(source, links)
 
-    def link(match: re.Match[str]) -> str:
-        label, url = match.group(1), match.group(2).strip("<>")
-        if not url or url == "#" or url == label:
-            return label
-        return f"{label} ({url})"
 
-    text = _MD_LINK.sub(link, source)
-    text = _MD_EMPH.sub(r"\2", text)
-    text = _MD_BULLET.sub(lambda m: f"{m.group(1)}• ", text)
-    return text.strip()
+#: The context variable holding the addresses of a text letter's links (a list).
+LINKS = "link_refs"
 
 
 @pass_context
 def _markdown_filter(context: Context, source: str) -> str | Markup:
-    """``{{ text | markdown }}``: HTML for the html output, plain text for the text output."""
+    """``{{ text | markdown }}``: HTML for the html output, plain text for the text output.
+
+    In text, links are numbered in the list the context holds under :data:`LINKS`, shared
+    by every paragraph of one letter, so that the numbers run through the letter.
+    """
     if context.get("output") == "html":
-        return Markup(_markdown().render(str(source)).strip())
-    return markdown_to_text(str(source))
+        return Markup(to_html(str(source)))
+    links = context.get(LINKS)
+    return to_text(str(source), links if isinstance(links, list) else None)
 
 
 @dataclass(frozen=True)
@@ -145,10 +141,13 @@ def syntax_problem(folder: Path, exc: jinja2.TemplateSyntaxError) -> Problem:
     )
 
 
-def render_problem(template_name: str | None, exc: Exception) -> Problem:
+def render_problem(
+    template_name: str | None, exc: Exception, known: Collection[str] = ()
+) -> Problem:
     """A located problem for an error raised while rendering (undefined placeholder...).
 
     The location is the innermost template the error was raised in (an included one too).
+    ``known`` are the names the template could read, for a "did you mean".
     """
     file, line = _template_frame(exc)
     where = Location(file=Path(file) if file else template_name, line=line)
@@ -162,15 +161,8 @@ def render_problem(template_name: str | None, exc: Exception) -> Problem:
             "A template may include or extend only the templates of its folder, by a name "
             'relative to it, like "base.html".',
         )
-    if isinstance(exc, jinja2.UndefinedError):
-        match = re.search(r"'([^']+)' is undefined|has no attribute '([^']+)'", message)
-        name = next((g for g in match.groups() if g), None) if match else None
-        what = f"the placeholder {name!r} has no value" if name else message
-        return Problem(
-            where,
-            what,
-            "Give it a value in the mailing file or the workbook, or correct the template.",
-        )
+    if isinstance(exc, UnsetField | UnknownField | UndefinedError):
+        return Problem(where, *placeholder_problem(exc, known))
     if isinstance(exc, TemplateLimitError):
         return Problem(
             where,
@@ -188,6 +180,38 @@ def render_problem(template_name: str | None, exc: Exception) -> Problem:
         where,
         f"failed to render: {type(exc).__name__}: {message}",
         "Correct the template or the value it uses.",
+    )
+
+
+def placeholder_problem(exc: UndefinedError, known: Collection[str] = ()) -> tuple[str, str]:
+    """What is wrong with a placeholder, and what to do: the message and the hint."""
+    if isinstance(exc, UnsetField):
+        field = exc.field
+        return (
+            f"the placeholder {field} has no value: the mailing file does not set it",
+            f"Set {file_field(field)} in the mailing file, or take the placeholder out of "
+            f"this text (or keep it in {{% if {field} %}}…{{% endif %}}).",
+        )
+    if isinstance(exc, UnknownField):
+        field, close = exc.field, exc.suggestion
+    else:
+        match = re.search(r"'([^']+)' is undefined|has no attribute '([^']+)'", str(exc))
+        field = next((g for g in match.groups() if g), "") if match else ""
+        if not field:
+            return (
+                str(exc),
+                "Give it a value in the mailing file or the workbook, or correct the template.",
+            )
+        found = difflib.get_close_matches(field, list(known), n=1, cutoff=0.6)
+        close = found[0] if found and "is undefined" in str(exc) else None
+    if close:
+        return (
+            f"the placeholder {field} names no value",
+            f"Did you mean {close}? Correct the placeholder.",
+        )
+    return (
+        f"the placeholder {field} names no value",
+        "Correct the placeholder (see the README for the names a letter can use).",
     )
 
 
@@ -483,6 +507,34 @@ def markdown_literal(value: Any) -> Markup:
     return Markup(_MD_SYNTAX.sub(lambda m: m.group(1) or f"&#{ord(m.group(2))};", html))
 
 
+def _finalize(value: Any) -> Any:
+    """What ``{{ … }}`` prints: never ``None`` (a value the mailing leaves unset)."""
+    if value is None:
+        raise UndefinedError("a placeholder has no value (it would print None)")
+    return value
+
+
+def _literal_finalize(value: Any) -> Markup:
+    return markdown_literal(_finalize(value))
+
+
+_MD_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def markdown_escaped(value: Any) -> str:
+    """A value put into Markdown source for the text letter: its punctuation
+    backslash-escaped, so that it shows as typed (``<b>Ann</b> & Co``, ``A*B*C``).
+
+    >>> print(markdown_escaped("A*B* <b>"))
+    A\\*B\\* \\<b\\>
+    """
+    return _MD_PUNCTUATION.sub(r"\\\1", str(value))
+
+
+def _escaped_finalize(value: Any) -> str:
+    return markdown_escaped(_finalize(value))
+
+
 class _FolderLoader(jinja2.FileSystemLoader):
     """Templates of one folder only: Jinja refuses ``../``, and this refuses a symbolic
     link in the folder that points outside it (``fr/header.html -> /etc/passwd``)."""
@@ -503,7 +555,9 @@ class _FolderLoader(jinja2.FileSystemLoader):
 @lru_cache(maxsize=32)
 def _environment(root: Path, lang: str, output: Output, markdown: bool) -> SandboxedEnvironment:
     env = LetterSandbox(
-        finalize=markdown_literal if markdown and output == "html" else None,
+        finalize=(_literal_finalize if output == "html" else _escaped_finalize)
+        if markdown
+        else _finalize,
         loader=_FolderLoader(root, lang),
         undefined=StrictUndefined,
         autoescape=output == "html",
@@ -524,7 +578,11 @@ def _inline(root: Path, lang: str, output: Output, source: str, markdown: bool) 
 
 
 def render(template: jinja2.Template, context: Mapping[str, Any]) -> str:
-    """Render, turning any error into a :class:`TemplateError` that says where."""
+    """Render, turning any error into a :class:`TemplateError` that says where.
+
+    A placeholder with no value is an error (never ``None`` in a letter), and one that
+    names no value gets the closest name of ``context`` as a "did you mean".
+    """
     try:
         return template.render(context)
     except RecursionError:
@@ -538,4 +596,4 @@ def render(template: jinja2.Template, context: Mapping[str, Any]) -> str:
             ]
         ) from None
     except Exception as exc:  # noqa: BLE001 - anything a template does wrong is the template's
-        raise TemplateError([render_problem(template.name, exc)]) from None
+        raise TemplateError([render_problem(template.name, exc, context.keys())]) from None

@@ -16,9 +16,14 @@ French (the conventions of the Imprimerie nationale, as in French UN/ITU circula
 - straight double quotes become ``« … »``, nested ``“ … ”``; ``'`` becomes ``’``;
 - ``...`` becomes ``…``; ``76ème``, ``76eme``, ``76^{ème}`` become ``76e`` (``1ère`` →
   ``1re``); ``23h59`` becomes ``23 h 59``;
-- an en dash between two numbers of a range: ``6–16 juin``, ``2021–2022``.
+- an en dash between two numbers of a range: ``6–16 juin``, ``2021–2022``;
+- numbers of five digits or more grouped by thousands with U+202F (``10 000``,
+  ``123 456,789``, ``10 000 €``), a space typed inside one made no-break; years and other
+  four-digit numbers, references (``70/125``), codes (``ISO 31000``, ``TSB 352``),
+  telephone numbers (``+41 22 730 6240``) and postal codes stay as written.
 
-English: curly quotes ``“ … ”`` (nested ``‘ … ’``) and apostrophe ``’``, ``…``, no space
+English: curly quotes ``“ … ”`` (nested ``‘ … ’``) and apostrophe ``’`` (also for an
+elided decade or year: ``the ’90s``, ``’21``), ``…``, no space
 before ``:`` ``;`` ``!`` ``?``, an en dash in number ranges, a no-break space between a
 number and a unit or currency code.
 
@@ -394,8 +399,12 @@ def _fr_apostrophes(flow: _Flow) -> Iterator[Edit]:
             yield m.start(), m.end(), "’"
 
 
+_ELIDED_YEAR = re.compile(r"'[0-9]{2}(?:s(?!\w)|(?![0-9\w]))")
+
+
 def _en_apostrophes(flow: _Flow) -> Iterator[Edit]:
-    # "don't", "States'" → ’; an opening single quote ('word) → ‘.
+    # "don't", "States'" → ’; an opening single quote ('word) → ‘; but the elision of a
+    # decade or year is an apostrophe: "the ’90s", "summer ’21".
     text = flow.text
     if "'" not in text:
         return
@@ -403,7 +412,11 @@ def _en_apostrophes(flow: _Flow) -> Iterator[Edit]:
         i = m.start()
         before = text[i - 1] if i > 0 else " "
         after = text[i + 1] if i + 1 < len(text) else " "
-        opening = (before.isspace() or before in _OPENERS) and _is_word(after)
+        opening = (
+            (before.isspace() or before in _OPENERS)
+            and _is_word(after)
+            and not _ELIDED_YEAR.match(text, i)
+        )
         yield i, i + 1, "‘" if opening else "’"
 
 
@@ -538,8 +551,8 @@ def _number_ranges(flow: _Flow) -> Iterator[Edit]:
             before = text[left - 1]
             if _is_word(before) or before in _NOT_BEFORE_RANGE or _joins(text, left - 1):
                 continue
-            if before in _SPACES and left > 1 and text[left - 2] in _DIGITS:
-                continue  # a telephone number in groups
+            if before in _SPACES and before != NNBSP and left > 1 and text[left - 2] in _DIGITS:
+                continue  # a telephone number in groups (thousands are grouped by U+202F)
         if right < len(text):
             after = text[right]
             if _is_word(after) or after in _NOT_AFTER_RANGE:
@@ -549,12 +562,66 @@ def _number_ranges(flow: _Flow) -> Iterator[Edit]:
         yield i, i + 1, "–"
 
 
+_GROUP_SPACES = " \u00a0\u202f\u2009"
+_FR_NUMBER = re.compile(
+    rf"(?<![0-9])(?:[0-9]{{1,3}}(?:[{_GROUP_SPACES}][0-9]{{3}})+|[0-9]{{5,}})(?![0-9])"
+    r"(?P<decimals>,[0-9]+)?"
+)
+_NOT_BEFORE_NUMBER = frozenset("+-–/.,#№°\u2011_")  # a range or a code: as written
+_NOT_AFTER_NUMBER = frozenset("/-–\u2011_")
+_CAPITAL_WORD = re.compile(r"[A-Z][A-Za-z]*")
+_CODE_WORD = re.compile(r"(?:[A-Z]{2,}|[nN][°º]|No\.?|N°|art\.?|Art\.?)\Z")
+
+
+def _fr_thousands(flow: _Flow) -> Iterator[Edit]:
+    """``10000`` → ``10 000``, ``123 456,789`` → ``123 456,789`` (U+202F), five digits up.
+
+    A number of four digits (a year) stays as written, and so does one that is part of
+    something else: a telephone number in groups (``+41 22 730 6240``), a reference or a
+    code (``70/125``, ``A/70/1``, ``Y.4900``, ``TSB 35200``, ``ISO 31000``), a postal code
+    (``75007 Paris``).
+    """
+    text = flow.text
+    n = len(text)
+    for m in _FR_NUMBER.finditer(text):
+        start, end = m.start(), m.end() - len(m.group("decimals") or "")
+        digits = re.sub(f"[{_GROUP_SPACES}]", "", text[start:end])
+        if len(digits) < 5 or digits.startswith("0"):
+            continue
+        if start > 0:
+            before = text[start - 1]
+            if _is_word(before) or before in _NOT_BEFORE_NUMBER:
+                continue
+            left = _spaces_before(text, start)
+            if left < start and left > 0:
+                if text[left - 1] in _DIGITS or text[left - 1] == "+":
+                    continue  # one group of a longer series of numbers: a telephone
+                code = _CODE_WORD.search(text, max(0, left - 6), left)
+                if code and code.group() not in _CURRENCIES:
+                    continue
+        after = m.end()
+        if after < n:
+            if _is_word(text[after]) or text[after] in _NOT_AFTER_NUMBER:
+                continue
+            if text[after] in ".:" and after + 1 < n and text[after + 1] in _DIGITS:
+                continue  # 12345.6, 10000:30
+            right = _spaces_after(text, after)
+            if right > after and right < n:
+                if text[right] in _DIGITS:
+                    continue  # another group follows: a telephone
+                word = _CAPITAL_WORD.match(text, right)
+                if word and word.group() not in _CURRENCIES:
+                    continue  # "75007 Paris": a postal code
+        grouped = f"{int(digits):,}".replace(",", NNBSP)
+        yield start, end, grouped
+
+
 # Passes of rules: the rules of a pass read the same text, so none may depend on another's
 # work; a pass reads the text the passes before it made. "23h59" must become "23 h 59"
 # before a range is looked for ("8h30-11h30"); an English apostrophe needs the quotes done.
 _PASSES: dict[str, tuple[tuple[Rule, ...], ...]] = {
     "fr": (
-        (_fr_superscripts, _after_number("fr"), _fr_times),
+        (_fr_superscripts, _after_number("fr"), _fr_times, _fr_thousands),
         (
             _quotes("fr"),
             _fr_apostrophes,

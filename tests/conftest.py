@@ -65,7 +65,7 @@ def person(email: str, **fields: Any) -> dict[str, Any]:
         "function": "Directrice",
         "organisation": "Ministère des Postes de Valmont",
         "country": "Valmont",
-        "categories": "MS",
+        "categories": "MS;AC",  # MINIMAL_MAILING addresses both: neither is empty
         "language": "fr",
         "salutation": "",
         "cc": "",

@@ -202,7 +202,7 @@ def test_a_category_without_its_english_line_is_reported(
     ("name", "content", "expected"),
     [
         pytest.param(
-            "contacts.xls", b"\xd0\xcf\x11\xe0 old excel", "is an old Excel 97-2003", id="xls"
+            "contacts.xls", b"\xd0\xcf\x11\xe0 old excel", "the file is damaged", id="xls"
         ),
         pytest.param(
             "contacts.xlsx",
@@ -273,3 +273,69 @@ def test_numbers_typed_in_cells_are_read_as_text(make_workbook: WorkbookFactory)
     path = make_workbook([person("a@example.org", organisation=1234, first_name=True)])
     (anne,) = load_contacts(path).addressees
     assert anne.organisation == "1234"
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_an_excel_97_2003_xls_workbook_loads_with_its_numbers_and_dates(tmp_path: Path) -> None:
+    contacts = load_contacts(DATA / "contacts.xls")
+    zoe, jean = contacts.addressees
+    assert (zoe.row, zoe.first_name, zoe.organisation) == (2, "Zoé", "1234")
+    assert (jean.row, jean.country, jean.language) == (4, "2021-12-07", "en")
+    assert contacts.categories["AC"].en == "ITU Academia"
+
+
+def test_integers_stay_integers_and_dates_read_as_dates(make_workbook: WorkbookFactory) -> None:
+    import datetime as dt
+
+    path = make_workbook(
+        [person("a@example.org", organisation=41227305111, country=dt.datetime(2021, 12, 7))]
+    )
+    (anne,) = load_contacts(path).addressees
+    assert (anne.organisation, anne.country) == ("41227305111", "2021-12-07")
+
+
+def test_an_excel_error_in_the_categories_sheet_is_reported_by_its_cell(
+    make_workbook: WorkbookFactory,
+) -> None:
+    messages = problems_of(
+        make_workbook(categories=[["code", "fr", "en"], ["MS", "#DIV/0!", "Member States"]])
+    )
+    assert messages[0] == (
+        'contacts.xlsx, sheet Categories, row 2, column "fr": holds the Excel error #DIV/0! '
+        "instead of a value. Correct the formula, or type the value, and run again."
+    )
+
+
+def test_a_utf8_csv_with_one_stray_windows_byte_names_its_row_and_column(tmp_path: Path) -> None:
+    """Decoding the whole file as Windows Latin-1 would garble every other accent of it
+    (« ZoÃ© » in a To header): the one cell pasted from an old file is named instead."""
+    (tmp_path / "contacts.csv").write_bytes(
+        "email;first_name;organisation;categories;language\n"
+        "zoe@example.org;Zoé;Ministère;MS;fr\n".encode()
+        + b"jean@example.org;J\xe9r\xf4me;Poste;MS;fr\n"
+    )
+    (tmp_path / "contacts.categories.csv").write_text(
+        "code;fr;en\nMS;Aux États;Member States\n", encoding="utf-8"
+    )
+    (message,) = problems_of(tmp_path / "contacts.csv")
+    assert message.startswith(
+        'contacts.csv, sheet Contacts, row 3, column "first_name": holds the byte 0xE9, which '
+        "is not UTF-8 like the rest of the file (in Windows Latin-1 it is 'é': the cell may "
+        "read 'Jérôme')"
+    ), message
+
+
+def test_a_csv_cell_too_long_is_blamed_on_its_own_column(tmp_path: Path) -> None:
+    (tmp_path / "contacts.csv").write_text(
+        "email;first_name;organisation;categories;language\n"
+        f"zoe@example.org;Zoé;{'x' * 140_000};MS;fr\n",
+        encoding="utf-8",
+    )
+    (message,) = problems_of(tmp_path / "contacts.csv")
+    assert message.startswith(
+        'contacts.csv, sheet Contacts, row 2, column "organisation": cannot be read as CSV '
+        "(field larger than field limit (131072))"
+    ), message
+    assert "at most 131 072 characters" in message

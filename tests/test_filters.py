@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 import dispatch.filters
 from dispatch.filters import FILTERS, install_filters
+from dispatch.placeholders import Namespace, UnknownField, UnsetField
 
 NB, NN = "\u00a0", "\u202f"
 
@@ -161,6 +162,7 @@ def test_every_filter_of_the_readme_is_installed() -> None:
         "amount",
         "join_list",
         "typeset",
+        "agree",
     ]:
         assert env.filters[name] is FILTERS[name]
 
@@ -257,3 +259,49 @@ def test_the_docstring_examples_hold() -> None:
     result = doctest.testmod(dispatch.filters)
     assert result.failed == 0
     assert result.attempted >= 2
+
+
+AGREEMENT = [
+    pytest.param("fr", True, "{{ 'assuré' | agree }}", "assurée", id="fr-feminine-participle"),
+    pytest.param("fr", False, "{{ 'assuré' | agree }}", "assuré", id="fr-masculine"),
+    pytest.param("fr", True, "{{ 'Cher' | agree }}", "Chère", id="fr-cher"),
+    pytest.param("fr", True, "{{ 'heureux' | agree }}", "heureuse", id="fr-eux"),
+    pytest.param("fr", True, "{{ 'collègue' | agree }}", "collègue", id="fr-epicene"),
+    pytest.param("fr", True, "{{ 'beau' | agree('belle') }}", "belle", id="fr-irregular"),
+    pytest.param("fr", False, "{{ 'beau' | agree('belle') }}", "beau", id="fr-irregular-m"),
+    pytest.param("en", True, "{{ 'assured' | agree }}", "assured", id="en-no-agreement"),
+]
+
+
+@pytest.mark.parametrize(("lang", "feminine", "source", "expected"), AGREEMENT)
+def test_agree_follows_the_addressee(lang: str, feminine: bool, source: str, expected: str) -> None:
+    addressee = Namespace({"feminine": feminine}, "addressee")
+    assert render(source, lang, "text", addressee=addressee) == expected
+
+
+def test_agree_without_an_addressee_is_masculine() -> None:
+    assert render("{{ 'assuré' | agree }}", "fr", "text") == "assuré"
+
+
+def test_an_unset_field_given_to_a_filter_names_the_field() -> None:
+    event = Namespace({"registration_deadline": None, "zone_label": None}, "event")
+    with pytest.raises(UnsetField, match=r"^event\.registration_deadline$"):
+        render("{{ event.registration_deadline | date }}", "fr", "text", event=event)
+    # an optional argument left unset is simply not given
+    source = "{{ t | time_range(e, zone='America/New_York', label=event.zone_label) }}"
+    out = render(source, "fr", "text", t=time(8, 30), e=time(11, 30), event=event)
+    assert out == f"de 8{NB}h{NB}30 à 11{NB}h{NB}30 (heure de New York)"
+
+
+def test_a_misspelt_field_given_to_a_filter_says_what_was_meant() -> None:
+    event = Namespace({"start": date(2021, 9, 20)}, "event")
+    with pytest.raises(UnknownField) as caught:
+        render("{{ event.strat | date }}", "fr", "text", event=event)
+    assert (caught.value.field, caught.value.suggestion) == ("event.strat", "event.start")
+
+
+def test_unset_fields_are_false_and_take_a_default() -> None:
+    event = Namespace({"venue": None}, "event")
+    source = "{% if event.venue %}x{% else %}en ligne{% endif %}, {{ event.venue | default('-') }}"
+    assert render(source, "fr", "text", event=event) == "en ligne, -"
+    assert render("{{ event.venue is defined }}", "fr", "text", event=event) == "False"

@@ -698,3 +698,68 @@ def test_the_docstring_examples_hold() -> None:
     result = doctest.testmod(dispatch.formatting)
     assert result.failed == 0
     assert result.attempted >= 15
+
+
+LABELLED = [
+    pytest.param(
+        lambda: time_range(time(8, 30), time(11, 30), "fr", zone="America/New_York", label="EST"),
+        f"de 8{NB}h{NB}30 à 11{NB}h{NB}30{NB}EST",
+        id="fr-running",
+    ),
+    pytest.param(
+        lambda: time_range(
+            time(8, 30), time(11, 30), "en", zone="America/New_York", label="EST", compact=True
+        ),
+        f"08:30–11:30{NB}EST",
+        id="en-compact",
+    ),
+    pytest.param(
+        lambda: time_range(
+            time(8, 30),
+            time(11, 30),
+            "en",
+            zone="America/New_York",
+            label="EST",
+            offset=True,
+            on=date(2021, 9, 20),
+        ),
+        f"08:30 to 11:30{NB}EST (UTC-4)",
+        id="en-offset-computed-for-the-zone",
+    ),
+    pytest.param(
+        lambda: zone_label("America/New_York", "fr", on=date(2021, 9, 20), label="EST"),
+        "EST (UTC-4)",
+        id="fr-zone-label",
+    ),
+    pytest.param(
+        lambda: deadline(
+            date(2021, 9, 20), time(23, 59), "fr", zone="America/New_York", label="EST"
+        ),
+        f"le 20 septembre 2021 à 23{NB}h{NB}59 EST (UTC-4)",
+        id="fr-deadline",
+    ),
+]
+
+
+@pytest.mark.parametrize(("call", "expected"), LABELLED)
+def test_a_label_names_the_times_as_the_letter_writes_them(
+    call: Callable[[], str], expected: str
+) -> None:
+    assert call() == expected
+
+
+@pytest.mark.parametrize(
+    ("zone", "hint"),
+    [
+        ("EST", 'write timezone = "America/New_York" and zone_label = "EST"'),
+        ("MST", 'write timezone = "America/Denver" and zone_label = "MST"'),
+        ("HST", 'write timezone = "Pacific/Honolulu" and zone_label = "HST"'),
+        ("CET", 'write timezone = "Europe/Zurich" and zone_label = "CET"'),
+        ("PST8PDT", 'write timezone = "America/Los_Angeles" and zone_label = "PST"'),
+    ],
+)
+def test_a_legacy_abbreviation_is_refused_with_a_hint_never_panama(zone: str, hint: str) -> None:
+    with pytest.raises(ValueError, match=f"is an abbreviation, not a place: {hint}"):
+        time_range(time(8, 30), time(11, 30), "fr", zone=zone)
+    with pytest.raises(ValueError, match="abbreviation"):
+        zone_label(zone, "en", on=date(2021, 9, 20))

@@ -18,8 +18,9 @@ unless said otherwise, each because the seed and the letter may rightly differ t
    ``^{ème}``), its ``[bookmark: …]`` artefacts, and list markers at the start of a line
    (``-``, ``–``, ``•``, ``1)``, ``a)``): what is checked is the wording; how lists are
    numbered is checked where lists are rendered (the markdown tests).
-6. Letter only: the `` (https://…)`` after the words of a link, which the text part adds
-   so that a reader can follow it; the seed keeps the words only.
+6. Letter only: the `` [1]`` after the words of a link and the numbered list of link
+   addresses at the end, which the text part adds so that a reader can follow a link;
+   the seed keeps the words only.
 7. Seed only: the typographic slips of the seeds are corrected (``SLIPS`` below): a sample
    writes the letter as it should have been written.
 """
@@ -53,13 +54,6 @@ SLIPS = {
     "milieus techniques": "milieux techniques",
     "États Membre pour": "États Membres pour",
 }
-
-# The closing formula of seeds 002 and 004 is the mailing's own, with the addressee's
-# salutation as a placeholder: it needs the closing rendered as a template (issue 17,
-# item 1, branch w-letters). Strict: once that is merged these pass, and the marks go.
-NEEDS_CLOSING_TEMPLATE = pytest.mark.xfail(
-    strict=True, reason="closing as a template: issue 17 item 1 (branch w-letters)"
-)
 
 _SPACE = re.compile(r"[\s\u00a0\u202f]+")
 _MARKER = re.compile(r"^(?:[-–•]\s*|\d{1,2}\)\s+|[a-z]\)\s+)+")
@@ -119,7 +113,8 @@ def french_letter(mailing: str) -> str:
     salutation, normalised (and 6 of the docstring)."""
     prepared = prepare(ROOT / "mailings" / mailing, contacts_path=ROOT / "contacts.xlsx")
     letter = next(x for x in prepared.letters if x.lang == "fr" and not x.addressee.salutation)
-    text = re.sub(r" \(https?://[^\s)]+\)", "", letter.text)
+    text = re.sub(r"\n(?:Liens|Links) ?:\n(?:\[\d+\] \S+\n?)+\Z", "", letter.text)
+    text = re.sub(r" \[\d+\]", "", text)
     return normalise(text)
 
 
@@ -127,13 +122,11 @@ def cases() -> list[object]:
     params: list[object] = []
     for number, mailing in SAMPLES.items():
         for line in seed_lines(number):
-            closing = number in ("002", "004") and "agréer" in line
             params.append(
                 pytest.param(
                     mailing,
                     line,
                     id=f"{number}-{line[:50]}",
-                    marks=[NEEDS_CLOSING_TEMPLATE] if closing else [],
                 )
             )
     return params

@@ -246,6 +246,44 @@ def test_fr_seed_sentences_come_out_right(text: str, expected: str) -> None:
 
 # --- English -----------------------------------------------------------------------------
 
+FR_THOUSANDS = rows(
+    ("10000 participants", f"10{NN}000 participants"),
+    ("123456,789", f"123{NN}456,789"),
+    ("123 456,789", f"123{NN}456,789"),
+    ("10000 €", f"10{NN}000{NB}€"),
+    ("10 000 €", f"10{NN}000{NB}€"),
+    (f"10{NB}000 CHF", f"10{NN}000{NB}CHF"),
+    ("CHF 25000", f"CHF{NB}25{NN}000"),
+    ("1234567", f"1{NN}234{NN}567"),
+    ("(12345)", f"(12{NN}345)"),
+    ("2 500 000 habitants", f"2{NN}500{NN}000 habitants"),
+    # four digits and fewer, years, references, telephones and codes: as written
+    ("en 2021 et 1500", "en 2021 et 1500"),
+    ("3 200 inscrits", "3 200 inscrits"),
+    ("Résolution 70/125", "Résolution 70/125"),
+    ("A/70/12345", "A/70/12345"),
+    ("Circulaire TSB 352", "Circulaire TSB 352"),
+    ("ISO 31000", "ISO 31000"),
+    ("+41 22 730 6240", "+41 22 730 6240"),
+    ("+41 22 730 62 40", "+41 22 730 62 40"),
+    ("022 730 6240", "022 730 6240"),
+    ("0041227306240", "0041227306240"),
+    ("Y.4900", "Y.4900"),
+    ("ISBN 978-92-61-12345-6", "ISBN 978-92-61-12345-6"),
+    ("75007 Paris", "75007 Paris"),
+    ("n° 12345", f"n°{NB}12345"),
+    ("https://www.itu.int/md/T22-SG20-12345", "https://www.itu.int/md/T22-SG20-12345"),
+)
+
+
+@pytest.mark.parametrize(("text", "expected"), FR_THOUSANDS)
+def test_fr_numbers_of_five_digits_are_grouped_by_narrow_no_break_spaces(
+    text: str, expected: str
+) -> None:
+    assert typeset(text, "fr") == expected
+    assert typeset(expected, "fr") == expected
+
+
 EN_RULES = rows(
     ('the "Partner2Connect" Digital Coalition', "the “Partner2Connect” Digital Coalition"),
     ("He said \"a 'b' c\".", "He said “a ‘b’ c”."),
@@ -254,6 +292,10 @@ EN_RULES = rows(
     ("Members' contributions", "Members’ contributions"),
     ("don't", "don’t"),
     ("'quoted'", "‘quoted’"),
+    ("the '90s", "the ’90s"),
+    ("in the '90s and '00s", "in the ’90s and ’00s"),
+    ("the summer of '21.", "the summer of ’21."),
+    ("'90s music'", "’90s music’"),
     ("and so on...", "and so on…"),
     ("Subject :", "Subject:"),
     ("Why ?", "Why?"),

@@ -4,8 +4,10 @@
 
 Each file is a kind of "workbook" a user may give dispatch by mistake:
 
-* ``old-excel.xls``: a real Excel 97-2003 file (an OLE2 compound file holding a
-  ``Workbook`` stream that starts with a BIFF8 BOF record);
+* ``old-excel.xls``: an Excel 97-2003 file with no sheet at all (an OLE2 compound file
+  holding a ``Workbook`` stream with a BIFF8 BOF record and nothing else);
+* ``contacts.xls``: a real Excel 97-2003 contacts workbook written by xlwt: Zoé in row 2
+  (her organisation a number, 1234), a blank row 3, Jean in row 4 (his country a date);
 * ``encrypted.xlsx``: what Excel writes for a password-protected workbook: not a zip but
   an OLE2 container with ``EncryptionInfo`` and ``EncryptedPackage`` streams (synthetic:
   the package is random bytes, there is no password to find);
@@ -159,6 +161,42 @@ CONTACTS = (
 )
 
 
+def contacts_xls(path: Path) -> None:
+    import datetime as dt
+
+    import xlwt  # type: ignore[import-untyped]
+
+    book = xlwt.Workbook(encoding="utf-8")
+    contacts = book.add_sheet("Contacts")
+    headers = ["email", "first_name", "last_name", "organisation", "country"]
+    rows: list[list[object]] = [
+        [*headers, "categories", "language"],
+        ["zoe.lefevre@example.org", "Zoé", "Lefèvre", 1234, "Valmont", "MS", "fr"],
+        [],
+        [
+            "jean.dupont@example.org",
+            "Jean",
+            "Dupont",
+            "Ministère",
+            dt.date(2021, 12, 7),
+            "AC",
+            "en",
+        ],
+    ]
+    dates = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if isinstance(value, dt.date):
+                contacts.write(r, c, value, dates)
+            else:
+                contacts.write(r, c, value)
+    categories = book.add_sheet("Categories")
+    for r, line in enumerate(CATEGORIES.splitlines()):
+        for c, value in enumerate(line.split(";")):
+            categories.write(r, c, value)
+    book.save(str(path))
+
+
 def main() -> None:
     rng = random.Random(352)
     (HERE / "old-excel.xls").write_bytes(compound_file({"Workbook": biff8_workbook()}))
@@ -177,6 +215,7 @@ def main() -> None:
     damaged[sheet_at : sheet_at + 64] = rng.randbytes(64)
     (HERE / "damaged.xlsx").write_bytes(bytes(damaged))
     (HERE / "text-renamed.xlsx").write_bytes(CONTACTS.encode("utf-8"))
+    contacts_xls(HERE / "contacts.xls")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,97 @@
+"""The values a contacts workbook holds, typed: addressees and the categories they are in.
+
+These are what the later stages (render, messages, the journal) receive; they know
+nothing of files. :mod:`dispatch.contacts.validate` builds them from a workbook's rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dispatch.errors import Problem
+
+__all__ = [
+    "CATEGORY_COLUMNS",
+    "CONTACT_COLUMNS",
+    "HEADER_COLUMNS",
+    "LANGUAGES",
+    "Addressee",
+    "Category",
+    "Contacts",
+]
+
+#: column → (required, what it holds)
+CONTACT_COLUMNS: dict[str, tuple[bool, str]] = {
+    "email": (True, "the addressee's e-mail address"),
+    "civility": (False, "Mme, M., Dr, S.E. M. … (used in a personal salutation)"),
+    "first_name": (False, "first name"),
+    "last_name": (False, "last name"),
+    "function": (False, "function or title, e.g. Director"),
+    "organisation": (False, "ministry, company, university…"),
+    "country": (False, "country"),
+    "categories": (True, "one or more category codes, separated by ; or ,"),
+    "language": (True, "fr or en"),
+    "salutation": (False, "a personal salutation replacing « Madame, Monsieur, »"),
+    "cc": (False, "addresses to copy, separated by ;"),
+    "active": (False, "yes or no (empty means yes)"),
+}
+CATEGORY_COLUMNS: dict[str, tuple[bool, str]] = {
+    "code": (True, "a short code, e.g. MS"),
+    "fr": (True, "the addressee line in French"),
+    "en": (True, "the addressee line in English"),
+}
+LANGUAGES = ("fr", "en")
+#: columns whose values reach a message header: no line break may pass (header injection)
+HEADER_COLUMNS = frozenset({"email", "civility", "first_name", "last_name", "cc"})
+
+
+@dataclass(frozen=True)
+class Category:
+    """A category of addressees and its line in a letter, per language."""
+
+    code: str
+    fr: str
+    en: str
+    order: int = 0
+
+    def line(self, lang: str) -> str:
+        return self.fr if lang == "fr" else self.en
+
+
+@dataclass(frozen=True)
+class Addressee:
+    """One row of the Contacts sheet, typed and normalised (trimmed, NFC)."""
+
+    row: int
+    email: str
+    language: str
+    categories: tuple[str, ...]
+    civility: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    function: str = ""
+    organisation: str = ""
+    country: str = ""
+    salutation: str = ""
+    cc: tuple[str, ...] = ()
+    active: bool = True
+
+    @property
+    def key(self) -> str:
+        """The addressee's id in a mailing: the lower-cased address."""
+        return self.email.lower()
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+
+@dataclass
+class Contacts:
+    """A loaded workbook: addressees in row order, categories by code."""
+
+    path: Path
+    addressees: list[Addressee]
+    categories: dict[str, Category]
+    warnings: list[Problem] = field(default_factory=list)

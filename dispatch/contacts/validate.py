@@ -1,0 +1,433 @@
+"""Validating a contacts workbook's rows into addressees, and selecting a mailing's.
+
+A workbook (``.xlsx``, ``.ods``) has two sheets:
+
+* ``Contacts``: one addressee a row (see :data:`CONTACT_COLUMNS`);
+* ``Categories``: one category a row: its code and the addressee line as it appears
+  in a letter, in French and in English (``Aux États Membres de l'UIT`` /
+  ``Member States of ITU``).
+
+A ``.csv`` export holds the Contacts sheet only; its categories then come from a
+``<name>.categories.csv`` beside it.
+
+Every problem found is collected with its sheet, row (as Excel numbers it), column and
+value, and raised at once as a :class:`ContactsError`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
+
+from dispatch.contacts.model import (
+    CATEGORY_COLUMNS,
+    CONTACT_COLUMNS,
+    HEADER_COLUMNS,
+    LANGUAGES,
+    Addressee,
+    Category,
+    Contacts,
+)
+from dispatch.contacts.reading import (
+    CATEGORIES_SHEET,
+    CONTACTS_SHEET,
+    CellError,
+    Row,
+    Unreadable,
+    lock_files,
+    open_problem,
+    read_book,
+)
+from dispatch.contacts.reading import cell_text as _clean
+from dispatch.errors import ContactsError, Location, Problem
+
+__all__ = ["load_contacts", "select"]
+
+_YES = {"yes", "y", "oui", "o", "true", "1", "x", ""}
+_NO = {"no", "n", "non", "false", "0"}
+_SPLIT = re.compile(r"[;,\n]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_LINE_BREAK_OR_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
+
+
+def _header_key(value: Any) -> str:
+    text = _clean(value).lower()
+    return re.sub(r"[\s\-]+", "_", text)
+
+
+def _table(
+    rows: list[Row],
+    path: Path,
+    sheet: str,
+    columns: dict[str, tuple[bool, str]],
+    problems: list[Problem],
+) -> tuple[dict[str, int], dict[str, str], list[Row]] | None:
+    """Find the header row's columns; return (column → index, column → header, data rows)."""
+    if not rows:
+        problems.append(
+            Problem(
+                Location(file=path, sheet=sheet),
+                "is empty",
+                f"Put the headers in row 1: {', '.join(columns)}.",
+            )
+        )
+        return None
+    header = rows[0][1] if rows[0][0] == 1 else []
+    index: dict[str, int] = {}
+    shown: dict[str, str] = {}
+    for i, cell in enumerate(header):
+        key = _header_key(cell)
+        if key in columns:
+            if key in index:
+                problems.append(
+                    Problem(
+                        Location(file=path, sheet=sheet, row=1, column=_clean(cell)),
+                        "appears twice in the headers",
+                        "Keep one column of that name and run again.",
+                    )
+                )
+                continue
+            index[key] = i
+            shown[key] = _clean(cell)
+    missing = [name for name, (required, _) in columns.items() if required and name not in index]
+    if missing:
+        found = ", ".join(f'"{_clean(c)}"' for c in header if _clean(c)) or "none"
+        for name in missing:
+            problems.append(
+                Problem(
+                    Location(file=path, sheet=sheet, row=1),
+                    f'has no column "{name}" ({columns[name][1]}); the headers found are {found}',
+                    f'Add a column "{name}" in row 1 and run again.',
+                )
+            )
+        return None
+    data = [(number, cells) for number, cells in rows if number > 1]
+    return index, shown, data
+
+
+def _row_values(
+    cells: list[Any],
+    index: dict[str, int],
+    at: Callable[[str], Location],
+    problems: list[Problem],
+) -> tuple[dict[str, str], set[str]]:
+    """The row's cells by column, cleaned; and the columns whose cell holds an Excel error."""
+    values: dict[str, str] = {}
+    errors: set[str] = set()
+    for name, i in index.items():
+        cell = cells[i] if i < len(cells) else None
+        if isinstance(cell, CellError):
+            problems.append(
+                Problem(
+                    at(name),
+                    f"holds the Excel error {cell.code} instead of a value",
+                    "Correct the formula, or type the value, and run again.",
+                )
+            )
+            errors.add(name)
+            cell = None
+        values[name] = _clean(cell)
+    return values, errors
+
+
+def load_contacts(path: Path) -> Contacts:
+    """Read and validate a contacts workbook; raise :class:`ContactsError` with every problem."""
+    problems: list[Problem] = []
+    warnings = lock_files(path)
+    try:
+        book = read_book(path)
+    except Unreadable as exc:
+        raise ContactsError([*exc.problems, *warnings]) from None
+    except Exception as exc:  # noqa: BLE001 - every reader failure becomes a located problem
+        raise ContactsError([open_problem(path, exc), *warnings]) from None
+    warnings += book.warnings
+    if not book.names:
+        problem = Problem(
+            Location(file=path),
+            "holds no sheet at all",
+            f'Add a sheet "{CONTACTS_SHEET}" and a sheet "{CATEGORIES_SHEET}", save and run again.',
+        )
+        raise ContactsError([problem, *warnings])
+
+    by_key = {name.strip().lower(): name for name in book.rows}
+    contacts_name = by_key.get(CONTACTS_SHEET.lower())
+    categories_name = by_key.get(CATEGORIES_SHEET.lower())
+    for wanted, found_name in (
+        (CONTACTS_SHEET, contacts_name),
+        (CATEGORIES_SHEET, categories_name),
+    ):
+        if found_name is None:
+            found = ", ".join(f'"{n}"' for n in book.names) or "none"
+            hint = (
+                f'Add a sheet named "{wanted}" (sheets found: {found}).'
+                if path.suffix.lower() != ".csv"
+                else f"Put the categories in {path.stem}.categories.csv beside it."
+            )
+            problems.append(Problem(Location(file=path, sheet=wanted), "is missing", hint))
+    if contacts_name is None or categories_name is None:
+        raise ContactsError(problems + warnings)
+
+    categories = _load_categories(
+        book.files[categories_name], categories_name, book.rows[categories_name], problems
+    )
+    addressees = _load_addressees(
+        book.files[contacts_name], contacts_name, book.rows[contacts_name], categories, problems
+    )
+    if problems:
+        raise ContactsError(problems + warnings)
+    return Contacts(path=path, addressees=addressees, categories=categories, warnings=warnings)
+
+
+def _load_categories(
+    path: Path, sheet: str, rows: list[Row], problems: list[Problem]
+) -> dict[str, Category]:
+    table = _table(rows, path, sheet, CATEGORY_COLUMNS, problems)
+    if table is None:
+        return {}
+    index, shown, data = table
+    out: dict[str, Category] = {}
+    first_row: dict[str, int] = {}
+
+    def at(row: int, name: str) -> Location:
+        return Location(file=path, sheet=sheet, row=row, column=shown[name])
+
+    for row, cells in data:
+        values, errors = _row_values(cells, index, partial(at, row), problems)
+        if not any(values.values()):
+            continue
+        where = Location(file=path, sheet=sheet, row=row)
+        for name in CATEGORY_COLUMNS:
+            if not values[name] and name not in errors:
+                problems.append(
+                    Problem(
+                        at(row, name),
+                        "is empty",
+                        f"Write {CATEGORY_COLUMNS[name][1]} and run again.",
+                    )
+                )
+            elif _CONTROL.search(values[name]):
+                problems.append(
+                    Problem(
+                        at(row, name),
+                        "contains a control character",
+                        "Retype the cell and run again.",
+                        value=values[name],
+                    )
+                )
+        code = values["code"]
+        if not code:
+            continue
+        if code.upper() in first_row:
+            problems.append(
+                Problem(
+                    Location(file=path, sheet=sheet, row=row, column=shown["code"]),
+                    f"is already the code of row {first_row[code.upper()]}",
+                    "Give each category its own code.",
+                    value=code,
+                )
+            )
+            continue
+        del where
+        first_row[code.upper()] = row
+        out[code.upper()] = Category(
+            code=code.upper(), fr=values["fr"], en=values["en"], order=len(out)
+        )
+    return out
+
+
+#: An address of the plainest kind (ASCII, dot-atoms, a letters-only top-level domain):
+#: every one email_validator accepts too, at a hundredth of its cost. Anything else, and
+#: any reason for a refusal, is email_validator's.
+_PLAIN_EMAIL = re.compile(
+    r"(?=[^@]{1,64}@)[A-Za-z0-9_%+\-]+(?:\.[A-Za-z0-9_%+\-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+_SPECIAL_USE = frozenset(SPECIAL_USE_DOMAIN_NAMES)
+
+
+def _is_plain_email(value: str) -> bool:
+    """Whether ``value`` is an ordinary address that needs no closer look.
+
+    >>> _is_plain_email("anne.martin@example.org"), _is_plain_email("a@b.test")
+    (True, False)
+    """
+    if len(value) > 254 or "--" in value or not _PLAIN_EMAIL.fullmatch(value):
+        return False
+    # The special-use names are single labels: a domain is one of them, or under one,
+    # exactly when its top-level label is.
+    return value.rpartition(".")[2].lower() not in _SPECIAL_USE
+
+
+def _check_email(value: str) -> str | None:
+    """The reason ``value`` is not an e-mail address, or None. No network is used."""
+    if _is_plain_email(value):
+        return None
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return str(exc).rstrip(".")
+    return None
+
+
+def _load_addressees(
+    path: Path,
+    sheet: str,
+    rows: list[Row],
+    categories: dict[str, Category],
+    problems: list[Problem],
+) -> list[Addressee]:
+    table = _table(rows, path, sheet, CONTACT_COLUMNS, problems)
+    if table is None:
+        return []
+    index, shown, data = table
+    out: list[Addressee] = []
+    seen: dict[str, int] = {}
+
+    def at(row: int, name: str) -> Location:
+        return Location(file=path, sheet=sheet, row=row, column=shown.get(name, name))
+
+    for row, cells in data:
+        before = len(problems)
+        values, errors = _row_values(cells, index, partial(at, row), problems)
+        if not any(values.values()) and not errors:
+            continue  # a blank row: Excel users leave them between groups
+        for name, (required, what) in CONTACT_COLUMNS.items():
+            if required and not values.get(name) and name not in errors:
+                problems.append(Problem(at(row, name), "is empty", f"Write {what} and run again."))
+        # One search over the whole row first: a clean row (nearly all) costs one call.
+        suspect = _LINE_BREAK_OR_CONTROL.search("".join(values.values())) is not None
+        for name, value in values.items() if suspect else ():
+            pattern = _LINE_BREAK_OR_CONTROL if name in HEADER_COLUMNS else _CONTROL
+            if pattern.search(value):
+                problems.append(
+                    Problem(
+                        at(row, name),
+                        "contains a line break or control character",
+                        "Keep the cell on one line (it may reach a message header).",
+                        value=value,
+                    )
+                )
+        email = values["email"]
+        if email:
+            reason = _check_email(email)
+            if reason:
+                problems.append(
+                    Problem(
+                        at(row, "email"),
+                        f"is not an e-mail address ({reason})",
+                        "Correct the cell and run again.",
+                        value=email,
+                    )
+                )
+            elif email.lower() in seen:
+                problems.append(
+                    Problem(
+                        at(row, "email"),
+                        f"is also the address of row {seen[email.lower()]}",
+                        "Each addressee gets one letter: merge the two rows (list every category "
+                        "in one row) or remove one.",
+                        value=email,
+                    )
+                )
+            else:
+                seen[email.lower()] = row
+        language = values["language"].lower()
+        if language and language not in LANGUAGES:
+            problems.append(
+                Problem(
+                    at(row, "language"),
+                    "is not a language dispatch writes in",
+                    "Write fr or en.",
+                    value=values["language"],
+                )
+            )
+        codes = tuple(
+            dict.fromkeys(
+                c.strip().upper() for c in _SPLIT.split(values["categories"]) if c.strip()
+            )
+        )
+        for code in codes:
+            if categories and code not in categories:
+                known = ", ".join(categories) or "none"
+                problems.append(
+                    Problem(
+                        at(row, "categories"),
+                        f"names the category {code}, which is not in the "
+                        f"Categories sheet (codes: {known})",
+                        "Correct the code, or add the category to the Categories sheet.",
+                        value=values["categories"],
+                    )
+                )
+        cc = tuple(c.strip() for c in _SPLIT.split(values.get("cc", "")) if c.strip())
+        for address in cc:
+            reason = _check_email(address)
+            if reason:
+                problems.append(
+                    Problem(
+                        at(row, "cc"),
+                        f"holds {address!r}, which is not an e-mail address ({reason})",
+                        "Correct the cell and run again.",
+                        value=values["cc"],
+                    )
+                )
+        active_text = values.get("active", "").lower()
+        if active_text not in _YES and active_text not in _NO:
+            problems.append(
+                Problem(
+                    at(row, "active"),
+                    "is neither yes nor no",
+                    "Write yes or no (empty means yes).",
+                    value=values["active"],
+                )
+            )
+        if len(problems) > before:
+            continue
+        out.append(
+            Addressee(
+                row=row,
+                email=email,
+                language=language,
+                categories=codes,
+                civility=values.get("civility", ""),
+                first_name=values.get("first_name", ""),
+                last_name=values.get("last_name", ""),
+                function=values.get("function", ""),
+                organisation=values.get("organisation", ""),
+                country=values.get("country", ""),
+                salutation=values.get("salutation", ""),
+                cc=cc,
+                active=active_text not in _NO,
+            )
+        )
+    return out
+
+
+def select(
+    contacts: Contacts,
+    *,
+    categories: Iterable[str],
+    only: Iterable[str] = (),
+    category: Iterable[str] = (),
+) -> list[Addressee]:
+    """The active addressees in any of ``categories`` (the mailing's), optionally narrowed.
+
+    ``only`` keeps the given e-mail addresses; ``category`` keeps those categories.
+    """
+    wanted = {c.upper() for c in categories}
+    only_set = {e.strip().lower() for e in only}
+    narrow = {c.upper() for c in category}
+    out = []
+    for person in contacts.addressees:
+        if not person.active or not wanted.intersection(person.categories):
+            continue
+        if only_set and person.key not in only_set:
+            continue
+        if narrow and not narrow.intersection(person.categories):
+            continue
+        out.append(person)
+    return out

@@ -1,0 +1,75 @@
+"""Which templates a mailing uses: dispatch's own, unless the mailing file or --templates
+names a folder; a ``templates/`` folder that happens to be in the working directory is
+never picked up silently."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dispatch.cli import main
+from dispatch.templates import DEFAULT_TEMPLATES
+
+MARK = "Lettre rédigée avec les modèles du secrétariat."
+
+
+def own_templates(folder: Path) -> Path:
+    """A copy of dispatch's templates whose French text letter ends with ``MARK``."""
+    shutil.copytree(DEFAULT_TEMPLATES, folder)
+    letter = folder / "fr" / "invitation.txt"
+    letter.write_text(
+        letter.read_text(encoding="utf-8").replace("{% endblock %}", MARK + "\n{% endblock %}"),
+        encoding="utf-8",
+    )
+    return folder
+
+
+def render_txt(sample: Path, *extra: str) -> str:
+    out = sample / "out"
+    result = CliRunner().invoke(
+        main,
+        [
+            *("render", "mailings/tsb-352", "--contacts", "contacts.xlsx"),
+            *("--format", "txt", "--out", str(out), *extra),
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.stdout + result.stderr
+    return "\n".join(p.read_text(encoding="utf-8") for p in out.rglob("*.txt"))
+
+
+def test_the_bundled_templates_are_a_package_resource_with_print_css() -> None:
+    assert (DEFAULT_TEMPLATES / "fr" / "invitation.html").is_file()
+    assert (DEFAULT_TEMPLATES / "print.css").is_file()
+
+
+def test_a_templates_folder_in_the_working_directory_is_not_used(
+    sample_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.rmtree(sample_copy / "templates")
+    own_templates(sample_copy / "templates")
+    monkeypatch.chdir(sample_copy)
+    assert MARK not in render_txt(sample_copy)
+
+
+def test_the_mailing_file_names_its_own_templates_folder(
+    sample_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mailing = sample_copy / "mailings" / "tsb-352" / "mailing.toml"
+    own_templates(mailing.parent / "our-templates")
+    mailing.write_text(
+        'templates = "our-templates"\n' + mailing.read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    monkeypatch.chdir(sample_copy)
+    assert MARK in render_txt(sample_copy)
+
+
+def test_the_templates_option_names_a_folder(
+    sample_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own_templates(sample_copy / "elsewhere")
+    monkeypatch.chdir(sample_copy)
+    assert MARK in render_txt(sample_copy, "--templates", str(sample_copy / "elsewhere"))
