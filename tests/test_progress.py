@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
+from dispatch import cli
 from dispatch.cli import _Steps, main
 from dispatch.job import Selection, SendOptions, check_mailing, render_mailing, send_mailing
 from dispatch.progress import Step
@@ -122,8 +123,12 @@ STEP_LINE = re.compile(
 
 
 def test_in_a_log_each_step_is_one_line_and_there_is_no_bar(
-    tmp_path: Path, make_mailing: MakeMailing, make_workbook: WorkbookFactory
+    tmp_path: Path,
+    make_mailing: MakeMailing,
+    make_workbook: WorkbookFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(cli, "LOG_MIN_ITEMS", 1)  # a log line even for a short step
     result = CliRunner().invoke(
         main,
         [
@@ -148,6 +153,17 @@ def test_in_a_log_each_step_is_one_line_and_there_is_no_bar(
     ]
     assert lines[3]["count"] == "4"
     assert "\x1b" not in result.stderr and "━" not in result.stderr
+
+
+def test_in_a_log_a_short_step_gets_no_line(
+    make_mailing: MakeMailing, make_workbook: WorkbookFactory
+) -> None:
+    result = CliRunner().invoke(
+        main, ["check", str(make_mailing()), "--contacts", str(make_workbook())]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert cli.LOG_MIN_ITEMS == 100
+    assert not any(STEP_LINE.match(line) for line in result.stderr.splitlines())
 
 
 def test_in_a_terminal_a_bar_shows_count_rate_and_time_remaining() -> None:
@@ -186,8 +202,13 @@ def send(mailing: Path, workbook: Path) -> tuple[int, str, str]:
 
 
 def test_a_send_that_went_well_ends_with_no_zeros_and_the_report_as_next_step(
-    sink: Sink, relay_env: None, make_mailing: MakeMailing, make_workbook: WorkbookFactory
+    sink: Sink,
+    relay_env: None,
+    make_mailing: MakeMailing,
+    make_workbook: WorkbookFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(cli, "LOG_MIN_ITEMS", 1)
     mailing = make_mailing()
     code, out, err = send(mailing, make_workbook())
     assert code == 0, err
