@@ -33,6 +33,9 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from dispatch.approval import approve_mailing, summary_rows
+from dispatch.archive import archive_mailing
+from dispatch.bounce_journal import record_bounces
 from dispatch.delivery.results import DeliveryEvent, DeliveryInterrupted, DeliverySummary, Failure
 from dispatch.errors import DispatchError, InvalidInput, Problem
 from dispatch.job import (
@@ -48,7 +51,7 @@ from dispatch.job import (
     report_mailing,
     send_mailing,
 )
-from dispatch.journal import Plan
+from dispatch.journal import JournalRow, Plan
 from dispatch.outgoing import Outgoing
 from dispatch.output import parse_formats
 from dispatch.prepare import Prepared
@@ -285,8 +288,19 @@ def show_tally(prepared: Prepared) -> None:
         out_console.print(line, markup=False)
 
 
-#: The commands in the order of the work, as the help lists them; others follow by name.
-ORDER = ("check", "render", "preview", "send", "status", "report")
+#: The commands in the order of the work, as the help lists them (the six of every
+#: mailing, then those some mailings need); any other follows by name.
+ORDER = (
+    "check",
+    "render",
+    "preview",
+    "send",
+    "status",
+    "report",
+    "approve",
+    "bounces",
+    "archive",
+)
 
 
 class WorkOrderGroup(click.Group):
@@ -956,6 +970,8 @@ def status(mailing: Path, contacts: Path | None) -> None:
             "again for the new address.",
             markup=False,
         )
+    if found.bounced:
+        _bounce_table(found.bounced)
 
 
 @main.command(short_help="Write a workbook (or CSV) of every message and its state.")
@@ -987,3 +1003,165 @@ def report(mailing: Path, out: Path, contacts: Path | None) -> None:
     reported = report_mailing(mailing, out, contacts=contacts)
     _problems("Warnings:", list(reported.warnings), style="yellow")
     out_console.print(f"Wrote {reported.rows} rows to {reported.path}")
+
+
+# -- approval, archive, bounces --------------------------------------------------------
+
+
+@main.command(short_help="Freeze a mailing's messages: send then sends exactly these.")
+@click.argument("mailing", type=click.Path(path_type=Path))
+@click.option("--by", required=True, metavar="NAME", help="Who approves (recorded and shown).")
+@click.option(
+    "--contacts",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The contacts workbook. Default: the mailing's `contacts` key, else ./contacts.xlsx.",
+)
+@click.option(
+    "--templates",
+    "templates_dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=None,
+    help="The templates folder (with fr/ and en/). Default: the mailing's `templates` "
+    "key, else the bundled templates.",
+)
+@handle_errors
+def approve(mailing: Path, by: str, contacts: Path | None, templates_dir: Path | None) -> None:
+    """Render MAILING once and freeze it: send will then send exactly these messages.
+
+    Writes every message (.eml, PDF and attachments included) and a manifest of every
+    input's digest into <mailing folder>/approved/<time>/. If an input changes
+    afterwards, send refuses until the mailing is approved again.
+    MAILING is a mailing folder or its mailing.toml.
+
+    \b
+    Example:
+      dispatch approve mailings/gala --by "A. Martin"
+    """
+    prepared, approval = approve_mailing(mailing, by, contacts=contacts, templates=templates_dir)
+    _problems("Warnings:", list(prepared.warnings), style="yellow")
+    table = Table(title=f"{prepared.mailing.name}: {approval.line()}", title_justify="left")
+    table.add_column("Language")
+    table.add_column("Category")
+    table.add_column("Messages", justify="right")
+    for lang, code, count in summary_rows(approval, prepared.mailing.languages):
+        table.add_row(lang, code, str(count))
+    per_lang = approval.per_language()
+    table.add_row(
+        "[bold]Messages[/]",
+        ", ".join(f"{lang} {n}" for lang, n in per_lang.items()),
+        str(len(approval.messages)),
+    )
+    out_console.print(table)
+    out_console.print(f"Frozen in {approval.folder} (approval {approval.id}).", markup=False)
+
+
+@main.command(short_help="Pack what was approved, the journal and a report into one .zip.")
+@click.argument("mailing", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="The .zip to write: the approval, the journal and a report.",
+)
+@click.option(
+    "--contacts",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The contacts workbook, for the report's names. Default: the mailing's.",
+)
+@handle_errors
+def archive(mailing: Path, out: Path, contacts: Path | None) -> None:
+    """Pack the record of MAILING into one .zip: what was approved, the journal, a report.
+
+    Never overwrites one of the mailing's inputs.
+    MAILING is a mailing folder or its mailing.toml.
+
+    \b
+    Example:
+      dispatch archive mailings/gala --out gala-record.zip
+    """
+    archived = archive_mailing(mailing, out, contacts=contacts)
+    out_console.print(
+        f"Wrote {archived.path}: {len(archived.members)} files, {archived.approval.line()}.",
+        markup=False,
+    )
+
+
+@main.command(short_help="Read bounce notifications from a mailbox into the journal.")
+@click.argument("mailing", type=click.Path(path_type=Path))
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    metavar="SOURCE",
+    help="An mbox file, a Maildir, a folder of .eml files, or imaps://USER@HOST/MAILBOX "
+    "(password in DISPATCH_IMAP_PASSWORD or token in DISPATCH_IMAP_TOKEN).",
+)
+@click.option(
+    "--fix-list",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also write the addresses to correct, with their workbook sheet and row (.xlsx).",
+)
+@click.option(
+    "--contacts",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The contacts workbook, for the fix list's rows. Default: the mailing's.",
+)
+@handle_errors
+def bounces(mailing: Path, source: str, fix_list: Path | None, contacts: Path | None) -> None:
+    """Read delivery status notifications from SOURCE and record them in MAILING's journal.
+
+    Reading the same mailbox twice changes nothing. Messages that are not notifications
+    are counted and left alone; nothing in the mailbox is changed.
+    MAILING is a mailing folder or its mailing.toml.
+
+    \b
+    Examples:
+      dispatch bounces mailings/gala --from ~/Mail/bounces.mbox
+      dispatch bounces mailings/gala --from imaps://me@imap.example.org/INBOX
+    """
+    found = record_bounces(mailing, source, fix_list=fix_list, contacts=contacts)
+    out_console.print(
+        f"{found.mailing.name}: {found.found} notification(s) read, {found.new} new; "
+        f"{found.ignored} message(s) were not notifications"
+        + (f", {found.unreadable} unreadable" if found.unreadable else "")
+        + ".",
+        markup=False,
+    )
+    if found.bounced:
+        _bounce_table(found.bounced)
+    if found.unmatched:
+        err_console.print(
+            f"{len(found.unmatched)} notification(s) match no message of this mailing:",
+            markup=False,
+        )
+        for bounce in found.unmatched:
+            err_console.print(
+                f"- {bounce.recipient} {bounce.status or ''} {bounce.diagnostic}".rstrip(),
+                markup=False,
+            )
+    if found.fix_list is not None:
+        out_console.print(
+            f"Wrote {found.fix_rows} address(es) to correct to {found.fix_list}. Correct them "
+            "in the workbook and send again: a corrected address is a new addressee.",
+            markup=False,
+        )
+
+
+def _bounce_table(rows: Sequence[JournalRow]) -> None:
+    bounced = sum(1 for row in rows if row.bounce is not None and row.bounce.kind == "bounced")
+    delayed = len(rows) - bounced
+    table = Table(
+        title=f"Came back: bounced {bounced}" + (f", delayed {delayed}" if delayed else ""),
+        title_justify="left",
+    )
+    for column in ("Address", "State", "Code"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("Server's words")
+    for row in rows:
+        bounce = row.bounce
+        assert bounce is not None
+        table.add_row(bounce.recipient, bounce.kind, bounce.status or "", bounce.diagnostic)
+    out_console.print(table)

@@ -1,17 +1,18 @@
 """Compose the complete message of each letter: body, PDF letter, calendar, annexes.
 
 One :class:`Composer` serves ``render`` (the ``.eml`` is exactly what ``send`` would send)
-and ``send``. It renders each distinct PDF once, builds each language's ``.ics`` once and
-reads each annex file once, so the cost follows the number of distinct letters.
+and ``send``. It renders each distinct letter's PDF and MIME content once (in its
+:class:`~dispatch.distinct.DistinctStore`), builds each language's ``.ics`` once and reads
+each annex file once, so the cost follows the number of distinct letters.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property, partial
 
+from dispatch.distinct import DistinctStore
 from dispatch.errors import InvalidInput, Location, Problem
 from dispatch.ics import build_ics
 from dispatch.message import (
@@ -68,9 +69,14 @@ class Composer:
             cache[lang] = build_ics(self.prepared.mailing, lang)
         return cache[lang]
 
+    @cached_property
+    def store(self) -> DistinctStore:
+        """The PDF and MIME content of each distinct letter, made once (most recent kept)."""
+        return DistinctStore()
+
     def pdf(self, letter: Letter) -> bytes:
         """The letter as A4 PDF (each distinct letter rendered once)."""
-        return self.pdf_renderer.render(letter.html)
+        return self.store.get(letter.distinct, "pdf", lambda: self.pdf_renderer.render(letter.html))
 
     def ics(self, lang: str) -> bytes | None:
         """The calendar invitation in ``lang``, or None for a mailing without event."""
@@ -106,43 +112,14 @@ class Composer:
         return header_bytes(self.prepared.mailing, letter, when=self.when) + self._content(letter)
 
     def _content(self, letter: Letter) -> bytes:
-        # Letters that share a rendering share its very strings (the renderer caches them),
-        # so their content is found by the strings' identity first, without hashing 20 KB
-        # of text per letter. An entry holds its strings, so their ids cannot be reused.
-        cache: dict[tuple[int, int], tuple[str, str, str, str, bytes]] = self.__dict__.setdefault(
-            "_content_by_identity", {}
+        distinct = letter.distinct
+        return self.store.get(
+            distinct,
+            "content",
+            lambda: serialise_content(
+                content_part(letter, self.attachments(letter)), distinct.key.hex()[:24]
+            ),
         )
-        entry = cache.get((id(letter.html), id(letter.text)))
-        if (
-            entry is not None
-            and entry[0] is letter.html
-            and entry[1] is letter.text
-            and entry[2] == letter.subject
-            and entry[3] == letter.lang
-        ):
-            return entry[4]
-        content = self._content_by_digest(letter)
-        if len(cache) >= 256:  # personal letters are all distinct: bound the memory
-            cache.pop(next(iter(cache)))
-        cache[(id(letter.html), id(letter.text))] = (
-            letter.html, letter.text, letter.subject, letter.lang, content
-        )  # fmt: skip
-        return content
-
-    def _content_by_digest(self, letter: Letter) -> bytes:
-        key = hashlib.sha256(
-            "\0".join((letter.lang, letter.subject, letter.text, letter.html)).encode()
-        ).digest()
-        cache: dict[bytes, bytes] = self.__dict__.setdefault("_content_cache", {})
-        content = cache.get(key)
-        if content is None:
-            content = serialise_content(
-                content_part(letter, self.attachments(letter)), key.hex()[:24]
-            )
-            if len(cache) >= 256:  # personal letters are all distinct: bound the memory
-                cache.pop(next(iter(cache)))
-            cache[key] = content
-        return content
 
 
 def check_size(composer: Composer, letter: Letter, limit_mb: float) -> list[Problem]:

@@ -19,7 +19,8 @@ Spaces (tests assert the exact characters):
 - U+202F NARROW NO-BREAK SPACE as the French thousands separator (Babel's ``10 000``).
 - Ordinary spaces elsewhere (``13 octobre 2021``), as a person types them.
 
-Every function takes ``lang`` ("fr" or "en"; anything else raises :class:`ValueError`) and
+Every function takes ``lang``, a code of :mod:`dispatch.languages` whose profile says how
+the language writes (an unknown code raises :class:`ValueError`), and
 returns plain text; where HTML differs (the superscript of ``1er``), ``html=True`` returns
 :class:`markupsafe.Markup` with the other text escaped. Bad values raise :class:`ValueError`.
 """
@@ -37,7 +38,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel.dates import get_day_names, get_month_names, get_timezone_location
 from babel.numbers import format_decimal, get_minus_sign_symbol, get_plus_sign_symbol
 from markupsafe import Markup, escape
-from num2words import num2words
+
+from dispatch import languages
+from dispatch.languages import Formatting
 
 __all__ = [
     "LANGUAGES",
@@ -59,7 +62,7 @@ __all__ = [
     "zone_label",
 ]
 
-LANGUAGES = ("fr", "en")
+LANGUAGES = languages.codes()  # the built-in ones; languages.codes() has those registered since
 
 NBSP = "\u00a0"  # NO-BREAK SPACE
 NNBSP = "\u202f"  # NARROW NO-BREAK SPACE
@@ -88,16 +91,16 @@ ZONE_PLACES: dict[str, dict[str, str]] = {
 }
 
 _UTC_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "Etc/Zulu", "Zulu", "UCT", "Universal"})
-_FR_VOWELS = frozenset("AEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜŸ")  # "heure d’Addis-Abeba", not "de Addis-Abeba"
+_VOWELS = frozenset("AEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜŸ")  # "heure d’Addis-Abeba", not "de Addis-Abeba"
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
-def _lang(lang: str) -> Literal["fr", "en"]:
-    if lang == "fr":
-        return "fr"
-    if lang == "en":
-        return "en"
-    raise ValueError(f'language {lang!r} is not supported: use "fr" or "en"')
+def _lang(lang: str) -> str:
+    return languages.get(lang).code
+
+
+def _profile(lang: str) -> Formatting:
+    return languages.get(lang).formatting
 
 
 def _plain_date(d: date) -> date:
@@ -121,28 +124,32 @@ def _html_join(parts: Iterable[str | Markup], html: bool) -> str:
 
 @lru_cache(maxsize=4)
 def _months(lang: str) -> dict[int, str]:
-    return {k: str(v) for k, v in get_month_names("wide", "format", lang).items()}
+    locale = languages.get(lang).locale
+    return {k: str(v) for k, v in get_month_names("wide", "format", locale).items()}
 
 
 @lru_cache(maxsize=4)
 def _weekdays(lang: str) -> dict[int, str]:
-    return {k: str(v) for k, v in get_day_names("wide", "format", lang).items()}
+    locale = languages.get(lang).locale
+    return {k: str(v) for k, v in get_day_names("wide", "format", locale).items()}
 
 
 def _day(day: int, lang: str, html: bool) -> str | Markup:
-    if lang == "fr" and day == 1:
-        return Markup("1<sup>er</sup>") if html else "1er"
+    first = _profile(lang).first_of_month
+    if first is not None and day == 1:
+        return Markup(first[1]) if html else first[0]
     return str(day)
 
 
 def _date_parts(d: date, lang: str, *, weekday: bool, year: bool, html: bool) -> list[str | Markup]:
     """The date without article: ``mardi 7 décembre 2021`` / ``Tuesday, 7 December 2021``."""
+    profile = _profile(lang)
     parts: list[str | Markup] = []
     if weekday:
-        parts.append(_weekdays(lang)[d.weekday()] + (" " if lang == "fr" else ", "))
-    parts += [_day(d.day, lang, html), " ", _months(lang)[d.month]]
+        parts.append(_weekdays(lang)[d.weekday()] + profile.weekday_after)
+    parts += [_day(d.day, lang, html), profile.day_month, _months(lang)[d.month]]
     if year:
-        parts.append(f" {d.year}")
+        parts.append(f"{profile.month_year}{d.year}")
     return parts
 
 
@@ -166,8 +173,8 @@ def format_date(
     code = _lang(lang)
     d = _plain_date(d)
     parts = _date_parts(d, code, weekday=weekday, year=year, html=html)
-    if code == "fr" and article:
-        parts.insert(0, "le ")
+    if article and _profile(code).date_article:
+        parts.insert(0, _profile(code).date_article)
     return _html_join(parts, html)
 
 
@@ -215,9 +222,8 @@ def date_range(
         # "6–16 juin" but "30 mai – 3 juin": a dash between words is spaced, never at a line start.
         dash = EN_DASH if len(first) == 1 else f"{NBSP}{EN_DASH} "
         return _html_join([*first, dash, *last], html)
-    if code == "fr":
-        return _html_join(["du ", *first, " au ", *last], html)
-    return _html_join(["from ", *first, " to ", *last], html)
+    before, between = _profile(code).range_running
+    return _html_join([before, *first, between, *last], html)
 
 
 # ---------------------------------------------------------------------------------------
@@ -236,9 +242,7 @@ def format_time(t: time, lang: str) -> str:
     code = _lang(lang)
     if not isinstance(t, time):
         raise ValueError(f"{t!r} is not a time")
-    if code == "fr":
-        return f"{t.hour}{NBSP}h{NBSP}{t.minute:02d}"
-    return f"{t.hour:02d}:{t.minute:02d}"
+    return _profile(code).time.format(hour=t.hour, minute=t.minute)
 
 
 #: Legacy abbreviations, and the POSIX-style zones named after them: what to write instead.
@@ -319,7 +323,8 @@ def utc_offset(zone: str, on: date, lang: str = "en") -> str:
     minutes = int(_offset_at(zone, on).total_seconds()) // 60
     if minutes == 0:
         return "UTC"
-    sign = get_plus_sign_symbol(code) if minutes > 0 else get_minus_sign_symbol(code)
+    locale = languages.get(code).locale
+    sign = get_plus_sign_symbol(locale) if minutes > 0 else get_minus_sign_symbol(locale)
     hours, rest = divmod(abs(minutes), 60)
     return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
 
@@ -345,8 +350,9 @@ def _zone_place(zone: str, lang: str, zone_place: str | None) -> str:
     _zone(zone)  # an unknown zone is an error even when a place is in the table
     known = ZONE_PLACES.get(zone)
     if known is not None:
-        return known[lang]
-    return str(get_timezone_location(_zone(zone), locale=lang, return_city=True))
+        return known.get(lang) or known["en"]
+    locale = languages.get(lang).locale
+    return str(get_timezone_location(_zone(zone), locale=locale, return_city=True))
 
 
 def zone_label(
@@ -376,10 +382,10 @@ def zone_label(
         label = "UTC"
     else:
         place = _zone_place(zone, code, zone_place)
-        if code == "fr":
-            label = f"heure d’{place}" if place[:1] in _FR_VOWELS else f"heure de {place}"
-        else:
-            label = f"{place} time"
+        profile = _profile(code)
+        elided = profile.zone_time_elided is not None and place[:1] in _VOWELS
+        pattern = profile.zone_time_elided if elided else profile.zone_time
+        label = (pattern or profile.zone_time).format(place=place)
     if not offset:
         return label
     if on is None:
@@ -426,7 +432,7 @@ def time_range(
         if on is None:
             raise ValueError(f"the abbreviation of {zone} depends on the date: give on=<date>")
         return f"{text}{NBSP}{zone_abbreviation(zone, on)}"
-    text = f"de {first} à {last}" if code == "fr" else f"{first} to {last}"
+    text = _profile(code).time_range.format(first=first, last=last)
     if named is not None:
         if offset and zone is not None:
             if on is None:
@@ -469,14 +475,12 @@ def deadline(
     when = format_date(d, code, weekday=weekday, article=True, html=html)
     clock = format_time(t, code)
     shown = zone_label(zone, code, zone_place, on=d, label=label)
-    if label is not None and label.strip():
-        return _html_join(
-            [when, f" à {clock} {shown}" if code == "fr" else f", {clock} {shown}"], html
-        )
-    label = shown
-    if code == "fr":
-        return _html_join([when, f" à {clock}, {label}"], html)
-    return _html_join([when, f", {clock} {label}"], html)
+    profile = _profile(code)
+    labelled = label is not None and bool(label.strip())
+    pattern = profile.deadline_labelled if labelled else profile.deadline
+    # the date may be Markup (1<sup>er</sup>): the pattern's other parts are escaped around it
+    before, after = pattern.split("{date}", 1)
+    return _html_join([before, when, after.format(clock=clock, zone=shown)], html)
 
 
 # ---------------------------------------------------------------------------------------
@@ -508,18 +512,9 @@ def ordinal(n: int, lang: str, *, gender: str = "m", html: bool = False) -> str:
     >>> ordinal(76, "fr")
     '76e'
     """
-    code = _lang(lang)
+    profile = _profile(lang)
     n, g = _positive(n), _gender(gender)
-    if code == "fr":
-        suffix = ("er" if g == "m" else "re") if n == 1 else "e"
-        return Markup(f"{n}<sup>{suffix}</sup>") if html else f"{n}{suffix}"
-    # 1st, 2nd, 3rd, but 11th, 12th, 13th (and 111th...).
-    teen = n % 100 in (11, 12, 13)
-    suffix = "th" if teen else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return Markup(f"{n}{suffix}") if html else f"{n}{suffix}"
-
-
-_FR_PLURAL_ORDINAL = re.compile(r"(vingt|cent|million|milliard)sième")
+    return profile.ordinal(n, g, html)
 
 
 def ordinal_words(n: int, lang: str, *, gender: str = "m") -> str:
@@ -528,17 +523,9 @@ def ordinal_words(n: int, lang: str, *, gender: str = "m") -> str:
     >>> ordinal_words(21, "fr")
     'vingt et unième'
     """
-    code = _lang(lang)
+    profile = _profile(lang)
     n, g = _positive(n), _gender(gender)
-    if code == "fr" and n == 1:
-        return "premier" if g == "m" else "première"
-    words = str(num2words(n, lang=code, to="ordinal"))
-    if code == "fr":
-        # num2words 0.5.14 keeps the plural "s": "quatre-vingtsième", "deux centsième".
-        words = _FR_PLURAL_ORDINAL.sub(r"\1ième", words)
-        if words in ("un millionième", "un milliardième"):
-            words = words.removeprefix("un ")
-    return words
+    return profile.ordinal_words(n, g)
 
 
 # ---------------------------------------------------------------------------------------
@@ -575,9 +562,9 @@ def format_number(x: Number, lang: str, *, decimals: int | None = None) -> str:
     if isinstance(exponent, int) and exponent < -places:
         value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     if decimals is None:
-        return str(format_decimal(value, locale=code))
+        return str(format_decimal(value, locale=languages.get(code).locale))
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-    return str(format_decimal(value, format=pattern, locale=code))
+    return str(format_decimal(value, format=pattern, locale=languages.get(code).locale))
 
 
 def percent(x: Number, lang: str, *, decimals: int | None = None) -> str:
@@ -588,7 +575,7 @@ def percent(x: Number, lang: str, *, decimals: int | None = None) -> str:
     """
     code = _lang(lang)
     number = format_number(x, code, decimals=decimals)
-    return f"{number}{NBSP}%" if code == "fr" else f"{number}%"
+    return _profile(code).percent.format(number=number)
 
 
 def amount(x: Number, currency: str, lang: str, *, decimals: int | None = None) -> str:
@@ -606,13 +593,11 @@ def amount(x: Number, currency: str, lang: str, *, decimals: int | None = None) 
     if decimals is None:
         decimals = 0 if value == int(value) else 2
     number = format_number(value, code, decimals=decimals)
-    return f"{number}{NBSP}{currency}" if code == "fr" else f"{currency}{NBSP}{number}"
+    return _profile(code).amount.format(number=number, currency=currency)
 
 
 # ---------------------------------------------------------------------------------------
 # Lists
-
-_CONJUNCTIONS = {("fr", "and"): "et", ("fr", "or"): "ou", ("en", "and"): "and", ("en", "or"): "or"}
 
 
 def join_list(items: Iterable[str], lang: str, *, conjunction: str = "and") -> str:
@@ -624,7 +609,7 @@ def join_list(items: Iterable[str], lang: str, *, conjunction: str = "and") -> s
     'États Membres, Membres de Secteur et Associés'
     """
     code = _lang(lang)
-    word = _CONJUNCTIONS.get((code, conjunction))
+    word = _profile(code).conjunctions.get(conjunction)
     if word is None:
         raise ValueError(f'conjunction {conjunction!r} is not "and" or "or"')
     if isinstance(items, str):

@@ -30,58 +30,21 @@ from zoneinfo import ZoneInfo
 if TYPE_CHECKING:  # icalendar is imported by build_ics: no start-up cost for other commands
     from icalendar import Event as VEvent
 
-from dispatch.mailing import LANGUAGES, Event, Mailing
+from dispatch import languages
+from dispatch.mailing import Event, Mailing
 from dispatch.typography import typeset
 
 __all__ = ["build_ics", "event_uid", "link_label"]
 
-_VIRTUAL = {"fr": "Réunion virtuelle", "en": "Virtual meeting"}
-_REFERENCE = {"fr": "Réf.", "en": "Ref."}
-# "Réunion virtuelle : https://…": French puts a no-break space before a colon.
-_COLON = {"fr": "\u00a0:", "en": ":"}
-# How the usual keys of [event.links] read in a calendar; other keys are shown as written.
-_LINK_LABELS = {
-    "fr": {
-        "web": "Site web",
-        "website": "Site web",
-        "page": "Site web",
-        "registration": "Inscription",
-        "register": "Inscription",
-        "join": "Connexion",
-        "meeting": "Connexion",
-        "remote": "Connexion",
-        "programme": "Programme",
-        "program": "Programme",
-        "agenda": "Ordre du jour",
-        "event": "Site de la manifestation",
-        "initiative": "Initiative",
-        "documents": "Documents",
-    },
-    "en": {
-        "web": "Website",
-        "website": "Website",
-        "page": "Website",
-        "registration": "Registration",
-        "register": "Registration",
-        "join": "Join",
-        "meeting": "Join",
-        "remote": "Join",
-        "programme": "Programme",
-        "program": "Programme",
-        "agenda": "Agenda",
-        "event": "Event website",
-        "initiative": "Initiative",
-        "documents": "Documents",
-    },
-}
-# The label of a link the table does not know, when the letter gives it no words.
-_LINK = {"fr": "Lien", "en": "Link"}
 # A Markdown link to one of the event's links in the letter's text:
 # [words]({{ event.links.key }}) or [words]({{ event.links["key"] }}).
 _LETTER_LINK = re.compile(
     r"\[(?P<words>[^\[\]{}]+)\]\(\s*\{\{\s*event\.links"
     r"(?:\.(?P<attr>\w+)|\[\s*[\'\"](?P<item>[^\'\"]+)[\'\"]\s*\])\s*\}\}\s*\)"
 )
+# The UID reads the references of the built-in languages, in this order, so that it stays
+# what it was when a language is registered later.
+_UID_LANGUAGES = ("fr", "en")
 _PRODID = "-//dispatch//Invitation letters//EN"
 # Which of [event.links] is the event's page (URL), and where one joins a virtual meeting
 # (LOCATION): the first of these keys the mailing has, else its first link.
@@ -101,7 +64,7 @@ def event_uid(mailing: Mailing) -> str:
     """
     if mailing.event is None:
         raise ValueError("the mailing has no event")
-    parts = [mailing.reference.get(lang) for lang in LANGUAGES if mailing.reference.has(lang)]
+    parts = [mailing.reference.get(lang) for lang in _UID_LANGUAGES if mailing.reference.has(lang)]
     key = "\x1f".join(["dispatch-ics-1", *parts, mailing.event.start.isoformat()])
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24] + "@dispatch"
 
@@ -184,10 +147,11 @@ def _location(event: Event, lang: str) -> str:
     )
     if not event.virtual:
         return place
-    virtual = _VIRTUAL.get(lang, _VIRTUAL["en"])
+    labels = _labels(lang)
+    virtual = labels.virtual_meeting
     link = _link(event, _JOIN_KEYS)
     if link is not None:
-        virtual = f"{virtual}{_COLON.get(lang, ':')} {link}"
+        virtual = f"{virtual}{labels.colon} {link}"
     return f"{place}; {virtual}" if place else virtual
 
 
@@ -203,6 +167,11 @@ def _link(event: Event, keys: tuple[str, ...]) -> str | None:
         if key in by_key:
             return by_key[key]
     return next(iter(event.links.values()), None)
+
+
+def _labels(lang: str) -> languages.Labels:
+    """The calendar's words in ``lang`` (the registry's labels; English's for an unknown code)."""
+    return (languages.get(lang) if languages.is_known(lang) else languages.ENGLISH).labels
 
 
 def _typeset(text: str, lang: str) -> str:
@@ -232,23 +201,23 @@ def link_label(mailing: Mailing, key: str, lang: str) -> str:
     >>> link_label(mailing, "registration", "fr")  # doctest: +SKIP
     'Inscription'
     """
-    known = _LINK_LABELS.get(lang, _LINK_LABELS["en"]).get(key.lower())
+    labels = _labels(lang)
+    known = labels.calendar_links.get(key.lower())
     if known is not None:
         return known
-    return _letter_words(mailing, lang).get(key.lower(), _LINK.get(lang, _LINK["en"]))
+    return _letter_words(mailing, lang).get(key.lower(), labels.link)
 
 
 def _description(mailing: Mailing, event: Event, lang: str) -> str:
     """The reference, the event's name and every link, one per line."""
     lines = []
     if mailing.reference.has(lang):
-        lines.append(
-            f"{_REFERENCE.get(lang, 'Ref.')}{_COLON.get(lang, ':')} {mailing.reference.get(lang)}"
-        )
+        labels = _labels(lang)
+        lines.append(f"{labels.reference}{labels.colon} {mailing.reference.get(lang)}")
     lines.append(event.name.get(lang))
     if event.links:
         lines.append("")
         for key, url in event.links.items():
             label = link_label(mailing, key, lang)
-            lines.append(f"{label}{_COLON.get(lang, ':')} {url}")
+            lines.append(f"{label}{_labels(lang).colon} {url}")
     return "\n".join(lines)

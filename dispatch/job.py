@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dispatch.approval import approved_outgoing
 from dispatch.compose import Composer, outgoing, validate_sizes
 from dispatch.contacts import load_contacts
 from dispatch.delivery.results import DeliveryEvent, DeliverySummary
@@ -210,6 +211,7 @@ class Status:
     problems: tuple[JournalRow, ...]  # failed-temporary, failed-permanent and unknown
     copies_refused: tuple[JournalRow, ...] = ()  # sent, but the relay refused a Cc
     replaced: Mapping[str, str] = field(default_factory=dict)  # old address -> new one
+    bounced: tuple[JournalRow, ...] = ()  # rows a notification came back for (bounces)
 
     @property
     def started(self) -> bool:
@@ -235,11 +237,20 @@ def mailing_status(mailing: PathLike, *, contacts: PathLike | None = None) -> St
     with Journal.open(path, readonly=True) as journal:
         counts = journal.counts()
         every = journal.rows()
+    bounced = tuple(row for row in every if row.bounce is not None)
     problems = tuple(r for r in every if r.state in _PROBLEMS)
     copies = tuple(r for r in every if r.state == "sent" and r.reply and "refused: " in r.reply)
     present = _workbook_keys(contacts_path_for(loaded, Path(contacts) if contacts else None))
     gone = {r.key for r in every if r.left_at is not None or (present and r.key not in present)}
-    return Status(loaded, path, counts, problems, copies, replacements(every, gone))
+    return Status(
+        loaded,
+        path,
+        counts,
+        problems,
+        copies_refused=copies,
+        replaced=replacements(every, gone),
+        bounced=bounced,
+    )
 
 
 def _workbook_keys(path: Path) -> set[str]:
@@ -459,6 +470,11 @@ def send_mailing(
     validate_sizes(composer, prepared.mailing.max_message_mb)
     letters = counted(prepared.letters, progress, Step.PREPARING, len(prepared.letters))
     messages = tuple(outgoing(composer, letter) for letter in letters)
+    # -- approval: the approved bytes go out, if the mailing is approved (dispatch.approval)
+    approved = approved_outgoing(prepared, messages)
+    if approved is not None:
+        messages = approved
+    # -- end of approval
     if progress is not None:
         on_event = _following(on_event, progress)
     loaded = prepared.mailing

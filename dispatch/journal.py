@@ -81,6 +81,8 @@ from dispatch.files import PRIVATE_FILE_MODE, private_dir, write_atomic
 __all__ = [
     "NEW_MAILING_FLAG",
     "STATES",
+    "BounceKind",
+    "BounceRecord",
     "Change",
     "Journal",
     "JournalMismatch",
@@ -99,7 +101,8 @@ State = Literal["planned", "sending", "sent", "failed-temporary", "failed-perman
 STATES: tuple[State, ...] = get_args(State)
 
 # 3: ``left_at`` (the row's addressee left the mailing), the mailing's identity in meta
-_SCHEMA_VERSION = 3
+# 4: ``approval`` (the approval a message was sent under), the ``bounces`` table
+_SCHEMA_VERSION = 4
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
     key TEXT PRIMARY KEY,
@@ -115,10 +118,23 @@ CREATE TABLE IF NOT EXISTS messages (
     reply TEXT,
     updated_at TEXT NOT NULL,
     sent_at TEXT,
-    left_at TEXT
+    left_at TEXT,
+    approval TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_by_state ON messages (state);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS bounces (
+    source_id TEXT PRIMARY KEY,
+    key TEXT,
+    recipient TEXT NOT NULL,
+    message_id TEXT,
+    kind TEXT NOT NULL CHECK (kind IN ('bounced', 'delayed')),
+    status TEXT,
+    diagnostic TEXT NOT NULL,
+    arrived TEXT,
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS bounces_by_key ON bounces (key);
 """
 
 
@@ -142,6 +158,30 @@ class Plannable(Protocol):
 T = TypeVar("T", bound=Plannable)
 
 
+BounceKind = Literal["bounced", "delayed"]
+
+
+@dataclass(frozen=True)
+class BounceRecord:
+    """A delivery status notification recorded against the journal (``dispatch bounces``).
+
+    ``source_id`` identifies the notification and recipient (see
+    :class:`dispatch.bounces.Bounce`): recording it twice changes nothing. ``key`` is the
+    row it was matched to, or ``None`` when it matches no message of the mailing.
+    ``bounced`` is permanent (the address is wrong), ``delayed`` temporary.
+    """
+
+    source_id: str
+    key: str | None
+    recipient: str
+    message_id: str | None
+    kind: BounceKind
+    status: str | None
+    diagnostic: str
+    arrived: datetime | None = None
+    recorded_at: datetime | None = None
+
+
 @dataclass(frozen=True)
 class JournalRow:
     """One addressee's line in the journal."""
@@ -159,6 +199,8 @@ class JournalRow:
     updated_at: datetime
     sent_at: datetime | None
     left_at: datetime | None = None  # when its addressee was found no longer in the mailing
+    approval: str | None = None  # the approval (its manifest's id) it was planned under
+    bounce: BounceRecord | None = None  # what came back after it was sent, if anything
 
     @property
     def withdrawn(self) -> bool:
@@ -350,6 +392,8 @@ class Journal:
         self.recovered = 0  # rows found `sending` on opening, now `unknown`
         self._db = connection
         self._has_left = True  # a journal of schema 2 opened read-only has no left_at
+        self._has_approval = True  # nor one of schema 3 an approval column
+        self._has_bounces = True  # or a bounces table
         self._closed = False
 
     # -- opening and closing -------------------------------------------------------
@@ -474,10 +518,10 @@ class Journal:
             self._validate(version)  # tables but no version: not a dispatch journal
         if version < _SCHEMA_VERSION:  # new, or an older schema: IF NOT EXISTS, then add
             columns = {row[1] for row in db.execute("PRAGMA table_info(messages)")}
-            add = (
-                "ALTER TABLE messages ADD COLUMN left_at TEXT;"
-                if columns and "left_at" not in columns
-                else ""
+            add = "".join(
+                f"ALTER TABLE messages ADD COLUMN {column} TEXT;"
+                for column in ("left_at", "approval")
+                if columns and column not in columns
             )
             db.executescript(
                 f"BEGIN IMMEDIATE; {_SCHEMA} {add} PRAGMA user_version = {_SCHEMA_VERSION}; COMMIT;"
@@ -516,6 +560,8 @@ class Journal:
                 "a backup, restore it again, whole."
             )
         self._has_left = "left_at" in columns
+        self._has_approval = "approval" in columns
+        self._has_bounces = "bounces" in self._tables()
         problems = [row[0] for row in self._db.execute("PRAGMA quick_check")]
         if problems != ["ok"]:
             raise JournalError(
@@ -666,6 +712,12 @@ class Journal:
                     )
                     for m in plan._new
                 ),
+            )
+            # The approval a message goes out under (None: sent without one); a message
+            # sent keeps the one it was sent under.
+            self._db.executemany(
+                "UPDATE messages SET approval = ? WHERE key = ? AND state != 'sent'",
+                ((getattr(m, "approval", None), m.key) for m in plan.to_send),
             )
             # Never the Message-ID: it is fixed at the row's first plan (message_id_for).
             self._db.executemany(
@@ -976,8 +1028,10 @@ class Journal:
             "SELECT key, message_id, recipients, digest, language, categories, state, "
             "attempts, code, reply, updated_at, sent_at, "
             + ("left_at" if self._has_left else "NULL")
+            + (", approval" if self._has_approval else ", NULL")
             + " FROM messages"
         )
+        bounces = self._bounce_by_key()
         return [
             JournalRow(
                 key=key,
@@ -993,6 +1047,8 @@ class Journal:
                 updated_at=datetime.fromisoformat(updated_at),
                 sent_at=None if sent_at is None else datetime.fromisoformat(sent_at),
                 left_at=None if left_at is None else datetime.fromisoformat(left_at),
+                approval=approval,
+                bounce=bounces.get(key),
             )
             for (
                 key,
@@ -1008,8 +1064,96 @@ class Journal:
                 updated_at,
                 sent_at,
                 left_at,
+                approval,
             ) in self._db.execute(sql + where + " ORDER BY rowid", parameters)
         ]
+
+    # -- bounces -----------------------------------------------------------------------
+
+    def record_bounces(self, records: Iterable[BounceRecord]) -> int:
+        """Record delivery status notifications; return how many were new.
+
+        Keyed by ``source_id``: a notification recorded already (the same mailbox read
+        twice) is left as it is, so reading a mailbox again changes nothing.
+        """
+        self._check_writable()
+        now = _now()
+        before = self._db.total_changes
+        with self._transaction():
+            self._db.executemany(
+                "INSERT OR IGNORE INTO bounces (source_id, key, recipient, message_id, kind, "
+                "status, diagnostic, arrived, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (
+                        r.source_id,
+                        r.key,
+                        r.recipient,
+                        r.message_id,
+                        r.kind,
+                        r.status,
+                        r.diagnostic,
+                        None if r.arrived is None else r.arrived.isoformat(),
+                        now,
+                    )
+                    for r in records
+                ),
+            )
+        return self._db.total_changes - before
+
+    def bounces(self) -> list[BounceRecord]:
+        """Every notification recorded, matched or not, in the order recorded."""
+        if not self._has_bounces:
+            return []
+        return [
+            BounceRecord(
+                source_id=source_id,
+                key=key,
+                recipient=recipient,
+                message_id=message_id,
+                kind=kind,
+                status=status,
+                diagnostic=diagnostic,
+                arrived=None if arrived is None else datetime.fromisoformat(arrived),
+                recorded_at=datetime.fromisoformat(recorded_at),
+            )
+            for (
+                source_id,
+                key,
+                recipient,
+                message_id,
+                kind,
+                status,
+                diagnostic,
+                arrived,
+                recorded_at,
+            ) in self._db.execute(
+                "SELECT source_id, key, recipient, message_id, kind, status, diagnostic, "
+                "arrived, recorded_at FROM bounces ORDER BY rowid"
+            )
+        ]
+
+    def backup(self, target: Path) -> None:
+        """Write a consistent copy of the journal to ``target`` (SQLite's backup API).
+
+        A file copy of a journal in WAL mode may miss what the ``-wal`` holds, or catch
+        a page in the middle of a commit; the backup holds every committed row.
+        """
+        try:
+            with contextlib.closing(sqlite3.connect(target)) as copy:
+                self._db.backup(copy)
+        except sqlite3.Error as error:
+            raise _sqlite_error(self.path, error, "copying it") from error
+
+    def _bounce_by_key(self) -> dict[str, BounceRecord]:
+        """For each row, what came back: a permanent failure before a delay, then the last."""
+        found: dict[str, BounceRecord] = {}
+        for record in self.bounces():
+            if record.key is None:
+                continue
+            held = found.get(record.key)
+            if held is None or held.kind == "delayed" or record.kind == "bounced":
+                found[record.key] = record
+        return found
 
     def row(self, key: str) -> JournalRow | None:
         """The row of ``key``, if the journal has one."""

@@ -35,11 +35,35 @@ from pydantic import (
     model_validator,
 )
 
+from dispatch import languages
 from dispatch.errors import Location, MailingError, Problem
 from dispatch.formatting import legacy_zone_hint
 
-LANGUAGES: tuple[str, ...] = ("fr", "en")
-Lang = Literal["fr", "en"]
+
+def _language(value: str) -> str:
+    code = languages.normalise(value)
+    if not languages.is_known(code):
+        known = ", ".join(languages.codes())
+        raise ValueError(f"is not a language dispatch writes in (known: {known})")
+    return code
+
+
+# A language of the registry, normalised (" FR " is "fr") when the mailing file is read.
+Lang = Annotated[str, AfterValidator(_language)]
+
+
+_BUILT_IN = languages.codes()  # French and English: a mailing's languages by default
+
+
+def _other_languages(data: Any) -> Any:
+    """Keys of registered languages beyond the built-in fields (``es = "…"``) are moved
+    into ``other_languages``; any other key stays, and is reported where it is."""
+    if not isinstance(data, dict):
+        return data
+    others = {k: v for k, v in data.items() if k not in _BUILT_IN and languages.is_known(k)}
+    if not others:
+        return data
+    return {k: v for k, v in data.items() if k not in others} | {"other_languages": others}
 
 
 def _no_line_breaks(value: str) -> str:
@@ -56,19 +80,25 @@ class _Model(BaseModel):
 
 
 class Text(_Model):
-    """A text in each language of the mailing: ``{fr = "…", en = "…"}``."""
+    """A text in each language of the mailing: ``{fr = "…", en = "…"}``.
+
+    French and English are fields; another registered language is an extra key.
+    """
 
     fr: str | None = None
     en: str | None = None
+    other_languages: dict[str, str] = {}
+
+    _registered = model_validator(mode="before")(_other_languages)
 
     def get(self, lang: str) -> str:
-        value = getattr(self, lang, None)
+        value = self.other_languages.get(lang) or getattr(self, lang, None)
         if value is None:
             raise KeyError(lang)
         return str(value)
 
     def has(self, lang: str) -> bool:
-        return getattr(self, lang, None) is not None
+        return lang in self.other_languages or getattr(self, lang, None) is not None
 
 
 class Lines(_Model):
@@ -76,15 +106,18 @@ class Lines(_Model):
 
     fr: list[str] | None = None
     en: list[str] | None = None
+    other_languages: dict[str, list[str]] = {}
+
+    _registered = model_validator(mode="before")(_other_languages)
 
     def get(self, lang: str) -> list[str]:
-        value = getattr(self, lang, None)
+        value = self.other_languages.get(lang) or getattr(self, lang, None)
         if value is None:
             raise KeyError(lang)
         return list(value)
 
     def has(self, lang: str) -> bool:
-        return getattr(self, lang, None) is not None
+        return lang in self.other_languages or getattr(self, lang, None) is not None
 
 
 class Contact(_Model):
@@ -287,7 +320,7 @@ class Mailing(_Model):
     """One mailing: everything that is the same for every addressee."""
 
     template: str = "invitation"
-    languages: list[Lang] = ["fr", "en"]
+    languages: list[Lang] = list(_BUILT_IN)
     reference: Text
     date: dt.date
     place: Text
@@ -310,6 +343,7 @@ class Mailing(_Model):
     templates: str | None = None  # a templates folder of one's own, relative to the mailing's
     attach_pdf: StrictBool = True  # the letter as PDF, attached to each message
     max_message_mb: float = Field(default=10.0, gt=0)
+    approval: Literal["optional", "required"] = "optional"  # "required": send only approved
 
     # Set by load_mailing, not by the file.
     path: Path = Field(default=Path("mailing.toml"), exclude=True)

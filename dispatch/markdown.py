@@ -22,10 +22,12 @@ from functools import cache
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from dispatch import languages
+
 __all__ = ["LINKS_HEADING", "LIST_STYLE", "link_list", "to_html", "to_text"]
 
 #: Headings of the list of links at the end of a text letter.
-LINKS_HEADING = {"fr": "Liens :", "en": "Links:"}
+LINKS_HEADING = {code: languages.get(code).labels.links_heading for code in languages.codes()}
 
 #: The style that writes ``1)`` markers; ``to_html`` puts it on the lists that need it,
 #: inline, so that an e-mail client and WeasyPrint both see it without a style sheet.
@@ -258,5 +260,6 @@ def link_list(links: Sequence[str], lang: str) -> str:
     """
     if not links:
         return ""
-    heading = LINKS_HEADING.get(lang, LINKS_HEADING["en"])
+    known = languages.get(lang) if languages.is_known(lang) else languages.ENGLISH
+    heading = known.labels.links_heading
     return "\n".join([heading, *(f"[{i}] {url}" for i, url in enumerate(links, 1))])

@@ -32,6 +32,7 @@ class Outgoing:
     digest: str  # hash of the rendered content, stable across runs (excludes Date)
     language: str  # for summaries
     categories: tuple[str, ...]
+    approval: str | None = None  # the approval (manifest id) these bytes were frozen by
 
     def payload(self) -> bytes:
         """The message's bytes (built now if they were given as a function)."""

@@ -168,9 +168,10 @@ def render_files(
 def make_pdfs(composer: Composer, progress: OnProgress | None) -> None:
     """Render the PDF of each distinct letter once, as its own step, so that a long
     wait for PDFs shows as such; the renderer keeps them for the letters that follow.
-    Skipped when there are more distinct letters than the renderer keeps."""
-    distinct = list({letter.html: letter for letter in composer.prepared.letters}.values())
-    if progress is None or len(distinct) > composer.pdf_renderer.max_cached:
+    Skipped when there are more distinct letters than the composer's store keeps."""
+    letters = composer.prepared.letters
+    distinct = list({id(letter.distinct): letter for letter in letters}.values())
+    if progress is None or len(distinct) > composer.store.max_kept:
         return
     for letter in counted(distinct, progress, Step.PDFS, len(distinct)):
         composer.pdf(letter)

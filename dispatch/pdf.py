@@ -18,13 +18,11 @@ again: 10 000 addressees sharing 4 letters cost 4 renders.
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.resources
 import logging
 import re
 import shutil
 import subprocess
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -332,20 +330,17 @@ def render_pdf(
 
 
 class PdfRenderer:
-    """Renders letters to PDF, each distinct HTML once.
+    """Renders letters to PDF with one engine, confined to the mailing's files.
 
-    A letter with no personal field is the same for every addressee of a language and
-    category, so its PDF is looked up by a hash of its HTML and reused: ``renders`` counts
-    the real renders, ``hits`` the reuses. The cache keeps the ``max_cached`` most recent
-    PDFs, so personalised letters (all distinct) do not pile up in memory. ``files``: the
-    only files of ``base_url``'s folder a letter may fetch (the mailing's annexes), so
-    that no text of the mailing can embed its workbook or journal. WeasyPrint's
-    warnings, each once, are in ``warnings`` for the caller to show. Not thread-safe: use
-    one renderer per thread.
+    ``renders`` counts the renders. Each distinct letter is rendered once by its caller's
+    :class:`~dispatch.distinct.DistinctStore` (see ``Composer.pdf``), which keeps the
+    PDFs; this class keeps none. ``files``: the only files of ``base_url``'s folder a
+    letter may fetch (the mailing's annexes), so that no text of the mailing can embed its
+    workbook or journal. WeasyPrint's warnings, each once, are in ``warnings`` for the
+    caller to show. Not thread-safe: use one renderer per thread.
 
-    >>> renderer = PdfRenderer(base_url=mailing.folder)  # doctest: +SKIP
-    >>> renderer.render(html_fr) is renderer.render(html_fr)  # doctest: +SKIP
-    True
+    >>> PdfRenderer(base_url=mailing.folder).render(html_fr)[:5]  # doctest: +SKIP
+    b'%PDF-'
     """
 
     def __init__(
@@ -353,33 +348,18 @@ class PdfRenderer:
         *,
         base_url: str | Path | None = None,
         stylesheet: Path | None = DEFAULT_STYLESHEET,
-        max_cached: int = 256,
         files: Iterable[Path] | None = None,
     ) -> None:
-        if max_cached < 1:
-            raise ValueError("max_cached must be at least 1")
         self.base_url = base_url
         # the only files of the base folder a letter may fetch (None: any but hidden ones)
         self.files = None if files is None else frozenset(Path(f).resolve() for f in files)
         self.stylesheet = stylesheet
-        self.max_cached = max_cached
         self.renders = 0
-        self.hits = 0
         self.warnings: list[str] = []
         self._engine = _engine(stylesheet)  # fails here, early, if the font is missing
-        self._cache: OrderedDict[bytes, bytes] = OrderedDict()
 
     def render(self, html: str) -> bytes:
-        """The PDF of ``html``: rendered on first sight, then the same bytes again."""
-        key = hashlib.sha256(html.encode("utf-8", "surrogatepass")).digest()
-        cached = self._cache.get(key)
-        if cached is not None:
-            self._cache.move_to_end(key)
-            self.hits += 1
-            return cached
+        """The PDF of ``html``."""
         pdf = self._engine.write(html, self.base_url, self.warnings, self.files)
         self.renders += 1
-        self._cache[key] = pdf
-        if len(self._cache) > self.max_cached:
-            self._cache.popitem(last=False)
         return pdf

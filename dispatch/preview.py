@@ -29,6 +29,7 @@ from urllib.parse import quote
 
 import jinja2
 
+from dispatch.approval import ApprovalError, current_approval
 from dispatch.errors import DispatchError, Location, Problem
 from dispatch.journal import Journal, JournalRow, journal_path
 from dispatch.output import write_atomic
@@ -108,7 +109,12 @@ def write_index(prepared: Prepared, out: Path, formats: list[str]) -> Preview:
                     warning=True,
                 )
             )
-    result = write_preview(prepared, out, formats, journal_rows=rows)
+    try:
+        found = current_approval(prepared.mailing)
+        approval = found.line() if found is not None else "not approved"
+    except ApprovalError:
+        approval = "approval unreadable: approve again with dispatch approve"
+    result = write_preview(prepared, out, formats, journal_rows=rows, approval=approval)
     return dataclasses.replace(result, warnings=[*result.warnings, *warnings])
 
 
@@ -118,6 +124,7 @@ def write_preview(
     formats: Iterable[str],
     *,
     journal_rows: Iterable[JournalRow] | None = None,
+    approval: str = "",
 ) -> Preview:
     """Write ``index.html``, ``letters.js``, the assets and the other-language versions.
 
@@ -181,6 +188,7 @@ def write_preview(
         references=" / ".join(dict.fromkeys(mailing.reference.get(x) for x in mailing.languages)),
         template=mailing.template,
         sent_at=_span(sent[0], sent[-1]) if sent else "",
+        approval=approval,
         subjects=list(subjects.items()),
         total=len(prepared.letters),
         per_lang=[(lang, per_lang[lang]) for lang in mailing.languages if per_lang[lang]],

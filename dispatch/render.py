@@ -16,14 +16,16 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
 from babel import Locale
 from markupsafe import Markup
 
+from dispatch import languages
 from dispatch.contacts import Addressee, Contacts
+from dispatch.distinct import DistinctLetter
 from dispatch.errors import Location, Problem, TemplateError
 from dispatch.mailing import Mailing, Text, signatory_columns
 from dispatch.markdown import link_list
@@ -36,7 +38,6 @@ _PERSONAL = re.compile(r"\baddressee\b")
 _AGREES = re.compile(r"\bagree\b")  # the agree filter reads the addressee's civility
 _UNNAMED = re.compile(r"\s*Dear\s+(Sir|Madam|Sirs|Colleague|Colleagues|Member|Members)\b", re.I)
 _T = TypeVar("_T")
-DEFAULT_SALUTATION = {"fr": "Madame, Monsieur,", "en": "Dear Sir/Madam,"}
 
 
 @dataclass(frozen=True)
@@ -44,13 +45,26 @@ class Letter:
     """One addressee's letter, ready to be written to files or put in a message."""
 
     addressee: Addressee
-    lang: str
-    subject: str
-    html: str = field(repr=False)  # tens of KB each: keep reprs (tracebacks, logs) small
-    text: str = field(repr=False)
+    distinct: DistinctLetter  # the rendering this letter shares with identical ones
     stem: str  # the file name without extension, unique within the mailing
     categories: tuple[str, ...]  # the mailing's categories this addressee is addressed in
     copy: bool  # addressed only in a copy (cc) category: the preview marks it
+
+    @property
+    def lang(self) -> str:
+        return self.distinct.lang
+
+    @property
+    def subject(self) -> str:
+        return self.distinct.subject
+
+    @property
+    def html(self) -> str:
+        return self.distinct.html
+
+    @property
+    def text(self) -> str:
+        return self.distinct.text
 
 
 def _get(text: Text | None, lang: str, default: str | None = None) -> str | None:
@@ -60,8 +74,14 @@ def _get(text: Text | None, lang: str, default: str | None = None) -> str | None
 
 
 def language_name(code: str, lang: str) -> str:
-    """The name of a language in ``lang``: ``language_name("en", "fr") == "anglais"``."""
-    name = Locale.parse(lang).languages.get(code, code)
+    """The name of a language in ``lang``: ``language_name("en", "fr") == "anglais"``.
+
+    The registry's names first, else Babel's (an event's languages may be any).
+    """
+    if languages.is_known(code) and lang in languages.get(code).names:
+        return languages.get(code).names[lang]
+    locale = languages.get(lang).locale if languages.is_known(lang) else lang
+    name = Locale.parse(locale).languages.get(code, code)
     return str(name)
 
 
@@ -246,7 +266,8 @@ class Renderer:
         self.contacts = contacts
         self.templates = templates
         self._shared: dict[str, dict[str, Any]] = {}
-        self._cache: dict[tuple[Any, ...], tuple[str, str, str]] = {}
+        # the distinct letters by what they are rendered from (language, salutation…)
+        self._distinct: dict[tuple[Any, ...], DistinctLetter] = {}
         self.personal = self._mentions_addressee()
         self.agrees = self._agrees()
         self.renders = 0  # distinct letters actually rendered
@@ -278,7 +299,7 @@ class Renderer:
         if person.salutation:
             text = person.salutation
             return text if text.endswith((",", ":")) else text + ","
-        return _get(self.mailing.salutation, lang) or DEFAULT_SALUTATION[lang]
+        return _get(self.mailing.salutation, lang) or languages.get(lang).salutation
 
     def _inline(
         self,
@@ -308,7 +329,7 @@ class Renderer:
         )
         return Markup(rendered) if output == "html" else rendered
 
-    def _render(self, person: Addressee, lang: str) -> tuple[str, str, str]:
+    def _render(self, person: Addressee, lang: str) -> DistinctLetter:
         """One letter; every problem of its texts is collected before one error is raised."""
         problems: list[Problem] = []
 
@@ -399,7 +420,7 @@ class Renderer:
         if problems:
             raise TemplateError(problems)
         self.renders += 1
-        return subject, str(results["html"]), results["text"]
+        return DistinctLetter(lang, subject, str(results["html"]), results["text"])
 
     def letter(self, person: Addressee, stem: str) -> Letter:
         lang = (
@@ -412,18 +433,15 @@ class Renderer:
         )
         if self.agrees and not self.personal:
             key += (is_feminine(person),)
-        if key not in self._cache:
-            self._cache[key] = self._render(person, lang)
-        subject, html, text = self._cache[key]
+        distinct = self._distinct.get(key)
+        if distinct is None:
+            distinct = self._distinct[key] = self._render(person, lang)
         to = {c.upper() for c in self.mailing.addressees.to}
         cc = {c.upper() for c in self.mailing.addressees.cc}
         mine = tuple(c for c in person.categories if c in to or c in cc)
         return Letter(
             addressee=person,
-            lang=lang,
-            subject=subject,
-            html=html,
-            text=text,
+            distinct=distinct,
             stem=stem,
             categories=mine,
             copy=not any(c in to for c in mine),

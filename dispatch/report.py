@@ -78,9 +78,19 @@ def state_label(row: JournalRow) -> str:
     The journal stores such a message as ``sent`` (it reached its addressee) with the
     refusals in its reply text, which ``send`` writes as ``…; refused: <address> (550 …)``.
     """
+    if row.bounce is not None:  # the relay took it, then a notification came back
+        return row.bounce.kind
     if row.state == "sent" and row.reply and "refused: " in row.reply:
         return SENT_COPY_REFUSED
     return row.state
+
+
+def bounce_text(row: JournalRow) -> str:
+    """``5.1.1 unknown user: …``: what the notification said, or "" without one."""
+    bounce = row.bounce
+    if bounce is None:
+        return ""
+    return " ".join(p for p in (bounce.status, bounce.diagnostic) if p)
 
 
 def write_report(
@@ -191,7 +201,7 @@ def _message_values(row: JournalRow, person: Addressee | None, zone: tzinfo) -> 
         state_label(row),
         row.attempts,
         row.code,
-        row.reply or "",
+        bounce_text(row) or row.reply or "",
         _local(row.sent_at, zone),
         _local(row.updated_at, zone),
         row.message_id,
@@ -330,7 +340,10 @@ def _summary(
 
 def state_order(state: str) -> tuple[int, str]:
     """A sort key: sent first, then the states that need a look, then the rest."""
-    order = ("sent", SENT_COPY_REFUSED, "failed-permanent", "failed-temporary", "unknown")
+    order = (
+        "sent", SENT_COPY_REFUSED, "bounced", "delayed", "failed-permanent", "failed-temporary",
+        "unknown",
+    )  # fmt: skip
     return (order.index(state) if state in order else len(order), state)
 
 

@@ -45,6 +45,8 @@ from typing import Literal
 
 from markupsafe import Markup
 
+from dispatch import languages
+
 __all__ = ["typeset", "typeset_html"]
 
 NBSP = "\u00a0"
@@ -648,7 +650,8 @@ _PASSES: dict[str, tuple[tuple[Rule, ...], ...]] = {
 
 
 def _passes(lang: str) -> tuple[tuple[Rule, ...], ...]:
-    passes = _PASSES.get(lang)
+    # the language's typography profile (dispatch.languages) names its rule set
+    passes = _PASSES.get(languages.get(lang).typography) if languages.is_known(lang) else None
     if passes is None:
         raise ValueError(f'language {lang!r} is not supported: use "fr" or "en"')
     return passes

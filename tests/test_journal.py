@@ -400,4 +400,4 @@ def test_a_journal_of_the_first_schema_is_upgraded_in_place(journal_path: Path) 
         assert journal.inputs() == "abc"
         assert journal.counts()["sent"] == 1
         version = journal._db.execute("PRAGMA user_version").fetchone()[0]
-    assert version == 3  # schema 3: left_at, the mailing identity
+    assert version == 4  # schema 4: left_at, the mailing identity, approval, bounces

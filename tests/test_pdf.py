@@ -285,36 +285,6 @@ def test_the_letter_font_is_the_first_family_named(css: str, family: str | None)
     assert font_family_of(css) == family
 
 
-def test_each_distinct_letter_is_rendered_once() -> None:
-    """10 000 addressees sharing 4 letters cost 4 renders; here 2 000 share 4."""
-    renderer = PdfRenderer()
-    letters = [
-        f'<html lang="{lang}"><body><p class="salutation">{greeting}</p></body></html>'
-        for lang, greeting in [
-            ("fr", "Madame, Monsieur,"),
-            ("fr", "Monsieur le Ministre,"),
-            ("en", "Dear Sir or Madam,"),
-            ("en", "Excellency,"),
-        ]
-    ]
-    outputs = [renderer.render(letters[i % 4]) for i in range(2000)]
-    assert renderer.renders == 4
-    assert renderer.hits == 1996
-    assert outputs[0] is outputs[4]
-    assert len({id(pdf) for pdf in outputs}) == 4
-    assert all(pdf.startswith(b"%PDF-") for pdf in outputs[:4])
-
-
-def test_the_cache_keeps_only_the_most_recent_letters() -> None:
-    renderer = PdfRenderer(max_cached=2)
-    a, b, c = (f"<p>{word}</p>" for word in ("un", "deux", "trois"))
-    for html in (a, b, a, c, a, b):
-        renderer.render(html)
-    # a, b rendered; a reused; c evicts b; a reused; b rendered again.
-    assert renderer.renders == 4
-    assert renderer.hits == 2
-
-
 def test_weasyprint_warnings_are_collected_not_logged(caplog: pytest.LogCaptureFixture) -> None:
     renderer = PdfRenderer()
     html = '<p style="frobnicate: 3">Madame, Monsieur,</p>'

@@ -15,7 +15,6 @@ __all__ = [
     "CATEGORY_COLUMNS",
     "CONTACT_COLUMNS",
     "HEADER_COLUMNS",
-    "LANGUAGES",
     "Addressee",
     "Category",
     "Contacts",
@@ -41,7 +40,6 @@ CATEGORY_COLUMNS: dict[str, tuple[bool, str]] = {
     "fr": (True, "the addressee line in French"),
     "en": (True, "the addressee line in English"),
 }
-LANGUAGES = ("fr", "en")
 #: columns whose values reach a message header: no line break may pass (header injection)
 HEADER_COLUMNS = frozenset({"email", "civility", "first_name", "last_name", "cc"})
 

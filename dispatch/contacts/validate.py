@@ -25,11 +25,11 @@ from typing import Any
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
+from dispatch import languages
 from dispatch.contacts.model import (
     CATEGORY_COLUMNS,
     CONTACT_COLUMNS,
     HEADER_COLUMNS,
-    LANGUAGES,
     Addressee,
     Category,
     Contacts,
@@ -394,7 +394,7 @@ def _load_addressees(
             else:
                 seen[email.lower()] = row
         language = values["language"].lower()
-        if language and language not in LANGUAGES:
+        if language and not languages.is_known(language):
             problems.append(
                 Problem(
                     at(row, "language"),

@@ -1,0 +1,71 @@
+"""`dispatch bounces` on an mbox written with Python's mailbox: matched by Message-ID and
+recipient, else by recipient; bounced and delayed; reading twice changes nothing."""
+
+from __future__ import annotations
+
+import mailbox
+from collections.abc import Callable
+from pathlib import Path
+
+from dispatch.journal import Journal
+from tests.conftest import WorkbookFactory
+from tests.smtp_server import Sink
+from tests.test_cli_send import relay_env, run  # noqa: F401
+
+MakeMailing = Callable[..., Path]
+
+
+def dsn(recipient: str, action: str, status: str, message_id: str | None, n: int) -> str:
+    original = f"Message-ID: {message_id}\n" if message_id else ""
+    return (
+        "From: MAILER-DAEMON@mta.example.org\nTo: tsb@example.org\n"
+        f"Subject: Delivery Status Notification\nMessage-Id: <{n}.dsn@mta.example.org>\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n'
+        "\n--b\nContent-Type: text/plain\n\nSee below.\n"
+        "\n--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mta.example.org\n\n"
+        f"Final-Recipient: rfc822; {recipient}\nAction: {action}\nStatus: {status}\n"
+        f"Diagnostic-Code: smtp; {status} mailbox problem for {recipient}\n"
+        f"\n--b\nContent-Type: text/rfc822-headers\n\n{original}Subject: x\n\n--b--\n"
+    )
+
+
+def test_bounces_are_matched_recorded_once_and_the_rest_counted(
+    tmp_path: Path,
+    sink: Sink,
+    relay_env: dict[str, str],  # noqa: F811
+    make_mailing: MakeMailing,
+    make_workbook: WorkbookFactory,
+) -> None:
+    mailing, workbook = make_mailing(), make_workbook()
+    assert run("send", mailing, "--contacts", workbook, "--yes")[0] == 0
+    path = mailing.parent / ".dispatch" / "journal.sqlite3"
+    with Journal.open(path, readonly=True) as journal:
+        ids = journal.message_ids()
+    box = mailbox.mbox(tmp_path / "bounces.mbox")
+    box.add(dsn("john.smith@example.org", "failed", "5.1.1", ids["john.smith@example.org"], 1))
+    box.add(dsn("prof.lee@example.org", "delayed", "4.4.1", None, 2))
+    box.add(dsn("stranger@example.org", "failed", "5.1.1", None, 3))
+    box.add("From: someone@example.org\nTo: tsb@example.org\nSubject: Thanks\n\nThank you.\n")
+    box.close()
+
+    fix = tmp_path / "fix.xlsx"
+    args = ("bounces", mailing, "--from", tmp_path / "bounces.mbox", "--contacts", workbook)
+    code, out, err = run(*args, "--fix-list", fix)
+    assert code == 0, err
+    assert "3 notification(s) read, 3 new; 1 message(s) were not notifications." in out
+    assert "1 notification(s) match no message of this mailing:" in err
+    assert "stranger@example.org 5.1.1" in err
+    assert "Wrote 1 address(es) to correct" in out
+    code, out, err = run(*args)
+    assert "3 notification(s) read, 0 new" in out
+
+    with Journal.open(path, readonly=True) as journal:
+        came_back = {r.key: (r.bounce.kind, r.bounce.status) for r in journal.rows() if r.bounce}
+        assert len(journal.bounces()) == 3
+    assert came_back == {
+        "john.smith@example.org": ("bounced", "5.1.1"),
+        "prof.lee@example.org": ("delayed", "4.4.1"),
+    }
+    code, out, err = run("status", mailing)
+    assert "Came back: bounced 1, delayed 1" in out
