@@ -29,18 +29,8 @@ def test_the_commands_are_listed_in_the_order_of_the_work_with_whole_description
     assert code == 0
     listed = out.split("Commands, in the order of the work:")[1].strip().splitlines()
     names = [line.split()[0] for line in listed]
-    assert (
-        names[: len(ORDER)]
-        == list(ORDER)
-        == [
-            "check",
-            "render",
-            "preview",
-            "send",
-            "status",
-            "report",
-        ]
-    )
+    assert names[: len(ORDER)] == list(ORDER)
+    assert names[:6] == ["check", "render", "preview", "send", "status", "report"]
     for line in listed:
         name = line.split()[0]
         command = main.get_command(None, name)  # type: ignore[arg-type]
