@@ -10,7 +10,9 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,11 +24,14 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
-    TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from dispatch.approval import approve_mailing, summary_rows
 from dispatch.archive import archive_mailing
@@ -50,12 +55,46 @@ from dispatch.journal import JournalRow, Plan
 from dispatch.outgoing import Outgoing
 from dispatch.output import parse_formats
 from dispatch.prepare import Prepared
+from dispatch.progress import Step
 from dispatch.settings import SmtpSettings, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-out_console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+#: Width of the output when it goes to a file or a pipe (a log): tables take the room
+#: their content needs (they are never padded to it), and lines are not wrapped at all.
+LOG_WIDTH = 1000
+
+
+#: In a log, a step gets its line from this many items on: a short run's log (and the
+#: exact error output scripts compare) stays free of lines like "Reading the workbook:
+#: 3 rows in 0.0 s". A terminal shows every step.
+LOG_MIN_ITEMS = 100
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A console that wraps words (never cuts them) at the terminal's width, or, when
+    the output is a log (no terminal, no ``COLUMNS``), writes each line whole and
+    tables up to :data:`LOG_WIDTH` columns wide."""
+    probe = Console(stderr=stderr)
+    if probe.is_terminal or os.environ.get("COLUMNS", "").strip().isdigit():
+        return Console(stderr=stderr, highlight=False)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=LOG_WIDTH)
+
+
+out_console = make_console()
+err_console = make_console(stderr=True)
+
+
+def _use_consoles() -> None:
+    """Make the consoles for this run (the terminal or log it writes to now)."""
+    global out_console, err_console
+    out_console = make_console()
+    err_console = make_console(stderr=True)
+
+
+def number(n: int) -> str:
+    """``5 943``: thousands apart, with a space that never breaks a line."""
+    return f"{n:,}".replace(",", "\u00a0")
 
 
 def _problems(title: str, problems: list[Problem], *, style: str) -> None:
@@ -154,51 +193,191 @@ def _formats(value: str) -> list[str]:
         raise click.BadParameter(str(exc)) from None
 
 
+def local_time(moment: datetime) -> str:
+    """A journal's time (kept in UTC) in this machine's time zone, to the second, on
+    two short lines so that a table keeps its room at 80 columns::
+
+        2026-11-29
+        23:44:02 CET
+
+    The machine's zone, not the event's: staff read it against their own clock.
+    """
+    local = moment.astimezone()
+    return f"{local:%Y-%m-%d}\n{local:%H:%M:%S %Z}".rstrip()
+
+
 def summary_table(prepared: Prepared, title: str) -> Table:
-    """Letters per category and language, in the order of the Categories sheet."""
+    """Letters per category and language, in the order of the Categories sheet, each
+    category's wording in each language of the letters."""
     counts = prepared.counts()
     langs = prepared.mailing.languages
     table = Table(title=title, title_justify="left")
-    table.add_column("Category")
-    table.add_column("Addressed as")
+    table.add_column("Category", no_wrap=True)
+    table.add_column("Addressed as", overflow="fold", ratio=1, min_width=20)
     for lang in langs:
-        table.add_column(lang, justify="right")
-    table.add_column("Total", justify="right")
+        table.add_column(lang, justify="right", no_wrap=True)
+    table.add_column("Total", justify="right", no_wrap=True)
     mailing = prepared.mailing
     for side, codes in (("to", mailing.addressees.to), ("cc", mailing.addressees.cc)):
         for code in codes:
             code = code.upper()
             row = [counts.get((lang, code), 0) for lang in langs]
+            category = prepared.contacts.categories[code]
+            wording = "\n".join(f"{lang}: {category.line(lang)}" for lang in langs)
             table.add_row(
                 f"{code}{' (copy)' if side == 'cc' else ''}",
-                prepared.contacts.categories[code].line(langs[0]),
-                *map(str, row),
-                str(sum(row)),
+                escape(wording),
+                *map(number, row),
+                number(sum(row)),
             )
     per_lang = [sum(1 for x in prepared.letters if x.lang == lang) for lang in langs]
-    table.add_row("[bold]Letters[/]", "", *map(str, per_lang), str(len(prepared.letters)))
+    table.add_row("[bold]Letters[/]", "", *map(number, per_lang), number(len(prepared.letters)))
     return table
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def rows_table(prepared: Prepared) -> Table:
+    """The workbook's rows per language: those with a letter, and those without, by why."""
+    tally = prepared.tally()
+    langs = tally.languages
+    table = Table(title="Workbook rows", title_justify="left")
+    table.add_column("", overflow="fold", ratio=1, min_width=20)
+    for lang in langs:
+        table.add_column(lang, justify="right", no_wrap=True)
+    table.add_column("Total", justify="right", no_wrap=True)
+
+    def add(label: str, values: list[int]) -> None:
+        table.add_row(label, *map(number, values), number(sum(values)))
+
+    add("With a letter", [tally.letters.get(lang, 0) for lang in langs])
+    for reason in tally.left_out_by_reason():
+        add(f"No letter: {reason}", [tally.left_out.get((reason, lang), 0) for lang in langs])
+    add("[bold]Rows[/]", [tally.rows.get(lang, 0) for lang in langs])
+    return table
+
+
+def tally_lines(prepared: Prepared) -> list[str]:
+    """Sentences that make the counts add up: addressees, several categories, copies."""
+    tally = prepared.tally()
+    lines = [
+        f"{_count(tally.total_letters, 'letter', 'letters')} to "
+        f"{_count(tally.addressees, 'addressee', 'distinct addressees')}."
+    ]
+    if tally.in_several:
+        lines.append(
+            f"{_count(tally.in_several, 'addressee is', 'addressees are')} in several "
+            f"categories: the category rows add up to {number(tally.category_rows)} for "
+            f"{number(tally.total_letters)} letters, each letter counted once per category."
+        )
+    copies = sum(tally.copies.values())
+    if copies:
+        lines.append(
+            f"{_count(copies, 'copy goes', 'copies go')} to the Cc addresses of the "
+            "workbook's cc column as well."
+        )
+    return lines
+
+
+def show_counts(prepared: Prepared, title: str) -> None:
+    """The summary of a prepared mailing: letters per category, rows, sentences."""
+    out_console.print(summary_table(prepared, title))
+    show_tally(prepared)
+
+
+def show_tally(prepared: Prepared) -> None:
+    """The rows without a letter and the sentences that make the counts add up."""
+    if prepared.tally().left_out:
+        out_console.print(rows_table(prepared))
+    for line in tally_lines(prepared):
+        out_console.print(line, markup=False)
+
+
+#: The commands in the order of the work, as the help lists them (the six of every
+#: mailing, then those some mailings need); any other follows by name.
+ORDER = (
+    "check",
+    "render",
+    "preview",
+    "send",
+    "status",
+    "report",
+    "approve",
+    "bounces",
+    "archive",
+)
+
+
+class WorkOrderGroup(click.Group):
+    """A group whose help lists the commands in the order of the work, each with its
+    whole one-line description (click would cut them at 45 characters)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = super().list_commands(ctx)
+        first = [name for name in ORDER if name in names]
+        return first + sorted(name for name in names if name not in ORDER)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is None or command.hidden:
+                continue
+            rows.append((name, command.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands, in the order of the work"):
+                formatter.write_dl(rows)
+
+
+MAILING_HELP = "MAILING is a mailing folder (holding mailing.toml) or the path of its mailing.toml."
+
+
+@click.group(
+    cls=WorkOrderGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(package_name="dispatch")
 def main() -> None:
     """dispatch: mail-merge for formal invitation letters.
 
-    Check a mailing, render its letters to files, preview them, send them by SMTP.
+    Check a mailing, render its letters to files, preview them, send them by SMTP,
+    then follow what happened with status and report.
+
+    MAILING, in every command, is a mailing folder (holding mailing.toml) or the path
+    of its mailing.toml.
+
+    \b
+    A first mailing:
+      dispatch check mailings/gala
+      dispatch preview mailings/gala
+      dispatch send mailings/gala --to me@example.org
+      dispatch send mailings/gala
+      dispatch status mailings/gala
+      dispatch report mailings/gala --out gala.xlsx
+
+    \b
+    Exit codes: 0 done, 1 something failed or is unknown (see status),
+    2 bad input (nothing written or sent), 3 relay unreachable or sign-in refused.
     """
+    _use_consoles()
 
 
-@main.command()
+@main.command(short_help="Validate a mailing, its workbook and templates; writes nothing.")
 @mailing_command
 def check(mailing: Path, selection: Selection) -> None:
     """Validate MAILING, the workbook and every template against every addressee.
 
-    Prints the number of letters per category and language, or every problem found
-    (exit code 2). Writes nothing.
+    Prints the number of letters per category and language, and the workbook rows
+    that get no letter and why, or every problem found (exit code 2). Writes nothing.
+    MAILING is a mailing folder or its mailing.toml.
+
+    \b
+    Examples:
+      dispatch check mailings/gala
+      dispatch check mailings/gala/mailing.toml --contacts contacts-2027.xlsx
+      dispatch check mailings/gala --category SMT --only anne@example.org
     """
-    prepared = check_mailing(mailing, selection)
-    out_console.print(summary_table(prepared, f"{prepared.mailing.name}: ready"))
+    with _Steps(err_console) as steps:
+        prepared = check_mailing(mailing, selection, progress=steps)
+    show_counts(prepared, f"{prepared.mailing.name}: ready")
     _problems("Warnings:", prepared.warnings, style="yellow")
     out_console.print(
         f"No problem found in {prepared.mailing.path}, "
@@ -206,7 +385,7 @@ def check(mailing: Path, selection: Selection) -> None:
     )
 
 
-@main.command()
+@main.command(short_help="Write every letter to files: html, txt, eml, pdf, ics.")
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
@@ -226,10 +405,20 @@ def render(mailing: Path, out: Path | None, formats: list[str], selection: Selec
     """Render every letter of MAILING to files, one per addressee and format.
 
     Everything is validated first: on any problem nothing is written (exit code 2).
+    MAILING is a mailing folder or its mailing.toml.
+
+    \b
+    Examples:
+      dispatch render mailings/gala
+      dispatch render mailings/gala --format pdf --out letters/
+      dispatch render mailings/gala --format html,eml --category SMT
     """
-    rendered = render_mailing(mailing, out, formats=formats, selection=selection)
+    with _Steps(err_console) as steps:
+        rendered = render_mailing(
+            mailing, out, formats=formats, selection=selection, progress=steps
+        )
     prepared = rendered.prepared
-    out_console.print(summary_table(prepared, f"{prepared.mailing.name}: letters written"))
+    show_counts(prepared, f"{prepared.mailing.name}: letters written")
     _problems("Warnings:", prepared.warnings, style="yellow")
     out_console.print(
         f"Wrote {rendered.files} files ({', '.join(rendered.formats)}) for "
@@ -237,7 +426,7 @@ def render(mailing: Path, out: Path | None, formats: list[str], selection: Selec
     )
 
 
-@main.command()
+@main.command(short_help="Render the letters into a page to look through in the browser.")
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
@@ -266,8 +455,17 @@ def preview(
 
     The page groups the letters by language and category, links each letter's HTML,
     PDF and .eml files, and shows the validation warnings. It works offline.
+    MAILING is a mailing folder or its mailing.toml.
+
+    \b
+    Examples:
+      dispatch preview mailings/gala
+      dispatch preview mailings/gala --no-open --format html,pdf
     """
-    previewed = preview_mailing(mailing, out, formats=formats, selection=selection)
+    with _Steps(err_console) as steps:
+        previewed = preview_mailing(
+            mailing, out, formats=formats, selection=selection, progress=steps
+        )
     _problems("Warnings:", list(previewed.warnings), style="yellow")
     out_console.print(f"Preview of {len(previewed.prepared.letters)} letters: {previewed.index}")
     if open_browser:
@@ -294,7 +492,8 @@ def _plan_table(
     table.caption = (
         f"From {mailing.sender.email}"
         + (f" via {settings.host}:{settings.port} ({settings.security})" if settings else "")
-        + f" · to send now: {len(plan.to_send)} · already sent: {len(plan.already_sent)}"
+        + f" · to send now: {number(len(plan.to_send))}"
+        + (f" · already sent: {number(len(plan.already_sent))}" if plan.already_sent else "")
         + (f" · changed since sent (not resent): {len(plan.changed)}" if plan.changed else "")
         + (
             f" · unknown (not resent without --retry-unknown): {len(plan.unknown)}"
@@ -313,10 +512,10 @@ def _plan_table(
 
 def _failure_table(failures: Sequence[Failure], title: str) -> Table:
     table = Table(title=title, title_justify="left")
-    table.add_column("Address", no_wrap=True)
+    table.add_column("Address", overflow="fold", ratio=2, min_width=16)
     table.add_column("State", no_wrap=True)
     table.add_column("Code", justify="right", no_wrap=True)
-    table.add_column("Reason")
+    table.add_column("Reason", overflow="fold", ratio=3, min_width=24)
     for f in failures:
         table.add_row(
             ", ".join(f.recipients) or f.key,
@@ -327,7 +526,7 @@ def _failure_table(failures: Sequence[Failure], title: str) -> Table:
     return table
 
 
-@main.command()
+@main.command(short_help="Send every letter by SMTP, once per addressee, with a journal.")
 @click.option("--yes", is_flag=True, help="Send without asking for confirmation (scripts).")
 @click.option(
     "--dry-run",
@@ -362,7 +561,8 @@ def _failure_table(failures: Sequence[Failure], title: str) -> Table:
     "--settings",
     "settings_file",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="A TOML file with an [smtp] table (the password stays in DISPATCH_SMTP_PASSWORD).",
+    help="A TOML file with an [smtp] table: host, port, security, user, token_command, "
+    "password_command, keyring... (a password itself is never accepted in the file).",
 )
 @click.option(
     "--concurrency",
@@ -409,8 +609,34 @@ def send(
     Validates everything first (any problem: exit 2, nothing sent), shows what is about
     to happen and asks for confirmation. A journal beside the mailing records every
     message: run the same command again after any failure and only what was not sent
-    is sent. With --dry-run nothing connects, even with --to. Exit 0 all sent, 1 some
-    failed or unknown, 2 bad input, 3 relay unreachable or authentication refused.
+    is sent. With --dry-run nothing connects, even with --to. MAILING is a mailing
+    folder or its mailing.toml.
+
+    \b
+    The relay, from the environment (or the [smtp] table of --settings):
+      DISPATCH_SMTP_HOST      the relay's host name (required)
+      DISPATCH_SMTP_PORT      587 with starttls, 465 with tls, 25 with none
+      DISPATCH_SMTP_SECURITY  starttls (default), tls or none
+      DISPATCH_SMTP_USER      the user name to sign in with, and one of:
+      DISPATCH_SMTP_PASSWORD  the password, or
+      DISPATCH_SMTP_PASSWORD_COMMAND  a command that prints it, or
+      DISPATCH_SMTP_KEYRING=true  the password from the system keyring
+                              (service "dispatch", name USER@HOST), or
+      DISPATCH_SMTP_TOKEN_COMMAND  a command that prints an OAuth 2.0 access
+                              token (XOAUTH2: Microsoft 365, Google Workspace)
+      DISPATCH_SMTP_CONCURRENCY, DISPATCH_SMTP_RATE, DISPATCH_SMTP_TIMEOUT,
+      DISPATCH_SMTP_CA_FILE   as --concurrency, --rate, --timeout, a CA file
+
+    \b
+    Examples:
+      dispatch send mailings/gala --dry-run
+      dispatch send mailings/gala --to me@example.org
+      dispatch send mailings/gala --settings relay.toml --rate 120
+      dispatch send mailings/gala --retry-unknown
+
+    \b
+    Exit codes: 0 all sent, 1 some failed or unknown, 2 bad input (nothing
+    sent), 3 relay unreachable or sign-in refused.
     """
 
     def settings() -> SmtpSettings | None:  # read once the inputs are checked
@@ -427,13 +653,14 @@ def send(
         retry_unknown=retry_unknown,
         new_mailing=new_mailing,
     )
-    progress = _SendProgress(verbose)
+    progress = _Steps(err_console, verbose=verbose)
 
     def confirm(proposal: Proposal) -> bool:
         prepared = proposal.prepared
         _problems("Warnings:", prepared.warnings, style="yellow")
         title = f"{prepared.mailing.name}: about to send"
         out_console.print(_plan_table(prepared, proposal.plan, proposal.settings, title))
+        show_tally(prepared)
         if yes:
             return True
         if not sys.stdin.isatty():
@@ -456,19 +683,20 @@ def send(
                 options=options,
                 confirm=confirm,
                 on_event=progress.on_event,
+                progress=progress,
             )
     except DeliveryInterrupted as exc:
-        _print_summary(exc.summary)
+        _print_summary(exc.summary, mailing)
         err_console.print(str(exc))
         sys.exit(1)
     except KeyboardInterrupt:  # before the delivery began: nothing was sent
         err_console.print("Interrupted (Ctrl-C) while preparing: nothing was sent.")
         sys.exit(130)
-    _show_send_result(result)
+    _show_send_result(result, mailing)
     sys.exit(result.exit_code)
 
 
-def _show_send_result(result: SendResult) -> None:
+def _show_send_result(result: SendResult, mailing: Path) -> None:
     """What a send did, as the command says it (the plan was shown by ``confirm``)."""
     prepared = result.prepared
     name = result.mailing.name
@@ -519,7 +747,7 @@ def _show_send_result(result: SendResult) -> None:
             pass  # confirm said why
         case SendOutcome.DELIVERED:
             assert result.summary is not None
-            _print_summary(result.summary)
+            _print_summary(result.summary, mailing)
 
 
 def _report_unknown(count: int) -> None:
@@ -539,69 +767,131 @@ def _report_leftovers(plan: Plan[Outgoing]) -> None:
         )
 
 
-class _SendProgress:
-    """The progress bar of a delivery, shown from its first event to the end of the run."""
+class _RateColumn(ProgressColumn):
+    """Items a second, or a minute when slower than one a second."""
 
-    def __init__(self, verbose: bool) -> None:
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        if not speed:
+            return Text("")
+        if speed >= 1:
+            return Text(f"{speed:.0f}/s")
+        return Text(f"{speed * 60:.0f}/min")
+
+
+class _Steps:
+    """The progress of a job's long steps (the ``progress`` callback of the jobs).
+
+    In a terminal, a bar per step with its count, rate and time remaining; in a log
+    (no terminal), nothing while it runs. Once a step ends, one line says what it did:
+    ``Rendering: 5 943 letters in 16.2 s`` (in a log, for steps of
+    :data:`LOG_MIN_ITEMS` items or more). ``on_event`` adds the counts
+    of a delivery to the sending bar, and with ``verbose`` a line per message.
+    """
+
+    def __init__(self, console: Console, *, verbose: bool = False) -> None:
+        self.console = console
         self.verbose = verbose
-        self.progress: Progress | None = None
+        self.bars: Progress | None = None
         self.task: TaskID | None = None
+        self.step: Step | None = None
+        self.started = 0.0
+        self.done = 0
+        self.total: int | None = None
+        self.detail = ""
 
-    def __enter__(self) -> _SendProgress:
+    def __enter__(self) -> _Steps:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        if self.progress is not None:
-            self.progress.stop()
+        self._end()
+
+    def __call__(self, step: Step, done: int, total: int | None) -> None:
+        if step is not self.step:
+            self._end()
+            self.step, self.started, self.detail = step, time.monotonic(), ""
+            if self.console.is_terminal:
+                self.bars = Progress(
+                    TextColumn("[bold]{task.description}"),
+                    BarColumn(bar_width=20),
+                    MofNCompleteColumn(),
+                    _RateColumn(),
+                    TextColumn("{task.fields[detail]}"),
+                    TimeRemainingColumn(),
+                    console=self.console,
+                    transient=True,
+                )
+                self.bars.start()
+                self.task = self.bars.add_task(step.label, total=total, detail="")
+        self.done, self.total = done, total
+        if self.bars is not None and self.task is not None:
+            self.bars.update(self.task, completed=done, total=total, detail=self.detail)
+        if total is not None and done == total and step is not Step.SENDING:
+            self._end()
+
+    def _end(self) -> None:
+        """The line that says what the current step did; the bar goes."""
+        if self.step is None:
+            return
+        step, self.step = self.step, None
+        if self.bars is not None:
+            # The bar goes between steps: nothing redraws the screen while `send` shows
+            # its plan and asks for confirmation.
+            self.bars.stop()
+            self.bars, self.task = None, None
+        if not self.console.is_terminal and max(self.done, self.total or 0) < LOG_MIN_ITEMS:
+            return
+        elapsed = time.monotonic() - self.started
+        count = number(self.done)
+        if self.total is not None and self.done != self.total:
+            count = f"{count} of {number(self.total)}"
+        line = f"{step.label}: {count} {step.unit} in {elapsed:.1f} s"
+        if self.detail:
+            line += f" ({self.detail})"
+        self.console.print(line, markup=False, highlight=False)
 
     def on_event(self, event: DeliveryEvent) -> None:
-        if self.progress is None:
-            self.progress = Progress(
-                TextColumn("[bold]Sending"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[detail]}"),
-                TimeElapsedColumn(),
-                console=err_console,
-                transient=False,
-            )
-            self.progress.start()
-            self.task = self.progress.add_task("send", total=event.total, detail="")
-        assert self.task is not None
+        """A delivery's counts on the sending bar; a line per message with ``verbose``."""
+        parts = [f"failed {event.failed}" if event.failed else "", ""]
+        parts[1] = f"unknown {event.unknown}" if event.unknown else ""
+        self.detail = " · ".join(part for part in parts if part)
         if self.verbose and event.key is not None:
             code = "" if event.code is None else f" {event.code}"
-            self.progress.console.print(
+            self.console.print(
                 f"{event.key}: {event.kind}{code} {event.reason}".rstrip(),
                 markup=False,
                 highlight=False,
             )
         if event.kind == "stopping":  # at once: the wait can last up to --timeout
-            self.progress.console.print(event.reason, markup=False, highlight=False)
-        self.progress.update(
-            self.task,
-            completed=event.sent + event.failed + event.unknown,
-            total=event.total,
-            detail=(
-                f"sent {event.sent} · failed {event.failed} · unknown {event.unknown} · "
-                f"{event.per_minute:.0f}/min"
-            ),
-        )
+            self.console.print(event.reason, markup=False, highlight=False)
 
 
-def _print_summary(summary: DeliverySummary) -> None:
-    out_console.print(
-        f"Sent {summary.sent} of {summary.total} in {summary.elapsed:.1f} s; "
-        f"failed for now: {len(summary.failed_temporary)}, refused: "
-        f"{len(summary.failed_permanent)}, unknown: {len(summary.unknown)}, "
-        f"not attempted: {summary.not_attempted}, left by --limit: {summary.held_by_limit}."
-    )
+def _count(n: int, one: str, many: str) -> str:
+    return f"{number(n)} {one if n == 1 else many}"
+
+
+def _print_summary(summary: DeliverySummary, mailing: Path) -> None:
+    """What a delivery did, naming only what is not zero, and what to do next."""
+    line = f"Sent {number(summary.sent)} of {_count(summary.total, 'message', 'messages')}"
+    line += f" in {summary.elapsed:.1f} s."
+    left = [
+        (len(summary.failed_permanent), "refused by the relay"),
+        (len(summary.failed_temporary), "failed for now"),
+        (len(summary.unknown), "unknown (the relay may have them)"),
+        (summary.not_attempted, "not attempted"),
+        (summary.held_by_limit, "left by --limit"),
+    ]
+    named = [f"{number(n)} {what}" for n, what in left if n]
+    if named:
+        line += " Not sent: " + ", ".join(named) + "."
+    out_console.print(line, markup=False)
     if summary.recovered:
         err_console.print(
             f"{summary.recovered} messages left `sending` by an earlier run "
             "that stopped are now unknown (the relay may have them)."
         )
     if summary.halted:
-        err_console.print(f"Stopped: {summary.halted}")
+        err_console.print(f"Stopped: {summary.halted}", markup=False)
     failures = [
         *summary.failed_permanent,
         *summary.failed_temporary,
@@ -611,19 +901,47 @@ def _print_summary(summary: DeliverySummary) -> None:
     if failures:
         err_console.print(_failure_table(failures, "Not delivered, or not to everyone"))
     _report_leftovers(summary.plan)
-    if summary.failed_temporary or summary.not_attempted:
-        err_console.print("Run the same command again to send what is left.")
+    for advice in _next_steps(summary, mailing):
+        err_console.print(advice, markup=False)
 
 
-@main.command()
+def _next_steps(summary: DeliverySummary, mailing: Path) -> list[str]:
+    """What to do after a delivery, only what applies."""
+    steps = []
+    if summary.failed_temporary or summary.not_attempted or summary.held_by_limit:
+        steps.append("Run the same command again to send what is left.")
+    if summary.unknown:
+        steps.append(
+            "--retry-unknown sends the unknown ones again (their addressees may get two copies)."
+        )
+    if summary.failed_permanent or summary.unknown or summary.partial:
+        steps.append(f"`dispatch status {mailing}` shows each address and the relay's reply.")
+    steps.append(
+        f"`dispatch report {mailing} --out report.xlsx` writes the report for your records."
+    )
+    return steps
+
+
+@main.command(short_help="Show what was sent: counts per state, then each failure.")
 @click.argument("mailing", type=click.Path(path_type=Path))
+@click.option(
+    "--contacts",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The contacts workbook, to mark corrected addresses. Default: the mailing's.",
+)
 @handle_errors
-def status(mailing: Path) -> None:
+def status(mailing: Path, contacts: Path | None) -> None:
     """Show the journal of MAILING: counts per state, then failures and unknowns.
 
-    Reads the journal only; changes nothing.
+    Reads the journal only; changes nothing. Times are in this machine's time zone.
+    MAILING is a mailing folder or its mailing.toml.
+
+    \b
+    Example:
+      dispatch status mailings/gala
     """
-    found = mailing_status(mailing)
+    found = mailing_status(mailing, contacts=contacts)
     name = found.mailing.name
     if not found.started:
         out_console.print(f"{name}: nothing sent yet (no journal at {found.journal}).")
@@ -647,24 +965,45 @@ def status(mailing: Path) -> None:
         )
     if found.problems:
         detail = Table(title="Failures and unknowns", title_justify="left")
-        for column in ("Address", "State", "Code"):
-            detail.add_column(column, no_wrap=True)
-        detail.add_column("Reply")
-        detail.add_column("Updated")
+        # Three columns, so that a whole address and a reply fit in 80 columns.
+        detail.add_column("Address", overflow="fold", ratio=1, min_width=26)
+        detail.add_column("State, updated", no_wrap=True)
+        detail.add_column("Reply", overflow="fold", ratio=1, min_width=20)
         for row in found.problems:
+            address = ", ".join(row.recipients)
+            if row.key in found.replaced:
+                address += f"\n(replaced by {found.replaced[row.key]})"
             detail.add_row(
-                ", ".join(row.recipients),
-                row.state,
-                "" if row.code is None else str(row.code),
-                row.reply or "",
-                row.updated_at.isoformat(timespec="seconds"),
+                escape(address),
+                f"{row.state}\n{local_time(row.updated_at)}",
+                escape(" ".join(str(x) for x in (row.code, row.reply) if x)),
             )
         out_console.print(detail)
+    if found.copies_refused:
+        copies = Table(title="Sent, but a copy (Cc) was refused", title_justify="left")
+        copies.add_column("Address", overflow="fold", ratio=1, min_width=26)
+        copies.add_column("Refused copy", overflow="fold", ratio=1, min_width=20)
+        copies.add_column("Sent", no_wrap=True)
+        for row in found.copies_refused:
+            refused = (row.reply or "").split("refused: ", 1)[-1]
+            copies.add_row(
+                escape(row.recipients[0] if row.recipients else row.key),
+                escape(refused),
+                local_time(row.sent_at or row.updated_at),
+            )
+        out_console.print(copies)
+    if found.replaced:
+        out_console.print(
+            "An address marked (replaced by ...) left the workbook and a close one came "
+            "in its place, with the same language and categories: its letter was planned "
+            "again for the new address.",
+            markup=False,
+        )
     if found.bounced:
         _bounce_table(found.bounced)
 
 
-@main.command()
+@main.command(short_help="Write a workbook (or CSV) of every message and its state.")
 @click.argument("mailing", type=click.Path(path_type=Path))
 @click.option(
     "--out",
@@ -682,7 +1021,13 @@ def status(mailing: Path) -> None:
 def report(mailing: Path, out: Path, contacts: Path | None) -> None:
     """Write a workbook with one row per addressee of MAILING and the state of its message.
 
-    Your contacts workbook is never modified.
+    Your contacts workbook is never modified. MAILING is a mailing folder or its
+    mailing.toml.
+
+    \b
+    Examples:
+      dispatch report mailings/gala --out gala-report.xlsx
+      dispatch report mailings/gala --out gala-report.csv
     """
     reported = report_mailing(mailing, out, contacts=contacts)
     _problems("Warnings:", list(reported.warnings), style="yellow")
@@ -692,7 +1037,7 @@ def report(mailing: Path, out: Path, contacts: Path | None) -> None:
 # -- approval, archive, bounces --------------------------------------------------------
 
 
-@main.command()
+@main.command(short_help="Freeze a mailing's messages: send then sends exactly these.")
 @click.argument("mailing", type=click.Path(path_type=Path))
 @click.option("--by", required=True, metavar="NAME", help="Who approves (recorded and shown).")
 @click.option(
@@ -715,6 +1060,11 @@ def approve(mailing: Path, by: str, contacts: Path | None, templates_dir: Path |
     Writes every message (.eml, PDF and attachments included) and a manifest of every
     input's digest into <mailing folder>/approved/<time>/. If an input changes
     afterwards, send refuses until the mailing is approved again.
+    MAILING is a mailing folder or its mailing.toml.
+
+    \b
+    Example:
+      dispatch approve mailings/gala --by "A. Martin"
     """
     prepared, approval = approve_mailing(mailing, by, contacts=contacts, templates=templates_dir)
     _problems("Warnings:", list(prepared.warnings), style="yellow")
@@ -734,7 +1084,7 @@ def approve(mailing: Path, by: str, contacts: Path | None, templates_dir: Path |
     out_console.print(f"Frozen in {approval.folder} (approval {approval.id}).", markup=False)
 
 
-@main.command()
+@main.command(short_help="Pack what was approved, the journal and a report into one .zip.")
 @click.argument("mailing", type=click.Path(path_type=Path))
 @click.option(
     "--out",
@@ -753,6 +1103,11 @@ def archive(mailing: Path, out: Path, contacts: Path | None) -> None:
     """Pack the record of MAILING into one .zip: what was approved, the journal, a report.
 
     Never overwrites one of the mailing's inputs.
+    MAILING is a mailing folder or its mailing.toml.
+
+    \b
+    Example:
+      dispatch archive mailings/gala --out gala-record.zip
     """
     archived = archive_mailing(mailing, out, contacts=contacts)
     out_console.print(
@@ -761,7 +1116,7 @@ def archive(mailing: Path, out: Path, contacts: Path | None) -> None:
     )
 
 
-@main.command()
+@main.command(short_help="Read bounce notifications from a mailbox into the journal.")
 @click.argument("mailing", type=click.Path(path_type=Path))
 @click.option(
     "--from",
@@ -789,6 +1144,12 @@ def bounces(mailing: Path, source: str, fix_list: Path | None, contacts: Path | 
 
     Reading the same mailbox twice changes nothing. Messages that are not notifications
     are counted and left alone; nothing in the mailbox is changed.
+    MAILING is a mailing folder or its mailing.toml.
+
+    \b
+    Examples:
+      dispatch bounces mailings/gala --from ~/Mail/bounces.mbox
+      dispatch bounces mailings/gala --from imaps://me@imap.example.org/INBOX
     """
     found = record_bounces(mailing, source, fix_list=fix_list, contacts=contacts)
     out_console.print(

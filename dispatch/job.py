@@ -14,6 +14,7 @@ should end with.
 
 from __future__ import annotations
 
+import difflib
 import enum
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from dispatch.approval import approved_outgoing
 from dispatch.compose import Composer, outgoing, validate_sizes, with_message_id
+from dispatch.contacts import load_contacts
 from dispatch.delivery.results import DeliveryEvent, DeliverySummary
 from dispatch.errors import InvalidInput, JournalError, Location, Problem
 from dispatch.files import check_output_path
@@ -32,9 +34,10 @@ from dispatch.journal import Journal, JournalRow, MailingLock, Plan, State
 from dispatch.journal import journal_dir as folder_journal_dir
 from dispatch.mailing import Mailing, load_mailing
 from dispatch.outgoing import Outgoing
-from dispatch.output import now, parse_formats, render_files
+from dispatch.output import make_pdfs, now, parse_formats, render_files
 from dispatch.prepare import Prepared, contacts_path_for, prepare, templates_path_for
 from dispatch.preview import write_index
+from dispatch.progress import OnProgress, Step, counted
 from dispatch.report import write_report
 from dispatch.settings import SmtpSettings, load_settings
 from dispatch.templates import TemplateSet
@@ -108,11 +111,17 @@ class Selection:
         return TemplateSet(self.templates) if self.templates is not None else None
 
 
-def check_mailing(mailing: PathLike, selection: Selection | None = None) -> Prepared:
+def check_mailing(
+    mailing: PathLike,
+    selection: Selection | None = None,
+    *,
+    progress: OnProgress | None = None,
+) -> Prepared:
     """Validate the mailing, its workbook and every template against every addressee.
 
     Returns the mailing with every letter rendered in memory (nothing is written);
     raises :class:`~dispatch.errors.InvalidInput` listing every problem at once.
+    ``progress`` (see :mod:`dispatch.progress`) follows the reading and the checking.
     """
     chosen = selection or Selection()
     return prepare(
@@ -121,6 +130,7 @@ def check_mailing(mailing: PathLike, selection: Selection | None = None) -> Prep
         templates=chosen.template_set(),
         only=chosen.only,
         category=chosen.category,
+        progress=progress,
     )
 
 
@@ -150,15 +160,16 @@ def render_mailing(
     *,
     formats: Sequence[str] = ("html", "txt", "eml"),
     selection: Selection | None = None,
+    progress: OnProgress | None = None,
 ) -> Rendered:
     """Render every letter to files in ``out`` (default ``out/<mailing name>``).
 
     Everything is validated first: on any problem nothing is written.
     """
     chosen = _checked_formats(formats)
-    prepared = check_mailing(mailing, selection)
+    prepared = check_mailing(mailing, selection, progress=progress)
     target = Path(out) if out is not None else Path("out") / prepared.mailing.name
-    written = render_files(prepared, target, chosen)
+    written = render_files(prepared, target, chosen, progress=progress)
     return Rendered(prepared, target, tuple(chosen), written.files, written.letters)
 
 
@@ -178,12 +189,13 @@ def preview_mailing(
     *,
     formats: Sequence[str] = ("html", "pdf", "eml"),
     selection: Selection | None = None,
+    progress: OnProgress | None = None,
 ) -> Previewed:
     """Render every letter into ``out`` (default ``out/<name>/preview``) with an index.html."""
     chosen = _checked_formats(formats)
-    prepared = check_mailing(mailing, selection)
+    prepared = check_mailing(mailing, selection, progress=progress)
     target = Path(out) if out is not None else Path("out") / prepared.mailing.name / "preview"
-    render_files(prepared, target, chosen)
+    render_files(prepared, target, chosen, progress=progress)
     written = write_index(prepared, target, chosen)
     return Previewed(prepared, target, written.index, tuple(written.warnings))
 
@@ -199,6 +211,8 @@ class Status:
     journal: Path
     counts: Mapping[State, int]  # empty when nothing was sent yet; withdrawn rows left out
     problems: tuple[JournalRow, ...]  # failed-temporary, failed-permanent and unknown
+    copies_refused: tuple[JournalRow, ...] = ()  # sent, but the relay refused a Cc
+    replaced: Mapping[str, str] = field(default_factory=dict)  # old address -> new one
     bounced: tuple[JournalRow, ...] = ()  # rows a notification came back for (bounces)
     # rows whose addressee left the mailing, by state: ``sent`` ones are still in
     # ``counts`` (sent, no longer in the mailing); the unsent ones are withdrawn
@@ -219,19 +233,78 @@ class Status:
         return sum(self.counts.values())
 
 
-def mailing_status(mailing: PathLike) -> Status:
-    """Read the journal of ``mailing``; changes nothing."""
+def mailing_status(mailing: PathLike, *, contacts: PathLike | None = None) -> Status:
+    """Read the journal of ``mailing``; changes nothing.
+
+    ``contacts`` (default: the mailing's workbook) tells which addresses are still in
+    the workbook, to mark those that were corrected (see :func:`replacements`); a
+    workbook that cannot be read only leaves them unmarked.
+    """
     loaded = load_mailing(Path(mailing))
     path = journal_path(loaded)
     if not path.exists():
         return Status(loaded, path, {}, ())
     with Journal.open(path, readonly=True) as journal:
         counts = journal.counts()
-        rows = journal.rows(["failed-temporary", "failed-permanent", "unknown"])
-        bounced = tuple(row for row in journal.rows() if row.bounce is not None)
+        every = journal.rows()
         left = {s: n for s, n in journal.left().items() if n}
-    problems = tuple(r for r in rows if not r.withdrawn)
-    return Status(loaded, path, counts, problems, bounced, left)
+    bounced = tuple(row for row in every if row.bounce is not None)
+    problems = tuple(r for r in every if r.state in _PROBLEMS and not r.withdrawn)
+    copies = tuple(r for r in every if r.state == "sent" and r.reply and "refused: " in r.reply)
+    present = _workbook_keys(contacts_path_for(loaded, Path(contacts) if contacts else None))
+    gone = {r.key for r in every if r.left_at is not None or (present and r.key not in present)}
+    return Status(
+        loaded,
+        path,
+        counts,
+        problems,
+        copies_refused=copies,
+        replaced=replacements(every, gone),
+        bounced=bounced,
+        left=left,
+    )
+
+
+def _workbook_keys(path: Path) -> set[str]:
+    """The addresses of a workbook, or none if it cannot be read."""
+    try:
+        return {person.key for person in load_contacts(path).addressees}
+    except (InvalidInput, OSError):
+        return set()
+
+
+_PROBLEMS = ("failed-temporary", "failed-permanent", "unknown")
+
+
+def replacements(rows: Sequence[JournalRow], gone: set[str]) -> dict[str, str]:
+    """The addresses that were corrected: ``{old address: new address}``.
+
+    The journal keeps no workbook row or name, only the address, language and
+    categories of each message, in the order they were planned. So the rule is: a
+    message that failed (or is unknown) and whose address is ``gone`` (no longer in
+    the workbook, or stamped ``left_at`` by a send) was replaced by the closest address
+    (difflib ratio of at least 0.6, which a corrected typo has) among the messages
+    planned after it, still in the workbook, with the same language and categories.
+    A different person put in instead is not guessed.
+    """
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for i, old in enumerate(rows):
+        if old.state not in _PROBLEMS or old.key not in gone:
+            continue
+        later = [
+            r.key
+            for r in rows[i + 1 :]
+            if r.key not in gone
+            and r.key not in taken
+            and r.language == old.language
+            and set(r.categories) == set(old.categories)
+        ]
+        close = difflib.get_close_matches(old.key, later, n=1, cutoff=0.6)
+        if close:
+            out[old.key] = close[0]
+            taken.add(close[0])
+    return out
 
 
 @dataclass(frozen=True)
@@ -405,6 +478,7 @@ def send_mailing(
     confirm: Callable[[Proposal], bool] | None = None,
     on_event: Callable[[DeliveryEvent], None] | None = None,
     when: datetime | None = None,
+    progress: OnProgress | None = None,
 ) -> SendResult:
     """Send every letter of ``mailing`` by SMTP, once per addressee, journaling each one.
 
@@ -412,7 +486,8 @@ def send_mailing(
     default to the ``DISPATCH_SMTP_*`` environment variables (a dry run needs none).
     Everything is validated before anything is sent. ``confirm`` is shown the
     :class:`Proposal` when there is something to send and may say no (None: send
-    without asking); ``on_event`` follows the delivery. Runs its own event loop: call it
+    without asking); ``on_event`` follows the delivery, ``progress`` every long step
+    (reading, checking, PDFs, preparing, sending). Runs its own event loop: call it
     from a thread without one. Ctrl-C raises
     :class:`~dispatch.delivery.results.DeliveryInterrupted` with what was done.
     """
@@ -427,18 +502,23 @@ def send_mailing(
         settled = _settled(path, chosen, opts.retry_unknown)
         if settled is not None:
             return settled
-    prepared = check_mailing(path, chosen)
+    prepared = check_mailing(path, chosen, progress=progress)
     relay = settings() if callable(settings) else settings
     if relay is None and not opts.dry_run:
         relay = load_settings(None, os.environ)
     composer = Composer(prepared, when=when or now(), attach_pdf=prepared.mailing.attach_pdf)
+    if prepared.mailing.attach_pdf:
+        make_pdfs(composer, progress)
     validate_sizes(composer, prepared.mailing.max_message_mb)
-    messages = tuple(outgoing(composer, letter) for letter in prepared.letters)
+    letters = counted(prepared.letters, progress, Step.PREPARING, len(prepared.letters))
+    messages = tuple(outgoing(composer, letter) for letter in letters)
     # -- approval: the approved bytes go out, if the mailing is approved (dispatch.approval)
     approved = approved_outgoing(prepared, messages)
     if approved is not None:
         messages = approved
     # -- end of approval
+    if progress is not None:
+        on_event = _following(on_event, progress)
     loaded = prepared.mailing
 
     if opts.to_address is not None:
@@ -517,6 +597,19 @@ def _with_ids(
         else with_message_id(composer, letter, message, message_ids[message.key])
         for message, letter in zip(messages, composer.prepared.letters, strict=True)
     )
+
+
+def _following(
+    on_event: Callable[[DeliveryEvent], None] | None, progress: OnProgress
+) -> Callable[[DeliveryEvent], None]:
+    """``on_event``, and the sending step reported to ``progress``."""
+
+    def follow(event: DeliveryEvent) -> None:
+        if on_event is not None:
+            on_event(event)
+        progress(Step.SENDING, event.sent + event.failed + event.unknown, event.total)
+
+    return follow
 
 
 def _dry_plan(

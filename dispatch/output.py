@@ -20,6 +20,7 @@ from dispatch.errors import OutputError
 from dispatch.files import cannot_write, private_dir
 from dispatch.files import write_atomic as write_atomic  # re-exported
 from dispatch.prepare import Prepared
+from dispatch.progress import OnProgress, Step, counted
 from dispatch.render import Letter
 
 FORMATS = ("html", "txt", "eml", "pdf", "ics")
@@ -125,14 +126,22 @@ def write_outputs(
 
 
 def render_files(
-    prepared: Prepared, out: Path, formats: list[str], *, when: datetime | None = None
+    prepared: Prepared,
+    out: Path,
+    formats: list[str],
+    *,
+    when: datetime | None = None,
+    progress: OnProgress | None = None,
 ) -> Written:
     """Write every letter of a prepared mailing in each of ``formats``.
 
     ``eml`` is the complete message as ``send`` builds it (PDF letter, calendar and
     annexes attached); ``ics`` is written once per language, not once per letter.
+    ``progress`` follows the PDFs (once per distinct letter) and the letters written.
     """
     composer = Composer(prepared, when=when or now(), attach_pdf=prepared.mailing.attach_pdf)
+    if "pdf" in formats or ("eml" in formats and prepared.mailing.attach_pdf):
+        make_pdfs(composer, progress)
     if "eml" in formats:
         validate_sizes(composer, prepared.mailing.max_message_mb)
 
@@ -153,7 +162,7 @@ def render_files(
         out,
         (
             (letter.lang, letter.stem, letter.categories, producers(letter))
-            for letter in prepared.letters
+            for letter in counted(prepared.letters, progress, Step.RENDERING, len(prepared.letters))
         ),
     )
     if "ics" in formats:
@@ -165,6 +174,18 @@ def render_files(
                 written.files += 1
                 written.extra.append(path)
     return written
+
+
+def make_pdfs(composer: Composer, progress: OnProgress | None) -> None:
+    """Render the PDF of each distinct letter once, as its own step, so that a long
+    wait for PDFs shows as such; the renderer keeps them for the letters that follow.
+    Skipped when there are more distinct letters than the composer's store keeps."""
+    letters = composer.prepared.letters
+    distinct = list({id(letter.distinct): letter for letter in letters}.values())
+    if progress is None or len(distinct) > composer.store.max_kept:
+        return
+    for letter in counted(distinct, progress, Step.PDFS, len(distinct)):
+        composer.pdf(letter)
 
 
 def _eml(composer: Composer, letter: Letter) -> bytes:

@@ -8,14 +8,16 @@ against every addressee. Every problem found is collected and raised at once.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dispatch.contacts import Addressee, Contacts, load_contacts, select
 from dispatch.errors import InvalidInput, Location, Problem
 from dispatch.mailing import Mailing, declared_contacts, load_mailing
+from dispatch.progress import OnProgress, Step, counted, finish, start
 from dispatch.render import Letter, Renderer, file_stems, language_problems
+from dispatch.suggest import did_you_mean
 from dispatch.templates import DEFAULT_TEMPLATES, TemplateSet
 
 DEFAULT_CONTACTS = Path("contacts.xlsx")
@@ -32,6 +34,9 @@ class Prepared:
     warnings: list[Problem] = field(default_factory=list)
     distinct_letters: int = 0
 
+    only: tuple[str, ...] = ()  # the --only addresses this mailing was narrowed to
+    category: tuple[str, ...] = ()  # the --category codes
+
     def counts(self) -> Counter[tuple[str, str]]:
         """Letters per (language, category code)."""
         out: Counter[tuple[str, str]] = Counter()
@@ -39,6 +44,99 @@ class Prepared:
             for code in letter.categories:
                 out[(letter.lang, code)] += 1
         return out
+
+    def tally(self) -> Tally:
+        """The counts of :class:`Tally`: letters, addressees, copies, rows left out."""
+        return tally(self)
+
+
+#: Why a workbook row got no letter, in the order the rules apply.
+INACTIVE = "inactive"
+NOT_ADDRESSED = "not in the categories of this mailing"
+NOT_ONLY = "left out by --only"
+NOT_CATEGORY = "left out by --category"
+SKIP_REASONS = (INACTIVE, NOT_ADDRESSED, NOT_ONLY, NOT_CATEGORY)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Counts that add up, per language: every workbook row either got a letter or is
+    in ``left_out`` with its reason; a letter's addressee in several categories is
+    counted once in ``letters`` and once per category in ``by_category``.
+
+    ``copies`` counts the Cc addresses (the workbook's ``cc`` column) the letters go to
+    as well. Languages are the mailing's, then any other found in the workbook.
+    """
+
+    languages: tuple[str, ...]
+    rows: Mapping[str, int]  # workbook rows per language
+    letters: Mapping[str, int]
+    addressees: int  # distinct addresses the letters go to (To)
+    copies: Mapping[str, int]
+    by_category: Mapping[tuple[str, str], int]  # (language, code) -> letters
+    left_out: Mapping[tuple[str, str], int]  # (reason, language) -> rows
+    in_several: int  # letters whose addressee is in more than one category
+
+    @property
+    def total_letters(self) -> int:
+        return sum(self.letters.values())
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+    @property
+    def category_rows(self) -> int:
+        """The sum of the category rows of a summary: more than the letters when
+        addressees are in several categories."""
+        return sum(self.by_category.values())
+
+    def left_out_by_reason(self) -> dict[str, int]:
+        """Rows with no letter, by reason (reasons with none are left out)."""
+        out: dict[str, int] = {}
+        for (reason, _lang), n in self.left_out.items():
+            out[reason] = out.get(reason, 0) + n
+        return {reason: out[reason] for reason in SKIP_REASONS if out.get(reason)}
+
+
+def tally(prepared: Prepared) -> Tally:
+    """Count the letters of ``prepared`` against the rows of its workbook."""
+    mailing = prepared.mailing
+    wanted = {c.upper() for c in (*mailing.addressees.to, *mailing.addressees.cc)}
+    only = set(prepared.only)
+    narrow = set(prepared.category)
+    langs: list[str] = list(mailing.languages)
+    rows: Counter[str] = Counter()
+    left_out: Counter[tuple[str, str]] = Counter()
+    for person in prepared.contacts.addressees:
+        if person.language not in langs:
+            langs.append(person.language)
+        rows[person.language] += 1
+        if not person.active:
+            left_out[(INACTIVE, person.language)] += 1
+        elif not wanted.intersection(person.categories):
+            left_out[(NOT_ADDRESSED, person.language)] += 1
+        elif only and person.key not in only:
+            left_out[(NOT_ONLY, person.language)] += 1
+        elif narrow and not narrow.intersection(person.categories):
+            left_out[(NOT_CATEGORY, person.language)] += 1
+    letters: Counter[str] = Counter()
+    copies: Counter[str] = Counter()
+    several = 0
+    for letter in prepared.letters:
+        letters[letter.lang] += 1
+        copies[letter.lang] += len(letter.addressee.cc)
+        several += len(letter.categories) > 1
+    return Tally(
+        languages=tuple(langs),
+        rows=dict(rows),
+        letters=dict(letters),
+        addressees=len({letter.addressee.key for letter in prepared.letters}),
+        copies=dict(copies),
+        by_category=dict(prepared.counts()),
+        left_out=dict(left_out),
+        in_several=several,
+    )
 
 
 def contacts_path_for(mailing: Mailing, given: Path | None) -> Path:
@@ -66,9 +164,11 @@ def prepare(
     templates: TemplateSet | None = None,
     only: Iterable[str] = (),
     category: Iterable[str] = (),
+    progress: OnProgress | None = None,
 ) -> Prepared:
     """Validate the mailing, workbook and templates; render every selected letter.
 
+    ``progress`` follows the reading of the workbook and the checking of each letter.
     Raises :class:`InvalidInput` listing every problem of every input at once.
     """
     problems: list[Problem] = []
@@ -85,11 +185,15 @@ def prepare(
         declared = declared_contacts(mailing_path)
         base = mailing_path if mailing_path.is_dir() else mailing_path.parent
         workbook = None if declared is None else base / declared
+    start(progress, Step.READING)
     try:
         if workbook is not None:
             contacts = load_contacts(workbook)
     except InvalidInput as exc:
         problems += exc.problems + exc.warnings
+    else:
+        if contacts is not None:
+            finish(progress, Step.READING, len(contacts.addressees))
     if mailing is None or contacts is None:
         raise InvalidInput(problems)
 
@@ -114,7 +218,7 @@ def prepare(
                 Problem(
                     Location(file=contacts.path),
                     f"has no addressee {address}",
-                    "Check the address given to --only.",
+                    "Check the address given to --only." + did_you_mean(address, known),
                 )
             )
     for code in category:
@@ -123,14 +227,14 @@ def prepare(
                 Problem(
                     Location(file=contacts.path, sheet="Categories"),
                     f"has no category {code}",
-                    "Check the code given to --category.",
+                    "Check the code given to --category." + did_you_mean(code, contacts.categories),
                 )
             )
     if problems:
         raise InvalidInput(problems + empty + contacts.warnings)
 
     try:
-        letters, distinct = render_all(mailing, contacts, templates, people)
+        letters, distinct = render_all(mailing, contacts, templates, people, progress=progress)
     except InvalidInput as exc:
         raise InvalidInput(empty + exc.problems) from None
     if empty:
@@ -142,6 +246,8 @@ def prepare(
         templates=templates,
         warnings=list(contacts.warnings),
         distinct_letters=distinct,
+        only=tuple(only),
+        category=tuple(category),
     )
 
 
@@ -173,13 +279,19 @@ def no_letter(mailing: Mailing, contacts: Contacts) -> Problem:
 
 
 def render_all(
-    mailing: Mailing, contacts: Contacts, templates: TemplateSet, people: list[Addressee]
+    mailing: Mailing,
+    contacts: Contacts,
+    templates: TemplateSet,
+    people: list[Addressee],
+    *,
+    progress: OnProgress | None = None,
 ) -> tuple[list[Letter], int]:
     """Every letter; template problems are collected once each (not once per addressee)."""
     renderer = Renderer(mailing, contacts, templates)
     letters: list[Letter] = []
     problems: dict[str, Problem] = {}
-    for person, stem in zip(people, file_stems(mailing, people), strict=True):
+    pairs = zip(people, file_stems(mailing, people), strict=True)
+    for person, stem in counted(pairs, progress, Step.CHECKING, len(people)):
         try:
             letters.append(renderer.letter(person, stem))
         except InvalidInput as exc:

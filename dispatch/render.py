@@ -31,6 +31,7 @@ from dispatch.letterhead import letterhead_values
 from dispatch.mailing import Mailing, Text, signatory_columns
 from dispatch.markdown import link_list
 from dispatch.placeholders import Namespace, Unset, UnsetField
+from dispatch.suggest import did_you_mean
 from dispatch.templates import LINKS, Output, TemplateSet, render
 from dispatch.typography import typeset, typeset_html
 
@@ -500,7 +501,8 @@ def language_problems(
                     ),
                     f"is not a language of this mailing ({', '.join(mailing.languages)})",
                     f"Add {person.language!r} to languages in {mailing.path.name} with its texts, "
-                    "or change the addressee's language.",
+                    "or change the addressee's language."
+                    + did_you_mean(person.language, mailing.languages),
                     value=person.language,
                 )
             )
@@ -512,7 +514,8 @@ def language_problems(
                     Problem(
                         Location(file=mailing.path, field=f"addressees.{side}[{i}]"),
                         f"is not a category of the workbook {contacts.path.name} (codes: {known})",
-                        "Correct the code, or add it to the Categories sheet.",
+                        "Correct the code, or add it to the Categories sheet."
+                        + did_you_mean(code, contacts.categories),
                         value=code,
                     )
                 )

@@ -6,6 +6,13 @@ variables, which win over the file. The password is read from the environment on
 an environment variable is not. The password is a :class:`pydantic.SecretStr`, so it
 never shows in a ``repr``, a log line, an error message or the journal.
 
+A user signs in with one of four secrets (see :mod:`dispatch.delivery.signin`): the
+password in ``DISPATCH_SMTP_PASSWORD``; ``password_command``, a command that prints
+the password; ``keyring = true``, the password kept by the system keyring under the
+service ``dispatch`` and the name ``user@host``; or ``token_command``, a command that
+prints an OAuth 2.0 access token, sent with XOAUTH2 (Microsoft 365, Google
+Workspace). The commands and the keyring are read when a connection opens, never here.
+
 Every bad value is collected before anything is reported, and each problem names the
 variable or the file and key, the value, what is wrong and what to do::
 
@@ -59,6 +66,9 @@ class SmtpSettings(BaseModel):
     security: Security = "starttls"
     user: str | None = None
     password: SecretStr | None = None
+    password_command: str | None = None
+    keyring: bool = False
+    token_command: str | None = None
     timeout: float = Field(default=60.0, gt=0, le=3600)
     concurrency: int = Field(default=4, ge=1, le=64)
     messages_per_connection: int = Field(default=100, ge=1)
@@ -88,12 +98,35 @@ class SmtpSettings(BaseModel):
                 data = {**data, "port": DEFAULT_PORTS[security]}
         return data
 
+    @field_validator("password_command", "token_command")
+    @classmethod
+    def _command_is_not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("the command is empty")
+        return value
+
     @model_validator(mode="after")
     def _user_and_password_go_together(self) -> SmtpSettings:
-        if (self.user is None) != (self.password is None):
-            missing = "password" if self.password is None else "user"
+        given = self.sign_in_sources()
+        if len(given) > 1:
+            raise ValueError(f"choose one way to sign in, not {' and '.join(given)}")
+        if (self.user is None) != (not given):
+            missing = "password" if not given else "user"
             raise ValueError(f"a user and a password go together; the {missing} is missing")
         return self
+
+    def sign_in_sources(self) -> list[str]:
+        """The settings that give a secret to sign in with (at most one is allowed)."""
+        return [
+            name
+            for name, present in (
+                ("password", self.password is not None),
+                ("password_command", self.password_command is not None),
+                ("keyring", self.keyring),
+                ("token_command", self.token_command is not None),
+            )
+            if present
+        ]
 
     @property
     def address(self) -> str:
@@ -114,6 +147,9 @@ ENVIRONMENT: tuple[_Variable, ...] = (
     _Variable("DISPATCH_SMTP_SECURITY", "security"),
     _Variable("DISPATCH_SMTP_USER", "user"),
     _Variable("DISPATCH_SMTP_PASSWORD", "password"),
+    _Variable("DISPATCH_SMTP_PASSWORD_COMMAND", "password_command"),
+    _Variable("DISPATCH_SMTP_KEYRING", "keyring"),
+    _Variable("DISPATCH_SMTP_TOKEN_COMMAND", "token_command"),
     _Variable("DISPATCH_SMTP_CONCURRENCY", "concurrency"),
     _Variable("DISPATCH_SMTP_RATE", "rate_per_minute"),
     _Variable("DISPATCH_SMTP_TIMEOUT", "timeout"),
@@ -121,6 +157,8 @@ ENVIRONMENT: tuple[_Variable, ...] = (
 )
 
 _ENV_NAMES = {variable.field: variable.name for variable in ENVIRONMENT}
+#: The settings that each give the secret a user signs in with.
+SECRETS = ("password", "password_command", "keyring", "token_command")
 _FILE_KEYS = tuple(name for name in SmtpSettings.model_fields if name != "password")
 
 _HINTS: dict[str, str] = {
@@ -129,6 +167,11 @@ _HINTS: dict[str, str] = {
     "security": 'Use "starttls" (port 587), "tls" (port 465) or "none" (trusted network only).',
     "user": "Give the user name the relay expects, with DISPATCH_SMTP_PASSWORD.",
     "password": "Set DISPATCH_SMTP_PASSWORD together with DISPATCH_SMTP_USER.",
+    "password_command": "Give a command that prints the password, like "
+    '"pass show smtp/relay" (it is run without a shell).',
+    "keyring": "Use true to read the password from the system keyring, or leave it out.",
+    "token_command": "Give a command that prints an OAuth 2.0 access token, like "
+    '"oauth2-token --account mailer" (it is run without a shell).',
     "timeout": "Give a number of seconds, like 60.",
     "concurrency": "Give a number of connections between 1 and 64, like 4.",
     "messages_per_connection": "Give a whole number of at least 1, like 100.",
@@ -188,15 +231,34 @@ def load_settings(settings_file: Path | None, env: Mapping[str, str]) -> SmtpSet
         values[variable.field] = raw if variable.field == "password" else raw.strip()
         sources[variable.field] = Location(file=f"environment variable {variable.name}")
 
-    for present, absent in (("user", "password"), ("password", "user")):
-        if present in values and absent not in values:
+    secrets = [name for name in SECRETS if name in values and not _off(values[name])]
+    if "user" in values and not secrets:
+        problems.append(
+            Problem(
+                sources["user"],
+                "is set but the password is not",
+                "Set DISPATCH_SMTP_PASSWORD too, or neither. (Or sign in with "
+                "DISPATCH_SMTP_PASSWORD_COMMAND, DISPATCH_SMTP_KEYRING=true or "
+                "DISPATCH_SMTP_TOKEN_COMMAND.)",
+            )
+        )
+    for secret in secrets:
+        if "user" not in values:
             problems.append(
                 Problem(
-                    sources[present],
-                    f"is set but the {absent} is not",
-                    f"Set {_ENV_NAMES[absent]} too, or neither.",
+                    sources[secret],
+                    "is set but the user is not",
+                    f"Set {_ENV_NAMES['user']} too, or neither.",
                 )
             )
+    if len(secrets) > 1:
+        problems.append(
+            Problem(
+                Location(file="the SMTP settings"),
+                f"give more than one way to sign in ({', '.join(secrets)})",
+                "Keep one of them.",
+            )
+        )
 
     if "host" not in values:
         problems.append(
@@ -221,9 +283,9 @@ def load_settings(settings_file: Path | None, env: Mapping[str, str]) -> SmtpSet
     # or an unpaired login, already reported, must not be reported twice.
     checked = dict(values)
     checked.setdefault("host", "relay.invalid")
-    if ("user" in checked) != ("password" in checked):
-        checked.pop("user", None)
-        checked.pop("password", None)
+    if "user" not in checked or not secrets or len(secrets) > 1:
+        for name in ("user", *SECRETS):
+            checked.pop(name, None)
     settings: SmtpSettings | None = None
     try:
         settings = SmtpSettings(**checked)
@@ -232,6 +294,11 @@ def load_settings(settings_file: Path | None, env: Mapping[str, str]) -> SmtpSet
     if problems or settings is None:
         raise InvalidInput(problems)
     return settings
+
+
+def _off(value: Any) -> bool:
+    """``keyring = false`` (or ``DISPATCH_SMTP_KEYRING=no``): a secret source not used."""
+    return value is False or str(value).strip().lower() in {"false", "no", "0", "off"}
 
 
 def _read_smtp_table(path: Path, problems: list[Problem]) -> dict[str, Any]:

@@ -129,7 +129,9 @@ def test_every_bad_value_is_reported_with_its_variable_and_what_to_do(tmp_path: 
     assert len(problems) == 4
     assert problems[0].lower() == (
         "environment variable dispatch_smtp_user: is set but the password is not. "
-        "set dispatch_smtp_password too, or neither."
+        "set dispatch_smtp_password too, or neither. (or sign in with "
+        "dispatch_smtp_password_command, dispatch_smtp_keyring=true or "
+        "dispatch_smtp_token_command.)"
     )
     assert problems[1].startswith('environment variable DISPATCH_SMTP_PORT: "smtp" is not valid')
     assert "Give a port number like 587" in problems[1]

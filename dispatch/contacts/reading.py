@@ -39,6 +39,7 @@ __all__ = [
     "Book",
     "CellError",
     "Row",
+    "Uncalculated",
     "Unreadable",
     "cell_text",
     "column_letter",
@@ -62,6 +63,15 @@ class CellError:
 
     def __str__(self) -> str:
         return self.code
+
+
+@dataclass(frozen=True)
+class Uncalculated:
+    """A formula cell with no stored value: the workbook was written by a program and
+    never opened in a spreadsheet, which would have calculated it."""
+
+    def __str__(self) -> str:
+        return ""
 
 
 @dataclass
@@ -302,14 +312,51 @@ def _read_workbook(path: Path, suffix: str) -> Book:
                     rows[name] = []
                     continue
                 raise
-            errors = scan.errors if scan is not None else {}
+            errors: dict[int, list[tuple[int, Any]]] = {}
+            if scan is not None:
+                for number, cells in scan.errors.items():
+                    errors.setdefault(number, []).extend(
+                        (column, CellError(code)) for column, code in cells
+                    )
+                for number, columns in scan.uncalculated.items():
+                    errors.setdefault(number, []).extend((c, Uncalculated()) for c in columns)
             rows[name] = list(_sheet_rows(sheet, errors))
     finally:
         book.close()
-    return Book(names, rows, dict.fromkeys(rows, path))
+    warnings = [
+        problem
+        for name, scan in scans.items()
+        if name in rows and (problem := _hidden_rows(path, name, scan, rows[name])) is not None
+    ]
+    return Book(names, rows, dict.fromkeys(rows, path), warnings)
 
 
-def _sheet_rows(sheet: Any, errors: dict[int, list[tuple[int, str]]]) -> Iterator[Row]:
+def _hidden_rows(path: Path, sheet: str, scan: _Scan, rows: list[Row]) -> Problem | None:
+    """The warning for the filled rows a sheet hides (hidden, or filtered out).
+
+    They still get a letter: a row hidden to tidy the view or left out by a filter a
+    colleague forgot is still an addressee, and skipping it silently would be worse.
+    """
+    if not scan.hidden or sheet.strip().lower() != CONTACTS_SHEET.lower():
+        return None
+    filled = {number for number, cells in rows if number > 1 and cells}
+    hidden = sorted(filled.intersection(scan.hidden))
+    if not hidden:
+        return None
+    shown = ", ".join(map(str, hidden[:20])) + (
+        f" and {len(hidden) - 20} more" if len(hidden) > 20 else ""
+    )
+    noun = "row is" if len(hidden) == 1 else "rows are"
+    return Problem(
+        Location(file=path, sheet=sheet, row=hidden[0] if len(hidden) == 1 else None),
+        f"{len(hidden)} {noun} hidden (hidden, or left out by a filter): {shown}; "
+        "they still get a letter",
+        "Unhide them (or clear the filter) to check them; to leave a row out, write no "
+        "in its active column.",
+    )
+
+
+def _sheet_rows(sheet: Any, errors: dict[int, list[tuple[int, Any]]]) -> Iterator[Row]:
     """The sheet's non-blank rows (and row 1), numbered as Excel numbers them."""
     start = sheet.start
     if start is None:  # an empty sheet
@@ -322,9 +369,9 @@ def _sheet_rows(sheet: Any, errors: dict[int, list[tuple[int, str]]]) -> Iterato
     for offset, cells in enumerate(sheet.iter_rows()):
         number = top + offset + 1
         values: list[Any] = pad + list(cells) if left else list(cells)
-        for column, code in errors.get(number, ()):
+        for column, marker in errors.get(number, ()):
             values += [None] * (column + 1 - len(values))
-            values[column] = CellError(code)
+            values[column] = marker
         while values and values[-1] in (None, ""):
             values.pop()
         if values or number == 1:
@@ -335,6 +382,15 @@ def _sheet_rows(sheet: Any, errors: dict[int, list[tuple[int, str]]]) -> Iterato
 class _Scan:
     errors: dict[int, list[tuple[int, str]]]  # row (from 1) → [(column from 0, "#N/A")]
     sparse: bool
+    hidden: set[int] = field(default_factory=set)  # rows hidden (by hand or by a filter)
+    uncalculated: dict[int, list[int]] = field(default_factory=dict)  # row → [column]
+
+
+_HIDDEN_ROW = re.compile(rb"<(?:\w+:)?row\b([^>]*?\bhidden=\"(?:1|true)\"[^>]*)>")
+_UNCALCULATED = re.compile(
+    rb"<(?:\w+:)?c\b([^>/]*)>\s*<(?:\w+:)?f\b[^>]*(?:/>|>[^<]*</(?:\w+:)?f>)\s*"
+    rb"(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"
+)
 
 
 _ROW_NUMBER = re.compile(rb"<(?:\w+:)?row\b[^>]*?\br=\"(\d+)\"")
@@ -370,7 +426,22 @@ def _xlsx_scans(path: Path, names: list[str]) -> dict[str, _Scan]:
                     errors.setdefault(int(ref.group(2)), []).append((column - 1, code))
             numbers = _ROW_NUMBER.findall(data)
             last = int(numbers[-1]) if numbers else 0
-            out[name] = _Scan(errors, last > _SPARSE_ROWS and last > 4 * len(numbers))
+            scan = _Scan(errors, last > _SPARSE_ROWS and last > 4 * len(numbers))
+            if b"hidden=" in data:
+                for match in _HIDDEN_ROW.finditer(data):
+                    number = re.search(rb"\br=\"(\d+)\"", match.group(1))
+                    if number is not None:
+                        scan.hidden.add(int(number.group(1)))
+            if b"<f" in data:
+                for match in _UNCALCULATED.finditer(data):
+                    ref = _CELL_REF.search(match.group(1))
+                    if ref is None:
+                        continue
+                    column = 0
+                    for letter in ref.group(1):
+                        column = column * 26 + letter - 64
+                    scan.uncalculated.setdefault(int(ref.group(2)), []).append(column - 1)
+            out[name] = scan
     return out
 
 

@@ -16,6 +16,7 @@ value, and raised at once as a :class:`ContactsError`.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -38,6 +39,7 @@ from dispatch.contacts.reading import (
     CONTACTS_SHEET,
     CellError,
     Row,
+    Uncalculated,
     Unreadable,
     lock_files,
     open_problem,
@@ -121,6 +123,17 @@ def _row_values(
     errors: set[str] = set()
     for name, i in index.items():
         cell = cells[i] if i < len(cells) else None
+        if isinstance(cell, Uncalculated):
+            problems.append(
+                Problem(
+                    at(name),
+                    "holds a formula whose value was never calculated (the workbook was "
+                    "written by a program and never opened in a spreadsheet)",
+                    "Open and save the workbook in Excel or LibreOffice, and run again.",
+                )
+            )
+            errors.add(name)
+            cell = None
         if isinstance(cell, CellError):
             problems.append(
                 Problem(
@@ -133,6 +146,41 @@ def _row_values(
             cell = None
         values[name] = _clean(cell)
     return values, errors
+
+
+#: Columns that hold words (a name, a title, an organisation): a date or a number typed
+#: there is a slip (a cell formatted as Date turns "1/5" into the 1st of May).
+NAME_COLUMNS = ("civility", "first_name", "last_name", "function", "organisation", "country")
+
+
+def _typed_names(
+    cells: list[Any],
+    index: dict[str, int],
+    at: Callable[[str], Location],
+    values: dict[str, str],
+) -> list[Problem]:
+    """Warnings for a date or a number where a name is expected."""
+    found: list[Problem] = []
+    for name in NAME_COLUMNS:
+        i = index.get(name)
+        cell = cells[i] if i is not None and i < len(cells) else None
+        if isinstance(cell, (dt.date, dt.time)):
+            kind = "a date"
+        elif isinstance(cell, (int, float)) and not isinstance(cell, bool):
+            kind = "a number"
+        else:
+            continue
+        found.append(
+            Problem(
+                at(name),
+                f"holds {kind} where a name or organisation is expected; the letters "
+                "print it as it is",
+                "Type the text in the cell (format the column as Text if the spreadsheet "
+                "keeps changing it), or leave it empty.",
+                value=values.get(name, ""),
+            )
+        )
+    return found
 
 
 def load_contacts(path: Path) -> Contacts:
@@ -176,7 +224,12 @@ def load_contacts(path: Path) -> Contacts:
         book.files[categories_name], categories_name, book.rows[categories_name], problems
     )
     addressees = _load_addressees(
-        book.files[contacts_name], contacts_name, book.rows[contacts_name], categories, problems
+        book.files[contacts_name],
+        contacts_name,
+        book.rows[contacts_name],
+        categories,
+        problems,
+        warnings=warnings,
     )
     if problems:
         raise ContactsError(problems + warnings)
@@ -286,6 +339,8 @@ def _load_addressees(
     rows: list[Row],
     categories: dict[str, Category],
     problems: list[Problem],
+    *,
+    warnings: list[Problem] | None = None,
 ) -> list[Addressee]:
     table = _table(rows, path, sheet, CONTACT_COLUMNS, problems)
     if table is None:
@@ -302,6 +357,8 @@ def _load_addressees(
         values, errors = _row_values(cells, index, partial(at, row), problems)
         if not any(values.values()) and not errors:
             continue  # a blank row: Excel users leave them between groups
+        if warnings is not None:
+            warnings += _typed_names(cells, index, partial(at, row), values)
         for name, (required, what) in CONTACT_COLUMNS.items():
             if required and not values.get(name) and name not in errors:
                 problems.append(Problem(at(row, name), "is empty", f"Write {what} and run again."))

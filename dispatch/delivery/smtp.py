@@ -44,6 +44,7 @@ from aiosmtplib import (
     SMTPTimeoutError,
 )
 
+from dispatch.delivery.signin import credentials
 from dispatch.errors import RelayError
 from dispatch.outgoing import Outgoing
 from dispatch.settings import SmtpSettings
@@ -241,12 +242,13 @@ async def connect(settings: SmtpSettings, local_hostname: str | None = None) -> 
     Raises :class:`RelayError` saying what failed and what to check
     (see :data:`CONNECTION_ERRORS`).
     """
-    password = settings.password.get_secret_value() if settings.password else None
+    signin = await asyncio.to_thread(credentials, settings)  # may run the user's command
+    password = signin is not None and signin.mechanism == "password"
     smtp = SMTP(
         hostname=settings.host,
         port=settings.port,
-        username=settings.user,
-        password=password,
+        username=signin.user if signin is not None and password else None,
+        password=signin.secret if signin is not None and password else None,
         local_hostname=local_hostname or None,
         timeout=settings.timeout,
         use_tls=settings.security == "tls",
@@ -258,6 +260,8 @@ async def connect(settings: SmtpSettings, local_hostname: str | None = None) -> 
         await smtp.connect()
         if smtp.is_ehlo_or_helo_needed:
             await smtp.ehlo()
+        if signin is not None and signin.mechanism == "xoauth2":
+            await smtp.auth_xoauth2(signin.user, signin.secret)
     except BaseException as error:
         smtp.close()
         explained = connection_problem(error, settings)
@@ -298,10 +302,21 @@ _CHECK = "Check DISPATCH_SMTP_HOST and DISPATCH_SMTP_PORT"
 
 
 def _login_refused(error: SMTPAuthenticationError, settings: SmtpSettings) -> str:
+    if settings.token_command is not None:
+        check = (
+            "Check DISPATCH_SMTP_USER, and that the token command gives a token for this "
+            "user with the right to send mail (SMTP.Send on Microsoft 365, "
+            "https://mail.google.com/ on Google Workspace)."
+        )
+    elif settings.password_command is not None:
+        check = "Check DISPATCH_SMTP_USER and the password printed by the password command."
+    elif settings.keyring:
+        check = "Check DISPATCH_SMTP_USER and the password stored in the system keyring."
+    else:
+        check = "Check DISPATCH_SMTP_USER and DISPATCH_SMTP_PASSWORD."
     return (
         f"the relay refused the login of user {settings.user!r} "
-        f"({error.code} {error.message}). Check DISPATCH_SMTP_USER and "
-        "DISPATCH_SMTP_PASSWORD."
+        f"({error.code} {error.message}). {check}"
     )
 
 

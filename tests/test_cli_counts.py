@@ -1,0 +1,75 @@
+"""Counts that add up: letters, distinct addressees, copies, and every workbook row that
+got no letter with its reason, per language; the category wording in each language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from dispatch.cli import main
+from dispatch.job import Selection, check_mailing
+from dispatch.prepare import INACTIVE, NOT_ADDRESSED, NOT_CATEGORY
+from tests.conftest import WorkbookFactory, person
+
+MakeMailing = Callable[..., Path]
+
+PEOPLE = [
+    person("anne.martin@example.org", categories="MS, SGC", cc="assistant@example.org"),
+    person("john.smith@example.org", categories="MS", language="en", last_name="Smith"),
+    person("prof.lee@example.org", categories="AC", language="en", last_name="Lee"),
+    person("gone@example.org", active="no", last_name="Gone"),
+    person("press@example.org", categories="PRESS", language="en", last_name="Press"),
+]
+CATEGORIES = [
+    ["code", "fr", "en"],
+    ["MS", "Aux États Membres", "Member States"],
+    ["AC", "Aux établissements universitaires", "Academia"],
+    ["SGC", "Aux Présidents des commissions d'études", "Study Group Chairmen"],
+    ["PRESS", "À la presse", "Press"],
+]
+
+
+def test_every_row_is_a_letter_or_has_a_reason_per_language(
+    make_mailing: MakeMailing, make_workbook: WorkbookFactory
+) -> None:
+    workbook = make_workbook(PEOPLE, categories=CATEGORIES)
+    prepared = check_mailing(make_mailing(), Selection(contacts=workbook, category=("MS", "SGC")))
+    tally = prepared.tally()
+    assert tally.letters == {"fr": 1, "en": 1}
+    assert tally.addressees == 2
+    assert tally.left_out == {
+        (NOT_CATEGORY, "en"): 1,  # prof.lee, in AC only
+        (INACTIVE, "fr"): 1,
+        (NOT_ADDRESSED, "en"): 1,  # press: PRESS is not in the mailing
+    }
+    assert tally.total_letters + sum(tally.left_out.values()) == tally.total_rows == 5
+    assert tally.in_several == 1  # anne: MS and SGC
+    assert tally.category_rows == 3
+    assert tally.copies == {"fr": 1, "en": 0}
+
+
+def test_check_says_why_rows_got_no_letter_and_who_is_in_several_categories(
+    make_mailing: MakeMailing, make_workbook: WorkbookFactory
+) -> None:
+    workbook = make_workbook(PEOPLE, categories=CATEGORIES)
+    result = CliRunner().invoke(
+        main, ["check", str(make_mailing()), "--contacts", str(workbook)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    lines = [" ".join(line.replace("│", " ").split()) for line in out.splitlines()]
+    assert "With a letter 1 2 3" in lines
+    assert "No letter: inactive 1 0 1" in lines
+    assert "No letter: not in the categories of this mailing 0 1 1" in lines
+    assert "Rows 2 3 5" in lines
+    assert "3 letters to 3 distinct addressees." in lines
+    assert (
+        "1 addressee is in several categories: the category rows add up to 4 for 3 "
+        "letters, each letter counted once per category." in lines
+    )
+    assert "1 copy goes to the Cc addresses of the workbook's cc column as well." in lines
+    # Each category in the words of each language of the letters.
+    assert "MS fr: Aux États Membres 1 1 2" in lines
+    assert "en: Member States" in lines
