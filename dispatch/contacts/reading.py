@@ -353,6 +353,7 @@ def _hidden_rows(path: Path, sheet: str, scan: _Scan, rows: list[Row]) -> Proble
         "they still get a letter",
         "Unhide them (or clear the filter) to check them; to leave a row out, write no "
         "in its active column.",
+        warning=True,
     )
 
 

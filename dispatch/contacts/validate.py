@@ -178,6 +178,7 @@ def _typed_names(
                 "Type the text in the cell (format the column as Text if the spreadsheet "
                 "keeps changing it), or leave it empty.",
                 value=values.get(name, ""),
+                warning=True,
             )
         )
     return found
