@@ -74,7 +74,8 @@ def check(mailing: Path, contacts: Path, *extra: str) -> tuple[int, str]:
 _COUNT = re.compile(r"^(\d+) problems? found; nothing was written or sent\.$", re.MULTILINE)
 _WORKBOOK_LINE = re.compile(
     r"^- (?P<file>[^,:\n]+\.(?:xlsx|csv)), sheet (?P<sheet>[^,:\n]+)"
-    r"(?:, row (?P<row>\d+)(?:, column \"(?P<column>[^\"\n]*)\")?)?: (?P<message>.*)$",
+    r"(?:, row (?P<row>\d+)(?: to row (?P<last>\d[\d ]*))?"  # a run of rows: one line
+    r"(?:, column \"(?P<column>[^\"\n]*)\")?)?: (?P<message>.*)$",
     re.MULTILINE,
 )
 _MAILING_LINE = re.compile(
@@ -104,9 +105,11 @@ def assert_every_problem_is_located(stderr: str) -> None:
             # a missing column: row 1, and the message names the column
             assert line["row"] == "1", line.group(0)
             assert line["message"].startswith('has no column "'), line.group(0)
-    located = (
-        len(workbook) + len(_MAILING_LINE.findall(problems)) + len(_TEMPLATE_LINE.findall(problems))
-    )
+    rows = sum(
+        int(line["last"].replace(" ", "")) - int(line["row"]) + 1 if line["last"] else 1
+        for line in workbook
+    )  # the same problem on consecutive rows is printed once (dispatch.errors.summarise)
+    located = rows + len(_MAILING_LINE.findall(problems)) + len(_TEMPLATE_LINE.findall(problems))
     assert located == expected, stderr
 
 

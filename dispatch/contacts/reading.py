@@ -160,11 +160,12 @@ def read_book(path: Path) -> Book:
     (a workbook saved while a send prepares would otherwise be recorded as read when its
     new rows never were: issue 13, hole 1).
     """
-    companion = path.with_name(path.stem + ".categories.csv")
-    files = [path, companion] if path.suffix.lower() == ".csv" else [path]
+    files = [path]
+    if path.suffix.lower() == ".csv":  # its categories are in a companion file
+        files.append(path.with_name(path.stem + ".categories.csv"))
 
     def digests() -> dict[Path, str]:
-        return {f: file_digest(f) for f in files if f.exists()}
+        return {f: file_digest(f) for f in files if f.is_file()}
 
     for _ in range(_READ_ATTEMPTS):
         before = digests()
