@@ -358,7 +358,21 @@ def _keep_dates_together(html: str, body: str) -> str:
         return body
     keep = keep_together_fr if lang.group(1).lower() == "fr" else keep_together_en
     return "".join(
-        piece if not piece or piece.startswith("<") else keep(piece) for piece in _RAW.split(body)
+        piece if not piece or piece.startswith("<") else _nowrap_hyphens(keep(piece))
+        for piece in _RAW.split(body)
+    )
+
+
+_NB_HYPHENATED = re.compile(r"[\w.]*\u2011[\w.\u2011]*")
+
+
+def _nowrap_hyphens(text: str) -> str:
+    """``CEE‑ONU`` (U+2011, which the house font lacks: it would come from a fallback
+    font) printed as ``CEE-ONU`` with an ordinary hyphen, on one line."""
+    if "\u2011" not in text:
+        return text
+    return _NB_HYPHENATED.sub(
+        lambda m: f'<span class="nowrap">{m.group().replace(chr(0x2011), "-")}</span>', text
     )
 
 
