@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatch.errors import OutputError
+from dispatch.typography import keep_together_en, keep_together_fr
 
 __all__ = [
     "DEFAULT_STYLESHEET",
@@ -347,6 +348,35 @@ def _no_hyphens(body: str) -> str:
     return _HYPHENATED.sub(lambda m: _no_hyphens_in(m.group()), body)
 
 
+_LANG = re.compile(r'<html\b[^>]*\blang="(fr|en)', re.IGNORECASE)
+_RAW = re.compile(r"(<(?:style|script|title)\b.*?</(?:style|script|title)\s*>|<[^>]*>)", re.S)
+
+
+def _keep_dates_together(html: str, body: str) -> str:
+    """Dates held on one line ("17 mai 2021"): typography.keep_together_fr/en on the text."""
+    lang = _LANG.search(html)
+    if lang is None:
+        return body
+    keep = keep_together_fr if lang.group(1).lower() == "fr" else keep_together_en
+    return "".join(
+        piece if not piece or piece.startswith("<") else _nowrap_hyphens(keep(piece))
+        for piece in _RAW.split(body)
+    )
+
+
+_NB_HYPHENATED = re.compile(r"[\w.]*\u2011[\w.\u2011]*")
+
+
+def _nowrap_hyphens(text: str) -> str:
+    """``CEE‑ONU`` (U+2011, which the house font lacks: it would come from a fallback
+    font) printed as ``CEE-ONU`` with an ordinary hyphen, on one line."""
+    if "\u2011" not in text:
+        return text
+    return _NB_HYPHENATED.sub(
+        lambda m: f'<span class="nowrap">{m.group().replace(chr(0x2011), "-")}</span>', text
+    )
+
+
 def _no_hyphens_in(body: str) -> str:
     out = []
     for piece in _TOKEN.split(body):
@@ -359,7 +389,8 @@ def _no_hyphens_in(body: str) -> str:
 
 def print_html(html: str) -> str:
     """A letter's HTML as printed: each external link's target legible on paper, proper
-    names and acronyms not hyphenated. Only the PDF gets this; the e-mail keeps its HTML.
+    names and acronyms not hyphenated, dates kept on one line ("17 mai 2021"). Only the
+    PDF gets this; the e-mail keeps its HTML.
 
     A link whose words are not its target gets the target in a ``.link-note`` after it,
     which print.css floats to the foot of the page as a numbered footnote (clickable
@@ -374,7 +405,8 @@ def print_html(html: str) -> str:
     found = _BODY.search(html)
     if found is None:
         return html
-    body = _EXTERNAL_LINK.sub(_link_for_print, found.group())
+    body = _keep_dates_together(html, found.group())
+    body = _EXTERNAL_LINK.sub(_link_for_print, body)
     body = _no_hyphens(body)
     return html[: found.start()] + body + html[found.end() :]
 

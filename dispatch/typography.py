@@ -624,6 +624,9 @@ def _fr_thousands(flow: _Flow) -> Iterator[Edit]:
 # "p. 4"), a time from "a.m." ("8.30 a.m.") get U+00A0; the hyphen of an acronym joined to
 # a word in capitals ("CEE-ONU", "ONU-Femmes", "ITU-T") becomes U+2011 NON-BREAKING
 # HYPHEN. References such as "CL-22/006" stay as written (their right side is a number).
+# typeset() applies all but the dates: formatting.py writes dates with ordinary spaces and
+# its output must stay a fixed point of typeset() (a Subject header has no use for them
+# either); keep_together_fr/en, which the PDF applies (dispatch/pdf.py), include dates.
 
 _FR_MONTHS = "janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre"
 _EN_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
@@ -650,19 +653,20 @@ _EN_TIME = re.compile(rf"[0-9](?P<a>{_SP})(?=(?:a\.m\.|p\.m\.)|(?:am|pm)(?!\w))"
 _ACRONYM_HYPHEN = re.compile(r"(?<![\w\u2011-])[A-Z][A-Z0-9]+(?P<h>-)(?=[A-Z])")
 
 
-def _keep_together(lang: Literal["fr", "en"]) -> Rule:
-    dates = _FR_DATE if lang == "fr" else _EN_DATE
+def _keep_together(lang: Literal["fr", "en"], *, dates: bool = True) -> Rule:
+    date_pattern = _FR_DATE if lang == "fr" else _EN_DATE
     month_year = _MONTH_YEAR[lang]
 
     def rule(flow: _Flow) -> Iterator[Edit]:
         text = flow.text
         edits: list[Edit] = []
-        for m in dates.finditer(text):
-            for group in ("a", "b", "c", "d"):
-                if group in m.re.groupindex and m.group(group) is not None:
-                    edits.append((m.start(group), m.end(group), NBSP))
-        for m in month_year.finditer(text):
-            edits.append((m.start("b"), m.end("b"), NBSP))
+        if dates:
+            for m in date_pattern.finditer(text):
+                for group in ("a", "b", "c", "d"):
+                    if group in m.re.groupindex and m.group(group) is not None:
+                        edits.append((m.start(group), m.end(group), NBSP))
+            for m in month_year.finditer(text):
+                edits.append((m.start("b"), m.end("b"), NBSP))
         for m in _ABBREVIATION_NUMBER.finditer(text):
             edits.append((m.start("a"), m.end("a"), NBSP))
         if lang == "en":
@@ -718,7 +722,7 @@ _PASSES: dict[str, tuple[tuple[Rule, ...], ...]] = {
             _currency_before,
             _number_ranges,
         ),
-        (_keep_together("fr"),),
+        (_keep_together("fr", dates=False),),
     ),
     "en": (
         (
@@ -729,7 +733,7 @@ _PASSES: dict[str, tuple[tuple[Rule, ...], ...]] = {
             _currency_before,
             _number_ranges,
         ),
-        (_en_apostrophes, _keep_together("en")),
+        (_en_apostrophes, _keep_together("en", dates=False)),
     ),
 }
 

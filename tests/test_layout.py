@@ -332,7 +332,7 @@ def test_cl23_24_reaches_member_states_and_every_sector_member_itu_r_included() 
     fr = next(x for x in prepared.letters if x.lang == "fr" and not x.addressee.salutation)
     assert "<dt>Référence&nbsp;:</dt><dd><strong>CL-23/24</strong></dd>" in fr.html
     assert ">document d’information</a>" in fr.html
-    assert "<strong>avant le 12\xa0septembre\xa02023</strong>, à 23" in fr.html
+    assert "<strong>avant le 12 septembre 2023</strong>, à 23" in fr.html
 
 
 def test_cmdt21_prints_its_annex_title_once_on_the_annex_page() -> None:

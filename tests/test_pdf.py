@@ -178,7 +178,7 @@ def test_every_page_is_a4(letter_pdf: bytes) -> None:
 
 
 def test_place_date_and_reference_are_on_the_first_page(pages: list[str]) -> None:
-    assert "Genève, le 13 octobre 2021" in pages[0]
+    assert f"Genève, le 13{NBSP}octobre{NBSP}2021" in pages[0]  # a date stays on one line
     assert "Circulaire TSB 352" in pages[0]
     assert f"Réf.{NBSP}:" in pages[0]
     assert "u4ssc@itu.int" in pages[0]
@@ -243,7 +243,7 @@ def test_french_words_are_hyphenated_in_the_letter_text() -> None:
 
 @pytest.mark.parametrize(
     "word",
-    ["Anticonstitutionnellement", "Partner2Connect", "ONU\u2011Femmes", "Télécommunications"],
+    ["Anticonstitutionnellement", "Partner2Connect", "ONU-Femmes", "Télécommunications"],
 )
 def test_words_with_a_capital_or_a_digit_are_never_hyphenated(word: str) -> None:
     narrow = "<style>.body p { width: 3cm }</style>"
