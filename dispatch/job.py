@@ -249,17 +249,22 @@ def mailing_status(mailing: PathLike, *, contacts: PathLike | None = None) -> St
         every = journal.rows()
         left = {s: n for s, n in journal.left().items() if n}
     bounced = tuple(row for row in every if row.bounce is not None)
-    problems = tuple(r for r in every if r.state in _PROBLEMS and not r.withdrawn)
     copies = tuple(r for r in every if r.state == "sent" and r.reply and "refused: " in r.reply)
     present = _workbook_keys(contacts_path_for(loaded, Path(contacts) if contacts else None))
     gone = {r.key for r in every if r.left_at is not None or (present and r.key not in present)}
+    replaced = replacements(every, gone)
+    # A withdrawn row is not counted, but one whose address was corrected is still shown,
+    # marked "replaced by": that is where the letter went instead.
+    problems = tuple(
+        r for r in every if r.state in _PROBLEMS and (not r.withdrawn or r.key in replaced)
+    )
     return Status(
         loaded,
         path,
         counts,
         problems,
         copies_refused=copies,
-        replaced=replacements(every, gone),
+        replaced=replaced,
         bounced=bounced,
         left=left,
     )

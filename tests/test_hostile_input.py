@@ -1073,9 +1073,10 @@ def test_merged_cells_hidden_rows_and_formulas_read_as_the_file_stores_them(
 ) -> None:
     """dispatch reads what the file holds, not what the window shows.
 
-    A hidden row is an addressee like any other (leave someone out with active = no); a
-    merged cell's value belongs to its first row only; a formula reads as the value Excel
-    computed and saved (a file written by a program that computes nothing reads empty).
+    A hidden row is an addressee like any other (leave someone out with active = no; a
+    warning names it); a merged cell's value belongs to its first row only; a formula
+    reads as the value Excel computed and saved, and one never computed (a file written
+    by a program) is a problem naming its cell, never a silent blank.
     """
     book = Workbook()
     sheet = book.active
@@ -1094,11 +1095,21 @@ def test_merged_cells_hidden_rows_and_formulas_read_as_the_file_stores_them(
         categories.append(row)
     path = tmp_path / "contacts.xlsx"
     book.save(path)
+    with pytest.raises(ContactsError) as raised:
+        load_contacts(path)
+    assert [str(p) for p in raised.value.problems] == [
+        'contacts.xlsx, sheet Contacts, row 4, column "country": holds a formula whose '
+        "value was never calculated (the workbook was written by a program and never "
+        "opened in a spreadsheet). Open and save the workbook in Excel or LibreOffice, "
+        "and run again."
+    ]
+    sheet.cell(row=4, column=HEADERS.index("country") + 1, value="Valmont")
+    book.save(path)
     people = load_contacts(path).addressees
     assert [(p.row, p.organisation, p.country) for p in people] == [
         (2, "Ministère des Postes", "Valmont"),
         (3, "", "Valmont"),
-        (4, "", ""),  # hidden, and its formula was never computed
+        (4, "", "Valmont"),  # hidden: an addressee like any other
     ]
 
 

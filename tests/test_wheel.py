@@ -41,6 +41,9 @@ def test_the_wheel_installed_in_a_fresh_venv_checks_and_renders_from_another_fol
 
     work = tmp_path / "elsewhere"
     shutil.copytree(ROOT / "mailings" / "tsb-352", work / "tsb-352")
+    # The letterhead the samples share lives beside them (letterhead.file = "../…").
+    for shared in ("letterhead.toml", "letterhead-logo.svg"):
+        shutil.copy(ROOT / "mailings" / shared, work / shared)
     shutil.copy(ROOT / "contacts.xlsx", work / "contacts.xlsx")
     dispatch = venv / "bin" / "dispatch"
 
