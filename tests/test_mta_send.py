@@ -70,7 +70,7 @@ def test_a_mailing_through_postfix_arrives_once_with_its_552_and_its_4xx_handled
     elapsed = time.monotonic() - started
     assert code == 1, out + err  # one refused for good
     assert "450" in err and "retrying" in err, err  # the relay's rate limit, retried
-    assert "refused: 1" in out
+    assert "Not sent: 1 refused by the relay." in out
 
     with Journal.open(mailing.parent / ".dispatch" / "journal.sqlite3", readonly=True) as j:
         states = {row.key: row for row in j.rows()}
