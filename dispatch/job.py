@@ -34,7 +34,7 @@ from dispatch.journal import Journal, JournalRow, MailingLock, Plan, State
 from dispatch.journal import journal_dir as folder_journal_dir
 from dispatch.mailing import Mailing, load_mailing
 from dispatch.outgoing import Outgoing
-from dispatch.output import make_pdfs, now, parse_formats, render_files
+from dispatch.output import make_pdfs, now, parse_formats, remove_written, render_files
 from dispatch.prepare import Prepared, contacts_path_for, prepare, templates_path_for
 from dispatch.preview import write_index
 from dispatch.progress import OnProgress, Step, counted
@@ -61,6 +61,7 @@ __all__ = [
     "lock_path",
     "mailing_identity",
     "mailing_status",
+    "output_folder",
     "preview_mailing",
     "render_mailing",
     "report_mailing",
@@ -86,6 +87,15 @@ def journal_path(mailing: Mailing) -> Path:
 def lock_path(mailing: Mailing) -> Path:
     """The lock file that keeps two runs from working on ``mailing`` at once."""
     return journal_dir(mailing) / "lock"
+
+
+def output_folder(mailing: Mailing) -> Path:
+    """Where ``render`` and ``preview`` write by default: ``<mailing folder>/out/``.
+
+    Beside the mailing file, like its journal, so that the same command writes to the
+    same place wherever it is run from (the mailing's own folder included).
+    """
+    return mailing.folder / "out"
 
 
 # -- check, render, preview ------------------------------------------------------------
@@ -162,13 +172,14 @@ def render_mailing(
     selection: Selection | None = None,
     progress: OnProgress | None = None,
 ) -> Rendered:
-    """Render every letter to files in ``out`` (default ``out/<mailing name>``).
+    """Render every letter to files in ``out`` (default :func:`output_folder`).
 
-    Everything is validated first: on any problem nothing is written.
+    Everything is validated first: on any problem nothing is written, and a render that
+    fails half-way (a full disk, Ctrl-C) takes away the files it wrote.
     """
     chosen = _checked_formats(formats)
     prepared = check_mailing(mailing, selection, progress=progress)
-    target = Path(out) if out is not None else Path("out") / prepared.mailing.name
+    target = Path(out) if out is not None else output_folder(prepared.mailing)
     written = render_files(prepared, target, chosen, progress=progress)
     return Rendered(prepared, target, tuple(chosen), written.files, written.letters)
 
@@ -191,12 +202,17 @@ def preview_mailing(
     selection: Selection | None = None,
     progress: OnProgress | None = None,
 ) -> Previewed:
-    """Render every letter into ``out`` (default ``out/<name>/preview``) with an index.html."""
+    """Render every letter into ``out`` (default ``<output folder>/preview``, see
+    :func:`output_folder`) with an index.html."""
     chosen = _checked_formats(formats)
     prepared = check_mailing(mailing, selection, progress=progress)
-    target = Path(out) if out is not None else Path("out") / prepared.mailing.name / "preview"
-    render_files(prepared, target, chosen, progress=progress)
-    written = write_index(prepared, target, chosen)
+    target = Path(out) if out is not None else output_folder(prepared.mailing) / "preview"
+    letters = render_files(prepared, target, chosen, progress=progress)
+    try:
+        written = write_index(prepared, target, chosen)
+    except BaseException:
+        remove_written(letters)
+        raise
     return Previewed(prepared, target, written.index, tuple(written.warnings))
 
 

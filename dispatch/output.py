@@ -45,6 +45,39 @@ class Written:
     letters: int = 0
     per_group: Counter[tuple[str, str]] = field(default_factory=Counter)
     extra: list[Path] = field(default_factory=list)
+    # What this run wrote and the folders it made, so that a failed run takes them away
+    # (:func:`remove_written`): a render either writes every letter or leaves nothing.
+    paths: list[Path] = field(default_factory=list)
+    folders: list[Path] = field(default_factory=list)
+
+
+def remove_written(written: Written) -> None:
+    """Take away the files a failed run wrote and the folders it made (when left empty).
+
+    A run that stops half-way (an error, Ctrl-C) must not leave some letters behind while
+    saying that nothing was written. Files and folders that cannot be removed are left:
+    the error that stopped the run is the one to report.
+    """
+    for path in written.paths:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
+    for folder in sorted(written.folders, key=lambda f: len(f.parts), reverse=True):
+        try:
+            folder.rmdir()
+        except OSError:
+            pass  # not empty (a file of the user's), or already gone
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and its parents that do not exist yet (the ones a run will make)."""
+    missing: list[Path] = []
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            break
+        missing.append(candidate)
+    return missing
 
 
 def parse_formats(text: str) -> list[str]:
@@ -84,20 +117,25 @@ WRITERS = 4
 
 
 def write_outputs(
-    out: Path, items: Iterable[tuple[str, str, tuple[str, ...], dict[str, Producer]]]
+    out: Path,
+    items: Iterable[tuple[str, str, tuple[str, ...], dict[str, Producer]]],
+    written: Written | None = None,
 ) -> Written:
     """Write ``(lang, stem, categories, {ext: producer})`` items; count per group.
 
     The bytes are produced here, in order; the files are written by a few threads. At
     most a few hundred files wait in memory, and the first write error stops the run.
+    ``written`` (a new one by default) records every file and folder made, also when the
+    run fails: :func:`remove_written` takes them away.
     """
-    written = Written(out=out)
+    written = Written(out=out) if written is None else written
     pending: deque[Future[None]] = deque()
     folders: set[str] = set()  # made once each, not once per letter
     with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="dispatch-write") as pool:
         try:
             for lang, stem, categories, producers in items:
                 if lang not in folders:
+                    written.folders += _missing_folders(out / lang)
                     if PRIVATE_EXTENSIONS & producers.keys():  # who was written to, and how
                         private_dir(out / lang)
                     else:
@@ -109,7 +147,9 @@ def write_outputs(
                 for ext, produce in producers.items():
                     target = out / lang / f"{stem}.{ext}"
                     private = ext in PRIVATE_EXTENSIONS
-                    pending.append(pool.submit(write_atomic, target, produce(), private=private))
+                    data = produce()
+                    written.paths.append(target)
+                    pending.append(pool.submit(write_atomic, target, data, private=private))
                     written.files += 1
                     while len(pending) > 256:
                         pending.popleft().result()
@@ -158,21 +198,30 @@ def render_files(
                 made[ext] = partial(composer.pdf, letter)
         return made
 
-    written = write_outputs(
-        out,
-        (
-            (letter.lang, letter.stem, letter.categories, producers(letter))
-            for letter in counted(prepared.letters, progress, Step.RENDERING, len(prepared.letters))
-        ),
-    )
-    if "ics" in formats:
-        for lang in sorted({letter.lang for letter in prepared.letters}):
-            ics = composer.ics(lang)
-            if ics is not None:
-                path = out / lang / composer.ics_name(lang)
-                write_atomic(path, ics)
-                written.files += 1
-                written.extra.append(path)
+    written = Written(out=out)
+    try:
+        write_outputs(
+            out,
+            (
+                (letter.lang, letter.stem, letter.categories, producers(letter))
+                for letter in counted(
+                    prepared.letters, progress, Step.RENDERING, len(prepared.letters)
+                )
+            ),
+            written,
+        )
+        if "ics" in formats:
+            for lang in sorted({letter.lang for letter in prepared.letters}):
+                ics = composer.ics(lang)
+                if ics is not None:
+                    path = out / lang / composer.ics_name(lang)
+                    written.paths.append(path)
+                    write_atomic(path, ics)
+                    written.files += 1
+                    written.extra.append(path)
+    except BaseException:
+        remove_written(written)  # all the letters or none: the error says nothing was written
+        raise
     return written
 
 

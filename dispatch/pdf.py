@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import html as _html
-import importlib.resources
 import logging
 import re
 import shutil
@@ -31,11 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from dispatch.errors import OutputError
+from dispatch.resources import TEMPLATES
 from dispatch.typography import keep_together_en, keep_together_fr
 
 __all__ = [
     "DEFAULT_STYLESHEET",
     "FontMissingError",
+    "PdfLibraryMissing",
     "PdfRenderer",
     "check_fonts",
     "font_family_of",
@@ -49,9 +50,7 @@ PDF_VARIANT = "pdf/a-3u"
 tagged (a structure tree, the language: readable by a screen reader). PDF/A-3 rather than
 2: a letter may embed its annexes (``<a rel="attachment">``), which only PDF/A-3 allows."""
 
-DEFAULT_STYLESHEET: Path = Path(
-    str(importlib.resources.files("dispatch") / "_templates" / "print.css")
-).resolve()
+DEFAULT_STYLESHEET: Path = TEMPLATES / "print.css"
 """The house stylesheet, applied to every PDF (parsed once per process).
 
 The templates also include it inline for the e-mail; the same rules applied twice give the
@@ -71,6 +70,37 @@ _FONT_PACKAGES = {"liberation serif": "fonts-liberation2"}
 # WeasyPrint fetches images and stylesheets through this; letters never need the network,
 # and a render of 10 000 letters must not wait on (or leak to) a remote server.
 _ALLOWED_PROTOCOLS = ("file", "data")
+
+
+#: Where WeasyPrint says how to install its system libraries (Pango, HarfBuzz...) on each
+#: system; the README's "Install" section says the same in short.
+WEASYPRINT_INSTALL = "https://doc.courtbouillon.org/weasyprint/stable/first_steps.html"
+
+
+class PdfLibraryMissing(OutputError):
+    """A system library the PDF engine (WeasyPrint) needs is not installed.
+
+    Only the PDF needs them: ``render --format html,txt,eml`` with ``attach_pdf = false``
+    in the mailing file works without them.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            "The PDF cannot be made: a system library that WeasyPrint (dispatch's PDF engine) "
+            f"needs is missing ({reason}). Install WeasyPrint's libraries as the README's "
+            f'"Install" section says for your system (or see {WEASYPRINT_INSTALL}), or leave '
+            "the PDF out: --format html,txt,eml and attach_pdf = false in the mailing file."
+        )
+
+
+def _load_weasyprint() -> None:
+    """Import WeasyPrint, which loads Pango and its friends through ctypes/cffi: a missing
+    library is an :class:`OSError` at import, turned here into :class:`PdfLibraryMissing`."""
+    try:
+        import weasyprint  # noqa: F401
+    except OSError as error:
+        raise PdfLibraryMissing(str(error).splitlines()[0] if str(error) else "") from None
 
 
 class FontMissingError(OutputError):
@@ -229,6 +259,7 @@ class _Engine:
     """
 
     def __init__(self, stylesheet: Path | None) -> None:
+        _load_weasyprint()
         if stylesheet is not None:
             check_fonts(stylesheet)
         from weasyprint import CSS, URLFetcher

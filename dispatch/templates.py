@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextvars
 import difflib
-import importlib.resources
 import re
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, MutableSequence
@@ -35,6 +34,7 @@ from dispatch.errors import Location, Problem, TemplateError
 from dispatch.filters import install_filters
 from dispatch.markdown import to_html, to_text
 from dispatch.placeholders import UnknownField, UnsetField, file_field
+from dispatch.resources import TEMPLATES
 
 Output = Literal["html", "text"]
 SUFFIX: dict[Output, str] = {"html": ".html", "text": ".txt"}
@@ -43,7 +43,7 @@ SUFFIX: dict[Output, str] = {"html": ".html", "text": ".txt"}
 #: the wheel holds as files and which, in a source checkout, is a link to the repository's
 #: ``templates/`` folder. A secretariat's own templates are named by ``templates = "folder"``
 #: in the mailing file or by ``--templates``; the working directory is never searched.
-DEFAULT_TEMPLATES = Path(str(importlib.resources.files("dispatch") / "_templates")).resolve()
+DEFAULT_TEMPLATES = TEMPLATES
 
 
 def markdown_to_text(source: str, links: MutableSequence[str] | None = None) -> str:

@@ -71,9 +71,23 @@ def keyring_name(settings: SmtpSettings) -> str:
     return f"{settings.user}@{settings.host}"
 
 
+#: How to add the keyring to an installed dispatch (it is an extra: 15 packages that only
+#: this way of signing in needs).
+KEYRING_INSTALL = (
+    "pip install 'dispatch[keyring]' (or, installed with pipx: pipx inject dispatch keyring)"
+)
+
+
 def _from_keyring(user: str, settings: SmtpSettings) -> str:
-    import keyring  # loaded only by those who use it: it looks for backends at import
-    from keyring.errors import KeyringError
+    try:
+        import keyring  # loaded only by those who use it: it looks for backends at import
+        from keyring.errors import KeyringError
+    except ImportError:
+        raise RelayError(
+            "keyring = true asks for the system keyring, and the keyring package is not "
+            f"installed. Install it with {KEYRING_INSTALL}, or sign in with "
+            "DISPATCH_SMTP_PASSWORD or password_command."
+        ) from None
 
     name = keyring_name(settings)
     try:
