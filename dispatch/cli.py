@@ -294,6 +294,7 @@ def show_tally(prepared: Prepared) -> None:
 #: The commands in the order of the work, as the help lists them (the six of every
 #: mailing, then those some mailings need); any other follows by name.
 ORDER = (
+    "init",
     "check",
     "render",
     "preview",
@@ -346,6 +347,7 @@ def main() -> None:
 
     \b
     A first mailing:
+      dispatch init mailings/gala
       dispatch check mailings/gala
       dispatch preview mailings/gala
       dispatch send mailings/gala --to me@example.org
@@ -358,6 +360,55 @@ def main() -> None:
     2 bad input (nothing written or sent), 3 relay unreachable or sign-in refused.
     """
     _use_consoles()
+
+
+@main.command(short_help="Start a new mailing folder: a starter to fill in, or a sample.")
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--kind",
+    type=click.Choice(["invitation", "consultation"]),
+    default="invitation",
+    show_default=True,
+    help="The letter of the starter: an invitation to an event, or a consultation "
+    "with a reply deadline.",
+)
+@click.option(
+    "--sample",
+    metavar="NAME",
+    default=None,
+    help="Copy one of the sample mailings instead: tsb-352, cmdt-21, bdt-dir-105, "
+    "cl-23-24 or wsis-2021.",
+)
+@handle_errors
+def init(folder: Path, kind: str, sample: str | None) -> None:
+    """Write a new mailing into FOLDER that checks and renders at once.
+
+    The starter is a commented mailing.toml, a contacts.xlsx (sheets Contacts and
+    Categories, a few fictional rows, dropdowns for language and active) and a
+    letterhead.toml to fill in. With --sample, one of dispatch's sample mailings is
+    copied instead, with its letterhead and workbook. No file is ever written over:
+    if one exists, nothing is written.
+
+    \b
+    Examples:
+      dispatch init gala
+      dispatch init survey --kind consultation
+      dispatch init tsb-352 --sample tsb-352
+    """
+    from dispatch.starter import start_mailing
+
+    started = start_mailing(
+        folder, kind="consultation" if kind == "consultation" else "invitation", sample=sample
+    )
+    what = f"the sample {sample}" if sample else f"a new {kind}"
+    out_console.print(f"Wrote {what} into {started.folder}:", markup=False)
+    for path in started.files:
+        out_console.print(f"- {path.name}", markup=False)
+    out_console.print(
+        f"Next: edit {started.mailing} and {started.folder / 'contacts.xlsx'}, then run "
+        f"dispatch check {folder} and dispatch preview {folder}.",
+        markup=False,
+    )
 
 
 @main.command(short_help="Validate a mailing, its workbook and templates; writes nothing.")
@@ -390,7 +441,7 @@ def check(mailing: Path, selection: Selection) -> None:
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Folder for the letters. Default: out/<mailing name>.",
+    help="Folder for the letters. Default: out/ in the mailing's folder.",
 )
 @click.option(
     "--format",
@@ -431,7 +482,7 @@ def render(mailing: Path, out: Path | None, formats: list[str], selection: Selec
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Folder for the preview. Default: out/<mailing name>/preview.",
+    help="Folder for the preview. Default: out/preview/ in the mailing's folder.",
 )
 @click.option(
     "--format",
