@@ -4,8 +4,9 @@ Every file dispatch writes (a letter, a message, the report) goes to a temporary
 *created* in the target folder (``O_CREAT | O_EXCL | O_NOFOLLOW``: if anything exists at
 that name, a symbolic link planted there included, the creation fails and another name
 is tried; where the system has no ``O_NOFOLLOW``, as on Windows, ``lstat`` checks the
-name before and the created file after) and is then renamed over the target, so a full disk or a killed run never
-leaves half a file, and a link planted in an output folder never redirects a letter.
+name before and the created file after) and is then renamed over the target, so a full
+disk or a killed run never leaves half a file, and a link planted in an output folder
+never redirects a letter.
 
 Personal data (the journal, the lock, ``.eml`` files, the report) is created ``0600``
 and its folders ``0700`` whatever the umask (``private=True``, :func:`private_dir`): a

@@ -6,6 +6,7 @@ folder and then renamed, so that a full disk or a killed run never leaves half a
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
@@ -59,15 +60,11 @@ def remove_written(written: Written) -> None:
     the error that stopped the run is the one to report.
     """
     for path in written.paths:
-        try:
+        with contextlib.suppress(OSError):
             path.unlink(missing_ok=True)
-        except OSError:
-            pass
     for folder in sorted(written.folders, key=lambda f: len(f.parts), reverse=True):
-        try:
+        with contextlib.suppress(OSError):  # not empty (a file of the user's), or gone
             folder.rmdir()
-        except OSError:
-            pass  # not empty (a file of the user's), or already gone
 
 
 def _missing_folders(folder: Path) -> list[Path]:

@@ -82,9 +82,7 @@ _ENV = jinja2.Environment(
 )
 _ENV.filters["q"] = lambda text: quote(str(text))
 # The page's template: a file beside the assets, so that it reads as HTML.
-_INDEX = _ENV.from_string(
-    package_path("preview_assets", "index.html.j2").read_text("utf-8")
-)
+_INDEX = _ENV.from_string(package_path("preview_assets", "index.html.j2").read_text("utf-8"))
 
 
 def write_index(prepared: Prepared, out: Path, formats: list[str]) -> Preview:

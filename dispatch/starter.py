@@ -21,6 +21,7 @@ not replaced either).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from collections.abc import Mapping
@@ -187,10 +188,8 @@ def start_mailing(
 
 def _remove(paths: list[Path]) -> None:
     for path in paths:
-        try:
+        with contextlib.suppress(OSError):
             path.unlink(missing_ok=True)
-        except OSError:
-            pass
 
 
 def _sample_files(name: str) -> dict[str, bytes]:
