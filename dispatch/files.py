@@ -25,6 +25,7 @@ import errno
 import itertools
 import os
 import secrets
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
@@ -37,6 +38,7 @@ __all__ = [
     "PRIVATE_FILE_MODE",
     "cannot_write",
     "check_output_path",
+    "open_private",
     "private_dir",
     "write_atomic",
 ]
@@ -135,6 +137,24 @@ def write_atomic(path: Path, data: bytes, *, private: bool = False) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise cannot_write(path, exc, left="no half-written file was left") from None
+
+
+def open_private(path: Path) -> int:
+    """Open ``path`` read-write, created ``0600`` if missing, never through a link where the
+    system can tell (``O_NOFOLLOW``); an existing file of this user's that others may read
+    (made by an older version) is made ``0600``. Returns the descriptor, to be closed.
+
+    Portable: where ``O_NOFOLLOW``, ``O_CLOEXEC``, ``fchmod`` or ``geteuid`` do not exist
+    (Windows), the file is opened without them.
+    """
+    flags = os.O_RDWR | os.O_CREAT | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags | getattr(os, "O_BINARY", 0), PRIVATE_FILE_MODE)
+    owner = getattr(os, "geteuid", None)
+    if owner is not None and hasattr(os, "fchmod"):
+        status = os.fstat(fd)
+        if status.st_uid == owner() and stat.S_IMODE(status.st_mode) != PRIVATE_FILE_MODE:
+            os.fchmod(fd, PRIVATE_FILE_MODE)
+    return fd
 
 
 def private_dir(path: Path, *, tighten: bool = True) -> Path:

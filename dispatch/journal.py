@@ -76,7 +76,7 @@ from types import TracebackType
 from typing import Generic, Literal, Protocol, Self, TypeVar, get_args
 
 from dispatch.errors import JournalError, LockedError, OutputError
-from dispatch.files import PRIVATE_FILE_MODE, private_dir, write_atomic
+from dispatch.files import PRIVATE_FILE_MODE, open_private, private_dir, write_atomic
 
 __all__ = [
     "NEW_MAILING_FLAG",
@@ -476,13 +476,7 @@ class Journal:
             if evidence:  # a stale WAL would be replayed into the new journal
                 set_aside(path)
         # SQLite gives the -wal and -shm the mode of the journal file: create it 0600.
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        try:
-            status = os.fstat(fd)
-            if status.st_uid == os.geteuid() and stat.S_IMODE(status.st_mode) != 0o600:
-                os.fchmod(fd, PRIVATE_FILE_MODE)  # made 0644 by an older version
-        finally:
-            os.close(fd)
+        os.close(open_private(path))  # made 0644 by an older version: 0600 now
         for sidecar in _sidecars(path):
             with contextlib.suppress(FileNotFoundError):
                 if stat.S_IMODE(sidecar.stat().st_mode) != 0o600:

@@ -308,3 +308,22 @@ def test_send_with_a_failing_token_command_exits_3(
     assert result.exit_code == 3, result.stderr
     assert "the token_command (" in result.stderr
     assert "failed with exit status 1" in result.stderr
+
+
+def test_the_keyring_not_installed_says_how_to_install_it(
+    journal: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # keyring is an extra (pip install 'dispatch[keyring]'): hidden here as if absent.
+    monkeypatch.setitem(sys.modules, "keyring", None)
+    monkeypatch.setitem(sys.modules, "keyring.errors", None)
+    with (
+        Sink(authenticator=accepting_only(USER, PASSWORD), auth_require_tls=False) as sink,
+        pytest.raises(RelayError) as raised,
+    ):
+        deliver_sync(mailing(1), sink.settings(user=USER, keyring=True), journal)
+    assert str(raised.value).startswith(
+        "keyring = true asks for the system keyring, and the keyring package is not "
+        "installed. Install it with pip install 'dispatch[keyring]' (or, installed with "
+        "pipx: pipx inject dispatch keyring)"
+    )
+    assert sink.recorder.received == []
