@@ -23,7 +23,7 @@ from dispatch.templates import DEFAULT_TEMPLATES, TemplateSet
 DEFAULT_CONTACTS = Path("contacts.xlsx")
 
 
-@dataclass(repr=False)  # a repr would hold every letter: tracebacks and task reprs stay small
+@dataclass(frozen=True, repr=False)  # a repr would hold every letter: tracebacks stay small
 class Prepared:
     """A validated mailing with its letters, ready to be written or sent."""
 
