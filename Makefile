@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MIN    := .venv-min
 
-.PHONY: demo test test-min lint typecheck fuzz bench bench-full sysdeps venv clean
+.PHONY: demo test test-min lint typecheck fuzz bench bench-full sysdeps venv clean docs
 
 # The virtualenv is rebuilt only when pyproject.toml or the dev tools' pins change.
 # constraints-dev.txt pins the dev tools (ruff, mypy, pytest...): a new release of a
@@ -37,6 +37,7 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
+# The suite, and every docstring example of dispatch/ (pytest --doctest-modules).
 test: venv sysdeps lint typecheck
 	$(BIN)/pytest -q
 
@@ -48,6 +49,13 @@ test-min: sysdeps
 	$(PYTHON) scripts/min_constraints.py > $(MIN)/constraints.txt
 	$(MIN)/bin/python -m pip install --quiet -c $(MIN)/constraints.txt -e '.[dev]'
 	$(MIN)/bin/pytest -q -p no:randomly
+
+# The API reference (what `import dispatch` offers: dispatch/__init__.py's __all__), built
+# from the docstrings by pdoc into docs/api/ (open docs/api/index.html). The mailing file's
+# fields are described in docs/fields.md.
+docs: venv
+	rm -rf docs/api
+	$(BIN)/pdoc --docformat restructuredtext -o docs/api dispatch
 
 fuzz: venv
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q tests/test_hostile_input.py tests/test_fault_property.py
