@@ -160,7 +160,8 @@ def mailing_command(func: Callable[..., None]) -> Callable[..., None]:
                 "--contacts",
                 type=click.Path(path_type=Path, dir_okay=False),
                 help="The contacts workbook (.xlsx, .ods or .csv). Default: the "
-                "mailing's `contacts` key, else ./contacts.xlsx.",
+                "mailing's `contacts` key, else contacts.xlsx beside the mailing file, "
+                "else ./contacts.xlsx.",
             ),
             click.option(
                 "--templates",
@@ -1094,7 +1095,8 @@ def report(mailing: Path, out: Path, contacts: Path | None) -> None:
 @click.option(
     "--contacts",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="The contacts workbook. Default: the mailing's `contacts` key, else ./contacts.xlsx.",
+    help="The contacts workbook. Default: the mailing's `contacts` key, else "
+    "contacts.xlsx beside the mailing file, else ./contacts.xlsx.",
 )
 @click.option(
     "--templates",

@@ -105,10 +105,11 @@ def output_folder(mailing: Mailing) -> Path:
 class Selection:
     """Which inputs and addressees a job uses, besides the mailing file.
 
-    ``contacts``: the workbook (default: the mailing's ``contacts`` key, else
-    ./contacts.xlsx). ``templates``: a templates folder with fr/ and en/ (default: the
-    bundled templates). ``only``: these addresses only; ``category``: these category
-    codes only (both empty: every addressee of the mailing).
+    ``contacts``: the workbook (default: the mailing's ``contacts`` key, else a
+    contacts.xlsx beside the mailing file, else ./contacts.xlsx). ``templates``: a
+    templates folder with fr/ and en/ (default: the bundled templates). ``only``: these
+    addresses only; ``category``: these category codes only (both empty: every
+    addressee of the mailing).
     """
 
     contacts: Path | None = None

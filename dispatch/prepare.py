@@ -140,12 +140,15 @@ def tally(prepared: Prepared) -> Tally:
 
 
 def contacts_path_for(mailing: Mailing, given: Path | None) -> Path:
-    """The workbook: ``--contacts``, else the mailing's ``contacts`` key, else ./contacts.xlsx."""
+    """The workbook: ``--contacts``, else the mailing's ``contacts`` key, else a
+    ``contacts.xlsx`` beside the mailing file (the same wherever dispatch is run), else
+    ./contacts.xlsx."""
     if given is not None:
         return given
     if mailing.contacts:
         return mailing.folder / mailing.contacts
-    return DEFAULT_CONTACTS
+    beside = mailing.folder / DEFAULT_CONTACTS
+    return beside if beside.is_file() else DEFAULT_CONTACTS
 
 
 def templates_path_for(mailing: Mailing, given: Path | None) -> Path:
