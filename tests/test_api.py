@@ -114,10 +114,14 @@ def test_approve_archive_and_bounces_are_jobs_of_the_package(
     archived = dispatch.archive_mailing(mailing, tmp_path / "record.zip")
     assert isinstance(archived, dispatch.Archived) and archived.path.is_file()
 
-    empty = tmp_path / "bounces"
-    empty.mkdir()
-    found = dispatch.record_bounces(mailing, str(empty))
-    assert isinstance(found, dispatch.BouncesRecorded) and found.found == 0
+    folder = tmp_path / "bounces"
+    folder.mkdir()
+    (folder / "reply.eml").write_bytes(
+        b"From: someone@example.org\r\nTo: tsb@example.org\r\nSubject: Thanks\r\n\r\nThanks.\r\n"
+    )
+    found = dispatch.record_bounces(mailing, str(folder))
+    assert isinstance(found, dispatch.BouncesRecorded)
+    assert (found.found, found.ignored) == (0, 1)  # a reply, not a notification
 
 
 def _every_module() -> list[str]:
