@@ -180,7 +180,7 @@ def render_mailing(
     """
     chosen = _checked_formats(formats)
     prepared = check_mailing(mailing, selection, progress=progress)
-    target = Path(out) if out is not None else output_folder(prepared.mailing)
+    target = Path(os.path.abspath(out)) if out is not None else output_folder(prepared.mailing)
     written = render_files(prepared, target, chosen, progress=progress)
     return Rendered(prepared, target, tuple(chosen), written.files, written.letters)
 
@@ -207,7 +207,11 @@ def preview_mailing(
     :func:`output_folder`) with an index.html."""
     chosen = _checked_formats(formats)
     prepared = check_mailing(mailing, selection, progress=progress)
-    target = Path(out) if out is not None else output_folder(prepared.mailing) / "preview"
+    target = (
+        Path(os.path.abspath(out))
+        if out is not None
+        else output_folder(prepared.mailing) / "preview"
+    )
     letters = render_files(prepared, target, chosen, progress=progress)
     try:
         written = write_index(prepared, target, chosen)
