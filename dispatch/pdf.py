@@ -112,7 +112,9 @@ class FontMissingError(OutputError):
         where = f"{stylesheet.name}: " if stylesheet is not None else ""
         package = _FONT_PACKAGES.get(family.casefold())
         how = (
-            f"scripts/system-deps.sh (as root; on Debian it installs {package})"
+            f"your system's package manager (Debian, Ubuntu: apt install {package}; the "
+            'README\'s "Install" section names it for each system; in a checkout of dispatch, '
+            "scripts/system-deps.sh as root)"
             if package
             else "your package manager"
         )
