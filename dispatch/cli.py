@@ -368,10 +368,9 @@ def main() -> None:
 @click.option(
     "--kind",
     type=click.Choice(["invitation", "consultation"]),
-    default="invitation",
-    show_default=True,
-    help="The letter of the starter: an invitation to an event, or a consultation "
-    "with a reply deadline.",
+    default=None,
+    help="The letter of the starter: an invitation to an event (the default), or a "
+    "consultation with a reply deadline.",
 )
 @click.option(
     "--sample",
@@ -381,7 +380,7 @@ def main() -> None:
     "cl-23-24 or wsis-2021.",
 )
 @handle_errors
-def init(folder: Path, kind: str, sample: str | None) -> None:
+def init(folder: Path, kind: str | None, sample: str | None) -> None:
     """Write a new mailing into FOLDER that checks and renders at once.
 
     The starter is a commented mailing.toml, a contacts.xlsx (sheets Contacts and
@@ -398,9 +397,12 @@ def init(folder: Path, kind: str, sample: str | None) -> None:
     """
     from dispatch.starter import start_mailing
 
+    if kind is not None and sample is not None:
+        raise click.UsageError("--kind starts a blank mailing, --sample copies one: give one.")
     started = start_mailing(
         folder, kind="consultation" if kind == "consultation" else "invitation", sample=sample
     )
+    kind = started.kind
     what = f"the sample {sample}" if sample else f"a new {kind}"
     out_console.print(f"Wrote {what} into {started.folder}:", markup=False)
     for path in started.files:

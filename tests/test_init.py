@@ -171,3 +171,12 @@ def test_a_problem_found_from_inside_the_folder_names_a_real_folder(
     assert checked.exit_code == 2
     assert f"Put the file in {tmp_path / 'gala'}, or correct its name." in checked.stderr
     assert "Put the file in ." not in checked.stderr
+
+
+def test_kind_and_sample_together_are_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    refused = dispatch("init", tmp_path / "m", "--kind", "consultation", "--sample", "tsb-352")
+    assert refused.exit_code == 2
+    assert "--kind starts a blank mailing, --sample copies one: give one." in refused.stderr
+    assert not (tmp_path / "m").exists()
