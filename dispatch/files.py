@@ -107,7 +107,11 @@ def write_atomic(path: Path, data: bytes, *, private: bool = False) -> None:
     :class:`~dispatch.errors.OutputError` naming the file and what to do; no temporary
     file is left behind.
 
-    >>> write_atomic(Path("out/fr/dupont.eml"), b"...", private=True)  # doctest: +SKIP
+    >>> import tempfile
+    >>> letter = Path(tempfile.mkdtemp()) / "fr" / "dupont.eml"
+    >>> write_atomic(letter, b"...", private=True)
+    >>> letter.read_bytes(), oct(letter.stat().st_mode & 0o777)
+    (b'...', '0o600')
     """
     path = Path(path)
     mode = PRIVATE_FILE_MODE if private else FILE_MODE
