@@ -46,9 +46,10 @@ class Written:
     letters: int = 0
     per_group: Counter[tuple[str, str]] = field(default_factory=Counter)
     extra: list[Path] = field(default_factory=list)
-    # What this run wrote and the folders it made, so that a failed run takes them away
+    # What this run wrote (paths relative to ``out``: small strings, not Paths, at 100 000
+    # letters) and the folders it made, so that a failed run takes them away
     # (:func:`remove_written`): a render either writes every letter or leaves nothing.
-    paths: list[Path] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
     folders: list[Path] = field(default_factory=list)
 
 
@@ -59,9 +60,9 @@ def remove_written(written: Written) -> None:
     saying that nothing was written. Files and folders that cannot be removed are left:
     the error that stopped the run is the one to report.
     """
-    for path in written.paths:
+    for name in written.paths:
         with contextlib.suppress(OSError):
-            path.unlink(missing_ok=True)
+            (written.out / name).unlink(missing_ok=True)
     for folder in sorted(written.folders, key=lambda f: len(f.parts), reverse=True):
         with contextlib.suppress(OSError):  # not empty (a file of the user's), or gone
             folder.rmdir()
@@ -145,7 +146,7 @@ def write_outputs(
                     target = out / lang / f"{stem}.{ext}"
                     private = ext in PRIVATE_EXTENSIONS
                     data = produce()
-                    written.paths.append(target)
+                    written.paths.append(f"{lang}/{stem}.{ext}")
                     pending.append(pool.submit(write_atomic, target, data, private=private))
                     written.files += 1
                     while len(pending) > 256:
@@ -212,7 +213,7 @@ def render_files(
                 ics = composer.ics(lang)
                 if ics is not None:
                     path = out / lang / composer.ics_name(lang)
-                    written.paths.append(path)
+                    written.paths.append(f"{lang}/{composer.ics_name(lang)}")
                     write_atomic(path, ics)
                     written.files += 1
                     written.extra.append(path)
