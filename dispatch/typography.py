@@ -624,9 +624,11 @@ def _fr_thousands(flow: _Flow) -> Iterator[Edit]:
 # "p. 4"), a time from "a.m." ("8.30 a.m.") get U+00A0; the hyphen of an acronym joined to
 # a word in capitals ("CEE-ONU", "ONU-Femmes", "ITU-T") becomes U+2011 NON-BREAKING
 # HYPHEN. References such as "CL-22/006" stay as written (their right side is a number).
-# typeset() applies all but the dates: formatting.py writes dates with ordinary spaces and
-# its output must stay a fixed point of typeset() (a Subject header has no use for them
-# either); keep_together_fr/en, which the PDF applies (dispatch/pdf.py), include dates.
+# typeset() applies all but the dates and the U+2011: formatting.py writes dates with
+# ordinary spaces and its output must stay a fixed point of typeset() (a Subject header has
+# no use for them either), and a U+2011 changes what a string is (a search of the mailbox
+# for "RPM-ARB" would not find it), so typeset() even turns a typed one into "-".
+# keep_together_fr/en, which only the PDF applies (dispatch/pdf.py), include both.
 
 _FR_MONTHS = "janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre"
 _EN_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
@@ -653,7 +655,7 @@ _EN_TIME = re.compile(rf"[0-9](?P<a>{_SP})(?=(?:a\.m\.|p\.m\.)|(?:am|pm)(?!\w))"
 _ACRONYM_HYPHEN = re.compile(r"(?<![\w\u2011-])[A-Z][A-Z0-9]+(?P<h>-)(?=[A-Z])")
 
 
-def _keep_together(lang: Literal["fr", "en"], *, dates: bool = True) -> Rule:
+def _keep_together(lang: Literal["fr", "en"], *, dates: bool = True, hyphens: bool = True) -> Rule:
     date_pattern = _FR_DATE if lang == "fr" else _EN_DATE
     month_year = _MONTH_YEAR[lang]
 
@@ -672,7 +674,7 @@ def _keep_together(lang: Literal["fr", "en"], *, dates: bool = True) -> Rule:
         if lang == "en":
             for m in _EN_TIME.finditer(text):
                 edits.append((m.start("a"), m.end("a"), NBSP))
-        if "-" in text:
+        if hyphens and "-" in text:
             for m in _ACRONYM_HYPHEN.finditer(text):
                 edits.append((m.start("h"), m.end("h"), "\u2011"))
         seen: set[tuple[int, int]] = set()
@@ -682,6 +684,15 @@ def _keep_together(lang: Literal["fr", "en"], *, dates: bool = True) -> Rule:
                 yield edit
 
     return rule
+
+
+def _plain_hyphens(flow: _Flow) -> Iterator[Edit]:
+    # U+2011 changes what a string is: a search for "CEE-ONU" does not find "CEE\u2011ONU".
+    # Typed (pasted from Word), it becomes a hyphen; the PDF puts its own back.
+    text = flow.text
+    if "\u2011" in text:
+        for m in re.finditer("\u2011", text):
+            yield m.start(), m.end(), "-"
 
 
 def keep_together_fr(text: str) -> str:
@@ -722,7 +733,7 @@ _PASSES: dict[str, tuple[tuple[Rule, ...], ...]] = {
             _currency_before,
             _number_ranges,
         ),
-        (_keep_together("fr", dates=False),),
+        (_keep_together("fr", dates=False, hyphens=False), _plain_hyphens),
     ),
     "en": (
         (
@@ -733,7 +744,7 @@ _PASSES: dict[str, tuple[tuple[Rule, ...], ...]] = {
             _currency_before,
             _number_ranges,
         ),
-        (_en_apostrophes, _keep_together("en", dates=False)),
+        (_en_apostrophes, _keep_together("en", dates=False, hyphens=False), _plain_hyphens),
     ),
 }
 

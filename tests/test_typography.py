@@ -594,7 +594,7 @@ def test_no_line_breaks_inside_dates_times_acronyms_and_references(
 @pytest.mark.parametrize(
     ("lang", "text", "expected"),
     [
-        ("fr", "du 17 au 21 mai 2021 (CEE-ONU)", "du 17 au 21 mai 2021 (CEE\u2011ONU)"),
+        ("fr", "du 17 au 21 mai 2021 (CEE-ONU)", "du 17 au 21 mai 2021 (CEE-ONU)"),
         ("en", "on 17 May 2021 (Rev. 1)", f"on 17 May 2021 (Rev.{NB}1)"),
     ],
 )
@@ -603,6 +603,21 @@ def test_typeset_leaves_dates_as_formatting_writes_them(
 ) -> None:
     # formatting.py's dates are a fixed point of typeset(); the PDF joins them itself
     assert typeset(text, lang) == expected
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "expected"),
+    [
+        ("fr", "BDT/RPM-ARB/Obs, RPM-ARB et CEE-ONU", "BDT/RPM-ARB/Obs, RPM-ARB et CEE-ONU"),
+        ("fr", "la CEE\u2011ONU (collé de Word)", "la CEE-ONU (collé de Word)"),
+        ("en", "ITU-T and UN\u2011Habitat", "ITU-T and UN-Habitat"),
+    ],
+)
+def test_typeset_never_writes_a_non_breaking_hyphen(lang: str, text: str, expected: str) -> None:
+    # U+2011 changes what a string is: a search of the mailbox for "RPM-ARB" must find it.
+    # Only the PDF (keep_together_fr/en) holds an acronym's hyphen on one line.
+    assert typeset(text, lang) == expected
+    assert "\u2011" not in str(typeset_html(f"<p>{escape(text)}</p>", lang))
 
 
 def test_keep_together_alone_touches_only_the_no_break_characters() -> None:
