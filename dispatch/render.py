@@ -260,6 +260,29 @@ def addressee_values(person: Addressee) -> Namespace:
     )
 
 
+def salutation_of(mailing: Mailing, person: Addressee, lang: str) -> str:
+    """The letter's salutation: the addressee's own, else the mailing's, else the default."""
+    if person.salutation:
+        text = person.salutation
+        return text if text.endswith((",", ":")) else text + ","
+    return _get(mailing.salutation, lang) or languages.get(lang).salutation
+
+
+def names_a_person(salutation: str) -> bool:
+    """Whether a salutation names someone (``Dear Dr Solberg``), not ``Dear Sir/Madam``."""
+    return not _UNNAMED.match(salutation)
+
+
+def yours(salutation: str) -> str:
+    """The English complimentary close that agrees with ``salutation``: ``Yours
+    faithfully`` to ``Dear Sir/Madam``, ``Yours sincerely`` to a named person.
+
+    >>> yours("Dear Dr Solberg,"), yours("Dear Sir/Madam,")
+    ('Yours sincerely', 'Yours faithfully')
+    """
+    return "Yours sincerely" if names_a_person(salutation) else "Yours faithfully"
+
+
 class Renderer:
     """Renders the letters of one mailing with one template set; reuses identical letters."""
 
@@ -298,10 +321,7 @@ class Renderer:
         return self._shared[lang]
 
     def salutation(self, person: Addressee, lang: str) -> str:
-        if person.salutation:
-            text = person.salutation
-            return text if text.endswith((",", ":")) else text + ","
-        return _get(self.mailing.salutation, lang) or languages.get(lang).salutation
+        return salutation_of(self.mailing, person, lang)
 
     def _inline(
         self,
@@ -349,7 +369,9 @@ class Renderer:
         # The closing formula repeats the salutation without its final comma.
         base["salutation_in_closing"] = salutation.rstrip(",:").strip()
         # "Dear Sir/Madam," is closed "Yours faithfully,", a named salutation "Yours sincerely,".
-        base["named_salutation"] = not _UNNAMED.match(salutation)
+        base["named_salutation"] = names_a_person(salutation)
+        # For a closing written in the mailing: "{{ yours }}," follows the same rule.
+        base["yours"] = yours(salutation)
         subject_text = attempt(
             lambda: self._inline(
                 self.mailing.subject.get(lang), lang, "text", "subject", dict(base, output="text")
