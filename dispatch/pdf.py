@@ -291,7 +291,9 @@ _EXTERNAL_LINK = re.compile(
 # A word that hyphenation would cut (7 letters or more: hyphenate-limit-chars in
 # print.css); those with a capital or a digit are not cut (see _wrap_proper).
 _PROPER = re.compile(r"(?<![&#\w\u2011-])\w[\w\u2011-]{5,}\w(?![\w\u2011])")
-_URL_HEAD = re.compile(r"([a-z][a-z0-9+.-]*://[^/?#\s]+)(.*)", re.DOTALL | re.IGNORECASE)
+_URL_HEAD = re.compile(
+    r"((?:[a-z][a-z0-9+.-]*://|www\.)[^/?#\s]+)(.*)", re.DOTALL | re.IGNORECASE
+)  # "https://www.itu.int", "www.wsis.org": scheme and host on one line
 
 
 def _url_html(url: str) -> str:

@@ -28,6 +28,7 @@ from dispatch.contacts import Addressee, Contacts
 from dispatch.distinct import DistinctLetter
 from dispatch.errors import Location, Problem, TemplateError
 from dispatch.letterhead import letterhead_values
+from dispatch.links import link_bare_urls
 from dispatch.mailing import Mailing, Text, signatory_columns
 from dispatch.markdown import link_list
 from dispatch.placeholders import Namespace, Unset, UnsetField
@@ -435,7 +436,7 @@ class Renderer:
             template = self.templates.letter(self.mailing.template, lang, output)
             rendered_letter = render(template, context)
             if output == "html":
-                results[output] = typeset_html(rendered_letter, lang)
+                results[output] = typeset_html(link_bare_urls(rendered_letter), lang)
             else:
                 results[output] = typeset(rendered_letter, lang)
                 if links:  # the addresses of the text's numbered links, at its end
