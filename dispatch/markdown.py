@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import MutableSequence, Sequence
 from functools import cache
+from itertools import pairwise
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -145,7 +146,7 @@ def to_html(source: str) -> str:
 
 def _https_for_www(children: Sequence[Token]) -> None:
     """A typed ``www.…`` address links to ``https://`` (linkify's default is ``http://``)."""
-    for child, following in zip(children, children[1:], strict=False):
+    for child, following in pairwise(children):
         if child.type == "link_open" and child.markup == "linkify":
             href = str(child.attrGet("href") or "")
             if href.startswith("http://") and "://" not in following.content:
