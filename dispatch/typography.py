@@ -653,6 +653,13 @@ _ABBREVIATION_NUMBER = re.compile(
 )
 _EN_TIME = re.compile(rf"[0-9](?P<a>{_SP})(?=(?:a\.m\.|p\.m\.)|(?:am|pm)(?!\w))")
 _ACRONYM_HYPHEN = re.compile(r"(?<![\w\u2011-])[A-Z][A-Z0-9]+(?P<h>-)(?=[A-Z])")
+#: U+2060 WORD JOINER: no break here. Only the PDF has it, and dispatch/pdf.py turns the
+#: word it joins into a span that print.css keeps on one line (the font has no glyph).
+WORD_JOINER = "\u2060"
+# A range of numbers ("(2021–2022)", "6–15 juin"): no break after its dash.
+_RANGE_DASH = re.compile(r"(?<![\w.,])[0-9]{1,4}–(?=[0-9]{1,4}(?![\w]))")
+# A short reference with slashes ("BDT/DIR/105", "CL-22/006", "A/70/1"): no break after one.
+_REFERENCE = re.compile(r"(?<![\w/.:\u2011-])[A-Z][\w\u2011-]*(?:/[\w\u2011-]+)+(?![\w/])")
 
 
 def _keep_together(lang: Literal["fr", "en"], *, dates: bool = True, hyphens: bool = True) -> Rule:
@@ -677,6 +684,17 @@ def _keep_together(lang: Literal["fr", "en"], *, dates: bool = True, hyphens: bo
         if hyphens and "-" in text:
             for m in _ACRONYM_HYPHEN.finditer(text):
                 edits.append((m.start("h"), m.end("h"), "\u2011"))
+        if hyphens and "–" in text:
+            for m in _RANGE_DASH.finditer(text):
+                edits.append((m.end() - 1, m.end(), "–" + WORD_JOINER))
+        if hyphens and "/" in text:
+            for m in _REFERENCE.finditer(text):
+                if m.end() - m.start() <= 24:
+                    edits += [
+                        (m.start() + i, m.start() + i + 1, "/" + WORD_JOINER)
+                        for i, char in enumerate(m.group())
+                        if char == "/"
+                    ]
         seen: set[tuple[int, int]] = set()
         for edit in sorted(edits):
             if (edit[0], edit[1]) not in seen:

@@ -196,6 +196,19 @@ def test_no_line_of_a_pdf_ends_with_a_url_scheme(rendered: list[Rendered]) -> No
     assert bad == []
 
 
+def test_no_line_of_a_pdf_splits_a_range_of_years_or_a_short_reference(
+    rendered: list[Rendered],
+) -> None:
+    bad = [
+        f"{letter.name}: {line!r}"
+        for letter in rendered
+        for page in letter.pages
+        for line in page.splitlines()
+        if re.search(r"(?:\b[0-9]{1,4}–|\b[A-Z][A-Z0-9-]*/)$", line.rstrip())
+    ]
+    assert bad == []
+
+
 def test_no_non_breaking_hyphen_outside_the_pdf(rendered: list[Rendered]) -> None:
     bad = []
     for letter in rendered:

@@ -552,6 +552,7 @@ def test_the_docstring_examples_hold() -> None:
 
 
 # Line breaking: what a line may not separate (a date, a time, an acronym, "Rev. 1").
+WJ = "\u2060"  # WORD JOINER: the PDF keeps the word on one line (dispatch/pdf.py)
 KEEP_TOGETHER = [
     ("fr", "du 17 au 21 mai 2021", f"du 17 au 21{NB}mai{NB}2021"),
     ("fr", "le 1er juin", f"le 1er{NB}juin"),
@@ -559,8 +560,14 @@ KEEP_TOGETHER = [
     ("fr", "à 8 h 30", f"à 8{NB}h{NB}30"),
     ("fr", "la CEE-ONU et ONU-Femmes", "la CEE\u2011ONU et ONU\u2011Femmes"),
     ("fr", "l'UIT-T", "l’UIT\u2011T"),
-    ("fr", "Doc. C22/1 Rev. 1", f"Doc. C22/1 Rev.{NB}1"),
-    ("fr", "Circulaire CL-22/006", "Circulaire CL-22/006"),
+    ("fr", "Doc. C22/1 Rev. 1", f"Doc. C22/{WJ}1 Rev.{NB}1"),
+    # a short reference, a range of years or days: no break after its slash or its dash
+    ("fr", "Circulaire CL-22/006", f"Circulaire CL-22/{WJ}006"),
+    ("fr", "Circulaire BDT/DIR/105", f"Circulaire BDT/{WJ}DIR/{WJ}105"),
+    ("fr", "le programme (2021-2022)", f"le programme (2021–{WJ}2022)"),
+    ("fr", "CMDT, 6-15 juin", f"CMDT, 6–{WJ}15{NB}juin"),
+    ("en", "the programme (2021-2022)", f"the programme (2021–{WJ}2022)"),
+    ("en", "see A/70/1 and 2021-12-07", f"see A/{WJ}70/{WJ}1 and 2021-12-07"),
     (
         "fr",
         "voir https://www.itu.int/ITU-T/17 mai 2021",
