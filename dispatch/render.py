@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
+from anyascii import anyascii
 from babel import Locale
 from markupsafe import Markup
 
@@ -88,8 +89,13 @@ def language_name(code: str, lang: str) -> str:
 
 
 def slug(text: str, limit: int = 40) -> str:
-    """A file-name-safe ASCII slug: ``slug("Ministère des Postes") == "ministere-des-postes"``."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    """A file-name-safe ASCII slug: ``slug("Ministère des Postes") == "ministere-des-postes"``.
+
+    Transliterated by anyascii, so that every name keeps its letters: ``Œillet`` is
+    ``oeillet`` (dropping what NFKD cannot decompose made it ``illet``), ``Ærø`` is
+    ``aero``, ``Ørsted`` ``orsted``, ``Łódź`` ``lodz``, ``Дмитрий`` ``dmitriy``.
+    """
+    ascii_text = anyascii(unicodedata.normalize("NFC", text))
     out = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return out[:limit].rstrip("-")
 

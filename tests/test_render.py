@@ -304,3 +304,24 @@ def test_cl23_24_consultation_sample_reproduces_seed_003() -> None:
         assert plain(line) in text, line
     en = next(x for x in prepared.letters if x.lang == "en" and not x.addressee.salutation)
     assert "by 12 September 2023, 23:59 Geneva time (UTC+2)." in plain(en.text)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Œillet", "oeillet"),
+        ("Ærø Ørsted", "aero-orsted"),
+        ("Łódź", "lodz"),
+        ("Дмитрий Иванов", "dmitriy-ivanov"),
+        ("Straße", "strasse"),
+        ("Ministère des Postes", "ministere-des-postes"),
+    ],
+)
+def test_every_name_keeps_its_letters_in_file_names(
+    make_mailing: Callable[..., Path], make_workbook: WorkbookFactory, name: str, expected: str
+) -> None:
+    prepared = prepare(
+        make_mailing(),
+        contacts_path=make_workbook([person("x@example.org", first_name="", last_name=name)]),
+    )
+    assert prepared.letters[0].stem.endswith(f"_{expected}")
