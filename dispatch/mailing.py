@@ -204,10 +204,18 @@ class Event(_Model):
     languages: list[str] = []
     links: dict[str, str] = {}
     registration_deadline: date | None = None
+    # The templates' standard registration paragraph, only when the mailing asks for it:
+    # a deadline alone added a paragraph nobody wrote (and repeated the letter's own).
+    registration_paragraph: StrictBool = False
     fee: Text | None = None
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Event:
+        if self.registration_paragraph and self.registration_deadline is None:
+            raise ValueError(
+                "registration_paragraph is true but registration_deadline is not given: "
+                "the paragraph says 'register by' that date"
+            )
         if self.end is not None and self.end < self.start:
             raise ValueError("end is before start: the event must end on or after its first day")
         if (self.start_time is None) != (self.end_time is None) and self.end_time is not None:

@@ -325,3 +325,41 @@ def test_every_name_keeps_its_letters_in_file_names(
         contacts_path=make_workbook([person("x@example.org", first_name="", last_name=name)]),
     )
     assert prepared.letters[0].stem.endswith(f"_{expected}")
+
+
+def _with_registration(extra: str) -> str:
+    return MINIMAL_MAILING.replace(
+        'languages = ["en"]\n', f'languages = ["en"]\nregistration_deadline = 2021-11-30\n{extra}'
+    )
+
+
+def test_a_registration_deadline_alone_adds_no_paragraph(
+    make_mailing: Callable[..., Path], make_workbook: WorkbookFactory
+) -> None:
+    prepared = prepare(make_mailing(_with_registration("")), contacts_path=make_workbook())
+    for letter in prepared.letters:
+        assert "inscrire" not in letter.text and "register" not in letter.text
+        assert "inscrire" not in letter.html and "register" not in letter.html
+
+
+def test_the_registration_paragraph_appears_when_the_mailing_asks_for_it(
+    make_mailing: Callable[..., Path], make_workbook: WorkbookFactory
+) -> None:
+    prepared = prepare(
+        make_mailing(_with_registration("registration_paragraph = true\n")),
+        contacts_path=make_workbook(),
+    )
+    fr = next(x for x in prepared.letters if x.lang == "fr")
+    en = next(x for x in prepared.letters if x.lang == "en")
+    assert "Les participants sont priés de s’inscrire avant le 30 novembre 2021." in fr.text
+    assert "Participants are kindly requested to register by 30 November 2021." in en.text
+
+
+def test_the_registration_paragraph_without_a_deadline_is_a_problem(
+    make_mailing: Callable[..., Path], make_workbook: WorkbookFactory
+) -> None:
+    text = MINIMAL_MAILING.replace(
+        'languages = ["en"]\n', 'languages = ["en"]\nregistration_paragraph = true\n'
+    )
+    with pytest.raises(InvalidInput, match="registration_deadline is not given"):
+        prepare(make_mailing(text), contacts_path=make_workbook())
