@@ -288,3 +288,23 @@ def test_the_footer_of_the_html_part_has_a_separator_between_its_items(
         # the address, the telephone and the e-mail: never run together
         assert re.search(r"(Suisse|Switzerland) · (Tél|Tel)", footer), (letter.name, footer)
         assert re.search(r"01 00 · (Courriel|E-mail)", footer), (letter.name, footer)
+
+
+def test_bdt_dir_105_has_the_programme_annex_it_announces(rendered: list[Rendered]) -> None:
+    letters = [r for r in rendered if r.sample == "bdt-dir-105"]
+    assert letters
+    for letter in letters:
+        annex = {"fr": "Programme préliminaire", "en": "Preliminary programme"}[letter.lang]
+        pages = [p for p in letter.pages if annex in p]
+        assert pages, letter.name
+        assert re.search(r"^Annexe? 1$", pages[-1], re.MULTILINE), letter.name
+        assert ("8 h 30" if letter.lang == "fr" else "08:30") in pages[-1], letter.name
+
+
+def test_the_english_bdt_dir_105_says_its_reference_once(rendered: list[Rendered]) -> None:
+    english = [r for r in rendered if r.sample == "bdt-dir-105" and r.lang == "en"]
+    assert english
+    for letter in english:
+        text = letter.part("plain")
+        assert "Circular BDT/DIR/105" in text, letter.name
+        assert "BDT Circular BDT" not in text + "".join(letter.pages), letter.name

@@ -632,3 +632,28 @@ def test_keep_together_alone_touches_only_the_no_break_characters() -> None:
 
     assert keep_together_fr('le 17 mai "oui"') == f'le 17{NB}mai "oui"'
     assert keep_together_en("on 17 May 'yes'") == f"on 17{NB}May 'yes'"
+
+
+# What careful readers still caught (issue 24 item 16).
+CORPUS = [
+    # an unpaired straight quote stays as typed: no lone « or »
+    ("fr", 'il a dit "oui et non', 'il a dit "oui et non'),
+    ("fr", 'un écran de 12" et', 'un écran de 12" et'),
+    ("en", 'a 5" screen', 'a 5" screen'),
+    ("fr", 'le "a" et "b" puis "c', f'le «{NN}a{NN}» et «{NN}b{NN}» puis "c'),
+    # a number and its unit do not part, after a dimension too
+    ("fr", "un 4x4 m de long", f"un 4x4{NB}m de long"),
+    ("en", "a 4x4 m room", f"a 4x4{NB}m room"),
+    # a quoted word that starts with a dot opens like any other
+    ("fr", 'le format ".docx" est', f"le format «{NN}.docx{NN}» est"),
+    ("en", 'the ".docx" format', "the “.docx” format"),
+    # an English single quote before a double one opens both
+    ("en", "he said '\"Alfred\" is here' now", "he said ‘“Alfred” is here’ now"),
+]
+
+
+@pytest.mark.parametrize(("lang", "text", "expected"), CORPUS, ids=[c[1] for c in CORPUS])
+def test_typography_corpus_of_what_readers_caught(lang: str, text: str, expected: str) -> None:
+    assert typeset(text, lang) == expected
+    assert typeset(expected, lang) == expected
+    assert str(typeset_html(f"<p>{escape(text)}</p>", lang)) == f"<p>{escape(expected)}</p>"
