@@ -312,6 +312,36 @@ class Layout(_Model):
     signatory_columns: int | None = Field(default=None, ge=1, le=SIGNATORY_COLUMNS_MAX)
 
 
+#: Who is closed with "haute considération" (not "considération distinguée"), by default:
+#: words of the addressee's civility, function or salutation (whole words, any case).
+HIGH_CONSIDERATION = (
+    "ministre",
+    "minister",
+    "ambassadeur",
+    "ambassadrice",
+    "ambassador",
+    "excellence",
+    "excellency",
+    "S.E.",
+    "H.E.",
+)
+
+
+class Consideration(_Model):
+    """The degree of the closing: "haute considération" to whom ``high`` names.
+
+    ``high``: words that, found in one of the addressee's ``columns`` (whole words, any
+    case), call for ``haute considération``: ministers and ambassadors by default.
+    """
+
+    high: list[OneLine] = list(HIGH_CONSIDERATION)
+    columns: list[Literal["civility", "function", "organisation", "salutation"]] = [
+        "civility",
+        "function",
+        "salutation",
+    ]
+
+
 class Annex(_Model):
     """An annex listed in the letter, optionally a file attached to every message.
 
@@ -339,6 +369,7 @@ class Mailing(_Model):
     subject: Text
     salutation: Text | None = None
     closing: Text | None = None
+    consideration: Consideration = Consideration()
     numbered: StrictBool = False
     event: Event | None = None
     deadline: Deadline | None = None

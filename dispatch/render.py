@@ -291,6 +291,20 @@ def yours(salutation: str) -> str:
     return "Yours sincerely" if names_a_person(salutation) else "Yours faithfully"
 
 
+def high_consideration(mailing: Mailing, person: Addressee) -> bool:
+    """Whether the closing owes this addressee ``haute considération``: a word of the
+    mailing's ``consideration.high`` (ministers, ambassadors, excellencies by default) in
+    their civility, function or salutation (``consideration.columns``)."""
+    said = " ".join(str(getattr(person, column)) for column in mailing.consideration.columns)
+    if not said.strip():
+        return False
+    return any(
+        re.search(rf"(?<!\w){re.escape(word.strip())}(?!\w)", said, re.IGNORECASE)
+        for word in mailing.consideration.high
+        if word.strip()
+    )
+
+
 class Renderer:
     """Renders the letters of one mailing with one template set; reuses identical letters."""
 
@@ -380,6 +394,10 @@ class Renderer:
         base["named_salutation"] = names_a_person(salutation)
         # For a closing written in the mailing: "{{ yours }}," follows the same rule.
         base["yours"] = yours(salutation)
+        # The degree of the French closing: "haute considération" to a minister…
+        high = high_consideration(self.mailing, person)
+        base["high_consideration"] = high
+        base["consideration"] = "haute considération" if high else "considération distinguée"
         subject_text = attempt(
             lambda: self._inline(
                 self.mailing.subject.get(lang), lang, "text", "subject", dict(base, output="text")
@@ -465,6 +483,8 @@ class Renderer:
         )
         if self.agrees and not self.personal:
             key += (is_feminine(person),)
+        if not self.personal:
+            key += (high_consideration(self.mailing, person),)
         distinct = self._distinct.get(key)
         if distinct is None:
             distinct = self._distinct[key] = self._render(person, lang)

@@ -363,3 +363,46 @@ def test_the_registration_paragraph_without_a_deadline_is_a_problem(
     )
     with pytest.raises(InvalidInput, match="registration_deadline is not given"):
         prepare(make_mailing(text), contacts_path=make_workbook())
+
+
+def _closing(letter_text: str) -> str:
+    return next(line for line in letter_text.splitlines() if line.startswith("Veuillez agréer"))
+
+
+def test_the_french_closing_owes_a_minister_or_an_ambassador_haute_consideration(
+    make_mailing: Callable[..., Path], make_workbook: WorkbookFactory
+) -> None:
+    prepared = prepare(
+        make_mailing(),
+        contacts_path=make_workbook(
+            [
+                person("m@example.org", civility="S.E. M.", function="Ministre des Postes"),
+                person("a@example.org", civility="Mme", function="Ambassadrice"),
+                person("d@example.org", civility="M.", function="Directeur général"),
+            ]
+        ),
+    )
+    closings = {x.addressee.email: _closing(x.text) for x in prepared.letters}
+    assert closings["m@example.org"].endswith("l’expression de ma haute considération.")
+    assert closings["a@example.org"].endswith("l’expression de ma haute considération.")
+    assert closings["d@example.org"].endswith("l’assurance de ma considération distinguée.")
+    html = next(x for x in prepared.letters if x.addressee.email == "m@example.org").html
+    assert "l’expression de ma haute considération." in html
+
+
+def test_the_mailing_says_who_is_owed_haute_consideration(
+    make_mailing: Callable[..., Path], make_workbook: WorkbookFactory
+) -> None:
+    text = MINIMAL_MAILING + '\n[consideration]\nhigh = ["directeur général"]\n'
+    prepared = prepare(
+        make_mailing(text),
+        contacts_path=make_workbook(
+            [
+                person("m@example.org", function="Ministre des Postes"),
+                person("d@example.org", function="Directeur général"),
+            ]
+        ),
+    )
+    closings = {x.addressee.email: _closing(x.text) for x in prepared.letters}
+    assert closings["d@example.org"].endswith("haute considération.")
+    assert closings["m@example.org"].endswith("considération distinguée.")
