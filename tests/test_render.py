@@ -260,7 +260,11 @@ def test_a_personal_salutation_replaces_the_default_and_is_repeated_in_the_closi
     )
     (letter,) = prepared.letters
     assert "\nMonsieur le Ministre,\n" in letter.text
-    assert "Veuillez agréer, Monsieur le Ministre, l’assurance" in plain(letter.text)
+    # and, to a minister, with "haute considération" (issue 24 item 12)
+    assert (
+        "Veuillez agréer, Monsieur le Ministre, l’expression de ma haute considération."
+        in plain(letter.text)
+    )
 
 
 def test_a_category_addressed_but_absent_from_the_workbook_is_reported(
