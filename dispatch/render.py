@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, TypeVar
 
 from anyascii import anyascii
@@ -296,13 +296,15 @@ def high_consideration(mailing: Mailing, person: Addressee) -> bool:
     mailing's ``consideration.high`` (ministers, ambassadors, excellencies by default) in
     their civility, function or salutation (``consideration.columns``)."""
     said = " ".join(str(getattr(person, column)) for column in mailing.consideration.columns)
-    if not said.strip():
-        return False
-    return any(
-        re.search(rf"(?<!\w){re.escape(word.strip())}(?!\w)", said, re.IGNORECASE)
-        for word in mailing.consideration.high
-        if word.strip()
-    )
+    pattern = _words_pattern(tuple(mailing.consideration.high))
+    return bool(said.strip()) and pattern is not None and pattern.search(said) is not None
+
+
+@lru_cache(maxsize=16)
+def _words_pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One pattern for whole words, any case (compiled once per mailing, not per row)."""
+    alternatives = "|".join(re.escape(w.strip()) for w in words if w.strip())
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE) if alternatives else None
 
 
 class Renderer:
