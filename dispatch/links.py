@@ -13,7 +13,9 @@ The link's words are its address, so nothing a reader does not see is added.
 
 from __future__ import annotations
 
+import html as _html
 import re
+from collections.abc import Iterable
 
 __all__ = ["link_bare_urls", "url_target"]
 
@@ -36,16 +38,24 @@ def url_target(url: str) -> str:
     return url if "://" in url else f"https://{url}"
 
 
-def _link(m: re.Match[str]) -> str:
-    url = m.group()
-    return f'<a href="{url_target(url)}">{url}</a>'
+def link_bare_urls(html: str, unlinked: Iterable[str] = ()) -> str:
+    """``html`` with each bare address of its body's text made a link to itself.
 
-
-def link_bare_urls(html: str) -> str:
-    """``html`` with each bare address of its body's text made a link to itself."""
+    ``unlinked``: texts whose addresses stay text, the workbook's values (a cell is
+    never markup: an organisation named ``[click here](https://evil.example)`` is shown,
+    not linked).
+    """
     start = _BODY.search(html)
     if start is None or ("://" not in html and "www." not in html.lower()):
         return html
+    untouchable = [t for v in unlinked if v for t in (v, _html.escape(v, quote=False))]
+
+    def _link(m: re.Match[str]) -> str:
+        url = m.group()
+        if any(url in text for text in untouchable):
+            return url
+        return f'<a href="{url_target(url)}">{url}</a>'
+
     out = [html[: start.start()]]
     pos = start.start()
     depth = 0  # inside <a>

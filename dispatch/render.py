@@ -268,6 +268,20 @@ def addressee_values(person: Addressee) -> Namespace:
     )
 
 
+def _workbook_values(person: Addressee) -> list[str]:
+    """The addressee's cells that a letter may print (none of them becomes a link)."""
+    return [
+        person.civility,
+        person.first_name,
+        person.last_name,
+        person.function,
+        person.organisation,
+        person.country,
+        person.salutation,
+        person.email,
+    ]
+
+
 def salutation_of(mailing: Mailing, person: Addressee, lang: str) -> str:
     """The letter's salutation: the addressee's own, else the mailing's, else the default."""
     if person.salutation:
@@ -463,7 +477,9 @@ class Renderer:
             template = self.templates.letter(self.mailing.template, lang, output)
             rendered_letter = render(template, context)
             if output == "html":
-                results[output] = typeset_html(link_bare_urls(rendered_letter), lang)
+                # The workbook's values stay text: an address in a cell is not linked.
+                linked = link_bare_urls(rendered_letter, _workbook_values(person))
+                results[output] = typeset_html(linked, lang)
             else:
                 results[output] = typeset(rendered_letter, lang)
                 if links:  # the addresses of the text's numbered links, at its end

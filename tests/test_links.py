@@ -73,3 +73,10 @@ def test_a_list_whose_items_carry_their_own_labels_has_no_bullet() -> None:
 
 def test_the_docstring_examples_hold() -> None:
     assert doctest.testmod(dispatch.links).failed == 0
+
+
+def test_an_address_in_a_workbook_value_stays_text() -> None:
+    html = "<body><p>Pour [click here](https://evil.example/login) : https://itu.int/x</p></body>"
+    linked = link_bare_urls(html, ["[click here](https://evil.example/login)"])
+    assert 'href="https://evil.example/login"' not in linked
+    assert '<a href="https://itu.int/x">' in linked
