@@ -122,6 +122,11 @@ def _written_labels(mailing: Mailing, zone: str, day: date) -> list[tuple[str, s
     found: list[tuple[str, str]] = []
     texts = [("subject", mailing.subject)]
     texts += [(f"body.{key}", text) for key, text in mailing.body.items()]
+    texts += [
+        (f"annexes[{i}].content", annex.content)
+        for i, annex in enumerate(mailing.annexes)
+        if annex.content is not None
+    ]
     for field, text in texts:
         for lang in mailing.languages:
             if text.has(lang):
