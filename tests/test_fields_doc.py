@@ -91,7 +91,7 @@ def test_the_fields_the_issue_named_are_explained() -> None:
         "`event.zone_label`",
         "`salutation_in_closing`",
         "**To change\none language only**",
-        "**adds a paragraph by itself**",
+        "**adds no paragraph by itself**",  # issue 24: only registration_paragraph = true
         "## What the kind changes",
         "**to leave the letterhead out**",
         "Yours faithfully,",
