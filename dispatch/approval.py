@@ -8,12 +8,17 @@ the mailing file::
         manifest.json           who approved, when, the digest of every input and message
         messages/<lang>/<stem>.eml
 
-The newest folder holding a ``manifest.json`` is the mailing's approval (the manifest is
-written last, so a folder whose writing was interrupted is no approval). ``send`` then
-sends those bytes (:func:`approved_outgoing`), after checking that no input changed since:
-if one did, it refuses and says what changed in the user's terms (the file; the workbook
-rows added, removed or edited, with their sheet and row; the mailing file's fields and
-paragraphs).
+The manifest is written last, then the approval is recorded in the mailing's journal with
+the digest of its manifest (:mod:`dispatch.approval_journal`): the approval in force is
+the one the journal recorded last, and a folder whose writing was interrupted is none.
+``send`` then sends those bytes (:func:`approved_outgoing`), after checking that the
+manifest still has the recorded digest, that each message still has the manifest's, that
+each message's recipients (read from the ``.eml`` itself) are those of its workbook row,
+and that no input (:func:`dispatch.inputs.mailing_inputs`) changed since: if one did, it
+refuses and says what changed in the user's terms (the file; the workbook rows added,
+removed or edited, with their sheet and row; the mailing file's fields and paragraphs).
+The one header that differs from the approved bytes is ``Date:``, set when the message
+is sent and recorded in the journal.
 
 Nothing here prints: functions return values or raise :class:`ApprovalError`.
 """
@@ -21,21 +26,29 @@ Nothing here prints: functions return values or raise :class:`ApprovalError`.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import json
+import os
+import stat
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
 from dispatch import __version__
+from dispatch.approval_journal import ApprovalRecord, approval_in_force, record_approval
 from dispatch.compose import Composer, outgoing, validate_sizes
 from dispatch.contacts import CATEGORIES_SHEET, CONTACTS_SHEET, Addressee, Contacts
 from dispatch.errors import DispatchError, InvalidInput, Location, Problem
 from dispatch.files import private_dir, write_atomic
-from dispatch.journal import Journal, journal_path
+from dispatch.inputs import APPROVED_DIR, mailing_inputs
+from dispatch.journal import Journal, MailingLock, journal_dir, journal_path
 from dispatch.mailing import Mailing
 from dispatch.outgoing import Outgoing
 from dispatch.prepare import Prepared, prepare
@@ -53,11 +66,11 @@ __all__ = [
     "approve_mailing",
     "approved_outgoing",
     "current_approval",
+    "date_header",
     "input_changes",
     "read_inputs",
 ]
 
-APPROVED_DIR = "approved"
 MANIFEST = "manifest.json"
 AGAIN = "Approve again with dispatch approve."
 
@@ -84,16 +97,19 @@ class Inputs:
     """The digests of what a mailing's messages are made from.
 
     ``files``: each input file by label (``mailing``, ``workbook``, ``categories``,
-    ``template fr/invitation.html``, ``annex programme.pdf``) → ``{"path", "sha256"}``.
-    ``rows``: each addressee row. ``categories``: the Categories sheet as loaded.
-    ``fields``: each top-level field of the mailing file, and each body paragraph
-    (``body.intro``), by name → digest.
+    ``letterhead``, ``logo``, ``template fr/invitation.html``, ``annex programme.pdf``)
+    → ``{"path", "sha256"}``, the path relative to the mailing folder (see
+    :func:`dispatch.inputs.recorded_place`). ``rows``: each addressee row.
+    ``categories``: the Categories sheet as loaded. ``fields``: each top-level field of
+    the mailing file, and each body paragraph (``body.intro``), by name → digest.
+    ``located``: where each file is now (for messages; not recorded).
     """
 
     files: Mapping[str, Mapping[str, str]]
     rows: tuple[WorkbookRow, ...]
     categories: str
     fields: Mapping[str, str]
+    located: Mapping[str, Path] = dataclasses.field(default_factory=dict, compare=False)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -184,27 +200,16 @@ def _row_digest(person: Addressee) -> str:
     return _value_digest(values)
 
 
-def _file(path: Path) -> dict[str, str]:
-    return {"path": str(path.resolve()), "sha256": _sha256(path.read_bytes())}
-
-
 def read_inputs(mailing: Mailing, contacts: Contacts, templates: Path) -> Inputs:
     """The digests of every input of ``mailing`` as loaded now.
 
     Raises :class:`OSError` if a file cannot be read.
     """
-    files: dict[str, dict[str, str]] = {"mailing": _file(mailing.path)}
-    files["workbook"] = _file(contacts.path)
-    companion = contacts.path.with_name(contacts.path.stem + ".categories.csv")
-    if contacts.path.suffix.lower() == ".csv" and companion.is_file():
-        files["categories"] = _file(companion)
-    root = templates.resolve()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        files[f"template {path.relative_to(root).as_posix()}"] = _file(path)
-    for annex in mailing.annexes:
-        attached = mailing.annex_path(annex)
-        if attached is not None:
-            files[f"annex {annex.file}"] = _file(attached)
+    files: dict[str, dict[str, str]] = {}
+    located: dict[str, Path] = {}
+    for item in mailing_inputs(mailing, contacts.path, templates):
+        files[item.label] = {"path": item.recorded, "sha256": _sha256(item.path.read_bytes())}
+        located[item.label] = item.path
     rows = tuple(
         WorkbookRow(p.key, CONTACTS_SHEET, p.row, _row_digest(p)) for p in contacts.addressees
     )
@@ -222,7 +227,7 @@ def read_inputs(mailing: Mailing, contacts: Contacts, templates: Path) -> Inputs
                 fields[f"body.{paragraph}"] = _value_digest(text)
         else:
             fields[name] = _value_digest(value)
-    return Inputs(files, rows, categories, fields)
+    return Inputs(files, rows, categories, fields, located)
 
 
 def input_changes(approval: Approval, now: Inputs) -> list[Problem]:
@@ -238,17 +243,15 @@ def input_changes(approval: Approval, now: Inputs) -> list[Problem]:
         if label in ("mailing", "workbook") and old and new and old["sha256"] != new["sha256"]:
             continue  # said in detail below
         if old is None and new is not None:
-            changed(Location(file=new["path"]), f"{label} was added")
+            changed(Location(file=now.located.get(label, new["path"])), f"{label} was added")
         elif new is None and old is not None:
             changed(Location(file=old["path"]), f"{label} was removed")
         elif old is not None and new is not None:
+            where = Location(file=now.located.get(label, new["path"]))
             if old["path"] != new["path"]:
-                changed(
-                    Location(file=new["path"]),
-                    f"is not the {label} approved ({old['path']})",
-                )
+                changed(where, f"is not the {label} approved ({old['path']})")
             elif old["sha256"] != new["sha256"]:
-                changed(Location(file=new["path"]), f"{label} changed")
+                changed(where, f"{label} changed")
     problems += _workbook_changes(before, now)
     problems += _mailing_changes(before, now)
     return problems
@@ -260,7 +263,7 @@ def _workbook_changes(before: Inputs, now: Inputs) -> list[Problem]:
         return []
     if old_file["path"] != new_file["path"]:
         return []  # said as "not the workbook approved"
-    path = new_file["path"]
+    path = now.located.get("workbook", new_file["path"])
     old = {r.key: r for r in before.rows}
     new = {r.key: r for r in now.rows}
     problems: list[Problem] = []
@@ -296,7 +299,7 @@ def _mailing_changes(before: Inputs, now: Inputs) -> list[Problem]:
     old_file, new_file = before.files.get("mailing"), now.files.get("mailing")
     if old_file is None or new_file is None or old_file["sha256"] == new_file["sha256"]:
         return []
-    path = new_file["path"]
+    path = now.located.get("mailing", new_file["path"])
     problems: list[Problem] = []
     for name in sorted(before.fields.keys() | now.fields.keys()):
         old, new = before.fields.get(name), now.fields.get(name)
@@ -322,7 +325,9 @@ def approve(prepared: Prepared, by: str, *, when: datetime | None = None) -> App
     """Render every message of ``prepared`` once and freeze it; return the approval.
 
     The messages carry the Message-IDs the journal fixed for their addressees, if a
-    send began before; the manifest is written last.
+    send began before; the manifest is written last, then the approval is recorded in
+    the journal (with its manifest's digest) and is in force from then on. Holds the
+    mailing's lock throughout: no send runs meanwhile.
     """
     name = by.strip()
     mailing = prepared.mailing
@@ -337,8 +342,39 @@ def approve(prepared: Prepared, by: str, *, when: datetime | None = None) -> App
         raise _unreadable(error) from None
     composer = Composer(prepared, when=moment, attach_pdf=mailing.attach_pdf)
     validate_sizes(composer, mailing.max_message_mb)
-    fixed = _journal_message_ids(mailing)
-    root = approval_folder(mailing)
+    with (
+        MailingLock(journal_dir(mailing.folder) / "lock"),
+        Journal.open(journal_path(mailing.folder)) as journal,
+    ):
+        folder = _new_folder(approval_folder(mailing), moment)
+        messages = _freeze(composer, folder, journal.message_ids())
+        identity = _sha256(json.dumps([folder.name, by, [m.sha256 for m in messages]]).encode())
+        approval = Approval(
+            id=f"{folder.name}-{identity[:12]}",
+            folder=folder,
+            approved_by=name,
+            approved_at=moment,
+            version=__version__,
+            inputs=inputs,
+            messages=tuple(messages),
+        )
+        manifest = _manifest_bytes(approval)
+        write_atomic(folder / MANIFEST, manifest, private=True)
+        record_approval(
+            journal,
+            ApprovalRecord(
+                id=approval.id,
+                folder=folder.relative_to(mailing.folder).as_posix(),
+                digest=_sha256(manifest),
+                approved_by=name,
+                approved_at=moment.isoformat(),
+            ),
+        )
+    return approval
+
+
+def _new_folder(root: Path, moment: datetime) -> Path:
+    """A new folder for an approval made at ``moment``, private (0700)."""
     stamp = moment.strftime("%Y%m%dT%H%M%SZ")
     folder = root / stamp
     suffix = 1
@@ -346,8 +382,14 @@ def approve(prepared: Prepared, by: str, *, when: datetime | None = None) -> App
         suffix += 1
         folder = root / f"{stamp}-{suffix}"
     private_dir(folder / "messages")
+    return folder
+
+
+def _freeze(composer: Composer, folder: Path, fixed: Mapping[str, str]) -> list[ApprovedMessage]:
+    """Write each message's bytes into ``folder`` (0600); ``fixed``: the journal's
+    Message-IDs, which an addressee keeps."""
     messages: list[ApprovedMessage] = []
-    for letter in prepared.letters:
+    for letter in composer.prepared.letters:
         planned = outgoing(composer, letter)
         data = composer.message_bytes(letter)
         message_id = fixed.get(planned.key, planned.message_id)
@@ -373,26 +415,7 @@ def approve(prepared: Prepared, by: str, *, when: datetime | None = None) -> App
                 row=person.row,
             )
         )
-    identity = _sha256(json.dumps([folder.name, by, [m.sha256 for m in messages]]).encode())[:12]
-    approval = Approval(
-        id=f"{folder.name}-{identity}",
-        folder=folder,
-        approved_by=name,
-        approved_at=moment,
-        version=__version__,
-        inputs=inputs,
-        messages=tuple(messages),
-    )
-    write_atomic(folder / MANIFEST, _manifest_bytes(approval), private=True)
-    return approval
-
-
-def _journal_message_ids(mailing: Mailing) -> dict[str, str]:
-    path = journal_path(mailing.folder)
-    if not path.exists():
-        return {}
-    with Journal.open(path, readonly=True) as journal:
-        return journal.message_ids()
+    return messages
 
 
 def _replace_message_id(data: bytes, old: str, new: str) -> bytes:
@@ -401,6 +424,21 @@ def _replace_message_id(data: bytes, old: str, new: str) -> bytes:
     if line not in head + b"\r\n":
         raise RuntimeError(f"no Message-ID {old} in the message's header")
     return (head + b"\r\n").replace(line, f"Message-ID: {new}\r\n".encode(), 1)[:-2] + sep + body
+
+
+def with_date(data: bytes, date: str) -> bytes:
+    """``data`` with its ``Date:`` header set to ``date`` (the one header of an approved
+    message that is not the approved bytes: it says when the message was sent)."""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    for number, line in enumerate(lines):
+        if line[:5].lower() == b"date:":
+            end = number + 1
+            while end < len(lines) and lines[end][:1] in (b" ", b"\t"):  # folded
+                end += 1
+            lines[number:end] = [f"Date: {date}".encode("ascii")]
+            return b"\r\n".join(lines) + sep + body
+    return f"Date: {date}\r\n".encode("ascii") + data
 
 
 def _manifest_bytes(approval: Approval) -> bytes:
@@ -417,29 +455,91 @@ def _manifest_bytes(approval: Approval) -> bytes:
 
 def _unreadable(error: OSError) -> ApprovalError:
     where = Location(file=error.filename) if error.filename else Location()
-    return ApprovalError(
-        [Problem(where, f"cannot be read ({error.strerror or error})", "Check it and run again.")]
-    )
+    return ApprovalError([cannot_read(where, error)])
+
+
+def cannot_read(where: Location, error: OSError) -> Problem:
+    return Problem(where, f"cannot be read ({error.strerror or error})", "Check it and run again.")
 
 
 # -- reading an approval ---------------------------------------------------------------
 
 
 def current_approval(mailing: Mailing) -> Approval | None:
-    """The mailing's approval (the newest complete one), or None if it has none."""
-    root = approval_folder(mailing)
-    if not root.is_dir():
+    """The mailing's approval in force: the one its journal recorded last, or None.
+
+    Raises :class:`ApprovalError` if that approval is not as it was recorded (its folder
+    gone, its manifest changed since), or if the mailing has approvals that its journal
+    never recorded (made by an older version, or the journal was replaced).
+    """
+    path = journal_path(mailing.folder)
+    record: ApprovalRecord | None = None
+    if path.exists():
+        with Journal.open(path, readonly=True) as journal:
+            record = approval_in_force(journal)
+    if record is None:
+        unrecorded = sorted(approval_folder(mailing).glob(f"*/{MANIFEST}"))
+        if unrecorded:
+            raise ApprovalError(
+                [
+                    Problem(
+                        Location(file=unrecorded[-1].parent),
+                        "is an approval that the mailing's journal does not record (made by "
+                        "an older version of dispatch, or the journal was replaced), so it "
+                        "cannot be checked",
+                        AGAIN,
+                    )
+                ]
+            )
         return None
-    for folder in sorted((p for p in root.iterdir() if p.is_dir()), reverse=True):
-        manifest = folder / MANIFEST
-        if manifest.is_file():
-            return _read_manifest(manifest)
-    return None
+    return read_recorded(mailing, record)
 
 
-def _read_manifest(path: Path) -> Approval:
+def read_recorded(mailing: Mailing, record: ApprovalRecord) -> Approval:
+    """The approval ``record`` names, checked: its manifest has the recorded digest."""
+    folder = mailing.folder / record.folder
+    manifest = folder / MANIFEST
     try:
-        data = json.loads(path.read_text("utf-8"))
+        data = _read_regular(manifest)
+    except FileNotFoundError:
+        raise ApprovalError(
+            [
+                Problem(
+                    Location(file=folder),
+                    f"is the approval in force (by {record.approved_by}), but it is not there "
+                    "any more (moved or deleted)",
+                    "Put it back where it was, or approve again with dispatch approve.",
+                )
+            ]
+        ) from None
+    except OSError as error:
+        raise ApprovalError([cannot_read(Location(file=manifest), error)]) from None
+    if _sha256(data) != record.digest:
+        raise ApprovalError(
+            [
+                Problem(
+                    Location(file=manifest),
+                    "was changed after the approval (it is not the manifest the journal "
+                    "recorded when it was approved), so nothing is sent from it",
+                    AGAIN,
+                )
+            ]
+        )
+    return _parse_manifest(manifest, data)
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of the regular file ``path``, never through a symbolic link."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise IsADirectoryError(errno.EISDIR, "not a regular file", str(path))
+        return handle.read()
+
+
+def _parse_manifest(path: Path, raw: bytes) -> Approval:
+    try:
+        data = json.loads(raw.decode("utf-8"))
         return Approval(
             id=data["id"],
             folder=path.parent,
@@ -458,7 +558,7 @@ def _read_manifest(path: Path) -> Approval:
                 for m in data["messages"]
             ),
         )
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError) as error:
         raise ApprovalError(
             [
                 Problem(
@@ -474,16 +574,19 @@ def _read_manifest(path: Path) -> Approval:
 
 
 def approved_outgoing(
-    prepared: Prepared, messages: Sequence[Outgoing]
+    prepared: Prepared, messages: Sequence[Outgoing], *, when: datetime | None = None
 ) -> tuple[Outgoing, ...] | None:
     """The approved messages to send in place of ``messages``, or None to send those.
 
     None when the mailing has no approval and does not require one (``approval =
-    "optional"``, the default). Otherwise the inputs are compared with the approval's:
-    any change, an approval required but missing, or a message of this run that the
-    approval does not hold, raises :class:`ApprovalError` saying what to do. Each message
-    returned reads its bytes from the approval folder and checks them against the
-    manifest's digest before they leave.
+    "optional"``, the default). Otherwise the approval in force is checked
+    (:func:`current_approval`) and the inputs compared with its: any change, an
+    approval required but missing, or a message of this run that the approval does not
+    hold, raises :class:`ApprovalError` saying what to do. So does a message whose
+    bytes changed, or whose recipients (read from its ``.eml``) are not those of its
+    workbook row (``messages``). Each message returned reads its bytes from the approval
+    folder when it is sent, checks them against the manifest's digest, and carries
+    ``when`` as its ``Date:``.
     """
     mailing = prepared.mailing
     approval = current_approval(mailing)
@@ -514,58 +617,93 @@ def approved_outgoing(
                     AGAIN,
                 )
             )
-    if not problems:  # the frozen bytes themselves, before anything leaves
-        for message in messages:
-            frozen = held[message.key]
-            try:
-                _Frozen(approval.folder / frozen.file, frozen.sha256)()
-            except OSError as error:
-                problems.append(
-                    Problem(
-                        Location(file=approval.folder / frozen.file),
-                        f"cannot be read ({error.strerror or error})",
-                        AGAIN,
-                    )
-                )
-            except FrozenMessageChanged as changed:
-                problems.append(
-                    Problem(
-                        Location(file=changed.path),
-                        "was changed after the approval (its digest is not the manifest's)",
-                        AGAIN,
-                    )
-                )
     if problems:
         raise ApprovalError(problems)
-    return tuple(_outgoing(approval, held[m.key], m) for m in messages)
+    date = date_header(when)
+    out: list[Outgoing] = []
+    for message in messages:  # the frozen bytes themselves, before anything leaves
+        frozen = held[message.key]
+        path = approval.folder / frozen.file
+        try:
+            data = _Frozen(path, frozen.sha256)()
+        except FrozenMessageChanged as changed:
+            problems.append(
+                Problem(
+                    Location(file=changed.path),
+                    "was changed after the approval (its digest is not the manifest's)",
+                    AGAIN,
+                )
+            )
+            continue
+        except ApprovalMoved as moved:
+            problems.append(Problem(Location(file=path), moved.reason, AGAIN))
+            continue
+        message_id, recipients = _addressed(data)
+        if {r.lower() for r in recipients} != {r.lower() for r in message.recipients}:
+            problems.append(
+                Problem(
+                    Location(file=path),
+                    f"is addressed to {', '.join(recipients) or 'nobody'}, but the workbook "
+                    f"row of {message.key} to {', '.join(message.recipients)}",
+                    AGAIN,
+                )
+            )
+            continue
+        out.append(
+            dataclasses.replace(
+                message,
+                message_id=message_id or frozen.message_id,
+                data=_Frozen(path, frozen.sha256, date),
+                digest=frozen.digest,
+                approval=approval.id,
+            )
+        )
+    if problems:
+        raise ApprovalError(problems)
+    return tuple(out)
 
 
-def _outgoing(approval: Approval, frozen: ApprovedMessage, rendered: Outgoing) -> Outgoing:
-    return Outgoing(
-        key=frozen.key,
-        message_id=frozen.message_id,
-        sender=frozen.sender,
-        recipients=frozen.recipients,
-        data=_Frozen(approval.folder / frozen.file, frozen.sha256),
-        digest=frozen.digest,
-        language=frozen.language,
-        categories=rendered.categories,
-        approval=approval.id,
-    )
+def date_header(when: datetime | None) -> str:
+    """The ``Date:`` an approved message sent at ``when`` (default: now) carries."""
+    return format_datetime((when or datetime.now(UTC)).astimezone())
+
+
+def _addressed(data: bytes) -> tuple[str | None, list[str]]:
+    """The Message-ID and the recipients (To, Cc, Bcc) an approved message's headers say."""
+    headers = BytesHeaderParser(policy=default_policy).parsebytes(data)
+    recipients: list[str] = []
+    for name in ("To", "Cc", "Bcc"):
+        for value in headers.get_all(name, []):
+            recipients += [a.addr_spec for a in getattr(value, "addresses", ())]
+    message_id = headers.get("Message-ID")
+    return (str(message_id).strip() if message_id else None), list(dict.fromkeys(recipients))
 
 
 @dataclass(frozen=True)
 class _Frozen:
-    """Reads an approved message's bytes when it is sent, refusing bytes that changed."""
+    """Reads an approved message's bytes when it is sent, refusing bytes that changed;
+    ``date``: the ``Date:`` it goes out with."""
 
     path: Path
     sha256: str
+    date: str | None = None
 
     def __call__(self) -> bytes:
-        data = self.path.read_bytes()
+        try:
+            data = _read_regular(self.path)
+        except FileNotFoundError:
+            raise ApprovalMoved(
+                self.path,
+                "is not there any more: the approval folder was moved or deleted during "
+                "the send, so this message was not sent",
+            ) from None
+        except OSError as error:
+            raise ApprovalMoved(
+                self.path, f"cannot be read ({error.strerror or error}), so it was not sent"
+            ) from None
         if _sha256(data) != self.sha256:
             raise FrozenMessageChanged(self.path)
-        return data
+        return data if self.date is None else with_date(data, self.date)
 
 
 class FrozenMessageChanged(DispatchError):
@@ -578,6 +716,20 @@ class FrozenMessageChanged(DispatchError):
         super().__init__(
             f"{path}: this approved message was changed after the approval, so it is not "
             f"sent. {AGAIN}"
+        )
+
+
+class ApprovalMoved(DispatchError):
+    """An approved message's file is gone or unreadable (its folder moved during a send)."""
+
+    exit_code = 2
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"{path}: {reason}. Put the approval folder back and run the same command "
+            "again (what was sent is not sent twice), or approve again with dispatch approve."
         )
 
 

@@ -23,7 +23,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dispatch.approval import approved_outgoing
+from dispatch.approval import approved_outgoing, date_header
+from dispatch.approval_journal import record_dates
 from dispatch.compose import Composer, outgoing, validate_sizes, with_message_id
 from dispatch.contacts import load_contacts
 from dispatch.delivery.results import DeliveryEvent, DeliverySummary
@@ -511,14 +512,16 @@ def send_mailing(
     relay = settings() if callable(settings) else settings
     if relay is None and not opts.dry_run:
         relay = load_settings(None, os.environ)
-    composer = Composer(prepared, when=when or now(), attach_pdf=prepared.mailing.attach_pdf)
+    moment = when or now()
+    composer = Composer(prepared, when=moment, attach_pdf=prepared.mailing.attach_pdf)
     if prepared.mailing.attach_pdf:
         make_pdfs(composer, progress)
     validate_sizes(composer, prepared.mailing.max_message_mb)
     letters = counted(prepared.letters, progress, Step.PREPARING, len(prepared.letters))
     messages = tuple(outgoing(composer, letter) for letter in letters)
-    # -- approval: the approved bytes go out, if the mailing is approved (dispatch.approval)
-    approved = approved_outgoing(prepared, messages)
+    # -- approval: the approved bytes go out, if the mailing is approved (dispatch.approval);
+    # samples to oneself (--to) never need one: they are rendered now
+    approved = None if opts.to_address else approved_outgoing(prepared, messages, when=moment)
     if approved is not None:
         messages = approved
     # -- end of approval
@@ -566,6 +569,9 @@ def send_mailing(
             count = min(len(plan.to_send), opts.limit or len(plan.to_send))
             if confirm is not None and not confirm(Proposal(prepared, plan, count, relay)):
                 return SendResult(SendOutcome.DECLINED, loaded, prepared, relay, plan=plan)
+            if approved is not None:  # the one header not approved: when it was sent
+                date = date_header(moment)
+                record_dates(journal, ((m.key, m.approval or "", date) for m in plan.to_send))
             summary = deliver_sync(
                 messages,
                 relay,
