@@ -45,7 +45,7 @@ from dispatch import __version__
 from dispatch.approval_journal import ApprovalRecord, approval_in_force, record_approval
 from dispatch.compose import Composer, outgoing, validate_sizes
 from dispatch.contacts import CATEGORIES_SHEET, CONTACTS_SHEET, Addressee, Contacts
-from dispatch.errors import DispatchError, InvalidInput, Location, Problem
+from dispatch.errors import DispatchError, InvalidInput, JournalError, Location, Problem
 from dispatch.files import private_dir, write_atomic
 from dispatch.inputs import APPROVED_DIR, mailing_inputs
 from dispatch.journal import Journal, MailingLock, journal_dir, journal_path
@@ -474,11 +474,17 @@ def current_approval(mailing: Mailing) -> Approval | None:
     """
     path = journal_path(mailing.folder)
     record: ApprovalRecord | None = None
+    unrecorded = sorted(approval_folder(mailing).glob(f"*/{MANIFEST}"))
     if path.exists():
-        with Journal.open(path, readonly=True) as journal:
-            record = approval_in_force(journal)
+        try:
+            with Journal.open(path, readonly=True) as journal:
+                record = approval_in_force(journal)
+        except JournalError:
+            if unrecorded:
+                raise
+            # No approval was ever written: the send's own opening of the journal
+            # says what is wrong with it (or makes a journal left empty whole).
     if record is None:
-        unrecorded = sorted(approval_folder(mailing).glob(f"*/{MANIFEST}"))
         if unrecorded:
             raise ApprovalError(
                 [

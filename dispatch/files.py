@@ -263,7 +263,12 @@ def input_problems(
     else:
         written = {(out / sub).resolve() for sub in folders}
         for label, source in inputs:
-            if not source.is_dir() and source.resolve().parent in written:
+            place = source.resolve()
+            if source.is_dir():
+                hit = any(w.is_relative_to(place) for w in written)
+            else:
+                hit = place.parent in written
+            if hit:
                 problems.append(
                     Problem(
                         where,

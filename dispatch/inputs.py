@@ -65,6 +65,9 @@ class MailingInputs:
 
     folder: Path  # the mailing's folder
     files: tuple[InputFile, ...]
+    # Guarded but not read: the templates' language folders (nothing is written in
+    # them) and a workbook's companion file even when the workbook does not read it.
+    guarded: tuple[tuple[str, Path], ...] = ()
 
     def __iter__(self) -> Iterator[InputFile]:
         return iter(self.files)
@@ -83,7 +86,7 @@ class MailingInputs:
         the command writes files into these subfolders of (``"."``, ``"fr"``)."""
         return input_problems(
             out,
-            [(f"the {f.label}", f.path) for f in self.files],
+            [(f"the {f.label}", f.path) for f in self.files] + list(self.guarded),
             output=output,
             records=self.records,
             folders=folders,
@@ -116,7 +119,10 @@ def mailing_inputs(mailing: Mailing, workbook: Path, templates: Path) -> Mailing
         attached = mailing.annex_path(annex)
         if attached is not None:
             _add(f"annex {annex.file}", attached)
-    return MailingInputs(folder, tuple(files.values()))
+    guarded = [("the templates folder", templates / lang) for lang in mailing.languages]
+    if "categories" not in files and companion.exists():
+        guarded.append(("the categories file", companion))
+    return MailingInputs(folder, tuple(files.values()), tuple(guarded))
 
 
 def recorded_place(path: Path, folder: Path) -> str:

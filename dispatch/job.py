@@ -29,8 +29,9 @@ from dispatch.compose import Composer, outgoing, validate_sizes, with_message_id
 from dispatch.contacts import load_contacts
 from dispatch.delivery.results import DeliveryEvent, DeliverySummary
 from dispatch.errors import InvalidInput, JournalError, Location, Problem
-from dispatch.files import check_output_path
+from dispatch.files import Output, check_output_path
 from dispatch.fingerprint import inputs_fingerprint
+from dispatch.inputs import mailing_inputs
 from dispatch.journal import Journal, JournalRow, MailingLock, Plan, State
 from dispatch.journal import journal_dir as folder_journal_dir
 from dispatch.mailing import Mailing, load_mailing
@@ -170,6 +171,7 @@ def render_mailing(
     chosen = _checked_formats(formats)
     prepared = check_mailing(mailing, selection, progress=progress)
     target = Path(out) if out is not None else Path("out") / prepared.mailing.name
+    _refuse_inputs(prepared, target, Output("the letters", "--out", "letters/"), ())
     written = render_files(prepared, target, chosen, progress=progress)
     return Rendered(prepared, target, tuple(chosen), written.files, written.letters)
 
@@ -196,9 +198,20 @@ def preview_mailing(
     chosen = _checked_formats(formats)
     prepared = check_mailing(mailing, selection, progress=progress)
     target = Path(out) if out is not None else Path("out") / prepared.mailing.name / "preview"
+    _refuse_inputs(prepared, target, Output("the preview", "--out", "preview/"), (".",))
     render_files(prepared, target, chosen, progress=progress)
     written = write_index(prepared, target, chosen)
     return Previewed(prepared, target, written.index, tuple(written.warnings))
+
+
+def _refuse_inputs(prepared: Prepared, out: Path, output: Output, folders: Sequence[str]) -> None:
+    """Refuse an output folder that holds an input of the mailing (or is in its records):
+    the files written into ``folders`` and each language's folder could replace one."""
+    inputs = mailing_inputs(prepared.mailing, prepared.contacts.path, prepared.templates.root)
+    written = sorted({letter.lang for letter in prepared.letters} | set(folders))
+    problems = inputs.output_problems(out, output, folders=written)
+    if problems:
+        raise InvalidInput(problems)
 
 
 # -- status and report -----------------------------------------------------------------
@@ -368,18 +381,13 @@ def report_mailing(
 def _check_report_path(
     out: Path, mailing: Mailing, workbook: Path, templates: PathLike | None
 ) -> None:
-    """Refuse a report path that is one of the mailing's inputs (it would replace it)."""
-    check_output_path(
-        out,
-        [
-            mailing.path,
-            workbook,
-            workbook.with_name(workbook.stem + ".categories.csv"),
-            templates_path_for(mailing, Path(templates) if templates is not None else None),
-            *(mailing.annex_path(annex) for annex in mailing.annexes),
-            journal_path(mailing),
-        ],
-    )
+    """Refuse a report path that is one of the mailing's inputs (it would replace it),
+    or lies in its records; then one whose suffix is neither .xlsx nor .csv."""
+    folder = templates_path_for(mailing, Path(templates) if templates is not None else None)
+    problems = mailing_inputs(mailing, workbook, folder).output_problems(out, Output())
+    if problems:
+        raise InvalidInput(problems)
+    check_output_path(out, [])
 
 
 # -- send ------------------------------------------------------------------------------
