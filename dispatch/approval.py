@@ -62,6 +62,7 @@ __all__ = [
     "Inputs",
     "WorkbookRow",
     "approval_folder",
+    "approval_state",
     "approve",
     "approve_mailing",
     "approved_outgoing",
@@ -737,6 +738,31 @@ class ApprovalMoved(DispatchError):
             f"{path}: {reason}. Put the approval folder back and run the same command "
             "again (what was sent is not sent twice), or approve again with dispatch approve."
         )
+
+
+def approval_state(prepared: Prepared) -> str:
+    """What the preview says of the approval: ``approved by … at …``, ``not approved``,
+    or why the approval in force would not be sent (an input changed since, such as the
+    letterhead after a telephone fix: what ``send`` would refuse)."""
+    try:
+        approval = current_approval(prepared.mailing)
+    except ApprovalError as error:
+        return f"approval unusable ({error.problems[0]}): approve again with dispatch approve"
+    if approval is None:
+        return "not approved"
+    try:
+        now = read_inputs(prepared.mailing, prepared.contacts, prepared.templates.root)
+    except OSError:
+        return f"{approval.line()}, but an input cannot be read"
+    changes = input_changes(approval, now)
+    if changes:
+        first = changes[0]
+        return (
+            f"{approval.line()}, but changed since ({first.where}: {first.message}"
+            + (f"; and {len(changes) - 1} more" if len(changes) > 1 else "")
+            + "): send refuses it until it is approved again"
+        )
+    return approval.line()
 
 
 def summary_rows(approval: Approval, languages: Iterable[str]) -> list[tuple[str, str, int]]:

@@ -14,6 +14,7 @@ should end with.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import enum
 import os
@@ -262,6 +263,8 @@ def mailing_status(mailing: PathLike, *, contacts: PathLike | None = None) -> St
         counts = journal.counts()
         every = journal.rows()
         left = {s: n for s, n in journal.left().items() if n}
+    if not every:  # a journal holding an approval only (dispatch approve made it)
+        return Status(loaded, path, {}, ())
     bounced = tuple(row for row in every if row.bounce is not None)
     copies = tuple(r for r in every if r.state == "sent" and r.reply and "refused: " in r.reply)
     present = _workbook_keys(contacts_path_for(loaded, Path(contacts) if contacts else None))
@@ -358,17 +361,18 @@ def report_mailing(
     # (another suffix: write_report refuses it, before anything is read or written)
     if Path(out).suffix.lower() in (".xlsx", ".csv"):
         _check_report_path(Path(out), loaded, workbook, templates)
+    nothing = Problem(
+        Location(file=path),
+        "does not exist: nothing was sent for this mailing yet",
+        "Run dispatch send first.",
+    )
     if not path.exists():
-        raise InvalidInput(
-            [
-                Problem(
-                    Location(file=path),
-                    "does not exist: nothing was sent for this mailing yet",
-                    "Run dispatch send first.",
-                )
-            ]
-        )
+        raise InvalidInput([nothing])
     with Journal.open(path, readonly=True) as journal:
+        if not journal.rows():
+            raise InvalidInput(  # a journal holding an approval only
+                [dataclasses.replace(nothing, message="holds no message: nothing was sent yet")]
+            )
         written = write_report(
             loaded,
             journal,
