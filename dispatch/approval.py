@@ -11,14 +11,9 @@ the mailing file::
 The manifest is written last, then the approval is recorded in the mailing's journal with
 the digest of its manifest (:mod:`dispatch.approval_journal`): the approval in force is
 the one the journal recorded last, and a folder whose writing was interrupted is none.
-``send`` then sends those bytes (:func:`approved_outgoing`), after checking that the
-manifest still has the recorded digest, that each message still has the manifest's, that
-each message's recipients (read from the ``.eml`` itself) are those of its workbook row,
-and that no input (:func:`dispatch.inputs.mailing_inputs`) changed since: if one did, it
-refuses and says what changed in the user's terms (the file; the workbook rows added,
-removed or edited, with their sheet and row; the mailing file's fields and paragraphs).
-The one header that differs from the approved bytes is ``Date:``, set when the message
-is sent and recorded in the journal.
+``send`` then sends those bytes (:mod:`dispatch.approval_send`), after checking that
+the manifest still has the recorded digest (:func:`current_approval`), and that no input
+changed since (:mod:`dispatch.approval_inputs`).
 
 Nothing here prints: functions return values or raise :class:`ApprovalError`.
 """
@@ -27,30 +22,31 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import hashlib
 import json
 import os
 import stat
-import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.parser import BytesHeaderParser
-from email.policy import default as default_policy
-from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
 
 from dispatch import __version__
+from dispatch.approval_inputs import (
+    AGAIN,
+    Inputs,
+    WorkbookRow,
+    input_changes,
+    read_inputs,
+    sha256_hex,
+)
 from dispatch.approval_journal import ApprovalRecord, approval_in_force, record_approval
 from dispatch.compose import Composer, outgoing, validate_sizes
-from dispatch.contacts import CATEGORIES_SHEET, CONTACTS_SHEET, Addressee, Contacts
+from dispatch.contacts import CONTACTS_SHEET
 from dispatch.errors import DispatchError, InvalidInput, JournalError, Location, Problem
 from dispatch.files import private_dir, write_atomic
-from dispatch.inputs import APPROVED_DIR, mailing_inputs
+from dispatch.inputs import APPROVED_DIR
 from dispatch.journal import Journal, MailingLock, journal_dir, journal_path
 from dispatch.mailing import Mailing
-from dispatch.outgoing import Outgoing
 from dispatch.prepare import Prepared, prepare
 from dispatch.templates import TemplateSet
 
@@ -65,15 +61,13 @@ __all__ = [
     "approval_state",
     "approve",
     "approve_mailing",
-    "approved_outgoing",
     "current_approval",
-    "date_header",
     "input_changes",
     "read_inputs",
+    "read_recorded",
 ]
 
 MANIFEST = "manifest.json"
-AGAIN = "Approve again with dispatch approve."
 
 
 class ApprovalError(InvalidInput):
@@ -81,53 +75,6 @@ class ApprovalError(InvalidInput):
 
 
 # -- what an approval records ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class WorkbookRow:
-    """One addressee row of the workbook, as the approval saw it."""
-
-    key: str
-    sheet: str
-    row: int
-    sha256: str
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """The digests of what a mailing's messages are made from.
-
-    ``files``: each input file by label (``mailing``, ``workbook``, ``categories``,
-    ``letterhead``, ``logo``, ``template fr/invitation.html``, ``annex programme.pdf``)
-    → ``{"path", "sha256"}``, the path relative to the mailing folder (see
-    :func:`dispatch.inputs.recorded_place`). ``rows``: each addressee row.
-    ``categories``: the Categories sheet as loaded. ``fields``: each top-level field of
-    the mailing file, and each body paragraph (``body.intro``), by name → digest.
-    ``located``: where each file is now (for messages; not recorded).
-    """
-
-    files: Mapping[str, Mapping[str, str]]
-    rows: tuple[WorkbookRow, ...]
-    categories: str
-    fields: Mapping[str, str]
-    located: Mapping[str, Path] = dataclasses.field(default_factory=dict, compare=False)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "files": {k: dict(v) for k, v in self.files.items()},
-            "workbook_rows": [dataclasses.asdict(r) for r in self.rows],
-            "categories": self.categories,
-            "mailing_fields": dict(self.fields),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Inputs:
-        return cls(
-            files={k: dict(v) for k, v in data["files"].items()},
-            rows=tuple(WorkbookRow(**r) for r in data["workbook_rows"]),
-            categories=data["categories"],
-            fields=dict(data["mailing_fields"]),
-        )
 
 
 @dataclass(frozen=True)
@@ -184,136 +131,6 @@ class Approval:
         return f"approved by {self.approved_by} at {self.approved_at:%Y-%m-%d %H:%M} UTC"
 
 
-# -- reading the inputs ----------------------------------------------------------------
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _value_digest(value: Any) -> str:
-    return _sha256(json.dumps(value, sort_keys=True, default=str, ensure_ascii=False).encode())
-
-
-def _row_digest(person: Addressee) -> str:
-    values = dataclasses.asdict(person)
-    values.pop("row")
-    return _value_digest(values)
-
-
-def read_inputs(mailing: Mailing, contacts: Contacts, templates: Path) -> Inputs:
-    """The digests of every input of ``mailing`` as loaded now.
-
-    Raises :class:`OSError` if a file cannot be read.
-    """
-    files: dict[str, dict[str, str]] = {}
-    located: dict[str, Path] = {}
-    for item in mailing_inputs(mailing, contacts.path, templates):
-        files[item.label] = {"path": item.recorded, "sha256": _sha256(item.path.read_bytes())}
-        located[item.label] = item.path
-    rows = tuple(
-        WorkbookRow(p.key, CONTACTS_SHEET, p.row, _row_digest(p)) for p in contacts.addressees
-    )
-    categories = _value_digest(
-        {code: dataclasses.asdict(c) for code, c in sorted(contacts.categories.items())}
-    )
-    with mailing.path.open("rb") as handle:
-        document = tomllib.load(handle)
-    fields: dict[str, str] = {}
-    for name, value in document.items():
-        if name == "approval":  # whether one is required changes no message
-            continue
-        if name == "body" and isinstance(value, dict):
-            for paragraph, text in value.items():
-                fields[f"body.{paragraph}"] = _value_digest(text)
-        else:
-            fields[name] = _value_digest(value)
-    return Inputs(files, rows, categories, fields, located)
-
-
-def input_changes(approval: Approval, now: Inputs) -> list[Problem]:
-    """What changed between the approval's inputs and ``now``, one problem per change."""
-    before = approval.inputs
-    problems: list[Problem] = []
-
-    def changed(where: Location, what: str) -> None:
-        problems.append(Problem(where, what + " since the approval", AGAIN))
-
-    for label in sorted(before.files.keys() | now.files.keys()):
-        old, new = before.files.get(label), now.files.get(label)
-        if label in ("mailing", "workbook") and old and new and old["sha256"] != new["sha256"]:
-            continue  # said in detail below
-        if old is None and new is not None:
-            changed(Location(file=now.located.get(label, new["path"])), f"{label} was added")
-        elif new is None and old is not None:
-            changed(Location(file=old["path"]), f"{label} was removed")
-        elif old is not None and new is not None:
-            where = Location(file=now.located.get(label, new["path"]))
-            if old["path"] != new["path"]:
-                changed(where, f"is not the {label} approved ({old['path']})")
-            elif old["sha256"] != new["sha256"]:
-                changed(where, f"{label} changed")
-    problems += _workbook_changes(before, now)
-    problems += _mailing_changes(before, now)
-    return problems
-
-
-def _workbook_changes(before: Inputs, now: Inputs) -> list[Problem]:
-    old_file, new_file = before.files.get("workbook"), now.files.get("workbook")
-    if old_file is None or new_file is None or old_file["sha256"] == new_file["sha256"]:
-        return []
-    if old_file["path"] != new_file["path"]:
-        return []  # said as "not the workbook approved"
-    path = now.located.get("workbook", new_file["path"])
-    old = {r.key: r for r in before.rows}
-    new = {r.key: r for r in now.rows}
-    problems: list[Problem] = []
-    for key, row in new.items():
-        if key not in old:
-            where = Location(file=path, sheet=row.sheet, row=row.row)
-            problems.append(Problem(where, f"addressee {key} was added since the approval", AGAIN))
-        elif old[key].sha256 != row.sha256:
-            where = Location(file=path, sheet=row.sheet, row=row.row)
-            problems.append(Problem(where, f"addressee {key} was edited since the approval", AGAIN))
-    for key, row in old.items():
-        if key not in new:
-            where = Location(file=path, sheet=row.sheet, row=row.row)
-            problems.append(
-                Problem(where, f"addressee {key} was removed since the approval", AGAIN)
-            )
-    if before.categories != now.categories:
-        where = Location(file=path, sheet=CATEGORIES_SHEET)
-        problems.append(Problem(where, "the categories changed since the approval", AGAIN))
-    if not problems:
-        problems.append(
-            Problem(
-                Location(file=path),
-                "changed since the approval (not its addressees or categories: another "
-                "sheet, or its formatting)",
-                AGAIN,
-            )
-        )
-    return problems
-
-
-def _mailing_changes(before: Inputs, now: Inputs) -> list[Problem]:
-    old_file, new_file = before.files.get("mailing"), now.files.get("mailing")
-    if old_file is None or new_file is None or old_file["sha256"] == new_file["sha256"]:
-        return []
-    path = now.located.get("mailing", new_file["path"])
-    problems: list[Problem] = []
-    for name in sorted(before.fields.keys() | now.fields.keys()):
-        old, new = before.fields.get(name), now.fields.get(name)
-        if old == new:
-            continue
-        what = "paragraph" if name.startswith("body.") else "field"
-        verb = "was added" if old is None else "was removed" if new is None else "changed"
-        problems.append(
-            Problem(Location(file=path, field=name), f"the {what} {verb} since the approval", AGAIN)
-        )
-    return problems  # comments and layout alone change no message
-
-
 # -- approving -------------------------------------------------------------------------
 
 
@@ -340,7 +157,7 @@ def approve(prepared: Prepared, by: str, *, when: datetime | None = None) -> App
     try:
         inputs = read_inputs(mailing, prepared.contacts, prepared.templates.root)
     except OSError as error:
-        raise _unreadable(error) from None
+        raise unreadable(error) from None
     composer = Composer(prepared, when=moment, attach_pdf=mailing.attach_pdf)
     validate_sizes(composer, mailing.max_message_mb)
     with (
@@ -349,7 +166,7 @@ def approve(prepared: Prepared, by: str, *, when: datetime | None = None) -> App
     ):
         folder = _new_folder(approval_folder(mailing), moment)
         messages = _freeze(composer, folder, journal.message_ids())
-        identity = _sha256(json.dumps([folder.name, by, [m.sha256 for m in messages]]).encode())
+        identity = sha256_hex(json.dumps([folder.name, by, [m.sha256 for m in messages]]).encode())
         approval = Approval(
             id=f"{folder.name}-{identity[:12]}",
             folder=folder,
@@ -366,7 +183,7 @@ def approve(prepared: Prepared, by: str, *, when: datetime | None = None) -> App
             ApprovalRecord(
                 id=approval.id,
                 folder=folder.relative_to(mailing.folder).as_posix(),
-                digest=_sha256(manifest),
+                digest=sha256_hex(manifest),
                 approved_by=name,
                 approved_at=moment.isoformat(),
             ),
@@ -407,7 +224,7 @@ def _freeze(composer: Composer, folder: Path, fixed: Mapping[str, str]) -> list[
                 language=letter.lang,
                 categories=letter.categories,
                 message_id=message_id,
-                sha256=_sha256(data),
+                sha256=sha256_hex(data),
                 file=relative,
                 digest=planned.digest,
                 sender=planned.sender,
@@ -427,21 +244,6 @@ def _replace_message_id(data: bytes, old: str, new: str) -> bytes:
     return (head + b"\r\n").replace(line, f"Message-ID: {new}\r\n".encode(), 1)[:-2] + sep + body
 
 
-def with_date(data: bytes, date: str) -> bytes:
-    """``data`` with its ``Date:`` header set to ``date`` (the one header of an approved
-    message that is not the approved bytes: it says when the message was sent)."""
-    head, sep, body = data.partition(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    for number, line in enumerate(lines):
-        if line[:5].lower() == b"date:":
-            end = number + 1
-            while end < len(lines) and lines[end][:1] in (b" ", b"\t"):  # folded
-                end += 1
-            lines[number:end] = [f"Date: {date}".encode("ascii")]
-            return b"\r\n".join(lines) + sep + body
-    return f"Date: {date}\r\n".encode("ascii") + data
-
-
 def _manifest_bytes(approval: Approval) -> bytes:
     data = {
         "id": approval.id,
@@ -454,7 +256,7 @@ def _manifest_bytes(approval: Approval) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
-def _unreadable(error: OSError) -> ApprovalError:
+def unreadable(error: OSError) -> ApprovalError:
     where = Location(file=error.filename) if error.filename else Location()
     return ApprovalError([cannot_read(where, error)])
 
@@ -507,7 +309,7 @@ def read_recorded(mailing: Mailing, record: ApprovalRecord) -> Approval:
     folder = mailing.folder / record.folder
     manifest = folder / MANIFEST
     try:
-        data = _read_regular(manifest)
+        data = read_regular(manifest)
     except FileNotFoundError:
         raise ApprovalError(
             [
@@ -521,7 +323,7 @@ def read_recorded(mailing: Mailing, record: ApprovalRecord) -> Approval:
         ) from None
     except OSError as error:
         raise ApprovalError([cannot_read(Location(file=manifest), error)]) from None
-    if _sha256(data) != record.digest:
+    if sha256_hex(data) != record.digest:
         raise ApprovalError(
             [
                 Problem(
@@ -535,7 +337,7 @@ def read_recorded(mailing: Mailing, record: ApprovalRecord) -> Approval:
     return _parse_manifest(manifest, data)
 
 
-def _read_regular(path: Path) -> bytes:
+def read_regular(path: Path) -> bytes:
     """The bytes of the regular file ``path``, never through a symbolic link."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     with os.fdopen(fd, "rb") as handle:
@@ -577,169 +379,6 @@ def _parse_manifest(path: Path, raw: bytes) -> Approval:
         ) from None
 
 
-# -- sending what was approved -----------------------------------------------------------
-
-
-def approved_outgoing(
-    prepared: Prepared, messages: Sequence[Outgoing], *, when: datetime | None = None
-) -> tuple[Outgoing, ...] | None:
-    """The approved messages to send in place of ``messages``, or None to send those.
-
-    None when the mailing has no approval and does not require one (``approval =
-    "optional"``, the default). Otherwise the approval in force is checked
-    (:func:`current_approval`) and the inputs compared with its: any change, an
-    approval required but missing, or a message of this run that the approval does not
-    hold, raises :class:`ApprovalError` saying what to do. So does a message whose
-    bytes changed, or whose recipients (read from its ``.eml``) are not those of its
-    workbook row (``messages``). Each message returned reads its bytes from the approval
-    folder when it is sent, checks them against the manifest's digest, and carries
-    ``when`` as its ``Date:``.
-    """
-    mailing = prepared.mailing
-    approval = current_approval(mailing)
-    if approval is None:
-        if mailing.approval == "required":
-            raise ApprovalError(
-                [
-                    Problem(
-                        Location(file=mailing.path, field="approval"),
-                        'says "required" and the mailing has not been approved',
-                        "Have it approved with dispatch approve, then send.",
-                    )
-                ]
-            )
-        return None
-    try:
-        now = read_inputs(mailing, prepared.contacts, prepared.templates.root)
-    except OSError as error:
-        raise _unreadable(error) from None
-    problems = input_changes(approval, now)
-    held = {m.key: m for m in approval.messages}
-    for message in messages:
-        if message.key not in held:
-            problems.append(
-                Problem(
-                    Location(file=approval.manifest),
-                    f"holds no message to {message.key}",
-                    AGAIN,
-                )
-            )
-    if problems:
-        raise ApprovalError(problems)
-    date = date_header(when)
-    out: list[Outgoing] = []
-    for message in messages:  # the frozen bytes themselves, before anything leaves
-        frozen = held[message.key]
-        path = approval.folder / frozen.file
-        try:
-            data = _Frozen(path, frozen.sha256)()
-        except FrozenMessageChanged as changed:
-            problems.append(
-                Problem(
-                    Location(file=changed.path),
-                    "was changed after the approval (its digest is not the manifest's)",
-                    AGAIN,
-                )
-            )
-            continue
-        except ApprovalMoved as moved:
-            problems.append(Problem(Location(file=path), moved.reason, AGAIN))
-            continue
-        message_id, recipients = _addressed(data)
-        if {r.lower() for r in recipients} != {r.lower() for r in message.recipients}:
-            problems.append(
-                Problem(
-                    Location(file=path),
-                    f"is addressed to {', '.join(recipients) or 'nobody'}, but the workbook "
-                    f"row of {message.key} to {', '.join(message.recipients)}",
-                    AGAIN,
-                )
-            )
-            continue
-        out.append(
-            dataclasses.replace(
-                message,
-                message_id=message_id or frozen.message_id,
-                data=_Frozen(path, frozen.sha256, date),
-                digest=frozen.digest,
-                approval=approval.id,
-            )
-        )
-    if problems:
-        raise ApprovalError(problems)
-    return tuple(out)
-
-
-def date_header(when: datetime | None) -> str:
-    """The ``Date:`` an approved message sent at ``when`` (default: now) carries."""
-    return format_datetime((when or datetime.now(UTC)).astimezone())
-
-
-def _addressed(data: bytes) -> tuple[str | None, list[str]]:
-    """The Message-ID and the recipients (To, Cc, Bcc) an approved message's headers say."""
-    headers = BytesHeaderParser(policy=default_policy).parsebytes(data)
-    recipients: list[str] = []
-    for name in ("To", "Cc", "Bcc"):
-        for value in headers.get_all(name, []):
-            recipients += [a.addr_spec for a in getattr(value, "addresses", ())]
-    message_id = headers.get("Message-ID")
-    return (str(message_id).strip() if message_id else None), list(dict.fromkeys(recipients))
-
-
-@dataclass(frozen=True)
-class _Frozen:
-    """Reads an approved message's bytes when it is sent, refusing bytes that changed;
-    ``date``: the ``Date:`` it goes out with."""
-
-    path: Path
-    sha256: str
-    date: str | None = None
-
-    def __call__(self) -> bytes:
-        try:
-            data = _read_regular(self.path)
-        except FileNotFoundError:
-            raise ApprovalMoved(
-                self.path,
-                "is not there any more: the approval folder was moved or deleted during "
-                "the send, so this message was not sent",
-            ) from None
-        except OSError as error:
-            raise ApprovalMoved(
-                self.path, f"cannot be read ({error.strerror or error}), so it was not sent"
-            ) from None
-        if _sha256(data) != self.sha256:
-            raise FrozenMessageChanged(self.path)
-        return data if self.date is None else with_date(data, self.date)
-
-
-class FrozenMessageChanged(DispatchError):
-    """An approved message's file no longer holds the bytes that were approved."""
-
-    exit_code = 2
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        super().__init__(
-            f"{path}: this approved message was changed after the approval, so it is not "
-            f"sent. {AGAIN}"
-        )
-
-
-class ApprovalMoved(DispatchError):
-    """An approved message's file is gone or unreadable (its folder moved during a send)."""
-
-    exit_code = 2
-
-    def __init__(self, path: Path, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-        super().__init__(
-            f"{path}: {reason}. Put the approval folder back and run the same command "
-            "again (what was sent is not sent twice), or approve again with dispatch approve."
-        )
-
-
 def approval_state(prepared: Prepared) -> str:
     """What the preview says of the approval: ``approved by … at …``, ``not approved``,
     or why the approval in force would not be sent (an input changed since, such as the
@@ -748,13 +387,15 @@ def approval_state(prepared: Prepared) -> str:
         approval = current_approval(prepared.mailing)
     except ApprovalError as error:
         return f"approval unusable ({error.problems[0]}): approve again with dispatch approve"
+    except DispatchError as error:  # the journal cannot be read
+        return f"approval unknown ({error})"
     if approval is None:
         return "not approved"
     try:
         now = read_inputs(prepared.mailing, prepared.contacts, prepared.templates.root)
     except OSError:
         return f"{approval.line()}, but an input cannot be read"
-    changes = input_changes(approval, now)
+    changes = input_changes(approval.inputs, now)
     if changes:
         first = changes[0]
         return (

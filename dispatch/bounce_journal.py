@@ -93,6 +93,14 @@ def record_bounces(
     loaded = load_mailing(Path(mailing))
     folder = journal_dir(loaded.folder)
     path = folder / "journal.sqlite3"
+    workbook = contacts_path_for(loaded, Path(contacts) if contacts is not None else None)
+    if fix_list is not None:  # never over the workbook or another input (issue 20, item 1)
+        inputs = mailing_inputs(loaded, workbook, templates_path_for(loaded, None))
+        problems = inputs.output_problems(
+            Path(fix_list), Output("the fix list", "--fix-list", "fix-list.xlsx")
+        )
+        if problems:
+            raise InvalidInput(problems)
     if not path.exists():
         raise InvalidInput(
             [
@@ -113,14 +121,6 @@ def record_bounces(
                 )
             ]
         )
-    workbook = contacts_path_for(loaded, Path(contacts) if contacts is not None else None)
-    if fix_list is not None:  # never over the workbook or another input (issue 20, item 1)
-        inputs = mailing_inputs(loaded, workbook, templates_path_for(loaded, None))
-        problems = inputs.output_problems(
-            Path(fix_list), Output("the fix list", "--fix-list", "fix-list.xlsx")
-        )
-        if problems:
-            raise InvalidInput(problems)
     result = scan(source_from(source, os.environ if env is None else env))
     with MailingLock(folder / "lock"), Journal.open(path) as journal:
         rows = {row.key: row for row in journal.rows()}

@@ -231,65 +231,78 @@ def input_problems(
     them is refused, as a letter written there could take its name.
     """
     out = Path(out)
-    problems: list[Problem] = []
-    where = Location(file=str(out))
-
-    def name(label: str | None, source: Path) -> str:
-        return f"{label} {source}" if label else str(source)
-
+    sources = list(inputs)
     if folders is None:
-        for label, source in inputs:
-            if source.is_dir():
-                if out.resolve().is_relative_to(source.resolve()):
-                    problems.append(
-                        Problem(
-                            where,
-                            f"is inside {name(label, source)}, a folder the mailing is made from",
-                            f"Write {output.what} outside the mailing's inputs, such as "
-                            f"{output.example} beside the mailing.",
-                        )
-                    )
-                    break
-            elif _same_file(out, source):
-                problems.append(
-                    Problem(
-                        where,
-                        f"is one of the mailing's inputs ({name(label, source)}); "
-                        f"{output.what} would replace it",
-                        f"Give {output.option} a new file name, such as {output.example}.",
-                    )
-                )
-                break
+        problems = _file_problems(out, sources, output)
     else:
-        written = {(out / sub).resolve() for sub in folders}
-        for label, source in inputs:
-            place = source.resolve()
-            if source.is_dir():
-                hit = any(w.is_relative_to(place) for w in written)
-            else:
-                hit = place.parent in written
-            if hit:
-                problems.append(
-                    Problem(
-                        where,
-                        f"holds one of the mailing's inputs ({name(label, source)}); "
-                        f"{output.what} written there could replace it",
-                        f"Give {output.option} a folder of its own, such as {output.example}.",
-                    )
-                )
-                break
+        problems = _folder_problems(out, sources, output, folders)
     resolved = out.resolve()
     for folder in records:
         if resolved.is_relative_to(folder.resolve()):
             problems.append(
                 Problem(
-                    where,
+                    Location(file=str(out)),
                     f"is inside {folder}, where dispatch keeps the mailing's records",
                     f"Write {output.what} elsewhere, such as {output.example} beside the mailing.",
                 )
             )
             break
     return problems
+
+
+def _named(label: str | None, source: Path) -> str:
+    return f"{label} {source}" if label else str(source)
+
+
+def _file_problems(
+    out: Path, inputs: list[tuple[str | None, Path]], output: Output
+) -> list[Problem]:
+    """``out`` is a file: refused if it is an input, or inside an input folder."""
+    where = Location(file=str(out))
+    for label, source in inputs:
+        if source.is_dir():
+            if out.resolve().is_relative_to(source.resolve()):
+                return [
+                    Problem(
+                        where,
+                        f"is inside {_named(label, source)}, a folder the mailing is made from",
+                        f"Write {output.what} outside the mailing's inputs, such as "
+                        f"{output.example} beside the mailing.",
+                    )
+                ]
+        elif _same_file(out, source):
+            return [
+                Problem(
+                    where,
+                    f"is one of the mailing's inputs ({_named(label, source)}); "
+                    f"{output.what} would replace it",
+                    f"Give {output.option} a new file name, such as {output.example}.",
+                )
+            ]
+    return []
+
+
+def _folder_problems(
+    out: Path, inputs: list[tuple[str | None, Path]], output: Output, folders: Iterable[str]
+) -> list[Problem]:
+    """``out`` is a folder written into ``folders``: refused if one holds an input."""
+    written = {(out / sub).resolve() for sub in folders}
+    for label, source in inputs:
+        place = source.resolve()
+        if source.is_dir():
+            hit = any(w.is_relative_to(place) for w in written)
+        else:
+            hit = place.parent in written
+        if hit:
+            return [
+                Problem(
+                    Location(file=str(out)),
+                    f"holds one of the mailing's inputs ({_named(label, source)}); "
+                    f"{output.what} written there could replace it",
+                    f"Give {output.option} a folder of its own, such as {output.example}.",
+                )
+            ]
+    return []
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -24,8 +24,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dispatch.approval import approved_outgoing, date_header
 from dispatch.approval_journal import record_dates
+from dispatch.approval_send import approved_outgoing, date_header
 from dispatch.compose import Composer, outgoing, validate_sizes, with_message_id
 from dispatch.contacts import load_contacts
 from dispatch.delivery.results import DeliveryEvent, DeliverySummary

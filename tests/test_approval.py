@@ -11,8 +11,8 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from dispatch.approval import with_date
 from dispatch.approval_journal import sent_dates
+from dispatch.approval_send import with_date
 from dispatch.journal import Journal
 from tests.conftest import MINIMAL_MAILING, WorkbookFactory
 from tests.smtp_server import Sink

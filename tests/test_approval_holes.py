@@ -20,13 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from dispatch.approval import approve_mailing, with_date
+from dispatch.approval import approve_mailing
 from dispatch.approval_journal import (
     ApprovalRecord,
     approval_in_force,
     record_approval,
     sent_dates,
 )
+from dispatch.approval_send import with_date
 from dispatch.errors import DispatchError
 from dispatch.job import Selection, send_mailing
 from dispatch.journal import Journal

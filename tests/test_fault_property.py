@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from dispatch.approval import with_date
+from dispatch.approval_send import with_date
 from dispatch.cli import main
 from dispatch.errors import JournalError
 from dispatch.journal import Journal
