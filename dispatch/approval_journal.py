@@ -32,6 +32,7 @@ __all__ = [
     "approval_record",
     "record_approval",
     "record_dates",
+    "recorded_approvals",
     "sent_dates",
 ]
 
@@ -124,6 +125,11 @@ def approval_in_force(journal: Journal) -> ApprovalRecord | None:
     """The approval recorded last, or None if none was."""
     found = _records(journal)
     return found[0] if found else None
+
+
+def recorded_approvals(journal: Journal) -> list[ApprovalRecord]:
+    """Every approval the journal recorded, the one in force first."""
+    return _records(journal)
 
 
 def approval_record(journal: Journal, approval_id: str) -> ApprovalRecord | None:

@@ -19,6 +19,7 @@ reference corrected). A final clean run with ``--retry-unknown`` follows. Then:
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,10 +31,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
+from dispatch.approval_journal import recorded_approvals
 from dispatch.approval_send import with_date
 from dispatch.cli import main
 from dispatch.errors import JournalError
@@ -275,18 +277,21 @@ def in_process_status(mailing: Mailing) -> tuple[int, str]:
 # The same mailing with ``approval = "required"`` and a letterhead with its logo. Hypothesis
 # draws a sequence of steps: approve (or approve killed after k messages were frozen), send
 # (or send killed after k letters arrived), archive, bounces (with a fix list, sometimes
-# aimed at the workbook), and edits of the workbook, the mailing file, the letterhead or
-# the logo. After every step:
+# aimed at the workbook), and edits of the workbook, the mailing file, the letterhead, the
+# logo, the annex or a template. After every step:
 #
 # - no command printed a traceback;
 # - no command changed an input (the mailing file, workbook, letterhead, logo);
 # - every file holding personal data (approvals, journal, fix lists, archives) is 0600;
 #
-# and at the end (a last approve and send):
+# (the inputs: the mailing file, workbook, letterhead, logo, an annex and a template of
+# its own templates folder), and at the end (a last approve and send):
 #
 # - every message the relay accepted is, but for its Date:, a message that was approved;
 # - no address received its letter twice unless dispatch reported it unknown.
 
+EDITS = ("edit-workbook", "edit-mailing", "edit-letterhead", "edit-logo", "edit-annex")
+EDITS += ("edit-template",)
 STEPS = st.one_of(
     st.tuples(st.just("approve"), st.just(0)),
     st.tuples(st.just("approve-killed"), st.integers(0, 4)),  # after k messages frozen
@@ -295,12 +300,13 @@ STEPS = st.one_of(
     st.tuples(st.just("archive"), st.just(0)),
     st.tuples(st.just("bounces"), st.booleans().map(int)),  # 1: fix list over the workbook
     st.tuples(
-        st.sampled_from(["edit-workbook", "edit-mailing", "edit-letterhead", "edit-logo"]),
+        st.sampled_from(EDITS),
         st.just(0),
     ),
 )
 APPROVED_PEOPLE = 5
 LETTERHEAD_FILE = 'logo = "logo.svg"\nphone = "+41 22 555 01 00"\n'
+ANNEX = 'annexes = [{ title = { fr = "Programme", en = "Programme" }, file = "programme.txt" }]\n'
 
 
 class ApprovedMailing(Mailing):
@@ -311,10 +317,17 @@ class ApprovedMailing(Mailing):
         self.people = self.people[:APPROVED_PEOPLE]
         self.write_workbook()
         text = self.path.read_text(encoding="utf-8")
+        own = 'approval = "required"\ntemplates = "../templates"\n' + ANNEX
         self.path.write_text(
-            'approval = "required"\n' + text + '\n[letterhead]\nfile = "../letterhead.toml"\n',
-            encoding="utf-8",
+            own + text + '\n[letterhead]\nfile = "../letterhead.toml"\n', encoding="utf-8"
         )
+        self.annex = self.path.parent / "programme.txt"
+        self.annex.write_text("Programme\n", encoding="utf-8")
+        self.templates = root / "templates"
+        for lang in ("fr", "en"):
+            shutil.copytree(ROOT / "templates" / lang, self.templates / lang)
+        shutil.copy(ROOT / "templates" / "print.css", self.templates / "print.css")
+        self.template = self.templates / "fr" / "invitation.html"
         self.letterhead = root / "letterhead.toml"
         self.letterhead.write_text(LETTERHEAD_FILE, encoding="utf-8")
         self.logo = root / "logo.svg"
@@ -324,7 +337,7 @@ class ApprovedMailing(Mailing):
 
     @property
     def inputs(self) -> tuple[Path, ...]:
-        return (self.path, self.workbook, self.letterhead, self.logo)
+        return (self.path, self.workbook, self.letterhead, self.logo, self.annex, self.template)
 
     def snapshot(self) -> dict[Path, bytes]:
         return {path: path.read_bytes() for path in self.inputs}
@@ -339,8 +352,12 @@ class ApprovedMailing(Mailing):
             self.letterhead.write_text(
                 LETTERHEAD_FILE.replace("01 00", f"01 {self.edits:02d}"), encoding="utf-8"
             )
-        else:
+        elif kind == "edit-logo":
             self.logo.write_bytes(self.logo.read_bytes().replace(b"/>", b"><g/></svg>", 1))
+        elif kind == "edit-annex":
+            self.annex.write_text(f"Programme, version {self.edits}\n", encoding="utf-8")
+        else:
+            self.template.write_text(self.template.read_text() + "{# edited #}\n")
 
     def private_files(self) -> list[Path]:
         folder = self.path.parent
@@ -426,6 +443,21 @@ def step(mailing: ApprovedMailing, sink: Sink, kind: str, n: int, count: int) ->
     derandomize=EXAMPLES <= 3,
 )
 @given(steps=st.lists(STEPS, min_size=2, max_size=7))
+@example(  # the tour: approve, a send killed midway, a telephone fix, a wrong fix list...
+    steps=[
+        ("approve", 0),
+        ("send-killed", 2),
+        ("edit-letterhead", 0),
+        ("send", 0),  # refused: the letterhead changed since the approval
+        ("bounces", 1),  # refused: the fix list would replace the workbook
+        ("approve", 0),
+        ("send", 0),
+        ("archive", 0),
+    ]
+)
+@example(  # an approval killed while it froze the messages is never in force
+    steps=[("approve", 0), ("edit-template", 0), ("approve-killed", 2), ("send", 0)]
+)
 def test_approve_send_archive_bounces_edits_and_kills_send_only_what_was_approved(
     steps: list[tuple[str, int]],
 ) -> None:
@@ -450,9 +482,13 @@ def test_approve_send_archive_bounces_edits_and_kills_send_only_what_was_approve
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+        journal_file = mailing.path.parent / ".dispatch" / "journal.sqlite3"
+        with Journal.open(journal_file, readonly=True) as journal:
+            recorded = recorded_approvals(journal)  # not a folder whose writing was killed
         approved = {
             with_date(path.read_bytes(), "-")
-            for path in (mailing.path.parent / "approved").rglob("*.eml")
+            for record in recorded
+            for path in (mailing.path.parent / record.folder).rglob("*.eml")
         }
         accepted = [r for r in sink.recorder.received if r.accepted]
         for received in accepted:
