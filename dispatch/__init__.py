@@ -30,7 +30,8 @@ Errors, each a :class:`DispatchError` with the ``exit_code`` the command ends wi
   :class:`JournalMismatch` (it belongs to another mailing: a copied folder) and
   :class:`JournalMissing` (it is gone though messages were sent).
 * :class:`LockedError` (exit 1): another run holds the mailing.
-* :class:`FrozenMessageChanged` (exit 1): an approved message's file was edited.
+* :class:`FrozenMessageChanged` (exit 2): an approved message's file was edited;
+  :class:`ApprovalMoved` (exit 2): it is gone (its folder moved during a send).
 * :class:`BounceError` (exit 2): a bounce source cannot be read;
   :class:`MailboxConnectionError` (exit 3): the IMAP server cannot be reached.
 
@@ -59,8 +60,11 @@ if TYPE_CHECKING:
     from dispatch.approval import (
         Approval,
         ApprovalError,
-        FrozenMessageChanged,
         approve_mailing,
+    )
+    from dispatch.approval_send import (
+        ApprovalMoved,
+        FrozenMessageChanged,
     )
     from dispatch.archive import (
         Archived,
@@ -155,7 +159,8 @@ _EXPORTS = {
     "DispatchError": "dispatch.errors",
     "Failure": "dispatch.delivery.results",
     "FontMissingError": "dispatch.pdf",
-    "FrozenMessageChanged": "dispatch.approval",
+    "FrozenMessageChanged": "dispatch.approval_send",
+    "ApprovalMoved": "dispatch.approval_send",
     "InvalidInput": "dispatch.errors",
     "JournalError": "dispatch.errors",
     "JournalMismatch": "dispatch.journal",
@@ -217,6 +222,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "Approval",
     "ApprovalError",
+    "ApprovalMoved",
     "Archived",
     "BounceError",
     "BouncesRecorded",
