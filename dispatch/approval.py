@@ -318,11 +318,14 @@ def approval_folder(mailing: Mailing) -> Path:
     return mailing.folder / APPROVED_DIR
 
 
-def approve(prepared: Prepared, by: str, *, when: datetime | None = None) -> Approval:
+def approve(
+    prepared: Prepared, by: str, *, when: datetime | None = None, jobs: int = 1
+) -> Approval:
     """Render every message of ``prepared`` once and freeze it; return the approval.
 
     The messages carry the Message-IDs the journal fixed for their addressees, if a
-    send began before; the manifest is written last.
+    send began before; the manifest is written last. ``jobs``: processes that render
+    the distinct PDFs.
     """
     name = by.strip()
     mailing = prepared.mailing
@@ -335,7 +338,7 @@ def approve(prepared: Prepared, by: str, *, when: datetime | None = None) -> App
         inputs = read_inputs(mailing, prepared.contacts, prepared.templates.root)
     except OSError as error:
         raise _unreadable(error) from None
-    composer = Composer(prepared, when=moment, attach_pdf=mailing.attach_pdf)
+    composer = Composer(prepared, when=moment, attach_pdf=mailing.attach_pdf, jobs=jobs)
     validate_sizes(composer, mailing.max_message_mb)
     fixed = _journal_message_ids(mailing)
     root = approval_folder(mailing)
@@ -347,7 +350,8 @@ def approve(prepared: Prepared, by: str, *, when: datetime | None = None) -> App
         folder = root / f"{stamp}-{suffix}"
     private_dir(folder / "messages")
     messages: list[ApprovedMessage] = []
-    for letter in prepared.letters:
+    letters = composer.with_pdfs(prepared.letters) if mailing.attach_pdf else prepared.letters
+    for letter in letters:
         planned = outgoing(composer, letter)
         data = composer.message_bytes(letter)
         message_id = fixed.get(planned.key, planned.message_id)
@@ -598,6 +602,7 @@ def approve_mailing(
     contacts: Path | None = None,
     templates: Path | None = None,
     when: datetime | None = None,
+    jobs: int = 1,
 ) -> tuple[Prepared, Approval]:
     """Validate ``mailing`` (every addressee), then :func:`approve` it; both are returned."""
     prepared = prepare(
@@ -605,4 +610,4 @@ def approve_mailing(
         contacts_path=contacts,
         templates=TemplateSet(templates) if templates is not None else None,
     )
-    return prepared, approve(prepared, by, when=when)
+    return prepared, approve(prepared, by, when=when, jobs=jobs)

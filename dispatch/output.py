@@ -132,16 +132,22 @@ def render_files(
     *,
     when: datetime | None = None,
     progress: OnProgress | None = None,
+    jobs: int = 1,
 ) -> Written:
     """Write every letter of a prepared mailing in each of ``formats``.
 
     ``eml`` is the complete message as ``send`` builds it (PDF letter, calendar and
     annexes attached); ``ics`` is written once per language, not once per letter.
     ``progress`` follows the PDFs (once per distinct letter) and the letters written.
+    ``jobs``: processes that render the distinct PDFs (see :mod:`dispatch.pdf_pool`).
     """
-    composer = Composer(prepared, when=when or now(), attach_pdf=prepared.mailing.attach_pdf)
+    composer = Composer(
+        prepared, when=when or now(), attach_pdf=prepared.mailing.attach_pdf, jobs=jobs
+    )
+    letters: Iterable[Letter] = prepared.letters
     if "pdf" in formats or ("eml" in formats and prepared.mailing.attach_pdf):
         make_pdfs(composer, progress)
+        letters = composer.with_pdfs(prepared.letters)  # those not made yet: personal ones
     if "eml" in formats:
         validate_sizes(composer, prepared.mailing.max_message_mb)
 
@@ -162,7 +168,7 @@ def render_files(
         out,
         (
             (letter.lang, letter.stem, letter.categories, producers(letter))
-            for letter in counted(prepared.letters, progress, Step.RENDERING, len(prepared.letters))
+            for letter in counted(letters, progress, Step.RENDERING, len(prepared.letters))
         ),
     )
     if "ics" in formats:
@@ -178,13 +184,14 @@ def render_files(
 
 def make_pdfs(composer: Composer, progress: OnProgress | None) -> None:
     """Render the PDF of each distinct letter once, as its own step, so that a long
-    wait for PDFs shows as such; the renderer keeps them for the letters that follow.
-    Skipped when there are more distinct letters than the composer's store keeps."""
+    wait for PDFs shows as such; the composer keeps them for the letters that follow.
+    Skipped when there are more distinct letters than the composer's store keeps: their
+    PDFs are then made as the letters are written (:meth:`Composer.with_pdfs`)."""
     letters = composer.prepared.letters
     distinct = list({id(letter.distinct): letter for letter in letters}.values())
-    if progress is None or len(distinct) > composer.store.max_kept:
+    if (progress is None and composer.jobs <= 1) or len(distinct) > composer.store.max_kept:
         return
-    for letter in counted(distinct, progress, Step.PDFS, len(distinct)):
+    for letter in counted(composer.with_pdfs(distinct), progress, Step.PDFS, len(distinct)):
         composer.pdf(letter)
 
 
