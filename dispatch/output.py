@@ -83,36 +83,45 @@ PRIVATE_EXTENSIONS = frozenset({"eml"})
 WRITERS = 4
 
 
+def _write_letter(files: list[tuple[Path, bytes, bool]]) -> None:
+    for target, data, private in files:
+        write_atomic(target, data, private=private)
+
+
 def write_outputs(
     out: Path, items: Iterable[tuple[str, str, tuple[str, ...], dict[str, Producer]]]
 ) -> Written:
     """Write ``(lang, stem, categories, {ext: producer})`` items; count per group.
 
-    The bytes are produced here, in order; the files are written by a few threads. At
-    most a few hundred files wait in memory, and the first write error stops the run.
+    The bytes are produced here, in order; the files are written by a few threads, a
+    letter's files by one task (a task per file cost a third of a text render). At most
+    a few hundred letters wait in memory, and the first write error stops the run.
     """
     written = Written(out=out)
     pending: deque[Future[None]] = deque()
-    folders: set[str] = set()  # made once each, not once per letter
+    folders: dict[str, Path] = {}  # made once each, not once per letter
     with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="dispatch-write") as pool:
         try:
             for lang, stem, categories, producers in items:
-                if lang not in folders:
+                folder = folders.get(lang)
+                if folder is None:
+                    folder = out / lang
                     if PRIVATE_EXTENSIONS & producers.keys():  # who was written to, and how
-                        private_dir(out / lang)
+                        private_dir(folder)
                     else:
                         try:
-                            (out / lang).mkdir(parents=True, exist_ok=True)
+                            folder.mkdir(parents=True, exist_ok=True)
                         except OSError as exc:  # read-only, full, not allowed: say so
-                            raise cannot_write(out / lang, exc) from None
-                    folders.add(lang)
-                for ext, produce in producers.items():
-                    target = out / lang / f"{stem}.{ext}"
-                    private = ext in PRIVATE_EXTENSIONS
-                    pending.append(pool.submit(write_atomic, target, produce(), private=private))
-                    written.files += 1
-                    while len(pending) > 256:
-                        pending.popleft().result()
+                            raise cannot_write(folder, exc) from None
+                    folders[lang] = folder
+                files = [
+                    (folder / f"{stem}.{ext}", produce(), ext in PRIVATE_EXTENSIONS)
+                    for ext, produce in producers.items()
+                ]
+                pending.append(pool.submit(_write_letter, files))
+                written.files += len(files)
+                while len(pending) > 128:
+                    pending.popleft().result()
                 written.letters += 1
                 for code in categories:
                     written.per_group[(lang, code)] += 1
