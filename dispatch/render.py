@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, TypeVar
 
 from babel import Locale
@@ -86,10 +86,15 @@ def language_name(code: str, lang: str) -> str:
     return str(name)
 
 
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+@lru_cache(maxsize=4096)  # organisations and references repeat across a workbook
 def slug(text: str, limit: int = 40) -> str:
     """A file-name-safe ASCII slug: ``slug("Ministère des Postes") == "ministere-des-postes"``."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    out = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    out = _NOT_SLUG.sub("-", text.lower()).strip("-")
     return out[:limit].rstrip("-")
 
 
@@ -273,6 +278,8 @@ class Renderer:
         self.personal = self._mentions_addressee()
         self.agrees = self._agrees()
         self.renders = 0  # distinct letters actually rendered
+        self._to = frozenset(c.upper() for c in mailing.addressees.to)
+        self._cc = frozenset(c.upper() for c in mailing.addressees.cc)
 
     def _texts(self) -> list[str]:
         texts: list[str] = []
@@ -438,8 +445,7 @@ class Renderer:
         distinct = self._distinct.get(key)
         if distinct is None:
             distinct = self._distinct[key] = self._render(person, lang)
-        to = {c.upper() for c in self.mailing.addressees.to}
-        cc = {c.upper() for c in self.mailing.addressees.cc}
+        to, cc = self._to, self._cc
         mine = tuple(c for c in person.categories if c in to or c in cc)
         return Letter(
             addressee=person,
