@@ -50,7 +50,7 @@ class Config:
     # Personal letters (every one distinct, so every one its own PDF) rendered with
     # --jobs 1 and --jobs 2; the 10 000 take over an hour on one core
     # (`make bench-full`), so `make bench` renders a sample of them.
-    personal_n: int = 40
+    personal_n: int = 120
     personal_repeat: int = 3
     install_peer: bool = True  # False: a peer not yet installed is not run (no network)
     results: Path = RESULTS

@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -88,8 +90,13 @@ def _start(
     files: frozenset[Path] | None,
     hook: Callable[[str], None] | None,
 ) -> None:
-    """Build this worker's engine once: fonts, stylesheet and images serve every letter."""
+    """Build this worker's engine once: fonts, stylesheet and images serve every letter.
+
+    Ctrl-C is the parent's to handle (it stops the pool); a worker ignores it, so that
+    an interrupted run prints no traceback per worker.
+    """
     global _renderer, _hook
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _renderer = PdfRenderer(base_url=base_url, stylesheet=stylesheet, files=files)
     _hook = hook
 
@@ -164,9 +171,15 @@ class PdfPool(Generic[K]):
         return pdf
 
     def render(self, items: Iterable[tuple[K, str, str]]) -> Iterator[tuple[K, bytes]]:
-        """``(key, pdf)`` for each ``(key, name, html)``, in order, ``jobs`` at a time."""
+        """``(key, pdf)`` for each ``(key, name, html)``, in order, ``jobs`` at a time.
+
+        While the letter awaited is not ready, this process renders one the workers have
+        not started (the last of the window): the workers take a second or two to start,
+        and a PDF made here meanwhile is one less to wait for. Not while a test hook is
+        set: the hook runs in the workers only.
+        """
         window = self.jobs * AHEAD
-        pending: deque[tuple[K, str, str, Future[tuple[bytes, list[str]]]]] = deque()
+        pending: deque[_Entry[K]] = deque()
         source = iter(items)
         exhausted = False
         while True:
@@ -175,15 +188,16 @@ class PdfPool(Generic[K]):
                 if item is None:
                     exhausted = True
                     break
-                key, name, html = item
                 if self._executor is None:
                     self._executor = self._pool()
-                pending.append((key, name, html, self._executor.submit(_render, html)))
+                pending.append(_Entry(*item, self._executor.submit(_render, item[2])))
             if not pending:
                 return
-            key, name, html, future = pending[0]
+            head = pending[0]
+            if head.made is None and not head.future.done() and self._help(pending):
+                continue
             try:
-                pdf, warnings = future.result()
+                pdf, warnings = head.made or head.future.result()
             except BrokenProcessPool:
                 yield from self._recover(pending)
                 pending.clear()
@@ -191,26 +205,57 @@ class PdfPool(Generic[K]):
             except DispatchError:
                 raise
             except Exception as exc:  # whatever the renderer raised, named
-                raise PdfRenderError(name, f"{type(exc).__name__}: {exc}") from exc
+                raise PdfRenderError(head.name, f"{type(exc).__name__}: {exc}") from exc
             pending.popleft()
-            yield key, self._keep(pdf, warnings)
+            yield head.key, self._keep(pdf, warnings)
 
-    def _recover(
-        self, pending: deque[tuple[K, str, str, Future[tuple[bytes, list[str]]]]]
-    ) -> Iterator[tuple[K, bytes]]:
+    def _help(self, pending: deque[_Entry[K]]) -> bool:
+        """Render here the last letter of the window no worker has started, if any."""
+        if _before_render is not None:
+            return False
+        for entry in reversed(pending):
+            if entry.made is None and entry.future.cancel():
+                before = len(self.renderer.warnings)
+                try:
+                    pdf = self.renderer.render(entry.html)
+                except DispatchError:
+                    raise
+                except Exception as exc:  # as in render()
+                    raise PdfRenderError(entry.name, f"{type(exc).__name__}: {exc}") from exc
+                self.renderer.renders -= 1  # counted by _keep, as the workers' are
+                entry.made = (pdf, self.renderer.warnings[before:])
+                return True
+        return False
+
+    def _recover(self, pending: deque[_Entry[K]]) -> Iterator[tuple[K, bytes]]:
         """A worker died: render the letters that were in flight one by one, each in a
         fresh process, to name the one that kills its renderer; then carry on."""
         self.close()
-        for key, name, html, _ in pending:
+        for entry in pending:
+            if entry.made is not None:
+                yield entry.key, self._keep(*entry.made)
+                continue
             with self._pool(workers=1) as alone:
                 try:
-                    pdf, warnings = alone.submit(_render, html).result()
+                    pdf, warnings = alone.submit(_render, entry.html).result()
                 except BrokenProcessPool:
                     raise PdfRenderError(
-                        name, "the process rendering it stopped (it crashed or was killed)"
+                        entry.name, "the process rendering it stopped (it crashed or was killed)"
                     ) from None
                 except DispatchError:
                     raise
                 except Exception as exc:
-                    raise PdfRenderError(name, f"{type(exc).__name__}: {exc}") from exc
-            yield key, self._keep(pdf, warnings)
+                    raise PdfRenderError(entry.name, f"{type(exc).__name__}: {exc}") from exc
+            yield entry.key, self._keep(pdf, warnings)
+
+
+@dataclass
+class _Entry(Generic[K]):
+    """A letter handed to the pool: its key, name and HTML, the worker's future, and the
+    PDF and warnings if this process made it instead."""
+
+    key: K
+    name: str
+    html: str
+    future: Future[tuple[bytes, list[str]]]
+    made: tuple[bytes, list[str]] | None = None
