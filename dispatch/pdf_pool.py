@@ -174,9 +174,10 @@ class PdfPool(Generic[K]):
         """``(key, pdf)`` for each ``(key, name, html)``, in order, ``jobs`` at a time.
 
         While the letter awaited is not ready, this process renders one the workers have
-        not started (the last of the window): the workers take a second or two to start,
-        and a PDF made here meanwhile is one less to wait for. Not while a test hook is
-        set: the hook runs in the workers only.
+        not started (the last of the window), or else the next one to come: the workers
+        take seconds to start (a fresh interpreter, WeasyPrint, fonts), and a PDF made here
+        meanwhile is one less to wait for. At most :data:`AHEAD` windows wait in memory.
+        Not while a test hook is set: the hook runs in the workers only.
         """
         window = self.jobs * AHEAD
         pending: deque[_Entry[K]] = deque()
@@ -194,10 +195,18 @@ class PdfPool(Generic[K]):
             if not pending:
                 return
             head = pending[0]
-            if head.made is None and not head.future.done() and self._help(pending):
-                continue
+            if head.made is None and not head.future.done():  # type: ignore[union-attr]
+                if self._help(pending):
+                    continue
+                if not exhausted and len(pending) < window * AHEAD and _before_render is None:
+                    item = next(source, None)
+                    if item is None:
+                        exhausted = True
+                    else:
+                        pending.append(self._here(_Entry(*item, None)))
+                    continue
             try:
-                pdf, warnings = head.made or head.future.result()
+                pdf, warnings = head.made or head.future.result()  # type: ignore[union-attr]
             except BrokenProcessPool:
                 yield from self._recover(pending)
                 pending.clear()
@@ -214,18 +223,23 @@ class PdfPool(Generic[K]):
         if _before_render is not None:
             return False
         for entry in reversed(pending):
-            if entry.made is None and entry.future.cancel():
-                before = len(self.renderer.warnings)
-                try:
-                    pdf = self.renderer.render(entry.html)
-                except DispatchError:
-                    raise
-                except Exception as exc:  # as in render()
-                    raise PdfRenderError(entry.name, f"{type(exc).__name__}: {exc}") from exc
-                self.renderer.renders -= 1  # counted by _keep, as the workers' are
-                entry.made = (pdf, self.renderer.warnings[before:])
+            if entry.made is None and entry.future is not None and entry.future.cancel():
+                self._here(entry)
                 return True
         return False
+
+    def _here(self, entry: _Entry[K]) -> _Entry[K]:
+        """Render ``entry`` in this process, with the same engine settings."""
+        before = len(self.renderer.warnings)
+        try:
+            pdf = self.renderer.render(entry.html)
+        except DispatchError:
+            raise
+        except Exception as exc:  # as in render()
+            raise PdfRenderError(entry.name, f"{type(exc).__name__}: {exc}") from exc
+        self.renderer.renders -= 1  # counted by _keep, as the workers' are
+        entry.made = (pdf, self.renderer.warnings[before:])
+        return entry
 
     def _recover(self, pending: deque[_Entry[K]]) -> Iterator[tuple[K, bytes]]:
         """A worker died: render the letters that were in flight one by one, each in a
@@ -257,5 +271,5 @@ class _Entry(Generic[K]):
     key: K
     name: str
     html: str
-    future: Future[tuple[bytes, list[str]]]
+    future: Future[tuple[bytes, list[str]]] | None  # None: made here from the start
     made: tuple[bytes, list[str]] | None = None
