@@ -22,7 +22,7 @@ Errors, each a :class:`DispatchError` with the ``exit_code`` the command ends wi
 * :class:`OutputError` (exit 1): a file or folder cannot be written;
   :class:`FontMissingError`: the letter's font is not installed;
   :class:`PdfLibraryMissing`: a system library of WeasyPrint is missing (only the PDF
-  needs them).
+  needs them); :class:`PdfRenderError`: a letter's PDF could not be made (``--jobs``).
 * :class:`SendError` (exit 1): sending went wrong for the whole run;
   :class:`RelayError` (exit 3): the relay cannot be reached or refused the sign-in,
   nothing was sent; :class:`DeliveryInterrupted`: Ctrl-C during a send (the messages in
@@ -132,6 +132,9 @@ if TYPE_CHECKING:
         FontMissingError,
         PdfLibraryMissing,
     )
+    from dispatch.pdf_pool import (
+        PdfRenderError,
+    )
     from dispatch.prepare import (
         Prepared,
     )
@@ -172,6 +175,7 @@ _EXPORTS = {
     "MailingError": "dispatch.errors",
     "OutputError": "dispatch.errors",
     "PdfLibraryMissing": "dispatch.pdf",
+    "PdfRenderError": "dispatch.pdf_pool",
     "Prepared": "dispatch.prepare",
     "Previewed": "dispatch.job",
     "Problem": "dispatch.errors",
@@ -245,6 +249,7 @@ __all__ = [
     "MailingError",
     "OutputError",
     "PdfLibraryMissing",
+    "PdfRenderError",
     "Prepared",
     "Previewed",
     "Problem",

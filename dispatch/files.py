@@ -41,6 +41,7 @@ __all__ = [
     "cannot_write",
     "check_output_path",
     "input_problems",
+    "open_no_follow",
     "open_private",
     "private_dir",
     "write_atomic",
@@ -144,6 +145,16 @@ def write_atomic(path: Path, data: bytes, *, private: bool = False) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise cannot_write(path, exc, left="no half-written file was left") from None
+
+
+def open_no_follow(path: Path) -> int:
+    """Open ``path`` for reading, never through a symbolic link: ``O_NOFOLLOW`` where the
+    system has it, else (Windows) an ``lstat`` check first. Returns the descriptor; an
+    :class:`OSError` (``ELOOP`` for a link) otherwise."""
+    if not _NOFOLLOW and os.path.islink(path):
+        raise OSError(errno.ELOOP, "is a symbolic link", str(path))
+    flags = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    return os.open(path, flags)
 
 
 def open_private(path: Path) -> int:

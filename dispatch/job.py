@@ -18,7 +18,7 @@ import dataclasses
 import difflib
 import enum
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +47,7 @@ from dispatch.templates import TemplateSet
 
 if TYPE_CHECKING:
     from dispatch.delivery.samples import SampleResult
+    from dispatch.render import Letter
 
 __all__ = [
     "Previewed",
@@ -175,17 +176,19 @@ def render_mailing(
     formats: Sequence[str] = ("html", "txt", "eml"),
     selection: Selection | None = None,
     progress: OnProgress | None = None,
+    jobs: int = 1,
 ) -> Rendered:
     """Render every letter to files in ``out`` (default :func:`output_folder`).
 
     Everything is validated first: on any problem nothing is written, and a render that
-    fails half-way (a full disk, Ctrl-C) takes away the files it wrote.
+    fails half-way (a full disk, Ctrl-C) takes away the files it wrote. ``jobs``:
+    processes that render the distinct PDFs (the command line's ``--jobs``).
     """
     chosen = _checked_formats(formats)
     prepared = check_mailing(mailing, selection, progress=progress)
     target = Path(os.path.abspath(out)) if out is not None else output_folder(prepared.mailing)
     _refuse_inputs(prepared, target, Output("the letters", "--out", "letters/"), ())
-    written = render_files(prepared, target, chosen, progress=progress)
+    written = render_files(prepared, target, chosen, progress=progress, jobs=jobs)
     return Rendered(prepared, target, tuple(chosen), written.files, written.letters)
 
 
@@ -206,9 +209,13 @@ def preview_mailing(
     formats: Sequence[str] = ("html", "pdf", "eml"),
     selection: Selection | None = None,
     progress: OnProgress | None = None,
+    jobs: int = 1,
 ) -> Previewed:
     """Render every letter into ``out`` (default ``<output folder>/preview``, see
-    :func:`output_folder`) with an index.html."""
+    :func:`output_folder`) with an index.html.
+
+    ``jobs``: processes that render the distinct PDFs.
+    """
     chosen = _checked_formats(formats)
     prepared = check_mailing(mailing, selection, progress=progress)
     target = (
@@ -217,7 +224,7 @@ def preview_mailing(
         else output_folder(prepared.mailing) / "preview"
     )
     _refuse_inputs(prepared, target, Output("the preview", "--out", "preview/"), (".",))
-    letters = render_files(prepared, target, chosen, progress=progress)
+    letters = render_files(prepared, target, chosen, progress=progress, jobs=jobs)
     try:
         written = write_index(prepared, target, chosen)
     except BaseException:
@@ -428,7 +435,8 @@ class SendOptions:
     in this run. ``retry_unknown``: also send the messages whose fate is unknown after a
     crash (their addressees may get two copies). ``new_mailing``: the journal found is
     not this mailing's (a folder copied with its journal, or a journal deleted beside the
-    traces of earlier sends): set it aside and start a new one.
+    traces of earlier sends): set it aside and start a new one. ``jobs``: processes that
+    render the distinct PDFs (1: this one).
     """
 
     dry_run: bool = False
@@ -436,6 +444,7 @@ class SendOptions:
     limit: int | None = None
     retry_unknown: bool = False
     new_mailing: bool = False
+    jobs: int = 1
 
 
 class SendOutcome(enum.Enum):
@@ -546,11 +555,15 @@ def send_mailing(
     if relay is None and not opts.dry_run:
         relay = load_settings(None, os.environ)
     moment = when or now()
-    composer = Composer(prepared, when=moment, attach_pdf=prepared.mailing.attach_pdf)
+    composer = Composer(
+        prepared, when=moment, attach_pdf=prepared.mailing.attach_pdf, jobs=opts.jobs
+    )
+    letters: Iterable[Letter] = prepared.letters
     if prepared.mailing.attach_pdf:
         make_pdfs(composer, progress)
+        letters = composer.with_pdfs(prepared.letters)  # those not made yet: personal ones
     validate_sizes(composer, prepared.mailing.max_message_mb)
-    letters = counted(prepared.letters, progress, Step.PREPARING, len(prepared.letters))
+    letters = counted(letters, progress, Step.PREPARING, len(prepared.letters))
     messages = tuple(outgoing(composer, letter) for letter in letters)
     # -- approval: the approved bytes go out, if the mailing is approved (dispatch.approval);
     # samples to oneself (--to) never need one: they are rendered now

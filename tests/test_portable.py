@@ -75,7 +75,7 @@ def site(tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_check_render_and_send_work_without_fcntl_and_o_nofollow(
+def test_check_render_approve_send_and_archive_work_without_fcntl_and_o_nofollow(
     site: Path, tmp_path: Path, sink: Sink
 ) -> None:
     start_mailing(tmp_path / "m")
@@ -100,6 +100,8 @@ def test_check_render_and_send_work_without_fcntl_and_o_nofollow(
     assert rendered.returncode == 0, rendered.stderr
     assert list((tmp_path / "m" / "out").rglob("*.eml"))
 
+    approved = _run(hide, site, tmp_path, "approve", "m", "--by", "A. Martin")
+    assert approved.returncode == 0, approved.stderr
     sent = _run(
         hide,
         site,
@@ -113,6 +115,8 @@ def test_check_render_and_send_work_without_fcntl_and_o_nofollow(
     )
     assert sent.returncode == 0, sent.stdout + sent.stderr
     assert len(sink.recorder.accepted()) == 3
+    archived = _run(hide, site, tmp_path, "archive", "m", "--out", "record.zip")
+    assert archived.returncode == 0, archived.stderr
 
 
 def test_without_weasyprint_libraries_every_part_but_the_pdf_renders(
