@@ -35,9 +35,10 @@ from dispatch.compose import Composer, outgoing, validate_sizes
 from dispatch.contacts import CATEGORIES_SHEET, CONTACTS_SHEET, Addressee, Contacts
 from dispatch.errors import DispatchError, InvalidInput, Location, Problem
 from dispatch.files import private_dir, write_atomic
-from dispatch.journal import Journal, journal_path
+from dispatch.journal import Journal
 from dispatch.mailing import Mailing
 from dispatch.outgoing import Outgoing
+from dispatch.paths import APPROVED_DIR, approval_dir, journal_path
 from dispatch.prepare import Prepared, prepare
 from dispatch.templates import TemplateSet
 
@@ -57,7 +58,6 @@ __all__ = [
     "read_inputs",
 ]
 
-APPROVED_DIR = "approved"
 MANIFEST = "manifest.json"
 AGAIN = "Approve again with dispatch approve."
 
@@ -315,7 +315,7 @@ def _mailing_changes(before: Inputs, now: Inputs) -> list[Problem]:
 
 def approval_folder(mailing: Mailing) -> Path:
     """Where a mailing's approvals are kept: ``<mailing folder>/approved/``."""
-    return mailing.folder / APPROVED_DIR
+    return approval_dir(mailing.folder)
 
 
 def approve(prepared: Prepared, by: str, *, when: datetime | None = None) -> Approval:

@@ -22,8 +22,9 @@ from pathlib import Path
 from dispatch.approval import Approval, current_approval
 from dispatch.errors import InvalidInput, Location, Problem
 from dispatch.files import cannot_write, write_atomic
-from dispatch.journal import Journal, journal_path
+from dispatch.journal import Journal
 from dispatch.mailing import Mailing, load_mailing
+from dispatch.paths import JOURNAL_FILE, approval_dir, journal_path
 from dispatch.prepare import contacts_path_for
 from dispatch.report import write_report
 
@@ -61,7 +62,7 @@ def archive_mailing(
     assert approval is not None
     members: list[str] = []
     with tempfile.TemporaryDirectory(prefix="dispatch-archive-") as scratch:
-        copy = Path(scratch) / "journal.sqlite3"
+        copy = Path(scratch) / JOURNAL_FILE
         report = Path(scratch) / "report.xlsx"
         with Journal.open(journal, readonly=True) as opened:
             opened.backup(copy)
@@ -126,7 +127,7 @@ def _refusals(
                 )
             )
             break
-    for folder in (mailing.folder / "approved", journal.parent):
+    for folder in (approval_dir(mailing.folder), journal.parent):
         if where.is_relative_to(folder.resolve()):
             problems.append(
                 Problem(

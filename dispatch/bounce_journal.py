@@ -19,8 +19,9 @@ from pathlib import Path
 from dispatch.bounces import Bounce, FixListEntry, scan, source_from, write_fix_list
 from dispatch.contacts import CONTACTS_SHEET, load_contacts
 from dispatch.errors import InvalidInput, Location, Problem
-from dispatch.journal import BounceRecord, Journal, JournalRow, MailingLock, journal_dir
+from dispatch.journal import BounceRecord, Journal, JournalRow, MailingLock
 from dispatch.mailing import Mailing, load_mailing
+from dispatch.paths import journal_path, lock_path
 from dispatch.prepare import contacts_path_for
 
 __all__ = ["BouncesRecorded", "match_bounce", "record_bounces"]
@@ -89,8 +90,7 @@ def record_bounces(
     :class:`~dispatch.bounces.BounceError` if the source cannot be read.
     """
     loaded = load_mailing(Path(mailing))
-    folder = journal_dir(loaded.folder)
-    path = folder / "journal.sqlite3"
+    path = journal_path(loaded.folder)
     if not path.exists():
         raise InvalidInput(
             [
@@ -112,7 +112,7 @@ def record_bounces(
             ]
         )
     result = scan(source_from(source, os.environ if env is None else env))
-    with MailingLock(folder / "lock"), Journal.open(path) as journal:
+    with MailingLock(lock_path(loaded.folder)), Journal.open(path) as journal:
         rows = {row.key: row for row in journal.rows()}
         records = [
             BounceRecord(

@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dispatch import paths
 from dispatch.approval import approved_outgoing
 from dispatch.compose import Composer, outgoing, validate_sizes, with_message_id
 from dispatch.contacts import load_contacts
@@ -31,7 +32,6 @@ from dispatch.errors import InvalidInput, JournalError, Location, Problem
 from dispatch.files import check_output_path
 from dispatch.fingerprint import inputs_fingerprint
 from dispatch.journal import Journal, JournalRow, MailingLock, Plan, State
-from dispatch.journal import journal_dir as folder_journal_dir
 from dispatch.mailing import Mailing, load_mailing
 from dispatch.outgoing import Outgoing
 from dispatch.output import make_pdfs, now, parse_formats, render_files
@@ -75,17 +75,17 @@ PathLike = str | os.PathLike[str]
 
 def journal_dir(mailing: Mailing) -> Path:
     """Where a mailing's journal and lock live: ``<mailing folder>/.dispatch/``."""
-    return folder_journal_dir(mailing.folder)
+    return paths.journal_dir(mailing.folder)
 
 
 def journal_path(mailing: Mailing) -> Path:
     """The journal of ``mailing``: the record of every message sent, one file."""
-    return journal_dir(mailing) / "journal.sqlite3"
+    return paths.journal_path(mailing.folder)
 
 
 def lock_path(mailing: Mailing) -> Path:
     """The lock file that keeps two runs from working on ``mailing`` at once."""
-    return journal_dir(mailing) / "lock"
+    return paths.lock_path(mailing.folder)
 
 
 # -- check, render, preview ------------------------------------------------------------
@@ -168,7 +168,7 @@ def render_mailing(
     """
     chosen = _checked_formats(formats)
     prepared = check_mailing(mailing, selection, progress=progress)
-    target = Path(out) if out is not None else Path("out") / prepared.mailing.name
+    target = Path(out) if out is not None else paths.default_output(prepared.mailing.name)
     written = render_files(prepared, target, chosen, progress=progress)
     return Rendered(prepared, target, tuple(chosen), written.files, written.letters)
 
@@ -194,7 +194,8 @@ def preview_mailing(
     """Render every letter into ``out`` (default ``out/<name>/preview``) with an index.html."""
     chosen = _checked_formats(formats)
     prepared = check_mailing(mailing, selection, progress=progress)
-    target = Path(out) if out is not None else Path("out") / prepared.mailing.name / "preview"
+    default = paths.default_output(prepared.mailing.name) / "preview"
+    target = Path(out) if out is not None else default
     render_files(prepared, target, chosen, progress=progress)
     written = write_index(prepared, target, chosen)
     return Previewed(prepared, target, written.index, tuple(written.warnings))

@@ -26,7 +26,7 @@ from dispatch.journal import (
     MailingLock,
     evidence_of_sends,
 )
-from dispatch.journal_writer import JournalWriter
+from dispatch.journal.writer import JournalWriter
 from dispatch.send import Outgoing
 from tests.mounts import remount_readonly, tmpfs
 

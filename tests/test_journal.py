@@ -302,7 +302,7 @@ def test_a_second_run_is_refused_and_told_who_holds_the_lock(tmp_path: Path) -> 
     finally:
         holder.communicate("", timeout=30)
     with MailingLock(lock_file):  # released when its holder ends
-        assert lock_file.read_text().startswith(f"{os.getpid()} ")
+        assert lock_file.read_text().split()[0] == str(os.getpid())
 
 
 def test_the_lock_of_a_killed_process_does_not_block(tmp_path: Path) -> None:
@@ -311,7 +311,7 @@ def test_the_lock_of_a_killed_process_does_not_block(tmp_path: Path) -> None:
     assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
     holder.kill()
     holder.communicate(timeout=30)
-    assert lock_file.read_text().startswith(f"{holder.pid} ")  # stale, left behind
+    assert lock_file.read_text().split()[0] == str(holder.pid)  # stale, left behind
     with MailingLock(lock_file):
         pass
 

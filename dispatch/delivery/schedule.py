@@ -45,7 +45,7 @@ from dispatch.delivery.smtp import (
 )
 from dispatch.errors import RelayError
 from dispatch.journal import Change, Journal, Plan
-from dispatch.journal_writer import JournalWriter
+from dispatch.journal.writer import JournalWriter
 from dispatch.outgoing import Outgoing
 from dispatch.settings import SmtpSettings
 
@@ -193,7 +193,7 @@ class _Delivery:
         self.wake: asyncio.Event | None = None
         # Builds lazy messages off the event loop, one at a time.
         self.builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dispatch-build")
-        # Commits the journal's changes while the workers send: see dispatch.journal_writer.
+        # Commits the journal's changes while the workers send: see dispatch.journal.writer.
         self.writer: JournalWriter | None = None
 
     # -- the run as a whole ----------------------------------------------------------
