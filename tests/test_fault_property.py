@@ -34,6 +34,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
+from dispatch import paths
 from dispatch.cli import main
 from dispatch.errors import JournalError
 from dispatch.journal import Journal
@@ -107,7 +108,7 @@ class Mailing:
 
     def message_id(self, address: str) -> str:
         """The Message-ID this address's letter goes out under (the journal's, if any)."""
-        journal = self.root / "m" / ".dispatch" / "journal.sqlite3"
+        journal = paths.journal_path(self.root / "m")
         if journal.exists():
             with Journal.open(journal, readonly=True) as opened:
                 row = opened.row(address)
@@ -117,7 +118,7 @@ class Mailing:
 
     def states(self, *, present: bool = False) -> dict[str, str]:
         """Each journal row's state (``present``: the rows still in the mailing only)."""
-        journal = self.root / "m" / ".dispatch" / "journal.sqlite3"
+        journal = paths.journal_path(self.root / "m")
         if not journal.exists():
             return {}
         try:
@@ -168,7 +169,7 @@ runpy.run_module("dispatch", run_name="__main__")
 
 def child_run(mailing: Mailing, sink: Sink, *, kill_after: int | None, limit: int) -> str:
     """Run a send in a child process; SIGKILL it once ``kill_after`` letters arrived."""
-    journal = mailing.root / "m" / ".dispatch" / "journal.sqlite3"
+    journal = paths.journal_path(mailing.root / "m")
     grown = max((p.stat().st_size for p in journal.parent.glob("journal*")), default=0)
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(grown + limit if limit else 0), *command(mailing)],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -74,6 +75,7 @@ class MailingLock:
         try:
             _write(fd, f"\n{os.getpid()} {socket.gethostname()} {started}\n".encode())
         except OSError as error:
+            _unlocked(fd)
             os.close(fd)
             raise os_error(self.path, error, "taking the mailing's lock") from None
         self._fd = fd
@@ -86,6 +88,7 @@ class MailingLock:
         try:
             os.ftruncate(fd, 0)
         finally:
+            _unlocked(fd)
             os.close(fd)  # closing the last descriptor releases the lock
 
     def __enter__(self) -> Self:
@@ -103,14 +106,50 @@ class MailingLock:
 
 def _lock(fd: int) -> bool:
     """Lock ``fd`` without waiting: False if another holds it."""
-    from filelock import lock_descriptor  # only a run that locks loads it
+    with warnings.catch_warnings():  # without fcntl, filelock warns that it falls back
+        warnings.simplefilter("ignore")
+        from filelock import lock_descriptor  # only a run that locks loads it
 
     try:
         return lock_descriptor(fd, blocking=False)
     except OSError as error:
-        if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+        if error.errno in _HELD:
+            return False
+        if error.errno != errno.ENOSYS or not hasattr(os, "lockf"):
+            raise
+    return _lock_posix_record(fd)
+
+
+_HELD = (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
+_LOCKED_HERE: set[tuple[int, int]] = set()  # (device, inode) of files this process locked
+
+
+def _lock_posix_record(fd: int) -> bool:
+    """The lock where Python has no ``fcntl`` module but the system has ``lockf``.
+
+    A POSIX record lock, released when the process dies like ``flock``; unlike it, it is
+    the process's, not the descriptor's, so a second holder in the same process is
+    refused here by hand.
+    """
+    status = os.fstat(fd)
+    here = (status.st_dev, status.st_ino)
+    if here in _LOCKED_HERE:
+        return False
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.lockf(fd, os.F_TLOCK, 0)
+    except OSError as error:
+        if error.errno in _HELD:
             return False
         raise
+    _LOCKED_HERE.add(here)
+    return True
+
+
+def _unlocked(fd: int) -> None:
+    """Forget a record lock of this process on ``fd``'s file (closing ``fd`` releases it)."""
+    status = os.fstat(fd)
+    _LOCKED_HERE.discard((status.st_dev, status.st_ino))
 
 
 def _write(fd: int, data: bytes) -> None:
