@@ -9,6 +9,7 @@ from pathlib import Path
 
 from dispatch.errors import JournalError
 from dispatch.journal.records import MailingIdentity
+from dispatch.paths import JOURNAL_DIR, JOURNAL_FILE
 
 __all__ = ["NEW_MAILING_FLAG", "JournalMismatch", "JournalMissing", "os_error", "sqlite_error"]
 
@@ -59,8 +60,8 @@ class JournalMissing(JournalError):
 _SQLITE_PERM, _SQLITE_BUSY, _SQLITE_READONLY, _SQLITE_IOERR = 3, 5, 8, 10
 _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 11, 13, 14, 26
 
-_KEEP_A_COPY = (
-    "Keep a copy of it and of the files beside it (journal.sqlite3-wal) before anything "
+KEEP_A_COPY = (
+    f"Keep a copy of it and of the files beside it ({JOURNAL_FILE}-wal) before anything "
     "else, since it is the record of what was sent; restore it from a backup if you have "
     "one. Nothing is reported or sent from a damaged journal."
 )
@@ -84,13 +85,13 @@ def sqlite_error(path: Path, error: sqlite3.Error, doing: str) -> JournalError:
     if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
         return JournalError(
             f"{path}: the journal cannot be read ({text}): it is damaged or is not a "
-            f"dispatch journal. {_KEEP_A_COPY}"
+            f"dispatch journal. {KEEP_A_COPY}"
         )
     if code in (_SQLITE_READONLY, _SQLITE_PERM, _SQLITE_CANTOPEN):
         return JournalError(
             f"{path}: the journal cannot be written ({text}) while {doing}: its folder is "
             "read-only, or you may not write there. Copy the mailing folder, with its "
-            ".dispatch folder, to a disk you can write, or ask for write permission, and "
+            f"{JOURNAL_DIR} folder, to a disk you can write, or ask for write permission, and "
             "run again."
         )
     if code == _SQLITE_BUSY:
@@ -106,7 +107,7 @@ def sqlite_error(path: Path, error: sqlite3.Error, doing: str) -> JournalError:
         )
     return JournalError(
         f"{path}: the journal cannot be read ({text}). It may not be a dispatch journal "
-        f"or may be damaged. {_KEEP_A_COPY}"
+        f"or may be damaged. {KEEP_A_COPY}"
     )
 
 
@@ -115,7 +116,7 @@ def os_error(path: Path, error: OSError, doing: str) -> JournalError:
     hints = {
         errno.ENOSPC: "the disk is full: free some space on it and run again",
         errno.EDQUOT: "your disk quota is used up: free some space and run again",
-        errno.EROFS: "the disk is read-only: copy the mailing folder, with its .dispatch "
+        errno.EROFS: f"the disk is read-only: copy the mailing folder, with its {JOURNAL_DIR} "
         "folder, to a disk you can write, and run again",
         errno.EACCES: "you may not write there: ask for write permission, or copy the "
         "mailing folder somewhere you can write, and run again",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dispatch.errors import JournalError
+from dispatch.journal.errors import KEEP_A_COPY
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Features", "features", "migrate", "tables", "validate"]
 
@@ -161,10 +162,7 @@ def validate(db: sqlite3.Connection, path: Path, at: int) -> Features:
     if problems != ["ok"]:
         raise JournalError(
             f"{path}: the journal cannot be read: SQLite finds it damaged "
-            f"({'; '.join(problems[:3])}). Nothing is reported from it. Keep a copy of "
-            "it and of the files beside it (journal.sqlite3-wal) before anything else, "
-            "since it is the record of what was sent; restore it from a backup if you "
-            "have one."
+            f"({'; '.join(problems[:3])}). {KEEP_A_COPY}"
         )
     return features(db)
 
