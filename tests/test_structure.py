@@ -141,7 +141,8 @@ def test_tests_write_no_sql_into_the_journal_but_the_first_release_s_journal() -
 
 
 def test_the_tables_are_defined_in_the_schema_module_only() -> None:
-    creates = re.compile(r"CREATE TABLE (IF NOT EXISTS )?(messages|bounces|meta)\b")
+    # A new table (an approval record, say) is a new step of schema.MIGRATIONS.
+    creates = re.compile(r"\bCREATE (UNIQUE )?(TABLE|INDEX)\b", re.IGNORECASE)
     assert _files_with(creates, PACKAGE) == {"dispatch/journal/schema.py"}
 
 

@@ -174,15 +174,19 @@ def has_rows(db: sqlite3.Connection) -> bool:
     return db.execute("SELECT 1 FROM messages LIMIT 1").fetchone() is not None
 
 
-def _meta(db: sqlite3.Connection, has: Features, like: str) -> dict[str, str]:
+def _meta(db: sqlite3.Connection, has: Features, pattern: str) -> dict[str, str]:
+    """The meta values whose key matches the LIKE ``pattern`` (none in a schema-1 journal)."""
     if not has.meta:  # schema 1, read-only: no meta table
         return {}
-    return dict(db.execute("SELECT key, value FROM meta WHERE key LIKE ?", (like,)))
+    return dict(db.execute("SELECT key, value FROM meta WHERE key LIKE ?", (pattern,)))
 
 
 def inputs(db: sqlite3.Connection, has: Features) -> str | None:
     """The fingerprint of the inputs recorded with the last plan, if any."""
-    return _meta(db, has, "inputs").get("inputs")
+    if not has.meta:
+        return None
+    found = db.execute("SELECT value FROM meta WHERE key = 'inputs'").fetchone()
+    return None if found is None else str(found[0])
 
 
 def identity(db: sqlite3.Connection, has: Features) -> MailingIdentity | None:

@@ -6,6 +6,9 @@ and a test can build the journal of an earlier release with :func:`migrate`. A s
 idempotent (``IF NOT EXISTS``, a column added only if missing): a journal of an early
 development version, with tables but no version, is validated and then stepped too.
 
+To change the schema, add a step (the next version: its statements and the columns it
+adds to ``messages``), never edit one that shipped; a new table is defined here too.
+
 Opened read-only, a journal is never migrated: :class:`Features` says which of the
 later parts it has, and the queries do without the others.
 """
