@@ -34,7 +34,10 @@ __all__ = [
 # checks with lstat that no link stands at the name.
 _NOFOLLOW: int = getattr(os, "O_NOFOLLOW", 0)
 _ELOOP: int = getattr(errno, "ELOOP", errno.EPERM)
-_OPEN = os.O_RDWR | os.O_CREAT | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+# O_BINARY is Windows' own: without it, its os.write turns \n into \r\n.
+_OPEN = (
+    os.O_RDWR | os.O_CREAT | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
 
 
 def marker(path: Path) -> Path:
