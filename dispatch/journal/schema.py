@@ -58,12 +58,30 @@ CREATE TABLE IF NOT EXISTS bounces (
 CREATE INDEX IF NOT EXISTS bounces_by_key ON bounces (key);
 """
 
+_APPROVALS = """
+CREATE TABLE IF NOT EXISTS approvals (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    approved_by TEXT NOT NULL,
+    approved_at TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS approved_dates (
+    key TEXT PRIMARY KEY,
+    approval TEXT NOT NULL,
+    date TEXT NOT NULL
+);
+"""
+
 #: For each version, what it adds to the one before: statements, and columns of messages.
 MIGRATIONS: dict[int, tuple[str, tuple[str, ...]]] = {
     1: (_MESSAGES, ()),  # the first release
     2: ("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);", ()),
     3: ("", ("left_at",)),  # the row's addressee left the mailing; the identity in meta
     4: (_BOUNCES, ("approval",)),  # the approval a message was sent under; bounces
+    5: (_APPROVALS, ()),  # each approval as made, the Date each approved message went with
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
