@@ -25,7 +25,6 @@ import errno
 import itertools
 import os
 import secrets
-import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +41,6 @@ __all__ = [
     "check_output_path",
     "input_problems",
     "open_no_follow",
-    "open_private",
     "private_dir",
     "write_atomic",
 ]
@@ -155,24 +153,6 @@ def open_no_follow(path: Path) -> int:
         raise OSError(errno.ELOOP, "is a symbolic link", str(path))
     flags = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     return os.open(path, flags)
-
-
-def open_private(path: Path) -> int:
-    """Open ``path`` read-write, created ``0600`` if missing, never through a link where the
-    system can tell (``O_NOFOLLOW``); an existing file of this user's that others may read
-    (made by an older version) is made ``0600``. Returns the descriptor, to be closed.
-
-    Portable: where ``O_NOFOLLOW``, ``O_CLOEXEC``, ``fchmod`` or ``geteuid`` do not exist
-    (Windows), the file is opened without them.
-    """
-    flags = os.O_RDWR | os.O_CREAT | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(path, flags | getattr(os, "O_BINARY", 0), PRIVATE_FILE_MODE)
-    owner = getattr(os, "geteuid", None)
-    if owner is not None and hasattr(os, "fchmod"):
-        status = os.fstat(fd)
-        if status.st_uid == owner() and stat.S_IMODE(status.st_mode) != PRIVATE_FILE_MODE:
-            os.fchmod(fd, PRIVATE_FILE_MODE)
-    return fd
 
 
 def private_dir(path: Path, *, tighten: bool = True) -> Path:

@@ -221,18 +221,23 @@ def render_files(
             written,
         )
         if "ics" in formats:
-            for lang in sorted({letter.lang for letter in prepared.letters}):
-                ics = composer.ics(lang)
-                if ics is not None:
-                    path = out / lang / composer.ics_name(lang)
-                    written.paths.append(f"{lang}/{composer.ics_name(lang)}")
-                    write_atomic(path, ics)
-                    written.files += 1
-                    written.extra.append(path)
+            _write_calendars(composer, written)
     except BaseException:
         remove_written(written)  # all the letters or none: the error says nothing was written
         raise
     return written
+
+
+def _write_calendars(composer: Composer, written: Written) -> None:
+    """The event's calendar invitation, once per language, beside the letters."""
+    for lang in sorted({letter.lang for letter in composer.prepared.letters}):
+        ics = composer.ics(lang)
+        if ics is not None:
+            name = f"{lang}/{composer.ics_name(lang)}"
+            written.paths.append(name)
+            write_atomic(written.out / name, ics)
+            written.files += 1
+            written.extra.append(written.out / name)
 
 
 def make_pdfs(composer: Composer, progress: OnProgress | None) -> None:
