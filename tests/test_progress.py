@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from dispatch import cli
-from dispatch.cli import _Steps, main
+from dispatch.cli import main, progress
+from dispatch.cli.progress import Steps
 from dispatch.job import Selection, SendOptions, check_mailing, render_mailing, send_mailing
 from dispatch.progress import Step
 from tests.conftest import WorkbookFactory
@@ -128,7 +128,7 @@ def test_in_a_log_each_step_is_one_line_and_there_is_no_bar(
     make_workbook: WorkbookFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(cli, "LOG_MIN_ITEMS", 1)  # a log line even for a short step
+    monkeypatch.setattr(progress, "LOG_MIN_ITEMS", 1)  # a log line even for a short step
     result = CliRunner().invoke(
         main,
         [
@@ -162,14 +162,14 @@ def test_in_a_log_a_short_step_gets_no_line(
         main, ["check", str(make_mailing()), "--contacts", str(make_workbook())]
     )
     assert result.exit_code == 0, result.stderr
-    assert cli.LOG_MIN_ITEMS == 100
+    assert progress.LOG_MIN_ITEMS == 100
     assert not any(STEP_LINE.match(line) for line in result.stderr.splitlines())
 
 
 def test_in_a_terminal_a_bar_shows_count_rate_and_time_remaining() -> None:
     screen = io.StringIO()
     console = Console(file=screen, force_terminal=True, width=80, color_system=None)
-    with _Steps(console) as steps:
+    with Steps(console) as steps:
         steps(Step.RENDERING, 0, 5943)
         for done in range(1, 5944, 50):
             time.sleep(0.002)
@@ -208,7 +208,7 @@ def test_a_send_that_went_well_ends_with_no_zeros_and_the_report_as_next_step(
     make_workbook: WorkbookFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(cli, "LOG_MIN_ITEMS", 1)
+    monkeypatch.setattr(progress, "LOG_MIN_ITEMS", 1)
     mailing = make_mailing()
     code, out, err = send(mailing, make_workbook())
     assert code == 0, err
