@@ -29,6 +29,26 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
+#: The markers of the tests that need outside systems or run long: make test runs them in
+#: a step of its own (pytest -m system), make test-fast leaves them out.
+SYSTEM = ("slow", "mta", "browser")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Run every test as in a log, whatever started pytest: pytest-xdist's workers are
+    given ``COLUMNS=80`` and ``LINES=24``, which would make dispatch wrap its lines (a
+    subprocess's too) at 80 columns. A test that wants a width sets it."""
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``system`` every test marked slow, mta or browser."""
+    for item in items:
+        if any(item.get_closest_marker(name) for name in SYSTEM):
+            item.add_marker(pytest.mark.system)
+
+
 HEADERS = [
     "email",
     "civility",
