@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, settings
 from openpyxl import Workbook
 
 from dispatch.journal import Journal
+from tests.helpers import use_relay
 from tests.mta import dovecot, mail_root, make_postfix, mta_sink, postfix_relay  # noqa: F401
 from tests.smtp_server import Sink
 
@@ -243,6 +244,22 @@ def sink() -> Iterator[Sink]:
     """An SMTP server on 127.0.0.1 that records what it receives (see tests.smtp_server)."""
     with Sink() as server:
         yield server
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    """The usual umask (files 0644, folders 0755) for this test, whatever the runner's."""
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+@pytest.fixture
+def relay_env(sink: Sink, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The environment that sends through ``sink`` (no TLS, 5 s for each reply)."""
+    return use_relay(monkeypatch, sink.port, {"DISPATCH_SMTP_TIMEOUT": "5"})
 
 
 @pytest.fixture

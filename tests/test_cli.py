@@ -11,17 +11,12 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner
 
 from dispatch.cli import main
 from tests.conftest import ROOT, WorkbookFactory, person
+from tests.helpers import run
 
 MakeMailing = Callable[..., Path]
-
-
-def run(*args: str | Path) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_check_prints_letters_per_category_and_language() -> None:

@@ -18,15 +18,14 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dispatch.cli import main
 from dispatch.email_html import email_html
 from dispatch.flowed import flow, unflow
 from dispatch.headers import LINE, WORD, fold, fold_addresses
 from tests.conftest import ROOT
+from tests.helpers import run
 
 SAMPLES = sorted(p.name for p in (ROOT / "mailings").iterdir() if (p / "mailing.toml").is_file())
 ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[qQbB]\?[^?\s]*\?=")
@@ -235,21 +234,17 @@ def test_the_email_html_has_no_print_rules_no_comments_and_inline_style() -> Non
 def sample_emls(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     out = tmp_path_factory.mktemp("samples")
     for sample in SAMPLES:
-        result = CliRunner().invoke(
-            main,
-            [
-                "render",
-                str(ROOT / "mailings" / sample),
-                "--contacts",
-                str(ROOT / "contacts.xlsx"),
-                "--out",
-                str(out / sample),
-                "--format",
-                "eml,ics",
-            ],
-            catch_exceptions=False,
+        code, stdout, stderr = run(
+            "render",
+            str(ROOT / "mailings" / sample),
+            "--contacts",
+            str(ROOT / "contacts.xlsx"),
+            "--out",
+            str(out / sample),
+            "--format",
+            "eml,ics",
         )
-        assert result.exit_code == 0, result.output
+        assert code == 0, stdout + stderr
     emls = sorted(out.rglob("*.eml"))
     assert {p.relative_to(out).parts[0] for p in emls} == set(SAMPLES)
     return emls
