@@ -45,9 +45,10 @@ test: venv sysdeps lint typecheck
 	$(BIN)/pytest -q -n auto -m "not system"
 	$(BIN)/pytest -q -m system
 
-# The loop between changes: the suite without the system tests, on every core.
+# The loop between changes, on every core: the suite without the system tests and without
+# the tests that render every bundled sample (marked heavy).
 test-fast: venv
-	$(BIN)/pytest -q -n auto -m "not system"
+	$(BIN)/pytest -q -n auto -m "not system and not heavy"
 
 # The suite against every dependency at the lower bound pyproject.toml declares
 # (scripts/min_constraints.py writes the pins), in a virtualenv of its own.

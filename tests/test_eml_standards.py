@@ -256,6 +256,7 @@ def _read(path: Path) -> EmailMessage:
     return message
 
 
+@pytest.mark.heavy
 def test_every_sample_message_parses_without_a_defect(sample_emls: list[Path]) -> None:
     for path in sample_emls:
         message = _read(path)
@@ -265,6 +266,7 @@ def test_every_sample_message_parses_without_a_defect(sample_emls: list[Path]) -
                 assert not getattr(value, "defects", ()), (path.name, name, value.defects)
 
 
+@pytest.mark.heavy
 def test_every_sample_text_part_is_flowed_with_lines_of_at_most_78(
     sample_emls: list[Path],
 ) -> None:
@@ -276,6 +278,7 @@ def test_every_sample_text_part_is_flowed_with_lines_of_at_most_78(
             assert len(line) <= LINE or " " not in line.strip(" "), (path.name, line)
 
 
+@pytest.mark.heavy
 def test_every_sample_header_has_short_encoded_words_and_lines(sample_emls: list[Path]) -> None:
     for path in sample_emls:
         head = path.read_bytes().split(b"\r\n\r\n", 1)[0].decode("ascii")
@@ -285,6 +288,7 @@ def test_every_sample_header_has_short_encoded_words_and_lines(sample_emls: list
             assert len(line) <= LINE, (path.name, line)  # the samples' words all allow 78
 
 
+@pytest.mark.heavy
 def test_every_sample_calendar_part_is_utf_8_and_published(sample_emls: list[Path]) -> None:
     calendars = 0
     for path in sample_emls:
@@ -297,6 +301,7 @@ def test_every_sample_calendar_part_is_utf_8_and_published(sample_emls: list[Pat
     assert calendars > 0
 
 
+@pytest.mark.heavy
 def test_every_sample_html_part_is_email_html(sample_emls: list[Path]) -> None:
     for path in sample_emls:
         html = _read(path).get_body(("html",))

@@ -241,6 +241,7 @@ def _decoded_parts(raw: bytes) -> list[str]:
     return out
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize(
     "sample", sorted(p.parent.name for p in (ROOT / "mailings").glob("*/mailing.toml"))
 )

@@ -17,6 +17,8 @@ import pytest
 
 from tests.helpers import run
 
+pytestmark = pytest.mark.heavy  # every sample to PDF, read back with poppler
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted(p.parent for p in (ROOT / "mailings").glob("*/mailing.toml"))
 WHITESPACE = re.compile(r"\s+")
