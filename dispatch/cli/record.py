@@ -1,5 +1,8 @@
 """The commands that keep a mailing's record: approve (freeze what send sends),
-archive (pack the record), bounces (what came back, into the journal)."""
+archive (pack the record), bounces (what came back, into the journal).
+
+Each imports its job when it runs: approving loads no bounce reader, reading bounces
+no renderer."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from pathlib import Path
 import click
 
 from dispatch.cli import consoles
+from dispatch.cli.journal_view import approval_table, show_bounces_read
 from dispatch.cli.options import handle_errors
 
 
@@ -41,7 +45,6 @@ def approve(mailing: Path, by: str, contacts: Path | None, templates_dir: Path |
       dispatch approve mailings/gala --by "A. Martin"
     """
     from dispatch.approval import approve_mailing
-    from dispatch.cli.journal_view import approval_table
 
     prepared, approval = approve_mailing(mailing, by, contacts=contacts, templates=templates_dir)
     consoles.show_warnings(prepared.warnings)
@@ -122,6 +125,5 @@ def bounces(mailing: Path, source: str, fix_list: Path | None, contacts: Path | 
       dispatch bounces mailings/gala --from imaps://me@imap.example.org/INBOX
     """
     from dispatch.bounce_journal import record_bounces
-    from dispatch.cli.journal_view import show_bounces_read
 
     show_bounces_read(record_bounces(mailing, source, fix_list=fix_list, contacts=contacts))

@@ -8,16 +8,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from pydantic import ValidationError
 
 from dispatch.cli import consoles
+from dispatch.cli.counts import plan_table, show_tally
+from dispatch.cli.journal_view import show_status
 from dispatch.cli.options import handle_errors, mailing_command
+from dispatch.cli.outcomes import show_send_result, show_summary
 from dispatch.cli.progress import Steps
+from dispatch.delivery.results import DeliveryInterrupted
+from dispatch.job import (
+    Proposal,
+    Selection,
+    SendOptions,
+    mailing_status,
+    report_mailing,
+    send_mailing,
+)
+from dispatch.settings import SmtpSettings, load_settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-    from dispatch.job import Proposal, Selection, SendOptions
-    from dispatch.settings import SmtpSettings
 
 
 @click.command()
@@ -132,8 +143,6 @@ def send(
     Exit codes: 0 all sent, 1 some failed or unknown, 2 bad input (nothing
     sent), 3 relay unreachable or sign-in refused.
     """
-    from dispatch.job import SendOptions
-
     options = SendOptions(
         dry_run=dry_run,
         to_address=to_address,
@@ -167,10 +176,6 @@ def _relay(
 
 def _settings(settings_file: Path | None, **overrides: Any) -> SmtpSettings:
     """Settings from the file and environment; command-line options win."""
-    from pydantic import ValidationError
-
-    from dispatch.settings import SmtpSettings, load_settings
-
     base = load_settings(settings_file, os.environ)
     given = {k: v for k, v in overrides.items() if v is not None}
     if not given:
@@ -191,10 +196,6 @@ def _send(
     verbose: bool,
 ) -> None:
     """Send, show what happened, and end with the send's exit code."""
-    from dispatch.cli.outcomes import show_send_result, show_summary
-    from dispatch.delivery.results import DeliveryInterrupted
-    from dispatch.job import send_mailing
-
     progress = Steps(consoles.err_console, verbose=verbose)
     try:
         with progress:
@@ -220,7 +221,6 @@ def _send(
 
 def _confirmer(yes: bool) -> Callable[[Proposal], bool]:
     """The ``confirm`` of a send: show the plan, then ask (unless ``yes``)."""
-    from dispatch.cli.counts import plan_table, show_tally
 
     def confirm(proposal: Proposal) -> bool:
         out, err = consoles.out_console, consoles.err_console
@@ -264,9 +264,6 @@ def status(mailing: Path, contacts: Path | None) -> None:
     Example:
       dispatch status mailings/gala
     """
-    from dispatch.cli.journal_view import show_status
-    from dispatch.job import mailing_status
-
     show_status(mailing_status(mailing, contacts=contacts))
 
 
@@ -296,8 +293,6 @@ def report(mailing: Path, out: Path, contacts: Path | None) -> None:
       dispatch report mailings/gala --out gala-report.xlsx
       dispatch report mailings/gala --out gala-report.csv
     """
-    from dispatch.job import report_mailing
-
     reported = report_mailing(mailing, out, contacts=contacts)
     consoles.show_warnings(reported.warnings)
     consoles.out_console.print(f"Wrote {reported.rows} rows to {reported.path}")
