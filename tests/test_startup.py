@@ -9,13 +9,18 @@ own, and writes the names in ``sys.modules`` as it exits.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import click
 import pytest
 
+from dispatch import cli
+from dispatch.cli import app
 from tests.conftest import WorkbookFactory
 
 #: Libraries a command loads only when it needs them.
@@ -91,3 +96,16 @@ def test_check_loads_the_checker_but_not_the_pdf_engine_the_smtp_client_or_bounc
     assert "No problem found" in done.stdout
     assert {"dispatch.job", "dispatch.cli.letters", "rich.table"} <= names
     assert loaded(names, NOT_FOR_CHECK) == []
+
+
+def test_every_command_defined_in_the_cli_is_one_the_group_loads() -> None:
+    """A command written in a module of dispatch/cli/ but missing from COMMANDS would
+    never be reachable: the group imports a module only for a name it lists."""
+    defined = {
+        f"{module.name}:{attribute}"
+        for module in pkgutil.iter_modules(cli.__path__, prefix="dispatch.cli.")
+        for attribute, value in vars(importlib.import_module(module.name)).items()
+        if isinstance(value, click.Command) and not isinstance(value, click.Group)
+    }
+    assert defined == {where for where, _ in app.COMMANDS.values()}
+    assert set(app.ORDER) <= set(app.COMMANDS)
