@@ -87,6 +87,8 @@ def archive(mailing: Path, out: Path, contacts: Path | None) -> None:
         f"Wrote {archived.path}: {len(archived.members)} files, {archived.approval.line()}.",
         markup=False,
     )
+    for left in archived.skipped:
+        consoles.err_console.print(f"Not packed: {left}", markup=False)
 
 
 @click.command()
