@@ -9,7 +9,7 @@ import click
 
 from dispatch.cli import consoles
 from dispatch.cli.counts import show_counts
-from dispatch.cli.options import format_option, mailing_command
+from dispatch.cli.options import format_option, jobs_option, mailing_command
 from dispatch.cli.progress import Steps
 from dispatch.job import Selection, check_mailing, preview_mailing, render_mailing
 
@@ -55,7 +55,10 @@ def check(mailing: Path, selection: Selection) -> None:
     help="Comma-separated formats: html, txt, eml, pdf, ics.",
 )
 @mailing_command
-def render(mailing: Path, out: Path | None, formats: list[str], selection: Selection) -> None:
+@jobs_option
+def render(
+    mailing: Path, out: Path | None, formats: list[str], selection: Selection, jobs: int
+) -> None:
     """Render every letter of MAILING to files, one per addressee and format.
 
     Everything is validated first: on any problem nothing is written (exit code 2).
@@ -69,7 +72,7 @@ def render(mailing: Path, out: Path | None, formats: list[str], selection: Selec
     """
     with Steps(consoles.err_console) as steps:
         rendered = render_mailing(
-            mailing, out, formats=formats, selection=selection, progress=steps
+            mailing, out, formats=formats, selection=selection, progress=steps, jobs=jobs
         )
     prepared = rendered.prepared
     show_counts(prepared, f"{prepared.mailing.name}: letters written")
@@ -102,8 +105,14 @@ def render(mailing: Path, out: Path | None, formats: list[str], selection: Selec
     help="Open the preview page in the browser (--no-open for scripts).",
 )
 @mailing_command
+@jobs_option
 def preview(
-    mailing: Path, out: Path | None, formats: list[str], open_browser: bool, selection: Selection
+    mailing: Path,
+    out: Path | None,
+    formats: list[str],
+    open_browser: bool,
+    selection: Selection,
+    jobs: int,
 ) -> None:
     """Render MAILING into a folder with an index.html listing every letter, and open it.
 
@@ -118,7 +127,7 @@ def preview(
     """
     with Steps(consoles.err_console) as steps:
         previewed = preview_mailing(
-            mailing, out, formats=formats, selection=selection, progress=steps
+            mailing, out, formats=formats, selection=selection, progress=steps, jobs=jobs
         )
     consoles.show_warnings(previewed.warnings)
     consoles.out_console.print(

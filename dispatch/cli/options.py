@@ -51,6 +51,27 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def jobs_option(func: Callable[..., None]) -> Callable[..., None]:
+    """``--jobs N``: the processes that render the PDFs; the command gets ``jobs`` (an int)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, jobs: int | None, **kwargs: Any) -> None:
+        from dispatch.pdf_pool import default_jobs
+
+        func(*args, jobs=jobs or default_jobs(), **kwargs)
+
+    option = click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(min=1),
+        default=None,
+        metavar="N",
+        help="Processes that render the distinct PDF letters at once. Default: one per "
+        "processor; 1 renders them one after another in this process.",
+    )
+    return option(wrapper)
+
+
 def _selection(
     contacts: Path | None,
     templates_dir: Path | None,

@@ -12,7 +12,7 @@ import click
 
 from dispatch.cli import consoles
 from dispatch.cli.journal_view import approval_table, show_bounces_read
-from dispatch.cli.options import handle_errors
+from dispatch.cli.options import handle_errors, jobs_option
 
 
 @click.command()
@@ -31,8 +31,11 @@ from dispatch.cli.options import handle_errors
     help="The templates folder (with fr/ and en/). Default: the mailing's `templates` "
     "key, else the bundled templates.",
 )
+@jobs_option
 @handle_errors
-def approve(mailing: Path, by: str, contacts: Path | None, templates_dir: Path | None) -> None:
+def approve(
+    mailing: Path, by: str, contacts: Path | None, templates_dir: Path | None, jobs: int
+) -> None:
     """Render MAILING once and freeze it: send will then send exactly these messages.
 
     Writes every message (.eml, PDF and attachments included) and a manifest of every
@@ -46,7 +49,9 @@ def approve(mailing: Path, by: str, contacts: Path | None, templates_dir: Path |
     """
     from dispatch.approval import approve_mailing
 
-    prepared, approval = approve_mailing(mailing, by, contacts=contacts, templates=templates_dir)
+    prepared, approval = approve_mailing(
+        mailing, by, contacts=contacts, templates=templates_dir, jobs=jobs
+    )
     consoles.show_warnings(prepared.warnings)
     languages = prepared.mailing.languages
     consoles.out_console.print(approval_table(approval, prepared.mailing.name, languages))

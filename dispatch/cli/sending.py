@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from dispatch.cli import consoles
 from dispatch.cli.counts import plan_table, show_tally
 from dispatch.cli.journal_view import show_status
-from dispatch.cli.options import handle_errors, mailing_command
+from dispatch.cli.options import handle_errors, jobs_option, mailing_command
 from dispatch.cli.outcomes import show_send_result, show_summary
 from dispatch.cli.progress import Steps
 from dispatch.delivery.results import DeliveryInterrupted
@@ -94,6 +94,7 @@ if TYPE_CHECKING:
     help="Print a line per message: its address, what happened and the reply.",
 )
 @mailing_command
+@jobs_option
 def send(
     mailing: Path,
     yes: bool,
@@ -108,6 +109,7 @@ def send(
     timeout: float | None,
     verbose: bool,
     selection: Selection,
+    jobs: int,
 ) -> None:
     """Send every letter of MAILING by SMTP, once per addressee.
 
@@ -149,6 +151,7 @@ def send(
         limit=limit,
         retry_unknown=retry_unknown,
         new_mailing=new_mailing,
+        jobs=jobs,
     )
     relay = _relay(settings_file, dry_run, concurrency, rate, timeout)
     _send(mailing, selection, options, relay, yes=yes, verbose=verbose)
