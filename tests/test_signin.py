@@ -14,6 +14,7 @@ import pytest
 from aiosmtpd.smtp import SMTP, AuthResult
 from keyring.backend import KeyringBackend
 
+from dispatch import paths
 from dispatch.delivery.schedule import deliver_sync
 from dispatch.delivery.signin import KEYRING_SERVICE, credentials
 from dispatch.errors import InvalidInput, RelayError
@@ -272,7 +273,7 @@ def test_send_with_a_token_command_never_shows_the_token(
         assert code == 0, err
         assert len(sink.recorder.accepted()) == 4
     assert TOKEN not in out + err
-    journal_file = mailing_path.parent / ".dispatch" / "journal.sqlite3"
+    journal_file = paths.journal_path(mailing_path.parent)
     assert TOKEN.encode() not in journal_bytes(journal_file)
 
 
