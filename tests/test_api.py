@@ -16,6 +16,7 @@ from tests.conftest import ROOT
 from tests.smtp_server import Sink
 
 
+@pytest.mark.heavy
 def test_a_sample_mailing_is_checked_rendered_sent_and_counted_through_the_api(
     sample_copy: Path, sink: Sink, tmp_path: Path
 ) -> None:
@@ -100,6 +101,7 @@ def test_the_api_names_are_exported_and_typed() -> None:
     assert set(dispatch.__all__) <= set(dir(dispatch))
 
 
+@pytest.mark.heavy
 def test_approve_archive_and_bounces_are_jobs_of_the_package(
     sample_copy: Path, sink: Sink, tmp_path: Path
 ) -> None:

@@ -135,6 +135,7 @@ def placeholders() -> set[str]:
     return {name for key, value in given.items() for name in _flat(key, value)}
 
 
+@pytest.mark.heavy  # renders every sample
 def test_every_placeholder_has_its_line_and_every_line_a_placeholder(
     placeholders: set[str],
 ) -> None:

@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import openpyxl
 import pytest
-from click.testing import CliRunner, Result
 
-from dispatch.cli import main
 from dispatch.contacts import CONTACT_COLUMNS
 from dispatch.starter import SAMPLE_NAMES
 from tests.conftest import ROOT
+from tests.helpers import run
 
 EVERY_FORMAT = "html,txt,eml,pdf,ics"
 
 
-def dispatch(*args: str | Path) -> Result:
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+@dataclass(frozen=True)
+class Ran:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def dispatch(*args: str | Path) -> Ran:
+    return Ran(*run(*args))
 
 
 @pytest.mark.parametrize("kind", ["invitation", "consultation"])
@@ -98,6 +109,7 @@ def test_an_unknown_sample_is_named_with_the_ones_there_are(tmp_path: Path) -> N
     assert "tsb-352" in refused.stderr and not (tmp_path / "m").exists()
 
 
+@pytest.mark.heavy
 def test_every_sample_of_the_repository_ships_and_checks_once_copied(tmp_path: Path) -> None:
     in_repository = sorted(p.parent.name for p in (ROOT / "mailings").glob("*/mailing.toml"))
     assert list(SAMPLE_NAMES) == in_repository
@@ -107,6 +119,7 @@ def test_every_sample_of_the_repository_ships_and_checks_once_copied(tmp_path: P
         assert checked.exit_code == 0, (name, checked.output)
 
 
+@pytest.mark.heavy
 def test_a_copied_sample_renders_the_four_signatory_letter_identically(
     tmp_path: Path,
 ) -> None:
