@@ -1151,11 +1151,18 @@ def bounces(mailing: Path, source: str, fix_list: Path | None, contacts: Path | 
       dispatch bounces mailings/gala --from ~/Mail/bounces.mbox
       dispatch bounces mailings/gala --from imaps://me@imap.example.org/INBOX
     """
-    found = record_bounces(mailing, source, fix_list=fix_list, contacts=contacts)
+    with _Steps(err_console) as steps:
+        found = record_bounces(
+            mailing, source, fix_list=fix_list, contacts=contacts, progress=steps
+        )
+    others = [f"{found.ignored} message(s) were not notifications"]
+    if found.auto_replies:
+        others.append(f"{found.auto_replies} automatic reply(ies), not bounces")
+    if found.unreadable:
+        others.append(f"{found.unreadable} unreadable")
     out_console.print(
         f"{found.mailing.name}: {found.found} notification(s) read, {found.new} new; "
-        f"{found.ignored} message(s) were not notifications"
-        + (f", {found.unreadable} unreadable" if found.unreadable else "")
+        + ", ".join(others)
         + ".",
         markup=False,
     )
@@ -1163,14 +1170,17 @@ def bounces(mailing: Path, source: str, fix_list: Path | None, contacts: Path | 
         _bounce_table(found.bounced)
     if found.unmatched:
         err_console.print(
-            f"{len(found.unmatched)} notification(s) match no message of this mailing:",
+            f"{len(found.unmatched)} notification(s) not recorded, for a person to look at:",
             markup=False,
         )
-        for bounce in found.unmatched:
-            err_console.print(
-                f"- {bounce.recipient} {bounce.status or ''} {bounce.diagnostic}".rstrip(),
-                markup=False,
-            )
+        for item in found.unmatched:
+            b = item.bounce
+            said = f"{b.recipient} {b.kind} {b.status or ''}".rstrip()
+            err_console.print(f"- {said}: {item.reason}. {b.diagnostic}".rstrip(), markup=False)
+    if found.skipped:
+        err_console.print(f"{len(found.skipped)} message(s) left unread:", markup=False)
+        for skipped in found.skipped:
+            err_console.print(f"- {skipped.line()}", markup=False)
     if found.fix_list is not None:
         out_console.print(
             f"Wrote {found.fix_rows} address(es) to correct to {found.fix_list}. Correct them "
@@ -1180,17 +1190,30 @@ def bounces(mailing: Path, source: str, fix_list: Path | None, contacts: Path | 
 
 
 def _bounce_table(rows: Sequence[JournalRow]) -> None:
-    bounced = sum(1 for row in rows if row.bounce is not None and row.bounce.kind == "bounced")
-    delayed = len(rows) - bounced
-    table = Table(
-        title=f"Came back: bounced {bounced}" + (f", delayed {delayed}" if delayed else ""),
-        title_justify="left",
-    )
+    came_back = [
+        (bounce, bounce is not row.bounce)
+        for row in rows
+        for bounce in (row.bounce, *row.copy_bounces)
+        if bounce is not None
+    ]
+    bounced = sum(1 for b, _ in came_back if b.permanent)
+    counts = [f"bounced {bounced}"]
+    temporary = sum(1 for b, _ in came_back if b.kind == "bounced" and not b.permanent)
+    delayed = sum(1 for b, _ in came_back if b.kind == "delayed")
+    if temporary:
+        counts.append(f"bounced, temporary {temporary}")
+    if delayed:
+        counts.append(f"delayed {delayed}")
+    table = Table(title="Came back: " + ", ".join(counts), title_justify="left")
     for column in ("Address", "State", "Code"):
         table.add_column(column, no_wrap=True)
     table.add_column("Server's words")
-    for row in rows:
-        bounce = row.bounce
-        assert bounce is not None
-        table.add_row(bounce.recipient, bounce.kind, bounce.status or "", bounce.diagnostic)
+    for bounce, copy in came_back:
+        temporary = bounce.kind == "bounced" and not bounce.permanent
+        table.add_row(
+            bounce.recipient + (" (Cc)" if copy else ""),
+            "bounced, temporary" if temporary else bounce.kind,
+            bounce.status or "",
+            bounce.diagnostic,
+        )
     out_console.print(table)

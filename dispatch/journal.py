@@ -69,7 +69,7 @@ import sqlite3
 import stat
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -168,7 +168,8 @@ class BounceRecord:
     ``source_id`` identifies the notification and recipient (see
     :class:`dispatch.bounces.Bounce`): recording it twice changes nothing. ``key`` is the
     row it was matched to, or ``None`` when it matches no message of the mailing.
-    ``bounced`` is permanent (the address is wrong), ``delayed`` temporary.
+    ``bounced``: the server gave up; ``delayed``: it is still trying. ``recipient`` is
+    the address that did not get it: the addressee's own, or one of its copies (Cc).
     """
 
     source_id: str
@@ -180,6 +181,16 @@ class BounceRecord:
     diagnostic: str
     arrived: datetime | None = None
     recorded_at: datetime | None = None
+
+    @property
+    def permanent(self) -> bool:
+        """Whether the address is wrong (correct it), as RFC 3463 and the action say.
+
+        A 5.x.x status (or none, from a server that gave up) is permanent; a server that
+        gave up (``failed``) on a 4.x.x status, a full mailbox, is not: the address is
+        right, send again later. ``delayed`` never is.
+        """
+        return self.kind == "bounced" and (self.status is None or self.status.startswith("5"))
 
 
 @dataclass(frozen=True)
@@ -200,7 +211,8 @@ class JournalRow:
     sent_at: datetime | None
     left_at: datetime | None = None  # when its addressee was found no longer in the mailing
     approval: str | None = None  # the approval (its manifest's id) it was planned under
-    bounce: BounceRecord | None = None  # what came back after it was sent, if anything
+    bounce: BounceRecord | None = None  # what came back for the addressee's own address
+    copy_bounces: tuple[BounceRecord, ...] = ()  # what came back for its copies (Cc)
 
     @property
     def withdrawn(self) -> bool:
@@ -1036,7 +1048,7 @@ class Journal:
             + " FROM messages"
         )
         bounces = self._bounce_by_key()
-        return [
+        rows = [
             JournalRow(
                 key=key,
                 message_id=message_id,
@@ -1052,7 +1064,6 @@ class Journal:
                 sent_at=None if sent_at is None else datetime.fromisoformat(sent_at),
                 left_at=None if left_at is None else datetime.fromisoformat(left_at),
                 approval=approval,
-                bounce=bounces.get(key),
             )
             for (
                 key,
@@ -1071,6 +1082,7 @@ class Journal:
                 approval,
             ) in self._db.execute(sql + where + " ORDER BY rowid", parameters)
         ]
+        return [_with_bounces(row, bounces.get(row.key, [])) for row in rows]
 
     # -- bounces -----------------------------------------------------------------------
 
@@ -1148,15 +1160,12 @@ class Journal:
         except sqlite3.Error as error:
             raise _sqlite_error(self.path, error, "copying it") from error
 
-    def _bounce_by_key(self) -> dict[str, BounceRecord]:
-        """For each row, what came back: a permanent failure before a delay, then the last."""
-        found: dict[str, BounceRecord] = {}
+    def _bounce_by_key(self) -> dict[str, list[BounceRecord]]:
+        """For each row, every notification recorded against it, in the order recorded."""
+        found: dict[str, list[BounceRecord]] = {}
         for record in self.bounces():
-            if record.key is None:
-                continue
-            held = found.get(record.key)
-            if held is None or held.kind == "delayed" or record.kind == "bounced":
-                found[record.key] = record
+            if record.key is not None:
+                found.setdefault(record.key, []).append(record)
         return found
 
     def row(self, key: str) -> JournalRow | None:
@@ -1408,3 +1417,21 @@ def journal_dir(folder: Path) -> Path:
 def journal_path(folder: Path) -> Path:
     """The journal of the mailing in ``folder``: the record of every message sent."""
     return journal_dir(folder) / "journal.sqlite3"
+
+
+def _with_bounces(row: JournalRow, records: list[BounceRecord]) -> JournalRow:
+    """``row`` with what came back for its address (``bounce``) and for its copies.
+
+    Per address: a failure before a delay, then the last; a copy's bounce is the copy's
+    (as a copy refused at send time is), never the addressee's.
+    """
+    if not records:
+        return row
+    own = row.recipients[0].lower() if row.recipients else row.key
+    best: dict[str, BounceRecord] = {}
+    for record in records:
+        held = best.get(record.recipient)
+        if held is None or held.kind == "delayed" or record.kind == "bounced":
+            best[record.recipient] = record
+    mine = best.pop(own, None)
+    return replace(row, bounce=mine, copy_bounces=tuple(best.values()))
