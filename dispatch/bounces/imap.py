@@ -35,7 +35,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from dispatch.bounces.errors import BounceError, MailboxConnectionError
 from dispatch.bounces.limits import Skipped, too_large
@@ -51,7 +51,10 @@ Answer = tuple[str, list[Any]]
 _LIST_BATCH = 500  # messages listed (UID and size) per FETCH
 _FETCH_BATCH = 100  # messages fetched per UID FETCH, at most
 _FETCH_BYTES = 8 * 1024 * 1024  # and about this many bytes
+_MAX_LINE = 1_000_000  # imaplib's own bound on a line (a literal is read apart)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_IMAPLIB_COMMAND = re.compile(r"^command: \S+ => ")  # imaplib's wording around a reason
+_IMAPLIB_DATA = re.compile(r"\[b'(.*)'\]$")
 _UID = re.compile(rb"\bUID (\d{1,20})\b")
 _SIZE = re.compile(rb"\bRFC822\.SIZE (\d{1,20})\b")
 
@@ -92,12 +95,23 @@ class _Bounded(imaplib.IMAP4):
 
     def open(self, host: str = "", port: int = 143, timeout: float | None = None) -> None:
         super().open(host, port, timeout)
-        self.file = io.BufferedReader(_DeadlineReader(self))
+        self._read_with_deadline()
 
     def starttls(self, ssl_context: ssl.SSLContext | None = None) -> Any:
         result = super().starttls(ssl_context)
-        self.file = io.BufferedReader(_DeadlineReader(self))
+        self._read_with_deadline()
         return result
+
+    def _read_with_deadline(self) -> None:
+        # The socket's own reader is closed, or the socket would stay open after close().
+        plain, self.file = self.file, io.BufferedReader(_DeadlineReader(self))
+        plain.close()
+
+    def readline(self) -> bytes:
+        line = cast(bytes, self.file.readline(_MAX_LINE + 1))
+        if len(line) > _MAX_LINE:  # imaplib says so too, but as a refusal (error), not abort
+            raise self.abort(f"the server sent a line longer than {_MAX_LINE} bytes")
+        return line
 
     def read(self, size: int) -> bytes:
         if size > self.max_literal:
@@ -135,6 +149,7 @@ def read_imap(
             "Use imaps:// (TLS) or imap:// (STARTTLS); imap+plain:// is for 127.0.0.1 only.",
         )
     client = _connect(source, limit)
+    finished = False
     try:
         _login(client, source)
         total = _examine(client, source)
@@ -142,6 +157,12 @@ def read_imap(
         for first in range(1, total + 1, _LIST_BATCH):
             last = min(first + _LIST_BATCH - 1, total)
             listed = _list(client, source, first, last)
+            if len(listed) < last - first + 1:
+                yield Skipped(
+                    f"{where}, messages {first} to {last}",
+                    f"the server's answer named {len(listed)} of them with a UID and a size: "
+                    f"{last - first + 1 - len(listed)} not read",
+                )
             for uid, size in listed:
                 if size > limit:
                     yield Skipped(f"{where}, UID {uid}", too_large(size, limit))
@@ -151,6 +172,7 @@ def read_imap(
             if progress is not None:
                 progress(Step.MAILBOX, last, total)
         finish(progress, Step.MAILBOX, total)
+        finished = True
     except BounceError:
         raise
     except TimeoutError:
@@ -167,9 +189,19 @@ def read_imap(
             "are not what IMAP says: ask its administrator.",
         ) from None
     finally:
+        _close(client, polite=finished)
+
+
+def _close(client: _Bounded, *, polite: bool) -> None:
+    """Log out after a session that went well; after one that did not (a broken answer,
+    a deadline passed), the stream is in no state for another command: just close it."""
+    if polite:
         client.arm()
         with contextlib.suppress(imaplib.IMAP4.error, OSError, ValueError):
             client.logout()
+            return
+    with contextlib.suppress(OSError):
+        client.shutdown()
 
 
 def _check_names(source: ImapSource) -> None:
@@ -378,6 +410,7 @@ def _reason(error: BaseException) -> str:
         text = str(first if first is not None else error)
         if text.startswith(("b'", 'b"')):
             text = text[2:-1]
+    text = _IMAPLIB_DATA.sub(r"\1", _IMAPLIB_COMMAND.sub("", text))
     return _printable(text)[:300] or type(error).__name__
 
 

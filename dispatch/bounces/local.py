@@ -72,11 +72,15 @@ def read_file(path: Path, limit: int) -> Item:
     except OSError as error:  # replaced by a link since (ELOOP) or gone
         return Skipped(where, f"cannot be read ({error.strerror or error})")
     with os.fdopen(fd, "rb") as handle:
-        reason = _not_regular(os.fstat(handle.fileno()).st_mode)
+        opened = os.fstat(handle.fileno())
+        reason = _not_regular(opened.st_mode)
         if reason is not None:  # replaced between the look and the open
             return Skipped(where, reason)
-        data = handle.read(limit + 1)
-    if len(data) > limit:  # it grew since its size was read
+        # read(n) reserves n bytes first: ask for the size the file has, not the limit
+        data = handle.read(min(opened.st_size, limit) + 1)
+        if len(data) > opened.st_size:  # it grows as we read: still never past the limit
+            data += handle.read(limit + 1 - len(data))
+    if len(data) > limit:
         return Skipped(where, too_large(len(data), limit))
     return data
 
