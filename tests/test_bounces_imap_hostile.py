@@ -236,3 +236,13 @@ def test_a_control_character_in_the_mailbox_name_is_refused_before_connecting(
             scan(source(server, mailbox="INBOX\r\nA1 DELETE INBOX"))
     assert server.connections == 0
     assert not any(b"DELETE" in line for line in server.received)
+
+
+def test_a_mailbox_name_outside_ascii_is_sent_in_modified_utf7() -> None:
+    with HostileImap(Script(1, body=bounce)) as server:
+        result = scan(source(server, mailbox="Rückläufer & Co/日本語"))
+    assert [b.recipient for b in result.bounces] == ["gone1@example.org"]
+    assert any(
+        line.endswith(b'EXAMINE "R&APw-ckl&AOQ-ufer &- Co/&ZeVnLIqe-"\r\n')
+        for line in server.received
+    )

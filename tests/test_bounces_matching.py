@@ -10,6 +10,7 @@ follows the status class and the action; automatic replies are never bounces.
 from __future__ import annotations
 
 import mailbox
+import os
 import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -20,6 +21,7 @@ from openpyxl import load_workbook
 from dispatch.journal import Journal, JournalRow
 from tests.bounce_corpus import AUTO_REPLIES, SHAPES, AutoReply, Shape, auto_reply, dsn
 from tests.conftest import WorkbookFactory, person
+from tests.imap_server import within
 from tests.smtp_server import Sink
 from tests.test_cli_send import relay_env, run  # noqa: F401
 
@@ -290,3 +292,30 @@ def test_the_fix_list_is_private(sent: tuple[Path, Path, dict[str, str]], tmp_pa
         fix,
     )
     assert stat.S_IMODE(fix.stat().st_mode) == 0o600
+
+
+def test_what_is_left_unread_is_listed_and_the_other_bounces_are_still_recorded(
+    sent: tuple[Path, Path, dict[str, str]], tmp_path: Path
+) -> None:
+    mailing, workbook, ids = sent
+    box = mailbox.Maildir(tmp_path / "Maildir")
+    box.add(dsn("postfix", JOHN, ids[JOHN]))
+    box.close()
+    nested = tmp_path / "Maildir" / "new" / "2.nested.mta"
+    nested.write_bytes(
+        b'Content-Type: multipart/mixed; boundary="b"\n\n'
+        + b'--b\nContent-Type: multipart/mixed; boundary="b"\n\n' * 1200
+    )
+    (tmp_path / "Maildir" / "new" / "3.zero.mta").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "Maildir" / "new" / "4.pipe.mta")
+    code, out, err = within(
+        lambda: run("bounces", mailing, "--from", tmp_path / "Maildir", "--contacts", workbook)
+    )
+    assert code == 0, err
+    assert "1 notification(s) read, 1 new" in out
+    assert rows(mailing)[JOHN].bounce is not None
+    assert "3 message(s) left unread:\n" in err
+    new = tmp_path / "Maildir" / "new"
+    assert f"- {new / '2.nested.mta'}: it declares 1201 nested MIME parts" in err
+    assert f"- {new / '3.zero.mta'}: is a link: not followed" in err
+    assert f"- {new / '4.pipe.mta'}: is a named pipe, not a message file: not read" in err

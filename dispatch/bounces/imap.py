@@ -26,6 +26,7 @@ only the time left.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import imaplib
 import io
@@ -38,7 +39,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 from dispatch.bounces.errors import BounceError, MailboxConnectionError
-from dispatch.bounces.limits import Skipped, too_large
+from dispatch.bounces.limits import Item, Raw, Skipped, too_large
 from dispatch.progress import OnProgress, Step, finish, start
 
 if TYPE_CHECKING:
@@ -135,9 +136,7 @@ class _Tls(_Bounded, imaplib.IMAP4_SSL):  # type: ignore[misc]  # open(): same p
         imaplib.IMAP4_SSL.__init__(self, host, port, ssl_context=context, timeout=seconds)
 
 
-def read_imap(
-    source: ImapSource, limit: int, progress: OnProgress | None = None
-) -> Iterator[bytes | Skipped]:
+def read_imap(source: ImapSource, limit: int, progress: OnProgress | None = None) -> Iterator[Item]:
     """Each message of the mailbox of ``source`` (its bytes, or why it was left),
     reporting :attr:`Step.MAILBOX` as the batches come."""
     where = source.address
@@ -269,9 +268,7 @@ def _batches(listed: list[tuple[int, int]]) -> Iterator[list[int]]:
         yield batch
 
 
-def _fetch(
-    client: _Bounded, source: ImapSource, uids: list[int], limit: int
-) -> Iterator[bytes | Skipped]:
+def _fetch(client: _Bounded, source: ImapSource, uids: list[int], limit: int) -> Iterator[Item]:
     uid_set = ",".join(str(uid) for uid in uids)
     data = _command(
         client,
@@ -285,14 +282,12 @@ def _fetch(
     for item in data:
         if not isinstance(item, tuple) or not isinstance(item[1], bytes):
             continue
+        uid = _UID.search(item[0]) if isinstance(item[0], bytes) else None
+        where = f"{source.address}, UID {uid.group(1).decode() if uid else '?'}"
         if len(item[1]) > limit:  # it said it was smaller
-            uid = _UID.search(item[0])
-            yield Skipped(
-                f"{source.address}, UID {uid.group(1).decode() if uid else '?'}",
-                too_large(len(item[1]), limit),
-            )
+            yield Skipped(where, too_large(len(item[1]), limit))
             continue
-        yield item[1]
+        yield Raw(where, item[1])
 
 
 def _command(
@@ -393,7 +388,34 @@ def _loopback(host: str) -> bool:
 
 
 def _quoted(mailbox_name: str) -> str:
-    return '"' + mailbox_name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """The mailbox name as IMAP wants it: modified UTF-7 (RFC 3501, 5.1.3), quoted."""
+    name = _modified_utf7(mailbox_name)
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _modified_utf7(name: str) -> str:
+    """``Rückläufer`` → ``R&APw-ckl&AOQ-ufer``: printable ASCII as is (``&`` as ``&-``),
+    the rest as base64 of UTF-16 between ``&`` and ``-``, with ``,`` for ``/``.
+
+    imaplib sends names as ASCII and has no encoder for this (the stdlib has none).
+    """
+    out: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            data = base64.b64encode("".join(run).encode("utf-16-be")).rstrip(b"=")
+            out.append("&" + data.replace(b"/", b",").decode("ascii") + "-")
+            run.clear()
+
+    for char in name:
+        if " " <= char <= "~":
+            flush()
+            out.append("&-" if char == "&" else char)
+        else:
+            run.append(char)
+    flush()
+    return "".join(out)
 
 
 def _said(data: object) -> str:

@@ -11,12 +11,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["MAX_MESSAGE_BYTES", "Skipped", "too_large"]
+__all__ = ["MAX_MESSAGE_BYTES", "Item", "Raw", "Skipped", "too_large"]
 
 #: The largest message read. A notification returns at most the letter it is about, and
 #: relays refuse letters past 25-35 MB (Microsoft 365, Gmail), so a notification past
 #: this size is not one of ours; parsing it would take about ten times its size in memory.
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Raw:
+    """The bytes of one message, and ``where`` it is (a file, ``mbox, message 3``, a UID)."""
+
+    where: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -45,3 +53,7 @@ def too_large(size: int, limit: int) -> str:
     return (
         f"is {size / mb:.1f} MB, more than the {limit / mb:.1f} MB a notification may be: not read"
     )
+
+
+#: What a reader gives for each message: its bytes, or why it was left.
+Item = Raw | Skipped

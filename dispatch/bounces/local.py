@@ -21,12 +21,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from dispatch.bounces.errors import BounceError
-from dispatch.bounces.limits import Skipped, too_large
+from dispatch.bounces.limits import Item, Raw, Skipped, too_large
 
-__all__ = ["Item", "eml_files", "maildir", "mbox"]
+__all__ = ["eml_files", "maildir", "mbox", "read_file"]
 
-#: What a reader yields for each message: its bytes, or why it was left.
-Item = bytes | Skipped
 
 _OPEN = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 _OPEN |= getattr(os, "O_CLOEXEC", 0)
@@ -82,7 +80,7 @@ def read_file(path: Path, limit: int) -> Item:
             data += handle.read(limit + 1 - len(data))
     if len(data) > limit:
         return Skipped(where, too_large(len(data), limit))
-    return data
+    return Raw(where, data)
 
 
 def eml_files(path: Path, limit: int) -> Iterator[Item]:
@@ -168,7 +166,7 @@ def _split(handle: BinaryIO, where: str, limit: int) -> Iterator[Item]:
         if size > limit:
             return Skipped(f"{where}, message {number}", too_large(size, limit))
         data = b"".join(parts)
-        return data[:-1] if last_was_empty else data
+        return Raw(f"{where}, message {number}", data[:-1] if last_was_empty else data)
 
     while True:
         line = handle.readline(_CHUNK)

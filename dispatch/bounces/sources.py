@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 from dispatch.bounces.errors import BounceError
 from dispatch.bounces.imap import control_character, read_imap
-from dispatch.bounces.limits import MAX_MESSAGE_BYTES, Skipped
+from dispatch.bounces.limits import MAX_MESSAGE_BYTES, Item, Skipped
 from dispatch.bounces.local import eml_files, maildir, mbox
 from dispatch.bounces.notifications import Bounce, NotReadable, read_message
 from dispatch.progress import OnProgress
@@ -203,17 +203,17 @@ def scan(
     bounces: list[Bounce] = []
     skipped: list[Skipped] = []
     ignored = unreadable = auto_replies = 0
-    for number, item in enumerate(messages(source, max_bytes, progress), start=1):
+    for item in messages(source, max_bytes, progress):
         if isinstance(item, Skipped):
             skipped.append(item)
             continue
-        if not _looks_like_a_message(item):
+        if not _looks_like_a_message(item.data):
             unreadable += 1
             continue
         try:
-            reading = read_message(item)
+            reading = read_message(item.data)
         except NotReadable as error:
-            skipped.append(Skipped(_where(source, number), error.reason))
+            skipped.append(Skipped(item.where, error.reason))
             continue
         if reading.bounces:
             bounces.extend(reading.bounces)
@@ -222,11 +222,6 @@ def scan(
         else:
             ignored += 1
     return ScanResult(tuple(bounces), ignored, unreadable, auto_replies, tuple(skipped))
-
-
-def _where(source: BounceSource, number: int) -> str:
-    where = source.address if isinstance(source, ImapSource) else str(source.path)
-    return f"{where}, message {number}"
 
 
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:", re.MULTILINE)
@@ -242,8 +237,8 @@ def messages(
     source: BounceSource,
     max_bytes: int = MAX_MESSAGE_BYTES,
     progress: OnProgress | None = None,
-) -> Iterator[bytes | Skipped]:
-    """The bytes of each message of ``source``, or why one was left unread."""
+) -> Iterator[Item]:
+    """Each message of ``source`` (its bytes and where it is), or why one was left."""
     if isinstance(source, MboxSource):
         return mbox(source.path, max_bytes)
     if isinstance(source, MaildirSource):
