@@ -132,6 +132,33 @@ def record_bounces(
     loaded = load_mailing(Path(mailing))
     folder = journal_dir(loaded.folder)
     path = folder / "journal.sqlite3"
+    _check_before_reading(path, fix_list)
+    result = scan(source_from(source, os.environ if env is None else env), progress=progress)
+    with MailingLock(folder / "lock"), Journal.open(path) as journal:
+        records, unmatched = _match_all(result.bounces, by_message_id(journal.rows()))
+        new = journal.record_bounces(records)
+        bounced = tuple(r for r in journal.rows() if r.bounce is not None or r.copy_bounces)
+    written = 0
+    if fix_list is not None:
+        workbook = contacts_path_for(loaded, Path(contacts) if contacts is not None else None)
+        written = write_fix_list(_fix_entries(bounced, workbook), Path(fix_list))
+    return BouncesRecorded(
+        mailing=loaded,
+        found=len(result.bounces),
+        new=new,
+        unmatched=tuple(unmatched),
+        ignored=result.ignored,
+        unreadable=result.unreadable,
+        bounced=bounced,
+        fix_list=Path(fix_list) if fix_list is not None else None,
+        fix_rows=written,
+        auto_replies=result.auto_replies,
+        skipped=result.skipped,
+    )
+
+
+def _check_before_reading(path: Path, fix_list: PathLike | None) -> None:
+    """Refuse before the mailbox is read: nothing sent yet, or a fix list not .xlsx."""
     if not path.exists():
         raise InvalidInput(
             [
@@ -152,47 +179,32 @@ def record_bounces(
                 )
             ]
         )
-    result = scan(source_from(source, os.environ if env is None else env), progress=progress)
+
+
+def _match_all(
+    bounces: tuple[Bounce, ...], sent: Mapping[str, JournalRow]
+) -> tuple[list[BounceRecord], list[Unmatched]]:
+    """What to record of ``bounces`` (each against its row), and what not, with why."""
+    records: list[BounceRecord] = []
     unmatched: list[Unmatched] = []
-    with MailingLock(folder / "lock"), Journal.open(path) as journal:
-        sent = by_message_id(journal.rows())
-        records = []
-        for b in result.bounces:
-            row = match_bounce(b, sent)
-            if isinstance(row, str):
-                unmatched.append(Unmatched(b, row))
-                continue
-            records.append(
-                BounceRecord(
-                    source_id=b.source_id,
-                    key=row.key,
-                    recipient=b.recipient.lower(),
-                    message_id=b.message_id,
-                    kind=b.kind,
-                    status=b.status,
-                    diagnostic=b.diagnostic,
-                    arrived=b.arrived,
-                )
+    for b in bounces:
+        row = match_bounce(b, sent)
+        if isinstance(row, str):
+            unmatched.append(Unmatched(b, row))
+            continue
+        records.append(
+            BounceRecord(
+                source_id=b.source_id,
+                key=row.key,
+                recipient=b.recipient.lower(),
+                message_id=b.message_id,
+                kind=b.kind,
+                status=b.status,
+                diagnostic=b.diagnostic,
+                arrived=b.arrived,
             )
-        new = journal.record_bounces(records)
-        bounced = tuple(r for r in journal.rows() if r.bounce is not None or r.copy_bounces)
-    written = 0
-    if fix_list is not None:
-        workbook = contacts_path_for(loaded, Path(contacts) if contacts is not None else None)
-        written = write_fix_list(_fix_entries(bounced, workbook), Path(fix_list))
-    return BouncesRecorded(
-        mailing=loaded,
-        found=len(result.bounces),
-        new=new,
-        unmatched=tuple(unmatched),
-        ignored=result.ignored,
-        unreadable=result.unreadable,
-        bounced=bounced,
-        fix_list=Path(fix_list) if fix_list is not None else None,
-        fix_rows=written,
-        auto_replies=result.auto_replies,
-        skipped=result.skipped,
-    )
+        )
+    return records, unmatched
 
 
 def _fix_entries(rows: tuple[JournalRow, ...], workbook: Path) -> list[FixListEntry]:
