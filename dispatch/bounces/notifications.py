@@ -21,7 +21,7 @@ matched to the journal.
 Permanence follows RFC 3463's status class and the action: ``Action: failed`` with a
 5.x.x status (or none) is permanent, the address is wrong; ``failed`` with a 4.x.x status
 (a full mailbox) means the server gave up on a transient problem, the address is right;
-``delayed`` is still being retried. See :attr:`Bounce.permanent`.
+``delayed`` is still being retried (:attr:`dispatch.journal.BounceRecord.permanent`).
 
 An automatic reply (RFC 3834 ``Auto-Submitted: auto-replied``, ``X-Autoreply``,
 ``Precedence: auto_reply``, an out-of-office subject) is counted as an auto-reply and
