@@ -32,9 +32,11 @@ from dispatch.bounces import (
 )
 from dispatch.contacts import CONTACTS_SHEET, load_contacts
 from dispatch.errors import InvalidInput, Location, Problem
+from dispatch.files import Output
+from dispatch.inputs import mailing_inputs
 from dispatch.journal import BounceRecord, Journal, JournalRow, MailingLock, journal_dir
 from dispatch.mailing import Mailing, load_mailing
-from dispatch.prepare import contacts_path_for
+from dispatch.prepare import contacts_path_for, templates_path_for
 from dispatch.progress import OnProgress
 
 __all__ = ["BouncesRecorded", "Unmatched", "match_bounce", "record_bounces"]
@@ -132,7 +134,8 @@ def record_bounces(
     loaded = load_mailing(Path(mailing))
     folder = journal_dir(loaded.folder)
     path = folder / "journal.sqlite3"
-    _check_before_reading(path, fix_list)
+    workbook = contacts_path_for(loaded, Path(contacts) if contacts is not None else None)
+    _check_before_reading(loaded, path, fix_list, workbook)
     result = scan(source_from(source, os.environ if env is None else env), progress=progress)
     with MailingLock(folder / "lock"), Journal.open(path) as journal:
         records, unmatched = _match_all(result.bounces, by_message_id(journal.rows()))
@@ -140,7 +143,6 @@ def record_bounces(
         bounced = tuple(r for r in journal.rows() if r.bounce is not None or r.copy_bounces)
     written = 0
     if fix_list is not None:
-        workbook = contacts_path_for(loaded, Path(contacts) if contacts is not None else None)
         written = write_fix_list(_fix_entries(bounced, workbook), Path(fix_list))
     return BouncesRecorded(
         mailing=loaded,
@@ -157,8 +159,18 @@ def record_bounces(
     )
 
 
-def _check_before_reading(path: Path, fix_list: PathLike | None) -> None:
-    """Refuse before the mailbox is read: nothing sent yet, or a fix list not .xlsx."""
+def _check_before_reading(
+    loaded: Mailing, path: Path, fix_list: PathLike | None, workbook: Path
+) -> None:
+    """Refuse before the mailbox is read: a fix list over an input of the mailing, a
+    fix list not .xlsx, nothing sent yet."""
+    if fix_list is not None:  # never over the workbook or another input (issue 20, item 1)
+        inputs = mailing_inputs(loaded, workbook, templates_path_for(loaded, None))
+        problems = inputs.output_problems(
+            Path(fix_list), Output("the fix list", "--fix-list", "fix-list.xlsx")
+        )
+        if problems:
+            raise InvalidInput(problems)
     if not path.exists():
         raise InvalidInput(
             [
