@@ -34,8 +34,9 @@ from dispatch.contacts import CONTACTS_SHEET, load_contacts
 from dispatch.errors import InvalidInput, Location, Problem
 from dispatch.files import Output
 from dispatch.inputs import mailing_inputs
-from dispatch.journal import BounceRecord, Journal, JournalRow, MailingLock, journal_dir
+from dispatch.journal import BounceRecord, Journal, JournalRow, MailingLock
 from dispatch.mailing import Mailing, load_mailing
+from dispatch.paths import journal_path, lock_path
 from dispatch.prepare import contacts_path_for, templates_path_for
 from dispatch.progress import OnProgress
 
@@ -132,12 +133,11 @@ def record_bounces(
     :class:`~dispatch.bounces.BounceError` if the source cannot be read.
     """
     loaded = load_mailing(Path(mailing))
-    folder = journal_dir(loaded.folder)
-    path = folder / "journal.sqlite3"
+    path = journal_path(loaded.folder)
     workbook = contacts_path_for(loaded, Path(contacts) if contacts is not None else None)
     _check_before_reading(loaded, path, fix_list, workbook)
     result = scan(source_from(source, os.environ if env is None else env), progress=progress)
-    with MailingLock(folder / "lock"), Journal.open(path) as journal:
+    with MailingLock(lock_path(loaded.folder)), Journal.open(path) as journal:
         records, unmatched = _match_all(result.bounces, by_message_id(journal.rows()))
         new = journal.record_bounces(records)
         bounced = tuple(r for r in journal.rows() if r.bounce is not None or r.copy_bounces)

@@ -8,10 +8,11 @@ import mailbox
 from collections.abc import Callable
 from pathlib import Path
 
+from dispatch import paths
 from dispatch.journal import Journal
 from tests.conftest import WorkbookFactory
+from tests.helpers import run
 from tests.smtp_server import Sink
-from tests.test_cli_send import relay_env, run  # noqa: F401
 
 MakeMailing = Callable[..., Path]
 
@@ -34,13 +35,13 @@ def dsn(recipient: str, action: str, status: str, message_id: str | None, n: int
 def test_bounces_are_matched_recorded_once_and_the_rest_counted(
     tmp_path: Path,
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
 ) -> None:
     mailing, workbook = make_mailing(), make_workbook()
     assert run("send", mailing, "--contacts", workbook, "--yes")[0] == 0
-    path = mailing.parent / ".dispatch" / "journal.sqlite3"
+    path = paths.journal_path(mailing.parent)
     with Journal.open(path, readonly=True) as journal:
         ids = journal.message_ids()
     box = mailbox.mbox(tmp_path / "bounces.mbox")

@@ -18,12 +18,13 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from dispatch import paths
 from dispatch.journal import Journal, JournalRow
 from tests.bounce_corpus import AUTO_REPLIES, SHAPES, AutoReply, Shape, auto_reply, dsn
 from tests.conftest import WorkbookFactory, person
+from tests.helpers import run
 from tests.imap_server import within
 from tests.smtp_server import Sink
-from tests.test_cli_send import relay_env, run  # noqa: F401
 
 MakeMailing = Callable[..., Path]
 
@@ -34,7 +35,7 @@ DEPUTY = "deputy.smith@example.org"  # John's copy (the workbook's cc column)
 @pytest.fixture
 def sent(
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
 ) -> tuple[Path, Path, dict[str, str]]:
@@ -56,7 +57,7 @@ def sent(
 
 
 def journal_of(mailing: Path) -> Path:
-    return mailing.parent / ".dispatch" / "journal.sqlite3"
+    return paths.journal_path(mailing.parent)
 
 
 def rows(mailing: Path) -> dict[str, JournalRow]:
@@ -159,7 +160,7 @@ def test_a_forged_report_naming_every_addressee_marks_none_of_them(
 
 def test_a_notification_for_a_message_never_sent_is_not_recorded(
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
     tmp_path: Path,

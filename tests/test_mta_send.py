@@ -15,11 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from dispatch.cli import main
+from dispatch import paths
 from dispatch.journal import Journal
 from tests.conftest import MINIMAL_MAILING, WorkbookFactory, person
+from tests.helpers import run
 from tests.mta import Postfix
 from tests.smtp_server import Sink
 
@@ -29,11 +29,6 @@ MakeMailing = Callable[..., Path]
 SIZE_LIMIT = 60_000  # bytes: every letter fits but the big one
 RATE = 3  # messages per client ...
 RATE_UNIT = 5  # ... per this many seconds
-
-
-def run(*args: str | Path) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_a_mailing_through_postfix_arrives_once_with_its_552_and_its_4xx_handled(
@@ -72,7 +67,7 @@ def test_a_mailing_through_postfix_arrives_once_with_its_552_and_its_4xx_handled
     assert "450" in err and "retrying" in err, err  # the relay's rate limit, retried
     assert "Not sent: 1 refused by the relay." in out
 
-    with Journal.open(mailing.parent / ".dispatch" / "journal.sqlite3", readonly=True) as j:
+    with Journal.open(paths.journal_path(mailing.parent), readonly=True) as j:
         states = {row.key: row for row in j.rows()}
     refused = states[big]
     assert refused.state == "failed-permanent" and refused.code == 552
