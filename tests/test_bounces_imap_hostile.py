@@ -134,6 +134,7 @@ def auto_reply(uid: int) -> bytes:
     return b"Auto-Submitted: auto-replied\r\nSubject: away\r\n\r\naway\r\n"
 
 
+@pytest.mark.slow  # 100 000 messages through a real socket: about 20 s on a shared machine
 def test_a_mailbox_of_100_000_messages_is_fetched_in_batches_with_progress() -> None:
     count = 100_000
     heard: list[tuple[Step, int, int | None]] = []
