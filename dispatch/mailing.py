@@ -102,6 +102,14 @@ class Text(_Model):
         return lang in self.other_languages or getattr(self, lang, None) is not None
 
 
+class Paragraph(Text):
+    """A paragraph of the body: a text per language, and ``when``, a condition on the
+    addressee that leaves the paragraph out of the letters where it is false
+    (``when = "addressee.visa_required"``, ``when = "'MS' in addressee.categories"``)."""
+
+    when: str | None = None
+
+
 class Lines(_Model):
     """Several lines in each language (letterhead, a signatory's title)."""
 
@@ -373,7 +381,7 @@ class Mailing(_Model):
     numbered: StrictBool = False
     event: Event | None = None
     deadline: Deadline | None = None
-    body: dict[str, Text] = {}
+    body: dict[str, Paragraph] = {}
     values: dict[str, dt.date | dt.time | int | float | str] = {}  # free values for the paragraphs
     signatories: list[Signatory] = Field(min_length=1)
     layout: Layout = Layout()

@@ -26,12 +26,14 @@ from typing import Any
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from dispatch import languages
+from dispatch.contacts.columns import find_columns, header_key, typed_columns, values_of
 from dispatch.contacts.model import (
     CATEGORY_COLUMNS,
     CONTACT_COLUMNS,
     HEADER_COLUMNS,
     Addressee,
     Category,
+    Column,
     Contacts,
 )
 from dispatch.contacts.reading import (
@@ -57,9 +59,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _LINE_BREAK_OR_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
 
 
-def _header_key(value: Any) -> str:
-    text = _clean(value).lower()
-    return re.sub(r"[\s\-]+", "_", text)
+_header_key = header_key
 
 
 def _table(
@@ -86,10 +86,13 @@ def _table(
         key = _header_key(cell)
         if key in columns:
             if key in index:
+                same = _clean(cell) == shown[key]
                 problems.append(
                     Problem(
                         Location(file=path, sheet=sheet, row=1, column=_clean(cell)),
-                        "appears twice in the headers",
+                        "appears twice in the headers"
+                        if same
+                        else f'is read as the column {key}, like "{shown[key]}"',
                         "Keep one column of that name and run again.",
                     )
                 )
@@ -224,6 +227,8 @@ def load_contacts(path: Path) -> Contacts:
     categories = _load_categories(
         book.files[categories_name], categories_name, book.rows[categories_name], problems
     )
+    columns: list[Column] = []
+    headers: dict[str, str] = {}
     addressees = _load_addressees(
         book.files[contacts_name],
         contacts_name,
@@ -231,6 +236,8 @@ def load_contacts(path: Path) -> Contacts:
         categories,
         problems,
         warnings=warnings,
+        columns=columns,
+        headers=headers,
     )
     if problems:
         raise ContactsError(problems + warnings)
@@ -240,6 +247,8 @@ def load_contacts(path: Path) -> Contacts:
         categories=categories,
         warnings=warnings,
         digests=book.digests,
+        columns=columns,
+        headers=headers,
     )
 
 
@@ -342,11 +351,23 @@ def _load_addressees(
     problems: list[Problem],
     *,
     warnings: list[Problem] | None = None,
+    columns: list[Column] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> list[Addressee]:
+    """The Contacts sheet's addressees; ``columns`` and ``headers`` (when given) receive
+    its extra columns, typed, and every column's header by name."""
     table = _table(rows, path, sheet, CONTACT_COLUMNS, problems)
     if table is None:
         return []
     index, shown, data = table
+    header = rows[0][1] if rows[0][0] == 1 else []
+    extra = typed_columns(find_columns(header, path, sheet, problems), data)
+    if columns is not None:
+        columns += extra
+    index = {**index, **{c.name: c.index for c in extra}}
+    shown = {**shown, **{c.name: c.header for c in extra}}
+    if headers is not None:
+        headers.update(shown)
     out: list[Addressee] = []
     seen: dict[str, int] = {}
 
@@ -439,6 +460,9 @@ def _load_addressees(
                         value=values["cc"],
                     )
                 )
+        personal = (
+            values_of(cells, extra, values, partial(at, row), problems, warnings) if extra else {}
+        )
         active_text = values.get("active", "").lower()
         if active_text not in _YES and active_text not in _NO:
             problems.append(
@@ -466,6 +490,7 @@ def _load_addressees(
                 salutation=values.get("salutation", ""),
                 cc=cc,
                 active=active_text not in _NO,
+                extra=personal,
             )
         )
     return out
