@@ -54,7 +54,7 @@ from dispatch.job import (
 from dispatch.journal import JournalRow, Plan
 from dispatch.outgoing import Outgoing
 from dispatch.output import parse_formats
-from dispatch.prepare import Prepared
+from dispatch.prepare import Prepared, columns_and_paragraphs
 from dispatch.progress import Step
 from dispatch.settings import SmtpSettings, load_settings
 
@@ -378,6 +378,8 @@ def check(mailing: Path, selection: Selection) -> None:
     with _Steps(err_console) as steps:
         prepared = check_mailing(mailing, selection, progress=steps)
     show_counts(prepared, f"{prepared.mailing.name}: ready")
+    for line in columns_and_paragraphs(prepared):
+        out_console.print(line, markup=False)
     _problems("Warnings:", prepared.warnings, style="yellow")
     out_console.print(
         f"No problem found in {prepared.mailing.path}, "

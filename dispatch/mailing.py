@@ -663,6 +663,17 @@ def check_annexes(mailing: Mailing) -> list[Problem]:
     folder = mailing.folder.resolve()
     for i, annex in enumerate(mailing.annexes):
         if annex.file is None:
+            if annex.content is None:
+                problems.append(
+                    Problem(
+                        Location(file=mailing.path, field=f"annexes[{i}]"),
+                        "has neither file nor content: the letter would list it, and nothing "
+                        "would be attached or printed",
+                        'Give it file = "…" (a file in the mailing\'s folder, attached to each '
+                        "message) or content (a text printed on a page after the letter), or "
+                        "remove it.",
+                    )
+                )
             continue
         where = Location(file=mailing.path, field=f"annexes[{i}].file")
         try:
@@ -711,6 +722,33 @@ def check_annexes(mailing: Mailing) -> list[Problem]:
                     )
                 )
     return problems
+
+
+#: words by which a letter says something comes with it
+_ANNOUNCED = re.compile(
+    r"\b(en annexe|ci-joint\w*|ci-inclus\w*|attached|enclosed|annexed)\b", re.IGNORECASE
+)
+
+
+def announced_annexes(mailing: Mailing) -> list[Problem]:
+    """Warnings for a body paragraph that announces an annex in a mailing that has none."""
+    if mailing.annexes:
+        return []
+    found: list[Problem] = []
+    for key, text in mailing.body.items():
+        for lang in mailing.languages:
+            match = _ANNOUNCED.search(text.get(lang)) if text.has(lang) else None
+            if match is not None:
+                found.append(
+                    Problem(
+                        Location(file=mailing.path, field=f"body.{key}.{lang}"),
+                        f'says "{match.group()}", and the mailing has no annex',
+                        "Add the annex ([[annexes]] with a file or a content), or reword the "
+                        "paragraph.",
+                        warning=True,
+                    )
+                )
+    return found
 
 
 def declared_contacts(path: Path) -> str | None:
