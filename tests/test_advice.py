@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from dispatch.cli import main
 from dispatch.prepare import prepare
-from tests.conftest import MINIMAL_MAILING, ROOT, WorkbookFactory, person
+from tests.conftest import MINIMAL_MAILING, ROOT, WorkbookFactory, no_copy, person
 
 MakeMailing = Callable[..., Path]
 
@@ -42,7 +42,7 @@ def test_a_fixed_english_closing_that_contradicts_salutations_is_a_warning_with_
     make_mailing: MakeMailing, make_workbook: WorkbookFactory
 ) -> None:
     prepared = prepare(
-        make_mailing(_with_closing("Yours faithfully,")),
+        make_mailing(no_copy(_with_closing("Yours faithfully,"))),
         contacts_path=make_workbook(NAMED_AND_UNNAMED),
     )
     messages = [str(w) for w in prepared.warnings if "closing.en" in str(w)]
@@ -55,7 +55,7 @@ def test_the_yours_placeholder_agrees_with_each_salutation_and_warns_of_nothing(
     make_mailing: MakeMailing, make_workbook: WorkbookFactory
 ) -> None:
     prepared = prepare(
-        make_mailing(_with_closing("{{ yours }},")),
+        make_mailing(no_copy(_with_closing("{{ yours }},"))),
         contacts_path=make_workbook(NAMED_AND_UNNAMED),
     )
     assert [w for w in prepared.warnings if "closing" in str(w)] == []

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from dispatch.cli import main
-from tests.conftest import ROOT, WorkbookFactory, person
+from tests.conftest import ROOT, WorkbookFactory, no_copy, person
 
 MakeMailing = Callable[..., Path]
 
@@ -91,7 +91,16 @@ def test_the_eml_is_the_message_that_would_be_sent(
         ]
     )
     assert (
-        run("render", make_mailing(), "--contacts", workbook, "--out", out, "--format", "eml")[0]
+        run(
+            "render",
+            make_mailing(no_copy()),
+            "--contacts",
+            workbook,
+            "--out",
+            out,
+            "--format",
+            "eml",
+        )[0]
         == 0
     )
     (eml,) = out.rglob("*.eml")
