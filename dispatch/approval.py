@@ -38,6 +38,7 @@ from dispatch.files import private_dir, write_atomic
 from dispatch.journal import Journal, journal_path
 from dispatch.mailing import Mailing
 from dispatch.outgoing import Outgoing
+from dispatch.personal import PersonalFile
 from dispatch.prepare import Prepared, prepare
 from dispatch.templates import TemplateSet
 
@@ -188,8 +189,19 @@ def _file(path: Path) -> dict[str, str]:
     return {"path": str(path.resolve()), "sha256": _sha256(path.read_bytes())}
 
 
-def read_inputs(mailing: Mailing, contacts: Contacts, templates: Path) -> Inputs:
-    """The digests of every input of ``mailing`` as loaded now.
+def personal_files(prepared: Prepared) -> list[PersonalFile]:
+    """The files of single addressees that the prepared letters carry, each once."""
+    return list({f.name: f for letter in prepared.letters for f in letter.files}.values())
+
+
+def read_inputs(
+    mailing: Mailing,
+    contacts: Contacts,
+    templates: Path,
+    personal: Iterable[PersonalFile] = (),
+) -> Inputs:
+    """The digests of every input of ``mailing`` as loaded now; ``personal``: the files
+    of single addressees (their digests as checked).
 
     Raises :class:`OSError` if a file cannot be read.
     """
@@ -205,6 +217,8 @@ def read_inputs(mailing: Mailing, contacts: Contacts, templates: Path) -> Inputs
         attached = mailing.annex_path(annex)
         if attached is not None:
             files[f"annex {annex.file}"] = _file(attached)
+    for own in personal:
+        files[f"file {own.name}"] = {"path": str(own.path.resolve()), "sha256": own.sha256}
     rows = tuple(
         WorkbookRow(p.key, CONTACTS_SHEET, p.row, _row_digest(p)) for p in contacts.addressees
     )
@@ -332,7 +346,9 @@ def approve(prepared: Prepared, by: str, *, when: datetime | None = None) -> App
         )
     moment = (when or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     try:
-        inputs = read_inputs(mailing, prepared.contacts, prepared.templates.root)
+        inputs = read_inputs(
+            mailing, prepared.contacts, prepared.templates.root, personal_files(prepared)
+        )
     except OSError as error:
         raise _unreadable(error) from None
     composer = Composer(prepared, when=moment, attach_pdf=mailing.attach_pdf)
@@ -500,7 +516,9 @@ def approved_outgoing(
             )
         return None
     try:
-        now = read_inputs(mailing, prepared.contacts, prepared.templates.root)
+        now = read_inputs(
+            mailing, prepared.contacts, prepared.templates.root, personal_files(prepared)
+        )
     except OSError as error:
         raise _unreadable(error) from None
     problems = input_changes(approval, now)

@@ -21,6 +21,7 @@ from pathlib import Path
 from dispatch import __version__
 from dispatch.contacts.reading import file_digest
 from dispatch.mailing import Mailing
+from dispatch.personal import PersonalFile
 
 __all__ = ["inputs_fingerprint"]
 
@@ -33,6 +34,7 @@ def inputs_fingerprint(
     only: Iterable[str] = (),
     category: Iterable[str] = (),
     read: Mapping[Path, str] | None = None,
+    personal: Iterable[PersonalFile] = (),
 ) -> str:
     """A SHA-256 over the inputs of ``mailing``'s messages, as hex.
 
@@ -71,6 +73,8 @@ def inputs_fingerprint(
         attached = mailing.annex_path(annex)
         if attached is not None:
             add(f"annex {annex.file}", attached.read_bytes())
+    for own in sorted(personal, key=lambda f: f.name):  # files of single addressees
+        add(f"file {own.name}", own.sha256.encode())
     add("only", "\n".join(sorted(o.strip().lower() for o in only)).encode())
     add("category", "\n".join(sorted(c.strip().upper() for c in category)).encode())
     return digest.hexdigest()

@@ -35,6 +35,7 @@ from dispatch.journal import journal_dir as folder_journal_dir
 from dispatch.mailing import Mailing, load_mailing
 from dispatch.outgoing import Outgoing
 from dispatch.output import make_pdfs, now, parse_formats, render_files
+from dispatch.personal import PersonalFile
 from dispatch.prepare import Prepared, contacts_path_for, prepare, templates_path_for
 from dispatch.preview import write_index
 from dispatch.progress import OnProgress, Step, counted
@@ -547,7 +548,12 @@ def send_mailing(
                 plan=_dry_plan(loaded, composer, messages, opts, approved is None),
             )
         assert relay is not None
-        inputs = _fingerprint(loaded, chosen, prepared.contacts.digests)
+        inputs = _fingerprint(
+            loaded,
+            chosen,
+            prepared.contacts.digests,
+            [f for letter in prepared.letters for f in letter.files],
+        )
         with Journal.open_for_mailing(
             journal_path(loaded),
             folder=loaded.folder,
@@ -642,12 +648,17 @@ def _dry_plan(
 
 
 def _fingerprint(
-    mailing: Mailing, selection: Selection, read: Mapping[Path, str] | None = None
+    mailing: Mailing,
+    selection: Selection,
+    read: Mapping[Path, str] | None = None,
+    personal: Sequence[PersonalFile] = (),
 ) -> str | None:
     """The fingerprint of this run's inputs, or None if one of them cannot be read.
 
     ``read``: the digests of the workbook's bytes as this run read them (the workbook
-    on disk may have been saved since).
+    on disk may have been saved since). ``personal``: the files of single addressees,
+    known once the letters are prepared (without them, as in the short way of
+    :func:`_settled`, a mailing with such files never matches: it takes the long way).
     """
     try:
         return inputs_fingerprint(
@@ -657,6 +668,7 @@ def _fingerprint(
             only=selection.only,
             category=selection.category,
             read=read,
+            personal=personal,
         )
     except OSError:
         return None

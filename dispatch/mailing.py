@@ -361,6 +361,9 @@ class Annex(_Model):
     file: str | None = None
     content: Text | None = None  # Markdown printed on a page of its own after the letter
     page_title: Lines | None = None
+    # file is a pattern filled for each addressee ("visas/{{ addressee.email }}.pdf"):
+    # each addressee's message carries their own file (see dispatch.personal)
+    per_addressee: StrictBool = False
 
 
 class Mailing(_Model):
@@ -422,7 +425,8 @@ class Mailing(_Model):
         return self.folder.name
 
     def annex_path(self, annex: Annex) -> Path | None:
-        return None if annex.file is None else self.folder / annex.file
+        """The file attached to every message, or None (no file, or one per addressee)."""
+        return None if annex.file is None or annex.per_addressee else self.folder / annex.file
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
@@ -675,6 +679,8 @@ def check_annexes(mailing: Mailing) -> list[Problem]:
                     )
                 )
             continue
+        if annex.per_addressee:
+            continue  # a pattern: each addressee's file is checked with the workbook
         where = Location(file=mailing.path, field=f"annexes[{i}].file")
         try:
             candidate = (mailing.folder / annex.file).resolve()

@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache, partial
+from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
 import jinja2
@@ -33,6 +34,7 @@ from dispatch.letterhead import letterhead_values
 from dispatch.links import link_bare_urls
 from dispatch.mailing import Mailing, Text, signatory_columns
 from dispatch.markdown import link_list
+from dispatch.personal import PersonalFile, check_file
 from dispatch.placeholders import Namespace, Row, Unset, UnsetField
 from dispatch.suggest import did_you_mean
 from dispatch.templates import (
@@ -61,6 +63,7 @@ class Letter:
     categories: tuple[str, ...]  # the mailing's categories this addressee is addressed in
     copy: bool  # addressed only in a copy (cc) category: the preview marks it
     paragraphs: tuple[str, ...] = ()  # the conditional paragraphs (body keys) it holds
+    files: tuple[PersonalFile, ...] = ()  # the addressee's own files, attached to it alone
 
     @property
     def lang(self) -> str:
@@ -562,6 +565,7 @@ class Renderer:
                     zip(base["annexes"], self.mailing.annexes, strict=True)
                 )
             ]
+            context["annexes"] += own_annexes(person, len(context["annexes"]))
             if problems:
                 continue  # the letter would show the broken texts: report them instead
             template = self.templates.letter(self.mailing.template, lang, output)
@@ -586,6 +590,12 @@ class Renderer:
             if person.language in self.mailing.languages
             else (self.mailing.languages[0])
         )
+        files: tuple[PersonalFile, ...] = ()
+        file_problems: list[Problem] = []
+        try:
+            files = self.personal_files(person, lang)
+        except TemplateError as exc:
+            file_problems = exc.problems
         key = self._key(person, lang)
         distinct = self._distinct.get(key)
         if distinct is None:
@@ -596,13 +606,16 @@ class Renderer:
                         replace(p, where=replace(p.where, row=person.row)) if p.where.sheet else p
                         for p in failed
                     ]
+                    + file_problems
                 )
             try:
                 distinct, self._paragraphs[key] = self._render(person, lang)
                 self._distinct[key] = distinct
             except TemplateError as exc:
                 self._failed[key] = exc.problems
-                raise
+                raise TemplateError(exc.problems + file_problems) from None
+        if file_problems:
+            raise TemplateError(file_problems)
         to = {c.upper() for c in self.mailing.addressees.to}
         cc = {c.upper() for c in self.mailing.addressees.cc}
         mine = tuple(c for c in person.categories if c in to or c in cc)
@@ -613,7 +626,45 @@ class Renderer:
             categories=mine,
             copy=not any(c in to for c in mine),
             paragraphs=self._paragraphs[key],
+            files=files,
         )
+
+    def personal_files(self, person: Addressee, lang: str) -> tuple[PersonalFile, ...]:
+        """The addressee's own files (``attachments`` column, per-addressee annexes),
+        checked; a :class:`TemplateError` naming the row for each one that is wrong."""
+        row = Location(
+            file=self.contacts.path,
+            sheet=CONTACTS_SHEET,
+            row=person.row,
+            column=self.contacts.headers.get("attachments", "attachments"),
+        )
+        names: list[tuple[str, str, int | None]] = [
+            (name, "the attachments column", None) for name in person.attachments
+        ]
+        problems: list[Problem] = []
+        for i, annex in enumerate(self.mailing.annexes):
+            if not (annex.per_addressee and annex.file):
+                continue
+            context = dict(self.shared(lang), addressee=addressee_values(person, self.contacts))
+            try:
+                name = self._inline(annex.file, lang, "text", f"annexes[{i}].file", context)
+            except TemplateError as exc:
+                problems += exc.problems
+                continue
+            names.append((name.strip(), f"annexes[{i}].file of {self.mailing.path.name}", i))
+        found: list[PersonalFile] = []
+        for name, source, annex_index in names:
+            where = row if annex_index is None else replace(row, column=None)
+            checked = check_file(
+                self.mailing.folder, name, where, source, self.mailing.max_message_mb
+            )
+            if isinstance(checked, Problem):
+                problems.append(checked)
+            else:
+                found.append(replace(checked, annex=annex_index))
+        if problems:
+            raise TemplateError(problems)
+        return tuple(found)
 
     def _key(self, person: Addressee, lang: str) -> tuple[Any, ...]:
         """What a letter is rendered from: letters with the same key are the same letter.
@@ -624,7 +675,7 @@ class Renderer:
         """
         if self.fields is None:
             return (person.key,)
-        key: tuple[Any, ...] = (lang, self.salutation(person, lang))
+        key: tuple[Any, ...] = (lang, self.salutation(person, lang), person.attachments)
         if self.agrees:
             key += (is_feminine(person),)
         key += (high_consideration(self.mailing, person),)
@@ -632,6 +683,28 @@ class Renderer:
             values = addressee_values(person).values
             key += tuple(_hashable(values.get(name)) for name in self.fields)
         return key
+
+
+def own_annexes(person: Addressee, before: int) -> list[Namespace]:
+    """The files of the addressee's ``attachments`` column as annexes of their letter,
+    numbered after the mailing's ``before`` annexes, each titled by its file name."""
+    out = []
+    for i, name in enumerate(person.attachments):
+        title = PurePosixPath(name.replace("\\", "/")).name
+        number = before + i + 1
+        out.append(
+            Namespace(
+                {
+                    "number": number,
+                    "title": title,
+                    "file": name,
+                    "page_title": [title],
+                    "content": None,
+                },
+                f"annexes[{number - 1}]",
+            )
+        )
+    return out
 
 
 def _hashable(value: Any) -> Any:

@@ -37,6 +37,10 @@ CONTACT_COLUMNS: dict[str, tuple[bool, str]] = {
     "salutation": (False, "a personal salutation replacing « Madame, Monsieur, »"),
     "cc": (False, "addresses to copy, separated by ;"),
     "active": (False, "yes or no (empty means yes)"),
+    "attachments": (
+        False,
+        "files for this addressee only, relative to the mailing's folder, separated by ;",
+    ),
 }
 CATEGORY_COLUMNS: dict[str, tuple[bool, str]] = {
     "code": (True, "a short code, e.g. MS"),
@@ -77,6 +81,7 @@ class Addressee:
     salutation: str = ""
     cc: tuple[str, ...] = ()
     active: bool = True
+    attachments: tuple[str, ...] = ()  # files for this addressee, relative to the mailing
     #: the workbook's other columns (``registration_code``…), typed: text, a date, a
     #: number, True/False; None for an empty cell
     extra: Mapping[str, Any] = field(default_factory=dict, hash=False)

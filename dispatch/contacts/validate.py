@@ -490,6 +490,11 @@ def _load_addressees(
                 salutation=values.get("salutation", ""),
                 cc=cc,
                 active=active_text not in _NO,
+                attachments=tuple(
+                    name.strip()
+                    for name in re.split(r"[;\n]", values.get("attachments", ""))
+                    if name.strip()
+                ),
                 extra=personal,
             )
         )
