@@ -629,19 +629,14 @@ class Renderer:
             files=files,
         )
 
-    def personal_files(self, person: Addressee, lang: str) -> tuple[PersonalFile, ...]:
-        """The addressee's own files (``attachments`` column, per-addressee annexes),
-        checked; a :class:`TemplateError` naming the row for each one that is wrong."""
-        row = Location(
-            file=self.contacts.path,
-            sheet=CONTACTS_SHEET,
-            row=person.row,
-            column=self.contacts.headers.get("attachments", "attachments"),
-        )
+    def own_file_names(
+        self, person: Addressee, lang: str, problems: list[Problem]
+    ) -> list[tuple[str, str, int | None]]:
+        """The names of the addressee's own files, unchecked: (name, what names it, the
+        per-addressee annex it fills or None); a pattern that fails adds to ``problems``."""
         names: list[tuple[str, str, int | None]] = [
             (name, "the attachments column", None) for name in person.attachments
         ]
-        problems: list[Problem] = []
         for i, annex in enumerate(self.mailing.annexes):
             if not (annex.per_addressee and annex.file):
                 continue
@@ -652,6 +647,19 @@ class Renderer:
                 problems += exc.problems
                 continue
             names.append((name.strip(), f"annexes[{i}].file of {self.mailing.path.name}", i))
+        return names
+
+    def personal_files(self, person: Addressee, lang: str) -> tuple[PersonalFile, ...]:
+        """The addressee's own files (``attachments`` column, per-addressee annexes),
+        checked; a :class:`TemplateError` naming the row for each one that is wrong."""
+        row = Location(
+            file=self.contacts.path,
+            sheet=CONTACTS_SHEET,
+            row=person.row,
+            column=self.contacts.headers.get("attachments", "attachments"),
+        )
+        problems: list[Problem] = []
+        names = self.own_file_names(person, lang, problems)
         found: list[PersonalFile] = []
         for name, source, annex_index in names:
             where = row if annex_index is None else replace(row, column=None)

@@ -33,7 +33,7 @@ from dispatch.errors import DispatchError, InvalidInput, Location, Problem
 from dispatch.journal import Journal, JournalRow
 from dispatch.mailing import Mailing
 from dispatch.output import write_atomic
-from dispatch.prepare import contacts_path_for
+from dispatch.prepare import contacts_path_for, templates_path_for
 from dispatch.render import Renderer
 from dispatch.templates import TemplateSet
 
@@ -56,6 +56,7 @@ MESSAGE_COLUMNS: tuple[tuple[str, int], ...] = (
     ("Sent at", 18),
     ("Updated at", 18),
     ("Message-ID", 40),
+    ("Own files", 34),  # the addressee's own files (attachments column, per-addressee annexes)
 )
 DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
 _SUMMARY_WIDTHS = (20, 20, 16, 14, 12)
@@ -134,12 +135,33 @@ def write_report(
     if subjects is None and contacts is not None:
         subjects = _subjects(mailing, contacts, rows)
     local = zone or datetime.now().astimezone().tzinfo or UTC
-    messages = [_message_values(row, people.get(row.key), local) for row in rows]
+    own = _own_files(mailing, contacts) if contacts is not None else {}
+    messages = [
+        [*_message_values(row, people.get(row.key), local), "; ".join(own.get(row.key, ()))]
+        for row in rows
+    ]
     if suffix == ".csv":
         write_atomic(out_path, _csv(messages), private=True)
     else:
         write_atomic(out_path, _xlsx(mailing, rows, messages, subjects, local), private=True)
     return Report(path=out_path, messages=len(rows), warnings=warnings)
+
+
+def _own_files(mailing: Mailing, contacts: Contacts) -> dict[str, list[str]]:
+    """Each addressee's own files by key, as named for them (not read: the report says
+    what the letters carry, the files may have moved since)."""
+    if not any(p.attachments for p in contacts.addressees) and not any(
+        a.per_addressee for a in mailing.annexes
+    ):
+        return {}
+    renderer = Renderer(mailing, contacts, TemplateSet(templates_path_for(mailing, None)))
+    out: dict[str, list[str]] = {}
+    for person in contacts.addressees:
+        lang = person.language if person.language in mailing.languages else mailing.languages[0]
+        names = renderer.own_file_names(person, lang, [])
+        if names:
+            out[person.key] = [name for name, _source, _annex in names]
+    return out
 
 
 def _load_contacts(mailing: Mailing, given: Path | None) -> tuple[Contacts | None, list[Problem]]:

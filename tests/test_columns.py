@@ -23,6 +23,7 @@ from dispatch.render import Letter
 from tests.conftest import HEADERS, MINIMAL_MAILING, WorkbookFactory, no_copy, person
 from tests.smtp_server import Sink
 from tests.test_cli_send import relay_env, run  # noqa: F401
+from tests.test_preview import letters_js, rows_of
 
 MakeMailing = Callable[..., Path]
 
@@ -156,6 +157,13 @@ def test_what_reaches_the_relay_is_the_approved_bytes_with_each_addressees_own_f
 
     code, _out, err = run("send", own_columns, "--yes")
     assert code == 0, err
+    report = own_columns.parent / "report.csv"
+    code, _out, err = run("report", own_columns, "--out", report)
+    assert code == 0, err
+    lines = report.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].endswith("Own files")
+    helene_line = next(line for line in lines if "helene.marchand@example.org" in line)
+    assert helene_line.endswith("visas/helene.pdf; badges/helene.marchand@example.org.pdf")
     frozen = {m["addressee"]: (approved / m["file"]).read_bytes() for m in manifest["messages"]}
     received = {r.rcpt_tos[0]: r.data for r in sink.recorder.accepted()}
     assert received.keys() == {address for _row, address, _lang in AC}
@@ -332,3 +340,17 @@ def test_a_body_that_announces_an_annex_the_mailing_lacks_is_a_warning(
         'mailing.toml, field body.intro.fr: says "en annexe", and the mailing has no annex.'
         in " ".join((out + err).split())
     )
+
+
+def test_the_preview_shows_each_addressees_own_files_on_their_row(
+    own_columns: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "preview"
+    code, _out, err = run("preview", own_columns, "--out", out, "--no-open", "--format", "html")
+    assert code == 0, err
+    rows = {row["email"]: row for row in rows_of(letters_js(out))}
+    assert rows["helene.marchand@example.org"]["files"] == [
+        "visas/helene.pdf",
+        "badges/helene.marchand@example.org.pdf",
+    ]
+    assert rows["mei.lin@example.org"]["files"] == ["badges/mei.lin@example.org.pdf"]
