@@ -88,9 +88,13 @@ def find_columns(
 
 def _kind(cell: Any) -> str | None:
     """What one cell holds, or None when it is empty (or an error, reported elsewhere)."""
+    kind = type(cell)
+    if kind is str:  # most cells: text, one lookup and one match
+        text = cell.strip() if cell.isascii() else cell_text(cell)
+        return _text_kind(text) if text else None
     if cell is None or isinstance(cell, CellError | Uncalculated):
         return None
-    if isinstance(cell, bool):
+    if kind is bool:
         return "yes/no"
     if isinstance(cell, dt.date | dt.time):
         return "date"
@@ -99,12 +103,14 @@ def _kind(cell: Any) -> str | None:
             return None
         return "1/0" if cell in (0, 1) else "number"
     text = cell_text(cell)
-    if not text:
-        return None
+    return _text_kind(text) if text else None
+
+
+def _text_kind(text: str) -> str:
     lowered = text.lower()
     if lowered in TRUE_WORDS or lowered in FALSE_WORDS:
         return "yes/no" if lowered not in ("1", "0") else "1/0"
-    if _ISO_DATE.fullmatch(text):
+    if len(text) == 10 and _ISO_DATE.fullmatch(text):
         try:
             dt.date.fromisoformat(text)
         except ValueError:
@@ -153,6 +159,9 @@ def values_of(
         text = texts.get(column.name, "")
         if not text:
             out[column.name] = None
+            continue
+        if column.kind == "text":  # most columns: the text as it is, nothing to look at
+            out[column.name] = text
             continue
         cell = cells[column.index]
         kind = _kind(cell)
