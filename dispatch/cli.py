@@ -1116,6 +1116,8 @@ def archive(mailing: Path, out: Path, contacts: Path | None) -> None:
         f"Wrote {archived.path}: {len(archived.members)} files, {archived.approval.line()}.",
         markup=False,
     )
+    for left in archived.skipped:
+        err_console.print(f"Not packed: {left}", markup=False)
 
 
 @main.command(short_help="Read bounce notifications from a mailbox into the journal.")

@@ -16,6 +16,7 @@ from dispatch.advice import letter_warnings
 from dispatch.contacts import Addressee, Contacts, load_contacts, select
 from dispatch.errors import InvalidInput, Location, Problem
 from dispatch.mailing import Mailing, announced_annexes, declared_contacts, load_mailing
+from dispatch.personal import PersonalFile
 from dispatch.progress import OnProgress, Step, counted, finish, start
 from dispatch.render import Letter, Renderer, file_stems, language_problems
 from dispatch.suggest import did_you_mean
@@ -45,6 +46,11 @@ class Prepared:
             for code in letter.categories:
                 out[(letter.lang, code)] += 1
         return out
+
+    def own_files(self) -> list[PersonalFile]:
+        """The files of single addressees the letters carry, each once, by name."""
+        found = {f.name: f for letter in self.letters for f in letter.files}
+        return [found[name] for name in sorted(found)]
 
     def tally(self) -> Tally:
         """The counts of :class:`Tally`: letters, addressees, copies, rows left out."""

@@ -16,9 +16,12 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from dispatch.approval_journal import sent_dates
+from dispatch.approval_send import with_date
 from dispatch.contacts import load_contacts
 from dispatch.errors import ContactsError
 from dispatch.job import Selection, check_mailing
+from dispatch.journal import Journal
 from dispatch.render import Letter
 from tests.conftest import HEADERS, MINIMAL_MAILING, WorkbookFactory, no_copy, person
 from tests.smtp_server import Sink
@@ -167,8 +170,11 @@ def test_what_reaches_the_relay_is_the_approved_bytes_with_each_addressees_own_f
     frozen = {m["addressee"]: (approved / m["file"]).read_bytes() for m in manifest["messages"]}
     received = {r.rcpt_tos[0]: r.data for r in sink.recorder.accepted()}
     assert received.keys() == {address for _row, address, _lang in AC}
+    with Journal.open(own_columns.parent / ".dispatch" / "journal.sqlite3", readonly=True) as j:
+        dates = sent_dates(j)
     for address, data in received.items():
-        assert data == frozen[address], address  # the very bytes approved
+        # the very bytes approved, but the Date: of their sending, which the journal keeps
+        assert data == with_date(frozen[address], dates[address][1]), address
         parsed = email.message_from_bytes(data, policy=email.policy.default)
         names = {part.get_filename() for part in parsed.iter_attachments()}
         assert f"{address}.pdf" in names  # the badge: this addressee's, nobody else's
