@@ -83,9 +83,12 @@ class Letter:
 
 
 def _get(text: Text | None, lang: str, default: str | None = None) -> str | None:
+    """A text in ``lang``; ``default`` when the mailing gives none, or gives it empty
+    (``venue = { fr = "", en = "" }`` is unset: a letter never prints a blank for it)."""
     if text is None or not text.has(lang):
         return default
-    return text.get(lang)
+    value = text.get(lang)
+    return value if value.strip() else default
 
 
 def language_name(code: str, lang: str) -> str:
@@ -215,7 +218,10 @@ def shared_values(mailing: Mailing, contacts: Contacts, lang: str) -> dict[str, 
             "sender",
         ),
         "closing": _get(mailing.closing, lang),
-        "values": Namespace(dict(mailing.values), "values"),
+        # a free value written empty ("") is unset, as a cell left empty is
+        "values": Namespace(
+            {k: None if v == "" else v for k, v in mailing.values.items()}, "values"
+        ),
         "numbered": mailing.numbered,
     }
 

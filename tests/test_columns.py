@@ -360,3 +360,14 @@ def test_the_preview_shows_each_addressees_own_files_on_their_row(
         "badges/helene.marchand@example.org.pdf",
     ]
     assert rows["mei.lin@example.org"]["files"] == ["badges/mei.lin@example.org.pdf"]
+
+
+def test_a_mailing_value_written_empty_is_refused_where_a_letter_prints_it(
+    make_mailing: MakeMailing, make_workbook: WorkbookFactory
+) -> None:
+    text = no_copy().replace("Cette réunion", "Salle {{ values.room }}. Cette réunion")
+    code, _out, err = run(
+        "check", make_mailing(text + '\n[values]\nroom = ""\n'), "--contacts", make_workbook()
+    )
+    assert code == 2
+    assert "field body.intro.fr: the placeholder values.room has no value" in " ".join(err.split())
