@@ -371,3 +371,30 @@ def test_a_mailing_value_written_empty_is_refused_where_a_letter_prints_it(
     )
     assert code == 2
     assert "field body.intro.fr: the placeholder values.room has no value" in " ".join(err.split())
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        (
+            "addressee.visa_requird",
+            "mailing.toml, field body.visa.when: the placeholder addressee.visa_requird names "
+            "no value. Did you mean addressee.visa_required? Correct the placeholder.",
+        ),
+        (
+            "addressee.visa_required ==",
+            'mailing.toml, field body.visa.when: "addressee.visa_required ==" is not a valid '
+            "condition: unexpected 'end of template'. Write a condition on the addressee",
+        ),
+    ],
+    ids=["misspelt-column", "syntax-error"],
+)
+def test_a_wrong_condition_names_its_paragraph(
+    when: str, expected: str, make_mailing: MakeMailing, make_workbook: WorkbookFactory
+) -> None:
+    visa = f'\n[body.visa]\nwhen = "{when}"\nfr = "Visa."\nen = "Visa."\n'
+    people = [person("a@example.org", visa_required="yes"), person("b@example.org")]
+    workbook = make_workbook(people, headers=[*HEADERS, "visa_required"])
+    code, _out, err = run("check", make_mailing(no_copy() + visa), "--contacts", workbook)
+    assert code == 2
+    assert expected in " ".join(err.split())
