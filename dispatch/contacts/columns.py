@@ -164,11 +164,11 @@ def values_of(
             out[column.name] = text
             continue
         cell = cells[column.index]
-        kind = _kind(cell)
         value: Any = text
+        kind: str | None = column.kind
         if column.kind == "yes/no":
             lowered = text.lower()
-            if isinstance(cell, bool):
+            if type(cell) is bool:
                 value = cell
             elif lowered in TRUE_WORDS or lowered in FALSE_WORDS:
                 value = lowered in TRUE_WORDS
@@ -181,13 +181,15 @@ def values_of(
                         value=text,
                     )
                 )
-        elif column.kind == "date" and kind == "date":
+        elif column.kind == "date" and isinstance(cell, dt.date | dt.time):
             value = _date(cell, text)
-        elif column.kind == "number" and kind in ("number", "1/0"):
-            value = int(cell) if isinstance(cell, float) and cell.is_integer() else cell
-            if isinstance(value, str):
-                value = int(value)  # "1" or "0" typed as text
-        elif column.kind != "text" and warnings is not None:
+        elif column.kind == "number" and type(cell) in (int, float):
+            value = int(cell) if type(cell) is float and cell.is_integer() else cell
+        elif (kind := _kind(cell)) == column.kind == "date":
+            value = dt.date.fromisoformat(text)  # typed as text, 2021-12-07 (a CSV export)
+        elif column.kind == "number" and kind == "1/0":
+            value = int(text)  # "1" or "0" typed as text
+        elif warnings is not None:
             warnings.append(
                 Problem(
                     at(column.name),
