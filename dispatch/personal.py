@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dispatch.errors import Location, Problem
 
-__all__ = ["MB", "PersonalFile", "check_file"]
+__all__ = ["MB", "PersonalFile", "check_file", "check_files"]
 
 MB = 1024 * 1024
 
@@ -86,3 +87,17 @@ def check_file(
             "Make the file smaller, link to it instead, or raise max_message_mb.",
         )
     return PersonalFile(name, candidate, len(data), hashlib.sha256(data).hexdigest())
+
+
+def check_files(
+    folder: Path, names: Iterable[tuple[str, str, int | None]], row: Location, limit_mb: float
+) -> list[PersonalFile | Problem]:
+    """Each of one addressee's files, checked: ``names`` are (name, what names it, the
+    per-addressee annex it fills or None for the ``attachments`` column); ``row`` is
+    their row, its column the attachments column's."""
+    out: list[PersonalFile | Problem] = []
+    for name, source, annex in names:
+        where = row if annex is None else replace(row, column=None)
+        checked = check_file(folder, name, where, source, limit_mb)
+        out.append(checked if isinstance(checked, Problem) else replace(checked, annex=annex))
+    return out

@@ -34,7 +34,7 @@ from dispatch.letterhead import letterhead_values
 from dispatch.links import link_bare_urls
 from dispatch.mailing import Mailing, Text, signatory_columns
 from dispatch.markdown import link_list
-from dispatch.personal import PersonalFile, check_file
+from dispatch.personal import PersonalFile, check_files
 from dispatch.placeholders import Namespace, Row, Unset, UnsetField
 from dispatch.suggest import did_you_mean
 from dispatch.templates import (
@@ -354,6 +354,60 @@ def _words_pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE) if alternatives else None
 
 
+class Conditions:
+    """The ``when`` of a mailing's body paragraphs: compiled once per language in the
+    templates' sandbox, evaluated for each letter."""
+
+    def __init__(self, mailing: Mailing, templates: TemplateSet) -> None:
+        self.mailing = mailing
+        self.templates = templates
+        self._compiled: dict[tuple[str, str], Callable[..., Any]] = {}
+
+    def compiled(self, key: str, lang: str) -> Callable[..., Any]:
+        """The compiled ``when`` of the paragraph ``body.<key>``."""
+        compiled = self._compiled.get((key, lang))
+        if compiled is None:
+            source = self.mailing.body[key].when or "true"
+            env = self.templates.environment(lang, "text")
+            try:
+                compiled = env.compile_expression(source, undefined_to_none=False)
+            except jinja2.TemplateSyntaxError as exc:
+                raise TemplateError(
+                    [
+                        Problem(
+                            Location(file=self.mailing.path, field=f"body.{key}.when"),
+                            f"is not a valid condition: {exc.message}",
+                            "Write a condition on the addressee, e.g. "
+                            'when = "addressee.visa_required" or '
+                            "when = \"'MS' in addressee.categories\".",
+                            value=source,
+                        )
+                    ]
+                ) from None
+            self._compiled[(key, lang)] = compiled
+        return compiled
+
+    def included(self, lang: str, context: Mapping[str, Any]) -> tuple[str, ...]:
+        """The conditional paragraphs whose ``when`` holds for this letter's addressee."""
+        out: list[str] = []
+        problems: list[Problem] = []
+        for key, paragraph in self.mailing.body.items():
+            if not paragraph.when:
+                continue
+            where = Location(file=self.mailing.path, field=f"body.{key}.when")
+            try:
+                if self.compiled(key, lang)(**context):
+                    out.append(key)
+            except TemplateError as exc:
+                problems += exc.problems
+            except Exception as exc:  # noqa: BLE001 - the condition's error is the mailing's
+                problem = render_problem(None, exc, context.keys(), where)
+                problems.append(problem if problem.where.sheet else replace(problem, where=where))
+        if problems:
+            raise TemplateError(problems)
+        return tuple(out)
+
+
 class Renderer:
     """Renders the letters of one mailing with one template set; reuses identical letters."""
 
@@ -368,7 +422,7 @@ class Renderer:
         self._failed: dict[tuple[Any, ...], list[Problem]] = {}
         # the conditional paragraphs each distinct letter holds, by key
         self._paragraphs: dict[tuple[Any, ...], tuple[str, ...]] = {}
-        self._conditions: dict[tuple[str, str], Callable[..., Any]] = {}
+        self.conditions = Conditions(mailing, templates)
         self.personal = self._mentions_addressee()
         # the addressee's values the letters read: letters alike in them are rendered once
         self.fields: tuple[str, ...] | None = self._addressee_fields() if self.personal else ()
@@ -405,50 +459,6 @@ class Renderer:
                 return None
             found |= read
         return tuple(sorted(found))
-
-    def _condition(self, key: str, lang: str) -> Callable[..., Any]:
-        """The compiled ``when`` of the paragraph ``body.<key>``."""
-        compiled = self._conditions.get((key, lang))
-        if compiled is None:
-            source = self.mailing.body[key].when or "true"
-            env = self.templates.environment(lang, "text")
-            try:
-                compiled = env.compile_expression(source, undefined_to_none=False)
-            except jinja2.TemplateSyntaxError as exc:
-                raise TemplateError(
-                    [
-                        Problem(
-                            Location(file=self.mailing.path, field=f"body.{key}.when"),
-                            f"is not a valid condition: {exc.message}",
-                            "Write a condition on the addressee, e.g. "
-                            'when = "addressee.visa_required" or '
-                            "when = \"'MS' in addressee.categories\".",
-                            value=source,
-                        )
-                    ]
-                ) from None
-            self._conditions[(key, lang)] = compiled
-        return compiled
-
-    def _included(self, lang: str, context: Mapping[str, Any]) -> tuple[str, ...]:
-        """The conditional paragraphs whose ``when`` holds for this letter's addressee."""
-        out: list[str] = []
-        problems: list[Problem] = []
-        for key, paragraph in self.mailing.body.items():
-            if not paragraph.when:
-                continue
-            where = Location(file=self.mailing.path, field=f"body.{key}.when")
-            try:
-                if self._condition(key, lang)(**context):
-                    out.append(key)
-            except TemplateError as exc:
-                problems += exc.problems
-            except Exception as exc:  # noqa: BLE001 - the condition's error is the mailing's
-                problem = render_problem(None, exc, context.keys(), where)
-                problems.append(problem if problem.where.sheet else replace(problem, where=where))
-        if problems:
-            raise TemplateError(problems)
-        return tuple(out)
 
     def _agrees(self) -> bool:
         return any(_AGREES.search(t) for t in self._texts())
@@ -526,7 +536,9 @@ class Renderer:
         subject = typeset(" ".join(subject_text.split()), lang)
         base["subject"] = subject
         nothing: tuple[str, ...] = ()
-        included = attempt(partial(self._included, lang, dict(base, output="text")), nothing)
+        included = attempt(
+            partial(self.conditions.included, lang, dict(base, output="text")), nothing
+        )
         results: dict[Output, str] = {}
         output: Output
         for output in ("text", "html"):
@@ -672,19 +684,11 @@ class Renderer:
         )
         problems: list[Problem] = []
         names = self.own_file_names(person, lang, problems)
-        found: list[PersonalFile] = []
-        for name, source, annex_index in names:
-            where = row if annex_index is None else replace(row, column=None)
-            checked = check_file(
-                self.mailing.folder, name, where, source, self.mailing.max_message_mb
-            )
-            if isinstance(checked, Problem):
-                problems.append(checked)
-            else:
-                found.append(replace(checked, annex=annex_index))
+        found = check_files(self.mailing.folder, names, row, self.mailing.max_message_mb)
+        problems += [p for p in found if isinstance(p, Problem)]
         if problems:
             raise TemplateError(problems)
-        return tuple(found)
+        return tuple(f for f in found if isinstance(f, PersonalFile))
 
     def _key(self, person: Addressee, lang: str) -> tuple[Any, ...]:
         """What a letter is rendered from: letters with the same key are the same letter.

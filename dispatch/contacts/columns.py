@@ -190,20 +190,23 @@ def values_of(
         elif column.kind == "number" and kind == "1/0":
             value = int(text)  # "1" or "0" typed as text
         elif warnings is not None:
-            warnings.append(
-                Problem(
-                    at(column.name),
-                    f"holds {_NAMES.get(kind or 'text', 'text')} where the column holds "
-                    f"{_NAMES[column.kind]}; the letters print it as it is",
-                    f"Type {_NAMES[column.kind]} in the cell (format the column as "
-                    f"{'Date' if column.kind == 'date' else 'Number'} if the spreadsheet keeps "
-                    "changing it), or leave it empty.",
-                    value=text,
-                    warning=True,
-                )
-            )
+            warnings.append(_other_kind(at(column.name), column.kind, kind, text))
         out[column.name] = value
     return out
+
+
+def _other_kind(where: Location, expected: str, found: str | None, text: str) -> Problem:
+    """The warning for a cell of another kind than its column's (text in a date column)."""
+    return Problem(
+        where,
+        f"holds {_NAMES.get(found or 'text', 'text')} where the column holds "
+        f"{_NAMES[expected]}; the letters print it as it is",
+        f"Type {_NAMES[expected]} in the cell (format the column as "
+        f"{'Date' if expected == 'date' else 'Number'} if the spreadsheet keeps changing "
+        "it), or leave it empty.",
+        value=text,
+        warning=True,
+    )
 
 
 def _date(cell: Any, text: str) -> dt.date | dt.datetime | dt.time:
