@@ -661,26 +661,28 @@ def check_layout(mailing: Mailing) -> list[Problem]:
     return problems
 
 
+def empty_annexes(mailing: Mailing) -> list[Problem]:
+    """An annex with neither file nor content: listed in the letter, and nothing else."""
+    return [
+        Problem(
+            Location(file=mailing.path, field=f"annexes[{i}]"),
+            "has neither file nor content: the letter would list it, and nothing would be "
+            "attached or printed",
+            'Give it file = "…" (a file in the mailing\'s folder, attached to each message) '
+            "or content (a text printed on a page after the letter), or remove it.",
+        )
+        for i, annex in enumerate(mailing.annexes)
+        if annex.file is None and annex.content is None
+    ]
+
+
 def check_annexes(mailing: Mailing) -> list[Problem]:
     """Every annex file named in the mailing exists, is readable and stays in its folder."""
     problems: list[Problem] = []
     folder = mailing.folder.resolve()
     for i, annex in enumerate(mailing.annexes):
-        if annex.file is None:
-            if annex.content is None:
-                problems.append(
-                    Problem(
-                        Location(file=mailing.path, field=f"annexes[{i}]"),
-                        "has neither file nor content: the letter would list it, and nothing "
-                        "would be attached or printed",
-                        'Give it file = "…" (a file in the mailing\'s folder, attached to each '
-                        "message) or content (a text printed on a page after the letter), or "
-                        "remove it.",
-                    )
-                )
-            continue
-        if annex.per_addressee:
-            continue  # a pattern: each addressee's file is checked with the workbook
+        if annex.file is None or annex.per_addressee:
+            continue  # none, or a pattern: each addressee's file is checked with the workbook
         where = Location(file=mailing.path, field=f"annexes[{i}].file")
         try:
             candidate = (mailing.folder / annex.file).resolve()
@@ -831,7 +833,7 @@ def load_mailing(path: Path) -> Mailing:
         mailing = Mailing.model_validate({**data, "path": path, "head": None})
     except ValidationError as exc:
         raise MailingError(problems + problems_from_validation(path, exc)) from None
-    problems += check_languages(mailing) + check_annexes(mailing)
+    problems += check_languages(mailing) + check_annexes(mailing) + empty_annexes(mailing)
     problems += check_layout(mailing)
     if mailing.letterhead is not None:
         try:

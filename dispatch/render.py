@@ -21,12 +21,12 @@ from functools import lru_cache, partial
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
-import jinja2
 from anyascii import anyascii
 from babel import Locale
 from markupsafe import Markup
 
 from dispatch import languages
+from dispatch.conditions import Conditions
 from dispatch.contacts import CONTACTS_SHEET, Addressee, Contacts
 from dispatch.distinct import DistinctLetter
 from dispatch.errors import Location, Problem, TemplateError
@@ -43,7 +43,6 @@ from dispatch.templates import (
     TemplateSet,
     attributes_read,
     render,
-    render_problem,
 )
 from dispatch.typography import typeset, typeset_html
 
@@ -352,60 +351,6 @@ def _words_pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
     """One pattern for whole words, any case (compiled once per mailing, not per row)."""
     alternatives = "|".join(re.escape(w.strip()) for w in words if w.strip())
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE) if alternatives else None
-
-
-class Conditions:
-    """The ``when`` of a mailing's body paragraphs: compiled once per language in the
-    templates' sandbox, evaluated for each letter."""
-
-    def __init__(self, mailing: Mailing, templates: TemplateSet) -> None:
-        self.mailing = mailing
-        self.templates = templates
-        self._compiled: dict[tuple[str, str], Callable[..., Any]] = {}
-
-    def compiled(self, key: str, lang: str) -> Callable[..., Any]:
-        """The compiled ``when`` of the paragraph ``body.<key>``."""
-        compiled = self._compiled.get((key, lang))
-        if compiled is None:
-            source = self.mailing.body[key].when or "true"
-            env = self.templates.environment(lang, "text")
-            try:
-                compiled = env.compile_expression(source, undefined_to_none=False)
-            except jinja2.TemplateSyntaxError as exc:
-                raise TemplateError(
-                    [
-                        Problem(
-                            Location(file=self.mailing.path, field=f"body.{key}.when"),
-                            f"is not a valid condition: {exc.message}",
-                            "Write a condition on the addressee, e.g. "
-                            'when = "addressee.visa_required" or '
-                            "when = \"'MS' in addressee.categories\".",
-                            value=source,
-                        )
-                    ]
-                ) from None
-            self._compiled[(key, lang)] = compiled
-        return compiled
-
-    def included(self, lang: str, context: Mapping[str, Any]) -> tuple[str, ...]:
-        """The conditional paragraphs whose ``when`` holds for this letter's addressee."""
-        out: list[str] = []
-        problems: list[Problem] = []
-        for key, paragraph in self.mailing.body.items():
-            if not paragraph.when:
-                continue
-            where = Location(file=self.mailing.path, field=f"body.{key}.when")
-            try:
-                if self.compiled(key, lang)(**context):
-                    out.append(key)
-            except TemplateError as exc:
-                problems += exc.problems
-            except Exception as exc:  # noqa: BLE001 - the condition's error is the mailing's
-                problem = render_problem(None, exc, context.keys(), where)
-                problems.append(problem if problem.where.sheet else replace(problem, where=where))
-        if problems:
-            raise TemplateError(problems)
-        return tuple(out)
 
 
 class Renderer:

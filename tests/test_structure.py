@@ -54,6 +54,9 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("render.py", "shared_values"): "the table of values a template sees; w-details adds to "
     "it this session (issue 24)",
     ("render.py", "Renderer._render"): "w-perf and w-details change rendering this session",
+    ("render.py", "<module>"): "issue 22 (w-columns) adds the addressee's own values, the "
+    "distinct-letter key and files per addressee while w-perf and w-details change the "
+    "same module; the addressee's values and closings go to a module of their own after",
     ("templates.py", "<module>"): "w-cli replaces the sandbox's _parse override (issue 25 "
     "item 3) after w-perf's changes this session: split it after that lands",
     ("report.py", "_summary"): "the report's summary sheet, cell by cell; " + _LATER,

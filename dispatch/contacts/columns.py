@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatch.contacts.model import CONTACT_COLUMNS, Column
-from dispatch.contacts.reading import CellError, Row, Uncalculated, cell_text
+from dispatch.contacts.reading import CellError, Row, Uncalculated, cell_text, column_letter
 from dispatch.errors import Location, Problem
 
 __all__ = [
@@ -44,6 +44,8 @@ COMPUTED = ("feminine", "full_name")
 TRUE_WORDS = frozenset({"yes", "true", "oui", "1", "vrai"})
 FALSE_WORDS = frozenset({"no", "false", "non", "0", "faux"})
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NOT_A_NAME = re.compile(r"\W+")
+_UNQUOTABLE = re.compile(r'["\r\n]')
 _NAMES = {"date": "a date", "number": "a number", "yes/no": "yes or no", "text": "text"}
 
 
@@ -66,16 +68,20 @@ def find_columns(
     for i, cell in enumerate(header):
         shown = cell_text(cell)
         name = header_key(cell)
-        if not name:
-            continue
         if name in CONTACT_COLUMNS:
             taken.setdefault(name, shown)
             continue
+        # a placeholder's name: "Visa required?" is visa_required
+        name = _NOT_A_NAME.sub("_", name).strip("_")
+        if not name:
+            continue
         if name in COMPUTED or name in taken:
             other = f"dispatch's own addressee.{name}" if name in COMPUTED else f'"{taken[name]}"'
+            # a header that cannot be quoted on one line is named by its letter
+            where = column_letter(i + 1) if _UNQUOTABLE.search(shown) else shown
             problems.append(
                 Problem(
-                    Location(file=path, sheet=sheet, row=1, column=shown),
+                    Location(file=path, sheet=sheet, row=1, column=where),
                     f"is read as addressee.{name}, the same name as {other}",
                     "Rename one of the two columns and run again.",
                 )

@@ -234,8 +234,7 @@ def load_contacts(path: Path) -> Contacts:
     categories = _load_categories(
         book.files[categories_name], categories_name, book.rows[categories_name], problems
     )
-    columns: list[Column] = []
-    headers: dict[str, str] = {}
+    own: tuple[list[Column], dict[str, str]] = ([], {})  # own columns, every header
     addressees = _load_addressees(
         book.files[contacts_name],
         contacts_name,
@@ -243,20 +242,11 @@ def load_contacts(path: Path) -> Contacts:
         categories,
         problems,
         warnings=warnings,
-        columns=columns,
-        headers=headers,
+        own=own,
     )
     if problems:
         raise ContactsError(problems + warnings)
-    return Contacts(
-        path=path,
-        addressees=addressees,
-        categories=categories,
-        warnings=warnings,
-        digests=book.digests,
-        columns=columns,
-        headers=headers,
-    )
+    return Contacts(path, addressees, categories, warnings, book.digests, own[0], own[1])
 
 
 def _load_categories(
@@ -358,23 +348,21 @@ def _load_addressees(
     problems: list[Problem],
     *,
     warnings: list[Problem] | None = None,
-    columns: list[Column] | None = None,
-    headers: dict[str, str] | None = None,
+    own: tuple[list[Column], dict[str, str]] | None = None,
 ) -> list[Addressee]:
-    """The Contacts sheet's addressees; ``columns`` and ``headers`` (when given) receive
-    its extra columns, typed, and every column's header by name."""
+    """The Contacts sheet's addressees; ``own`` (when given) receives its own columns,
+    typed, and every column's header by name."""
     table = _table(rows, path, sheet, CONTACT_COLUMNS, problems)
     if table is None:
         return []
     index, shown, data = table
     header = rows[0][1] if rows[0][0] == 1 else []
     extra = typed_columns(find_columns(header, path, sheet, problems), data)
-    if columns is not None:
-        columns += extra
     index = {**index, **{c.name: c.index for c in extra}}
     shown = {**shown, **{c.name: c.header for c in extra}}
-    if headers is not None:
-        headers.update(shown)
+    if own is not None:
+        own[0].extend(extra)
+        own[1].update(shown)
     out: list[Addressee] = []
     seen: dict[str, int] = {}
 
