@@ -24,8 +24,8 @@ from dispatch.job import Selection, check_mailing
 from dispatch.journal import Journal
 from dispatch.render import Letter
 from tests.conftest import HEADERS, MINIMAL_MAILING, WorkbookFactory, no_copy, person
+from tests.helpers import run
 from tests.smtp_server import Sink
-from tests.test_cli_send import relay_env, run  # noqa: F401
 from tests.test_preview import letters_js, rows_of
 
 MakeMailing = Callable[..., Path]
@@ -146,7 +146,7 @@ def test_own_columns_print_typed_in_each_language_with_the_right_paragraph_and_f
 def test_what_reaches_the_relay_is_the_approved_bytes_with_each_addressees_own_files(
     own_columns: Path,
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
 ) -> None:
     code, _out, err = run("approve", own_columns, "--by", "Jane Doe")
     assert code == 0, err
