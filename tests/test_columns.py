@@ -19,9 +19,10 @@ from openpyxl import load_workbook
 from dispatch.approval_journal import sent_dates
 from dispatch.approval_send import with_date
 from dispatch.contacts import load_contacts
-from dispatch.errors import ContactsError
+from dispatch.errors import ContactsError, Location, Problem
 from dispatch.job import Selection, check_mailing
 from dispatch.journal import Journal
+from dispatch.personal import PersonalFile, check_file
 from dispatch.render import Letter
 from tests.conftest import HEADERS, MINIMAL_MAILING, WorkbookFactory, no_copy, person
 from tests.helpers import run
@@ -398,3 +399,37 @@ def test_a_wrong_condition_names_its_paragraph(
     code, _out, err = run("check", make_mailing(no_copy() + visa), "--contacts", workbook)
     assert code == 2
     assert expected in " ".join(err.split())
+
+
+@pytest.mark.parametrize(
+    ("name", "what"),
+    [
+        ("visas/nobody.pdf", "does not exist"),
+        ("../secret.pdf", "is outside the mailing's folder"),
+        ("visas/link.pdf", "is a link"),
+        ("visas/big.pdf", "is 0.1 MB: the message would be above the limit of 0.1 MB"),
+    ],
+    ids=["missing", "outside", "link", "too-big"],
+)
+def test_a_file_for_one_addressee_is_refused_naming_the_row(
+    name: str, what: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "mailing"
+    (folder / "visas").mkdir(parents=True)
+    (tmp_path / "secret.pdf").write_bytes(b"%PDF secret")
+    (folder / "other.pdf").write_bytes(b"%PDF other")
+    (folder / "visas" / "link.pdf").symlink_to(folder / "other.pdf")  # inside, but a link
+    (folder / "visas" / "big.pdf").write_bytes(b"x" * 100_000)
+    row = Location(file="contacts.xlsx", sheet="Contacts", row=7, column="attachments")
+    problem = check_file(folder, name, row, "the attachments column", limit_mb=0.1)
+    assert isinstance(problem, Problem)
+    assert str(problem).startswith(
+        f'contacts.xlsx, sheet Contacts, row 7, column "attachments": the attachments column '
+        f"names {name!r}, which {what}"
+    )
+    good = folder / "visas" / "anne.pdf"
+    good.write_bytes(b"%PDF anne")
+    found = check_file(folder, "visas/anne.pdf", row, "the attachments column", limit_mb=0.1)
+    assert (
+        isinstance(found, PersonalFile) and found.sha256 == hashlib.sha256(b"%PDF anne").hexdigest()
+    )
