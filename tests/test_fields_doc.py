@@ -120,12 +120,12 @@ def placeholders() -> set[str]:
     given: dict[str, Any] = {}
     real = dispatch.render.render
 
-    def recording(template: Any, context: Any) -> str:
+    def recording(template: Any, context: Any, *more: Any) -> str:
         if template.name and template.name.endswith(".html"):
             for key, value in context.items():
                 if key not in given or isinstance(given[key], Unset) or not given[key]:
                     given[key] = value
-        return real(template, context)
+        return real(template, context, *more)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(dispatch.render, "render", recording)
