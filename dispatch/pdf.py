@@ -30,8 +30,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from dispatch import languages
 from dispatch.errors import OutputError
-from dispatch.typography import keep_together_en, keep_together_fr
+from dispatch.typography import keep_together
 
 __all__ = [
     "DEFAULT_STYLESHEET",
@@ -350,16 +351,22 @@ def _no_hyphens(body: str) -> str:
     return _HYPHENATED.sub(lambda m: _no_hyphens_in(m.group()), body)
 
 
-_LANG = re.compile(r'<html\b[^>]*\blang="(fr|en)', re.IGNORECASE)
+_LANG = re.compile(r'<html\b[^>]*\blang="([A-Za-z]+)', re.IGNORECASE)
 _RAW = re.compile(r"(<(?:style|script|title)\b.*?</(?:style|script|title)\s*>|<[^>]*>)", re.S)
 
 
 def _keep_dates_together(html: str, body: str) -> str:
-    """Dates held on one line ("17 mai 2021"): typography.keep_together_fr/en on the text."""
+    """Dates held on one line ("17 mai 2021"): typography.keep_together on the text."""
     lang = _LANG.search(html)
     if lang is None:
         return body
-    keep = keep_together_fr if lang.group(1).lower() == "fr" else keep_together_en
+    code = lang.group(1).lower()
+    if not languages.is_known(code):
+        return body
+
+    def keep(text: str) -> str:
+        return keep_together(text, code)
+
     return "".join(
         piece if not piece or piece.startswith("<") else _nowrap_hyphens(keep(piece))
         for piece in _RAW.split(body)

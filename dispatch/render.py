@@ -560,6 +560,26 @@ def language_problems(
 ) -> list[Problem]:
     """Addressees whose language the mailing is not written in, and unknown categories."""
     problems: list[Problem] = []
+    people = list(people)
+    read = {person.language for person in people if person.language in mailing.languages}
+    for side in ("to", "cc"):
+        for code in getattr(mailing.addressees, side):
+            category = contacts.categories.get(code.upper())
+            if category is None:
+                continue  # reported below
+            for lang in sorted(read - set(category.lines)):
+                name = languages.get(lang).name if languages.is_known(lang) else lang
+                problems.append(
+                    Problem(
+                        Location(
+                            file=contacts.path, sheet="Categories", row=category.row, column=lang
+                        ),
+                        f"category {category.code} has no addressee line in {name} ({lang}), "
+                        f"which the letters in {name} list (addressees.{side})",
+                        f'Add a column "{lang}" to the Categories sheet if there is none, write '
+                        "the line in its cell, and run again.",
+                    )
+                )
     for person in people:
         if person.language not in mailing.languages:
             problems.append(

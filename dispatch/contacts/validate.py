@@ -232,6 +232,7 @@ def load_contacts(path: Path) -> Contacts:
         problems,
         warnings=warnings,
     )
+    problems += _missing_lines(book.files[categories_name], categories_name, categories, addressees)
     if problems:
         raise ContactsError(problems + warnings)
     return Contacts(
@@ -243,10 +244,43 @@ def load_contacts(path: Path) -> Contacts:
     )
 
 
+def _missing_lines(
+    path: Path, sheet: str, categories: dict[str, Category], addressees: list[Addressee]
+) -> list[Problem]:
+    """A category without its line in a language one of its addressees reads: one problem
+    per category and language, with how many addressees read it."""
+    readers: dict[tuple[str, str], int] = {}
+    for person in addressees:
+        for code in person.categories:
+            category = categories.get(code)
+            if category is not None and person.language not in category.lines:
+                key = (code, person.language)
+                readers[key] = readers.get(key, 0) + 1
+    problems = []
+    for (code, lang), count in readers.items():
+        category = categories[code]
+        name = languages.get(lang).name if languages.is_known(lang) else lang
+        people = f"{count} addressee{'s' if count > 1 else ''}"
+        problems.append(
+            Problem(
+                Location(file=path, sheet=sheet, row=category.row, column=lang),
+                f"category {code} has no addressee line in {name} ({lang}), which {people} "
+                f"of it read{'s' if count == 1 else ''}",
+                f'Add a column "{lang}" to the {sheet} sheet if there is none, write the '
+                "line in its cell, and run again.",
+            )
+        )
+    return problems
+
+
 def _load_categories(
     path: Path, sheet: str, rows: list[Row], problems: list[Problem]
 ) -> dict[str, Category]:
-    table = _table(rows, path, sheet, CATEGORY_COLUMNS, problems)
+    columns = CATEGORY_COLUMNS | {
+        code: (False, f"the addressee line in {languages.get(code).name}")
+        for code in languages.codes()
+    }
+    table = _table(rows, path, sheet, columns, problems)
     if table is None:
         return {}
     index, shown, data = table
@@ -261,8 +295,8 @@ def _load_categories(
         if not any(values.values()):
             continue
         where = Location(file=path, sheet=sheet, row=row)
-        for name in CATEGORY_COLUMNS:
-            if not values[name] and name not in errors:
+        for name in values:
+            if not values[name] and name not in errors and name in CATEGORY_COLUMNS:
                 problems.append(
                     Problem(
                         at(row, name),
@@ -294,9 +328,8 @@ def _load_categories(
             continue
         del where
         first_row[code.upper()] = row
-        out[code.upper()] = Category(
-            code=code.upper(), fr=values["fr"], en=values["en"], order=len(out)
-        )
+        lines = {k: v for k, v in values.items() if k not in CATEGORY_COLUMNS and v}
+        out[code.upper()] = Category(code=code.upper(), lines=lines, order=len(out), row=row)
     return out
 
 
@@ -400,13 +433,16 @@ def _load_addressees(
                 )
             else:
                 seen[email.lower()] = row
-        language = values["language"].lower()
+        language = languages.resolve(values["language"]) or values["language"].lower()
         if language and not languages.is_known(language):
+            close = languages.suggest(values["language"])
+            known = ", ".join(languages.codes())
             problems.append(
                 Problem(
                     at(row, "language"),
                     "is not a language dispatch writes in",
-                    "Write fr or en.",
+                    (f'Did you mean "{close}"? ' if close else "")
+                    + f"Write one of {known} (or the language's name) and run again.",
                     value=values["language"],
                 )
             )
