@@ -3,9 +3,9 @@
 :func:`install_filters` registers every filter of :mod:`dispatch.formatting` and
 :mod:`dispatch.typography` in an environment. A filter reads the letter's language from
 the template variable ``lang`` (a code of :mod:`dispatch.languages`) and the kind of output
-from ``output`` ("html" or "text"; when it is not set, the environment's autoescape decides). In HTML,
-ordinals and dates with ``1er`` come as Markup with ``<sup>``; everything else is plain
-text that autoescape escapes as usual.
+from ``output`` ("html" or "text"; when it is not set, the environment's autoescape
+decides). In HTML, ordinals and dates with ``1er`` come as Markup with ``<sup>``;
+everything else is plain text that autoescape escapes as usual.
 
 Values from the mailing file may come as strings: dates as ``2021-10-13``, times as
 ``10:00``, numbers as ``1500`` or ``2.5``; filters accept both forms.
