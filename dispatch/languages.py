@@ -366,9 +366,7 @@ def _schema() -> type[Any]:
         percent: str = "{number}%"
         amount: str = "{currency}" + NBSP + "{number}"
         list_separator: str = ", "
-        conjunctions: dict[str, str] = Field(
-            default_factory=lambda: {"and": "and", "or": "or"}
-        )
+        conjunctions: dict[str, str] = Field(default_factory=lambda: {"and": "and", "or": "or"})
 
     class Ordinals(_Model):
         style: Literal["english", "french", "indicator", "pattern"] = "pattern"

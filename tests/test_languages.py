@@ -29,6 +29,7 @@ def _registry_as_built() -> Iterator[None]:
         if code not in languages.built_in():
             languages.unregister(code)
 
+
 SPANISH_MAILING = """
 template = "invitation"
 languages = ["es"]
