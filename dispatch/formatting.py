@@ -198,7 +198,8 @@ def place_date(place: str, d: date, lang: str, *, html: bool = False) -> str:
     if not place:
         raise ValueError("the place of the place-and-date line is empty")
     when = format_date(d, code, article=True, html=html)
-    return _html_join([place, ", ", when], html)
+    before, after = _profile(code).place_date.split("{date}", 1)
+    return _html_join([before.format(place=place), when, after.format(place=place)], html)
 
 
 def date_range(
@@ -485,7 +486,7 @@ def time_range(
             raise ValueError(f"the UTC offset of {zone} depends on the date: give on=<date>")
         shown = utc_offset(zone, on, code)
         label = label if shown == label else f"{label}, {shown}"
-    return f"{text} ({label})"
+    return _profile(code).time_range_zone.format(range=text, zone=label)
 
 
 def deadline(

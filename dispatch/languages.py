@@ -117,10 +117,12 @@ class Formatting:
     month_year: str = " "  # "December 2021", "diciembre de 2021"
     first_of_month: tuple[str, str] | None = None  # ("1er", "1<sup>er</sup>")
     date_article: str = ""  # "le " before a date in running text
+    place_date: str = "{place}, {date}"  # "Genève, le 13 octobre 2021"; "日内瓦，2021年10月13日"
     range_running: tuple[str, str] = ("from ", " to ")  # "from 6 to 16 June 2022"
     range_big_endian: bool = False  # "2022年6月6日至16日": the start whole, the end reduced
     time: str = "{hour:02d}:{minute:02d}"
     time_range: str = "{first} to {last}"
+    time_range_zone: str = "{range} ({zone})"  # "10:00 to 15:30 (Geneva time)"
     zone_time: str = "{place} time"  # "Geneva time"
     zone_time_elided: str | None = None  # before a vowel: "heure d’Addis-Abeba"
     zone_places: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -349,6 +351,7 @@ def _schema() -> type[Any]:
         month_year: str = " "
         first_of_month: tuple[str, str] | None = None
         article: str = ""
+        place: str = "{place}, {date}"
         range_running: tuple[str, str] = ("from ", " to ")
         range_big_endian: bool = False
         digits: Literal["latn", "arab"] = "latn"
@@ -356,6 +359,7 @@ def _schema() -> type[Any]:
     class Times(_Model):
         time: str = "{hour:02d}:{minute:02d}"
         range: str = "{first} to {last}"
+        range_zone: str = "{range} ({zone})"
         zone: str = "{place} time"
         zone_elided: str | None = None
         deadline: str = "{date}, {clock} {zone}"
@@ -476,6 +480,8 @@ def _check(path: Path, model: Any) -> list[tuple[Path, str, str, Any]]:
     for key, pattern, fields in (
         ("times.time", model.times.time, {"hour": 1, "minute": 2}),
         ("times.range", model.times.range, {"first": "", "last": ""}),
+        ("times.range_zone", model.times.range_zone, {"range": "", "zone": ""}),
+        ("dates.place", model.dates.place, {"place": "", "date": ""}),
         ("times.zone", model.times.zone, {"place": ""}),
         ("ordinals.masculine", model.ordinals.masculine, {"n": 1}),
         ("ordinals.feminine", model.ordinals.feminine, {"n": 1}),
@@ -521,11 +527,13 @@ def _language(path: Path, model: Any) -> Language:
             month_year=dates.month_year,
             first_of_month=dates.first_of_month,
             date_article=dates.article,
+            place_date=dates.place,
             range_running=dates.range_running,
             range_big_endian=dates.range_big_endian,
             digits=dates.digits,
             time=times.time,
             time_range=times.range,
+            time_range_zone=times.range_zone,
             zone_time=times.zone,
             zone_time_elided=times.zone_elided,
             zone_places=MappingProxyType(dict(times.places)),

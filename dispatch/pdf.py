@@ -32,7 +32,7 @@ from typing import Any
 
 from dispatch import languages
 from dispatch.errors import OutputError
-from dispatch.typography import keep_together
+from dispatch.typography import keep_together, unbroken_dates
 
 __all__ = [
     "DEFAULT_STYLESHEET",
@@ -364,8 +364,13 @@ def _keep_dates_together(html: str, body: str) -> str:
     if not languages.is_known(code):
         return body
 
+    unbroken = unbroken_dates(code)
+
     def keep(text: str) -> str:
-        return keep_together(text, code)
+        text = keep_together(text, code)
+        if unbroken is not None:  # 2021年12月7日: no space to hold, a span on one line
+            text = unbroken.sub(lambda m: f'<span class="nowrap">{m.group()}</span>', text)
+        return text
 
     return "".join(
         piece if not piece or piece.startswith("<") else _nowrap_hyphens(keep(piece))
@@ -373,7 +378,10 @@ def _keep_dates_together(html: str, body: str) -> str:
     )
 
 
-_NB_HYPHENATED = re.compile(r"[\w./–-]*[\u2011\u2060][\w./–\u2011\u2060-]*")
+# Letters and digits, but not Chinese characters: a Chinese sentence has no spaces, and a
+# span on one line must not take the words around "ITU‑T" with it.
+_W = r"[^\W\u3000-\u9fff\uf900-\ufaff]"
+_NB_HYPHENATED = re.compile(rf"(?:{_W}|[./–-])*[\u2011\u2060](?:{_W}|[./–\u2011\u2060-])*")
 
 
 def _nowrap_hyphens(text: str) -> str:

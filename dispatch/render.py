@@ -35,7 +35,7 @@ from dispatch.markdown import link_list
 from dispatch.placeholders import Namespace, Unset, UnsetField
 from dispatch.suggest import did_you_mean
 from dispatch.templates import LINKS, Output, TemplateSet, render
-from dispatch.typography import typeset, typeset_html
+from dispatch.typography import isolate_left_to_right, typeset, typeset_html
 
 _PERSONAL = re.compile(r"\baddressee\b")
 _AGREES = re.compile(r"\bagree\b")  # the agree filter reads the addressee's civility
@@ -485,6 +485,8 @@ class Renderer:
                 if links:  # the addresses of the text's numbered links, at its end
                     tail = typeset(link_list(links, lang), lang)
                     results[output] = results[output].rstrip("\n") + "\n\n\n" + tail + "\n"
+                if languages.get(lang).direction == "rtl":
+                    results[output] = isolate_left_to_right(results[output])
         if problems:
             raise TemplateError(problems)
         self.renders += 1

@@ -49,7 +49,7 @@ from markupsafe import Markup
 from dispatch import languages
 from dispatch.languages import TypographyRules
 
-__all__ = ["keep_together", "typeset", "typeset_html"]
+__all__ = ["isolate_left_to_right", "keep_together", "typeset", "typeset_html", "unbroken_dates"]
 
 NBSP = "\u00a0"
 NNBSP = "\u202f"
@@ -402,8 +402,9 @@ def _quotes(rules: TypographyRules) -> Rule:
             elif flow.allowed(i, i + 1):
                 before = text[i - 1] if i > 0 else " "
                 after = text[i + 1] if i + 1 < len(text) else " "
-                # after a straight apostrophe too: '"Alfred"' is a quote in a quote
-                opens_here = before.isspace() or before in _OPENERS or before == "'"
+                # after an apostrophe too, straight or curly: '"Alfred"' is a quote in a quote (and
+                # stays one once the apostrophe is curly: typeset is idempotent)
+                opens_here = before.isspace() or before in _OPENERS or before in "'’"
                 closes_here = after.isspace() or after in _CLOSERS
                 # Clear from the neighbours ("x" y), else from what is open ("x"y" → closes).
                 is_opening = opens_here if opens_here != closes_here else depth == 0
@@ -717,6 +718,28 @@ def _date_patterns(
     )
 
 
+@lru_cache(maxsize=32)
+def _unbroken_dates(locale: str) -> re.Pattern[str] | None:
+    from datetime import date
+
+    from babel.dates import format_date as cldr_date
+
+    sample = str(cldr_date(date(2021, 12, 7), "long", locale=locale))
+    if any(c.isspace() for c in sample) or not all(n in sample for n in ("2021", "12", "7")):
+        return None
+    pattern = re.escape(sample).replace("2021", "[0-9]{4}").replace("12", "[0-9]{1,2}")
+    return re.compile(pattern.replace("7", "[0-9]{1,2}", 1))
+
+
+def unbroken_dates(lang: str) -> re.Pattern[str] | None:
+    """The dates of a language written without spaces (``2021年12月7日``), which the PDF
+    keeps on one line; None for a language whose dates have spaces (keep_together)."""
+    language = languages.get(lang)
+    if language.formatting.dates != "cldr":
+        return None
+    return _unbroken_dates(language.locale)
+
+
 def _dates_of(lang: str) -> tuple[re.Pattern[str], ...]:
     language = languages.get(lang)
     profile = language.formatting
@@ -785,6 +808,36 @@ def _plain_hyphens(flow: _Flow) -> Iterator[Edit]:
     if "\u2011" in text:
         for m in re.finditer("\u2011", text):
             yield m.start(), m.end(), "-"
+
+
+_LTR_TOKEN = (
+    r"(?:https?://[^\s<>«»]*[^\s<>«».,;:!?،؛؟)]"  # a link
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # an e-mail address
+    r"|\+?[0-9A-Za-z](?:[0-9A-Za-z./:+\-–]*[0-9A-Za-z])?)"  # Latin words, numbers, references
+)
+_LTR_RUN = re.compile(rf"(?<![\w+]){_LTR_TOKEN}(?:[ \u00a0]{_LTR_TOKEN})*(?!\w)", re.ASCII)
+_ISOLATED = re.compile("(\u2066[^\u2069]*\u2069)")
+_NEEDS_ISOLATE = re.compile(r"[A-Za-z+@ \u00a0]")
+LRI, PDI = "\u2066", "\u2069"  # LEFT-TO-RIGHT ISOLATE, POP DIRECTIONAL ISOLATE
+
+
+def isolate_left_to_right(text: str) -> str:
+    """Plain text of a right-to-left language with each left-to-right run (a telephone
+    number, a link, a Latin name) between U+2066 and U+2069, so that a mail client shows
+    ``+41 22 730 6301`` as written and not ``6301 730 22 41+``; idempotent.
+
+    >>> isolate_left_to_right("الهاتف: +41 22 730 6301") == "الهاتف: \u2066+41 22 730 6301\u2069"
+    True
+    """
+
+    def isolate(m: re.Match[str]) -> str:
+        run = m.group()
+        return f"{LRI}{run}{PDI}" if _NEEDS_ISOLATE.search(run) else run  # 2021, 10:00: as is
+
+    return "".join(
+        piece if piece.startswith(LRI) else _LTR_RUN.sub(isolate, piece)
+        for piece in _ISOLATED.split(text)
+    )
 
 
 def keep_together(text: str, lang: str) -> str:
