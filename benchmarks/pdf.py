@@ -22,6 +22,9 @@ SECTION = "4 pdf"
 
 
 def run_section(bench: Bench) -> None:
+    from benchmarks.languages import run_languages
+
+    run_languages(bench)  # the six languages against French and English (issue 23)
     n, k = bench.config.n, min(bench.config.pdf_distinct, bench.config.n)
     personal = bench.workload(k, personal=True)
     rates: list[float] = []
