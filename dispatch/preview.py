@@ -251,7 +251,14 @@ def _write_other_languages(prepared: Prepared, out: Path) -> dict[str, dict[str,
     salutation in the workbook is written in the addressee's language). Identical texts are
     written once, so that a mailing without personal text adds one file per language.
     """
-    languages = prepared.mailing.languages
+    mailing, categories = prepared.mailing, prepared.contacts.categories
+    codes = [c.upper() for c in (*mailing.addressees.to, *mailing.addressees.cc)]
+    # a language nobody reads may lack the categories' lines: no version in it, not an error
+    languages = [
+        lang
+        for lang in mailing.languages
+        if all(code in categories and lang in categories[code].lines for code in codes)
+    ]
     if len(languages) < 2:
         return {}
     renderer = Renderer(prepared.mailing, prepared.contacts, prepared.templates)
