@@ -18,12 +18,13 @@ import dataclasses
 import difflib
 import enum
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dispatch import paths
 from dispatch.approval_journal import record_dates
 from dispatch.approval_send import approved_outgoing, date_header
 from dispatch.compose import Composer, outgoing, validate_sizes, with_message_id
@@ -34,7 +35,6 @@ from dispatch.files import Output, check_output_path
 from dispatch.fingerprint import inputs_fingerprint
 from dispatch.inputs import mailing_inputs
 from dispatch.journal import Journal, JournalRow, MailingLock, Plan, State
-from dispatch.journal import journal_dir as folder_journal_dir
 from dispatch.mailing import Mailing, load_mailing
 from dispatch.outgoing import Outgoing
 from dispatch.output import make_pdfs, now, parse_formats, render_files
@@ -47,6 +47,7 @@ from dispatch.templates import TemplateSet
 
 if TYPE_CHECKING:
     from dispatch.delivery.samples import SampleResult
+    from dispatch.render import Letter
 
 __all__ = [
     "Previewed",
@@ -78,17 +79,17 @@ PathLike = str | os.PathLike[str]
 
 def journal_dir(mailing: Mailing) -> Path:
     """Where a mailing's journal and lock live: ``<mailing folder>/.dispatch/``."""
-    return folder_journal_dir(mailing.folder)
+    return paths.journal_dir(mailing.folder)
 
 
 def journal_path(mailing: Mailing) -> Path:
     """The journal of ``mailing``: the record of every message sent, one file."""
-    return journal_dir(mailing) / "journal.sqlite3"
+    return paths.journal_path(mailing.folder)
 
 
 def lock_path(mailing: Mailing) -> Path:
     """The lock file that keeps two runs from working on ``mailing`` at once."""
-    return journal_dir(mailing) / "lock"
+    return paths.lock_path(mailing.folder)
 
 
 # -- check, render, preview ------------------------------------------------------------
@@ -164,16 +165,18 @@ def render_mailing(
     formats: Sequence[str] = ("html", "txt", "eml"),
     selection: Selection | None = None,
     progress: OnProgress | None = None,
+    jobs: int = 1,
 ) -> Rendered:
     """Render every letter to files in ``out`` (default ``out/<mailing name>``).
 
-    Everything is validated first: on any problem nothing is written.
+    Everything is validated first: on any problem nothing is written. ``jobs``:
+    processes that render the distinct PDFs (the command line's ``--jobs``).
     """
     chosen = _checked_formats(formats)
     prepared = check_mailing(mailing, selection, progress=progress)
-    target = Path(out) if out is not None else Path("out") / prepared.mailing.name
+    target = Path(out) if out is not None else paths.default_output(prepared.mailing.name)
     _refuse_inputs(prepared, target, Output("the letters", "--out", "letters/"), ())
-    written = render_files(prepared, target, chosen, progress=progress)
+    written = render_files(prepared, target, chosen, progress=progress, jobs=jobs)
     return Rendered(prepared, target, tuple(chosen), written.files, written.letters)
 
 
@@ -194,13 +197,18 @@ def preview_mailing(
     formats: Sequence[str] = ("html", "pdf", "eml"),
     selection: Selection | None = None,
     progress: OnProgress | None = None,
+    jobs: int = 1,
 ) -> Previewed:
-    """Render every letter into ``out`` (default ``out/<name>/preview``) with an index.html."""
+    """Render every letter into ``out`` (default ``out/<name>/preview``) with an index.html.
+
+    ``jobs``: processes that render the distinct PDFs.
+    """
     chosen = _checked_formats(formats)
     prepared = check_mailing(mailing, selection, progress=progress)
-    target = Path(out) if out is not None else Path("out") / prepared.mailing.name / "preview"
+    default = paths.default_output(prepared.mailing.name) / "preview"
+    target = Path(out) if out is not None else default
     _refuse_inputs(prepared, target, Output("the preview", "--out", "preview/"), (".",))
-    render_files(prepared, target, chosen, progress=progress)
+    render_files(prepared, target, chosen, progress=progress, jobs=jobs)
     written = write_index(prepared, target, chosen)
     return Previewed(prepared, target, written.index, tuple(written.warnings))
 
@@ -407,7 +415,8 @@ class SendOptions:
     in this run. ``retry_unknown``: also send the messages whose fate is unknown after a
     crash (their addressees may get two copies). ``new_mailing``: the journal found is
     not this mailing's (a folder copied with its journal, or a journal deleted beside the
-    traces of earlier sends): set it aside and start a new one.
+    traces of earlier sends): set it aside and start a new one. ``jobs``: processes that
+    render the distinct PDFs (1: this one).
     """
 
     dry_run: bool = False
@@ -415,6 +424,7 @@ class SendOptions:
     limit: int | None = None
     retry_unknown: bool = False
     new_mailing: bool = False
+    jobs: int = 1
 
 
 class SendOutcome(enum.Enum):
@@ -525,11 +535,15 @@ def send_mailing(
     if relay is None and not opts.dry_run:
         relay = load_settings(None, os.environ)
     moment = when or now()
-    composer = Composer(prepared, when=moment, attach_pdf=prepared.mailing.attach_pdf)
+    composer = Composer(
+        prepared, when=moment, attach_pdf=prepared.mailing.attach_pdf, jobs=opts.jobs
+    )
+    letters: Iterable[Letter] = prepared.letters
     if prepared.mailing.attach_pdf:
         make_pdfs(composer, progress)
+        letters = composer.with_pdfs(prepared.letters)  # those not made yet: personal ones
     validate_sizes(composer, prepared.mailing.max_message_mb)
-    letters = counted(prepared.letters, progress, Step.PREPARING, len(prepared.letters))
+    letters = counted(letters, progress, Step.PREPARING, len(prepared.letters))
     messages = tuple(outgoing(composer, letter) for letter in letters)
     # -- approval: the approved bytes go out, if the mailing is approved (dispatch.approval);
     # samples to oneself (--to) never need one: they are rendered now

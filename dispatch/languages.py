@@ -336,88 +336,6 @@ class LanguageFileError(ValueError):
 _NAMES = re.compile(r"[a-z]{2,3}\Z")
 
 
-def _schema() -> type[Any]:
-    from typing import Literal
-
-    from pydantic import BaseModel, ConfigDict, Field
-
-    class _Model(BaseModel):
-        model_config = ConfigDict(extra="forbid", frozen=True)
-
-    class Dates(_Model):
-        style: Literal["letter", "cldr"] = "letter"
-        weekday_after: str = ", "
-        day_month: str = " "
-        month_year: str = " "
-        first_of_month: tuple[str, str] | None = None
-        article: str = ""
-        place: str = "{place}, {date}"
-        range_running: tuple[str, str] = ("from ", " to ")
-        range_big_endian: bool = False
-        digits: Literal["latn", "arab"] = "latn"
-
-    class Times(_Model):
-        time: str = "{hour:02d}:{minute:02d}"
-        range: str = "{first} to {last}"
-        range_zone: str = "{range} ({zone})"
-        zone: str = "{place} time"
-        zone_elided: str | None = None
-        deadline: str = "{date}, {clock} {zone}"
-        deadline_labelled: str = "{date}, {clock} {zone}"
-        places: dict[str, str] = Field(default_factory=dict)
-
-    class Numbers(_Model):
-        percent: str = "{number}%"
-        amount: str = "{currency}" + NBSP + "{number}"
-        list_separator: str = ", "
-        conjunctions: dict[str, str] = Field(default_factory=lambda: {"and": "and", "or": "or"})
-
-    class Ordinals(_Model):
-        style: Literal["english", "french", "indicator", "pattern"] = "pattern"
-        masculine: str = "{n}"
-        feminine: str = "{n}"
-        words: Literal["num2words", "french", "none"] = "num2words"
-
-    class Typography(_Model):
-        spacing: Literal["french", "none"] = "none"
-        quotes: tuple[str, str, str, str] = ("“", "”", "‘", "’")
-        elided_years: bool = False
-        no_break_before_dash: bool = False
-        script: str = ""
-        punctuation: dict[str, str] = Field(default_factory=dict)
-        no_space_between_letters: bool = False
-
-    class LabelsModel(_Model):
-        reference: str = "Ref."
-        colon: str = ":"
-        links_heading: str = "Links:"
-        link: str = "Link"
-        virtual_meeting: str = "Virtual meeting"
-        calendar_links: dict[str, str] = Field(default_factory=dict)
-
-    class LanguageFile(_Model):
-        code: str
-        order: int = 100  # where it comes in lists of languages (the preview, check)
-        default: bool = False  # a mailing that names no languages writes in it
-        names: dict[str, str]
-        aliases: list[str] = Field(default_factory=list)
-        locale: str = ""
-        salutation: str
-        closing: str = ""
-        agree: Literal["french"] | None = None
-        direction: Literal["ltr", "rtl"] = "ltr"
-        line_breaking: Literal["western", "cjk"] = "western"
-        fonts: list[str] = Field(default_factory=list)
-        dates: Dates = Dates()
-        times: Times = Times()
-        numbers: Numbers = Numbers()
-        ordinals: Ordinals = Ordinals()
-        typography: Typography = Typography()
-        labels: LabelsModel = LabelsModel()
-
-    return LanguageFile
-
-
 def parse(path: Path) -> tuple[int, Language]:
     """Read and validate one language file: its ``order`` among the others and its language;
     :class:`LanguageFileError` with every problem."""
@@ -432,7 +350,9 @@ def parse(path: Path) -> tuple[int, Language]:
     except tomllib.TOMLDecodeError as exc:
         raise LanguageFileError([(path, "", f"is not valid TOML: {exc}", None)]) from None
     try:
-        model = _schema().model_validate(data)
+        from dispatch._language_schema import LanguageFile
+
+        model = LanguageFile.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -496,7 +416,8 @@ def _check(path: Path, model: Any) -> list[tuple[Path, str, str, Any]]:
     return problems
 
 
-def _language(path: Path, model: Any) -> Language:
+def _formatting(model: Any) -> Formatting:
+    """The ``[dates]``, ``[times]``, ``[numbers]`` and ``[ordinals]`` of a language file."""
     dates, times, numbers, ordinals = model.dates, model.times, model.numbers, model.ordinals
     if ordinals.style == "pattern":
         ordinal = _pattern_ordinal(ordinals.masculine, ordinals.feminine)
@@ -506,6 +427,35 @@ def _language(path: Path, model: Any) -> Language:
         "french": _french_ordinal_words,
         "none": _no_ordinal_words,
     }.get(ordinals.words) or _num2words_ordinal(model.locale.split("_")[0] or model.code)
+    return Formatting(
+        dates=dates.style,
+        weekday_after=dates.weekday_after,
+        day_month=dates.day_month,
+        month_year=dates.month_year,
+        first_of_month=dates.first_of_month,
+        date_article=dates.article,
+        place_date=dates.place,
+        range_running=dates.range_running,
+        range_big_endian=dates.range_big_endian,
+        digits=dates.digits,
+        time=times.time,
+        time_range=times.range,
+        time_range_zone=times.range_zone,
+        zone_time=times.zone,
+        zone_time_elided=times.zone_elided,
+        zone_places=MappingProxyType(dict(times.places)),
+        deadline=times.deadline,
+        deadline_labelled=times.deadline_labelled,
+        percent=numbers.percent,
+        amount=numbers.amount,
+        list_separator=numbers.list_separator,
+        conjunctions=MappingProxyType(dict(numbers.conjunctions)),
+        ordinal=ordinal,
+        ordinal_words=words,
+    )
+
+
+def _language(path: Path, model: Any) -> Language:
     t = model.typography
     return Language(
         code=model.code,
@@ -520,32 +470,7 @@ def _language(path: Path, model: Any) -> Language:
         line_breaking=model.line_breaking,
         fonts=tuple(model.fonts),
         source=path,
-        formatting=Formatting(
-            dates=dates.style,
-            weekday_after=dates.weekday_after,
-            day_month=dates.day_month,
-            month_year=dates.month_year,
-            first_of_month=dates.first_of_month,
-            date_article=dates.article,
-            place_date=dates.place,
-            range_running=dates.range_running,
-            range_big_endian=dates.range_big_endian,
-            digits=dates.digits,
-            time=times.time,
-            time_range=times.range,
-            time_range_zone=times.range_zone,
-            zone_time=times.zone,
-            zone_time_elided=times.zone_elided,
-            zone_places=MappingProxyType(dict(times.places)),
-            deadline=times.deadline,
-            deadline_labelled=times.deadline_labelled,
-            percent=numbers.percent,
-            amount=numbers.amount,
-            list_separator=numbers.list_separator,
-            conjunctions=MappingProxyType(dict(numbers.conjunctions)),
-            ordinal=ordinal,
-            ordinal_words=words,
-        ),
+        formatting=_formatting(model),
         typography=TypographyRules(
             spacing=t.spacing,
             quotes=t.quotes,

@@ -25,7 +25,7 @@ from babel import Locale
 from markupsafe import Markup
 
 from dispatch import languages
-from dispatch.contacts import Addressee, Contacts
+from dispatch.contacts import Addressee, Contacts, lines_missing_for_letters
 from dispatch.distinct import DistinctLetter
 from dispatch.errors import Location, Problem, TemplateError
 from dispatch.letterhead import letterhead_values
@@ -35,7 +35,7 @@ from dispatch.markdown import link_list
 from dispatch.placeholders import Namespace, Unset, UnsetField
 from dispatch.suggest import did_you_mean
 from dispatch.templates import LINKS, Output, TemplateSet, render
-from dispatch.typography import isolate_left_to_right, typeset, typeset_html
+from dispatch.typography import text_part, typeset, typeset_html
 
 _PERSONAL = re.compile(r"\baddressee\b")
 _AGREES = re.compile(r"\bagree\b")  # the agree filter reads the addressee's civility
@@ -88,6 +88,10 @@ def language_name(code: str, lang: str) -> str:
     return str(name)
 
 
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+@lru_cache(maxsize=4096)  # organisations and references repeat across a workbook
 def slug(text: str, limit: int = 40) -> str:
     """A file-name-safe ASCII slug: ``slug("Ministère des Postes") == "ministere-des-postes"``.
 
@@ -95,8 +99,9 @@ def slug(text: str, limit: int = 40) -> str:
     ``oeillet`` (dropping what NFKD cannot decompose made it ``illet``), ``Ærø`` is
     ``aero``, ``Ørsted`` ``orsted``, ``Łódź`` ``lodz``, ``Дмитрий`` ``dmitriy``.
     """
-    ascii_text = anyascii(unicodedata.normalize("NFC", text))
-    out = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    if not text.isascii():  # ASCII (most names) is as it is: no transliteration to do
+        text = anyascii(unicodedata.normalize("NFC", text))
+    out = _NOT_SLUG.sub("-", text.lower()).strip("-")
     return out[:limit].rstrip("-")
 
 
@@ -334,6 +339,8 @@ class Renderer:
         self.personal = self._mentions_addressee()
         self.agrees = self._agrees()
         self.renders = 0  # distinct letters actually rendered
+        self._to = frozenset(c.upper() for c in mailing.addressees.to)
+        self._cc = frozenset(c.upper() for c in mailing.addressees.cc)
 
     def _texts(self) -> list[str]:
         texts: list[str] = []
@@ -485,8 +492,7 @@ class Renderer:
                 if links:  # the addresses of the text's numbered links, at its end
                     tail = typeset(link_list(links, lang), lang)
                     results[output] = results[output].rstrip("\n") + "\n\n\n" + tail + "\n"
-                if languages.get(lang).direction == "rtl":
-                    results[output] = isolate_left_to_right(results[output])
+                results[output] = text_part(results[output], lang)  # RTL: isolates
         if problems:
             raise TemplateError(problems)
         self.renders += 1
@@ -508,8 +514,7 @@ class Renderer:
         distinct = self._distinct.get(key)
         if distinct is None:
             distinct = self._distinct[key] = self._render(person, lang)
-        to = {c.upper() for c in self.mailing.addressees.to}
-        cc = {c.upper() for c in self.mailing.addressees.cc}
+        to, cc = self._to, self._cc
         mine = tuple(c for c in person.categories if c in to or c in cc)
         return Letter(
             addressee=person,
@@ -561,27 +566,10 @@ def language_problems(
     mailing: Mailing, contacts: Contacts, people: Iterable[Addressee]
 ) -> list[Problem]:
     """Addressees whose language the mailing is not written in, and unknown categories."""
-    problems: list[Problem] = []
     people = list(people)
-    read = {person.language for person in people if person.language in mailing.languages}
-    for side in ("to", "cc"):
-        for code in getattr(mailing.addressees, side):
-            category = contacts.categories.get(code.upper())
-            if category is None:
-                continue  # reported below
-            for lang in sorted(read - set(category.lines)):
-                name = languages.get(lang).name if languages.is_known(lang) else lang
-                problems.append(
-                    Problem(
-                        Location(
-                            file=contacts.path, sheet="Categories", row=category.row, column=lang
-                        ),
-                        f"category {category.code} has no addressee line in {name} ({lang}), "
-                        f"which the letters in {name} list (addressees.{side})",
-                        f'Add a column "{lang}" to the Categories sheet if there is none, write '
-                        "the line in its cell, and run again.",
-                    )
-                )
+    sides = {"to": mailing.addressees.to, "cc": mailing.addressees.cc}
+    read = {p.language for p in people if p.language in mailing.languages}
+    problems = lines_missing_for_letters(contacts, sides, read)
     for person in people:
         if person.language not in mailing.languages:
             problems.append(

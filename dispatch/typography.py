@@ -49,7 +49,14 @@ from markupsafe import Markup
 from dispatch import languages
 from dispatch.languages import TypographyRules
 
-__all__ = ["isolate_left_to_right", "keep_together", "typeset", "typeset_html", "unbroken_dates"]
+__all__ = [
+    "isolate_left_to_right",
+    "keep_together",
+    "text_part",
+    "typeset",
+    "typeset_html",
+    "unbroken_dates",
+]
 
 NBSP = "\u00a0"
 NNBSP = "\u202f"
@@ -838,6 +845,12 @@ def isolate_left_to_right(text: str) -> str:
         piece if piece.startswith(LRI) else _LTR_RUN.sub(isolate, piece)
         for piece in _ISOLATED.split(text)
     )
+
+
+def text_part(text: str, lang: str) -> str:
+    """A letter's text part as it is sent: in a right-to-left language, its left-to-right
+    runs isolated (:func:`isolate_left_to_right`); otherwise as it is."""
+    return isolate_left_to_right(text) if languages.get(lang).direction == "rtl" else text
 
 
 def keep_together(text: str, lang: str) -> str:

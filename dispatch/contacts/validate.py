@@ -26,6 +26,7 @@ from typing import Any
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from dispatch import languages
+from dispatch.contacts.lines import lines_unread
 from dispatch.contacts.model import (
     CATEGORY_COLUMNS,
     CONTACT_COLUMNS,
@@ -121,9 +122,14 @@ def _row_values(
     """The row's cells by column, cleaned; and the columns whose cell holds an Excel error."""
     values: dict[str, str] = {}
     errors: set[str] = set()
+    count = len(cells)
     for name, i in index.items():
-        cell = cells[i] if i < len(cells) else None
-        if isinstance(cell, Uncalculated):
+        cell = cells[i] if i < count else None
+        kind = type(cell)
+        if kind is str or cell is None:  # nearly every cell: no marker to look for
+            values[name] = _clean(cell)
+            continue
+        if kind is Uncalculated:
             problems.append(
                 Problem(
                     at(name),
@@ -134,7 +140,7 @@ def _row_values(
             )
             errors.add(name)
             cell = None
-        if isinstance(cell, CellError):
+        elif isinstance(cell, CellError):
             problems.append(
                 Problem(
                     at(name),
@@ -164,6 +170,8 @@ def _typed_names(
     for name in NAME_COLUMNS:
         i = index.get(name)
         cell = cells[i] if i is not None and i < len(cells) else None
+        if cell is None or type(cell) is str:
+            continue
         if isinstance(cell, (dt.date, dt.time)):
             kind = "a date"
         elif isinstance(cell, (int, float)) and not isinstance(cell, bool):
@@ -232,7 +240,7 @@ def load_contacts(path: Path) -> Contacts:
         problems,
         warnings=warnings,
     )
-    problems += _missing_lines(book.files[categories_name], categories_name, categories, addressees)
+    problems += lines_unread(book.files[categories_name], categories_name, categories, addressees)
     if problems:
         raise ContactsError(problems + warnings)
     return Contacts(
@@ -242,35 +250,6 @@ def load_contacts(path: Path) -> Contacts:
         warnings=warnings,
         digests=book.digests,
     )
-
-
-def _missing_lines(
-    path: Path, sheet: str, categories: dict[str, Category], addressees: list[Addressee]
-) -> list[Problem]:
-    """A category without its line in a language one of its addressees reads: one problem
-    per category and language, with how many addressees read it."""
-    readers: dict[tuple[str, str], int] = {}
-    for person in addressees:
-        for code in person.categories:
-            category = categories.get(code)
-            if category is not None and person.language not in category.lines:
-                key = (code, person.language)
-                readers[key] = readers.get(key, 0) + 1
-    problems = []
-    for (code, lang), count in readers.items():
-        category = categories[code]
-        name = languages.get(lang).name if languages.is_known(lang) else lang
-        people = f"{count} addressee{'s' if count > 1 else ''}"
-        problems.append(
-            Problem(
-                Location(file=path, sheet=sheet, row=category.row, column=lang),
-                f"category {code} has no addressee line in {name} ({lang}), which {people} "
-                f"of it read{'s' if count == 1 else ''}",
-                f'Add a column "{lang}" to the {sheet} sheet if there is none, write the '
-                "line in its cell, and run again.",
-            )
-        )
-    return problems
 
 
 def _load_categories(
