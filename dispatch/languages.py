@@ -225,13 +225,17 @@ _BUILT_IN: list[str] = []
 _LOADED = False
 
 
+def bundled_folder() -> Path:
+    """dispatch's own templates folder, whose languages are the built-in ones."""
+    return Path(str(importlib.resources.files("dispatch") / "_templates"))
+
+
 def _ensure_loaded() -> None:
     global _LOADED
     if _LOADED:
         return
     _LOADED = True
-    folder = Path(str(importlib.resources.files("dispatch") / "_templates"))
-    for language in load_folder(folder, replace=False):
+    for language in load_folder(bundled_folder(), replace=False):
         _BUILT_IN.append(language.code)
 
 
@@ -491,6 +495,21 @@ def _language(path: Path, model: Any) -> Language:
     )
 
 
+_PARSED: dict[tuple[Path, int, int], tuple[int, Language]] = {}
+
+
+def _parsed(path: Path) -> tuple[int, Language]:
+    """:func:`parse`, once per version of the file (a mailing is loaded many times)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return parse(path)  # says what is wrong
+    key = (path.resolve(), stat.st_mtime_ns, stat.st_size)
+    if key not in _PARSED:
+        _PARSED[key] = parse(path)
+    return _PARSED[key]
+
+
 def load_folder(folder: Path, *, replace: bool = True) -> list[Language]:
     """Register the language of every ``<folder>/<code>/language.toml``; returns them.
 
@@ -507,7 +526,7 @@ def load_folder(folder: Path, *, replace: bool = True) -> list[Language]:
     parsed: list[tuple[int, Language]] = []
     for path in files:
         try:
-            parsed.append(parse(path))
+            parsed.append(_parsed(path))
         except LanguageFileError as exc:
             problems += exc.problems
     for _, language in sorted(parsed, key=lambda p: (p[0], p[1].code)):

@@ -736,12 +736,12 @@ def language_file_problems(exc: languages.LanguageFileError) -> list[Problem]:
 
 
 def register_languages(folder: Path, templates: Any) -> list[Problem]:
-    """Register the languages of a mailing's own templates folder (``templates/<code>/
-    language.toml``) before its ``languages`` are read; the problems of their files."""
-    if not isinstance(templates, str) or not templates.strip():
-        return []
+    """Register the languages of the mailing's templates folder (``templates/<code>/
+    language.toml``: its own, else dispatch's) before its ``languages`` are read, so that
+    the registry is the mailing's; the problems of their files."""
+    own = isinstance(templates, str) and bool(templates.strip())
     try:
-        languages.load_folder(folder / templates)
+        languages.load_folder(folder / templates if own else languages.bundled_folder())
     except languages.LanguageFileError as exc:
         return language_file_problems(exc)
     return []
