@@ -9,14 +9,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from dispatch import languages
-from dispatch.cli import main
 from dispatch.formatting import date_range, format_date, ordinal
 from dispatch.languages import Language
 from dispatch.templates import DEFAULT_TEMPLATES
 from tests.conftest import WorkbookFactory, person
+from tests.helpers import run
 
 MakeMailing = Callable[..., Path]
 
@@ -28,6 +27,7 @@ def _registry_as_built() -> Iterator[None]:
     for code in languages.codes():
         if code not in languages.built_in():
             languages.unregister(code)
+    languages.load_folder(languages.bundled_folder())  # a mailing's own fr, en... leave too
 
 
 SPANISH_MAILING = """
@@ -111,13 +111,11 @@ def test_a_third_language_is_a_template_folder_and_one_registry_entry(
         ],
     )
     out = tmp_path / "out"
-    result = CliRunner().invoke(
-        main,
-        ["render", str(mailing), "--contacts", str(workbook), "--templates", str(templates),
-         "--out", str(out), "--format", "txt,html"],
-        catch_exceptions=False,
+    code, stdout, stderr = run(
+        "render", mailing, "--contacts", workbook, "--templates", templates, "--out", out,
+        "--format", "txt,html",
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    assert code == 0, stdout + stderr
     texts = [
         p.read_text(encoding="utf-8")
         for p in sorted(out.rglob("*"))
@@ -198,13 +196,10 @@ def test_portuguese_is_added_by_a_template_folder_and_a_language_file_alone(
                     ["AC", "Academia", "Instituições académicas"]],
     )  # fmt: skip
     out = tmp_path / "out"
-    result = CliRunner().invoke(
-        main,
-        ["render", str(mailing), "--contacts", str(workbook), "--out", str(out),
-         "--format", "txt,html"],
-        catch_exceptions=False,
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    code, stdout, stderr = run(
+        "render", mailing, "--contacts", workbook, "--out", out, "--format", "txt,html"
+    )
+    assert code == 0, stdout + stderr
     texts = [
         p.read_text(encoding="utf-8")
         for p in sorted(out.rglob("*"))
@@ -231,9 +226,9 @@ def test_a_broken_language_file_is_reported_where_it_is(
         PORTUGUESE.replace("direction", "x") + '\ndirection = "sideways"\nlocale = "xx_QQ"\n',
         encoding="utf-8",
     )
-    result = CliRunner().invoke(main, ["check", str(mailing), "--contacts", str(make_workbook())])
-    assert result.exit_code == 2, result.output
-    flat = " ".join(result.output.split())
+    code, stdout, stderr = run("check", mailing, "--contacts", make_workbook())
+    assert code == 2, stdout + stderr
+    flat = " ".join((stdout + stderr).split())
     assert "language.toml" in flat
     assert "direction" in flat
 

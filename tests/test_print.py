@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from click.testing import CliRunner
 
-from dispatch.cli import main
+from tests.helpers import run
+
+pytestmark = pytest.mark.heavy  # every sample to PDF, read back with poppler
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted(p.parent for p in (ROOT / "mailings").glob("*/mailing.toml"))
@@ -37,20 +38,16 @@ class Letter:
 def _render(sample: Path, out: Path) -> None:
     # a sample with a workbook of its own (the six languages) is rendered with it
     own = (sample / "contacts.xlsx").exists()
-    result = CliRunner().invoke(
-        main,
-        [
-            "render",
-            str(sample),
-            *([] if own else ["--contacts", str(ROOT / "contacts.xlsx")]),
-            "--out",
-            str(out),
-            "--format",
-            "html,pdf",
-        ],
-        catch_exceptions=False,
+    code, stdout, stderr = run(
+        "render",
+        str(sample),
+        *([] if own else ["--contacts", str(ROOT / "contacts.xlsx")]),
+        "--out",
+        str(out),
+        "--format",
+        "html,pdf",
     )
-    assert result.exit_code == 0, result.output
+    assert code == 0, stdout + stderr
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,10 @@ from typing import Any
 
 import pypdf
 import pytest
-from click.testing import CliRunner
 from fontTools.ttLib import TTFont  # WeasyPrint's own dependency
 
-from dispatch.cli import main
 from dispatch.typography import isolate_left_to_right, typeset, typeset_html
+from tests.helpers import run
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "mailings" / "tsb-352-six"
@@ -75,12 +74,8 @@ def test_left_to_right_runs_of_arabic_plain_text_are_isolated() -> None:
 @pytest.fixture(scope="module")
 def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("six")
-    result = CliRunner().invoke(
-        main,
-        ["render", str(SAMPLE), "--out", str(folder), "--format", "html,txt,eml,pdf"],
-        catch_exceptions=False,
-    )
-    assert result.exit_code == 0, result.output
+    code, stdout, stderr = run("render", SAMPLE, "--out", folder, "--format", "html,txt,eml,pdf")
+    assert code == 0, stdout + stderr
     return folder
 
 
@@ -298,9 +293,9 @@ def test_the_arabic_message_carries_lang_and_dir_and_a_readable_text_part(out: P
 
 
 def test_check_lists_letters_per_language_and_category() -> None:
-    result = CliRunner().invoke(main, ["check", str(SAMPLE)], terminal_width=200)
-    assert result.exit_code == 0, result.output
-    header = next(line for line in result.output.splitlines() if "Category" in line)
+    code, stdout, stderr = run("check", SAMPLE, columns=200)
+    assert code == 0, stdout + stderr
+    header = next(line for line in stdout.splitlines() if "Category" in line)
     assert re.findall(r"\b(fr|en|es|ru|zh|ar)\b", header) == ["fr", "en", "es", "ru", "zh", "ar"]
-    ms = next(line for line in result.output.splitlines() if line.strip("│ ").startswith("MS"))
+    ms = next(line for line in stdout.splitlines() if line.strip("│ ").startswith("MS"))
     assert re.findall(r"│\s+(\d+)\s", ms)[:6] == ["1"] * 6
