@@ -601,11 +601,13 @@ def format_number(x: Number, lang: str, *, decimals: int | None = None) -> str:
     if isinstance(exponent, int) and exponent < -places:
         value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     locale = languages.get(code).locale
+    numbering = _profile(code).digits  # CLDR's symbols with its digits: ٢٫٥ for "arab"
     if decimals is None:
-        return _digits(str(format_decimal(value, locale=locale, numbering_system="latn")), code)
-    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-    text = format_decimal(value, format=pattern, locale=locale, numbering_system="latn")
-    return _digits(str(text), code)
+        text = format_decimal(value, locale=locale, numbering_system=numbering)
+    else:
+        pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+        text = format_decimal(value, format=pattern, locale=locale, numbering_system=numbering)
+    return _digits(str(text), code)  # Babel gives the symbols, not the digits
 
 
 def percent(x: Number, lang: str, *, decimals: int | None = None) -> str:

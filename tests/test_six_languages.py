@@ -299,3 +299,38 @@ def test_check_lists_letters_per_language_and_category() -> None:
     assert re.findall(r"\b(fr|en|es|ru|zh|ar)\b", header) == ["fr", "en", "es", "ru", "zh", "ar"]
     ms = next(line for line in stdout.splitlines() if line.strip("│ ").startswith("MS"))
     assert re.findall(r"│\s+(\d+)\s", ms)[:6] == ["1"] * 6
+
+
+def test_no_chinese_line_starts_with_closing_punctuation(out: Path) -> None:
+    """CJK line breaking: a line never opens with ， 。 ： ； ！ ？ ） ” 、 (kinsoku)."""
+    lines = [
+        line.strip()
+        for pdf in sorted((out / "zh").glob("*.pdf"))
+        for line in subprocess.run(
+            ["pdftotext", "-enc", "UTF-8", "-layout", str(pdf), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
+        if line.strip()
+    ]
+    assert len(lines) > 20
+    assert [line for line in lines if line[0] in "，。：；！？）”、"] == []
+
+
+def test_a_language_file_may_ask_for_arabic_indic_digits() -> None:
+    from dataclasses import replace
+    from datetime import date
+
+    from dispatch import languages
+    from dispatch.formatting import format_date, format_number
+
+    arabic = languages.get("ar")
+    eastern = replace(arabic, code="ar", formatting=replace(arabic.formatting, digits="arab"))
+    languages.register(eastern)
+    try:
+        assert format_date(date(2021, 12, 7), "ar") == "٧ ديسمبر ٢٠٢١"
+        assert format_number(2.5, "ar") == "٢٫٥"  # CLDR's Arabic decimal separator
+    finally:
+        languages.register(arabic)
+    assert format_date(date(2021, 12, 7), "ar") == "7 ديسمبر 2021"  # Western by default
