@@ -396,6 +396,9 @@ def _check(path: Path, model: Any) -> list[tuple[Path, str, str, Any]]:
         Locale.parse(model.locale or model.code)
     except (UnknownLocaleError, ValueError):
         problems.append((path, "locale", "is not a locale Babel (CLDR) knows", model.locale))
+    for i, font in enumerate(model.fonts):
+        if not font.strip() or any(c in font for c in '"\\{};<>'):
+            problems.append((path, f"fonts[{i}]", "is not the name of a font family", font))
     if model.typography.script:
         try:
             re.compile(f"[{model.typography.script}]")

@@ -67,7 +67,11 @@ _COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _FONT_FAMILY = re.compile(r"font-family\s*:\s*([^;{}]+)", re.IGNORECASE)
 
 # The Debian package that holds a font, for the error message.
-_FONT_PACKAGES = {"liberation serif": "fonts-liberation2"}
+_FONT_PACKAGES = {
+    "liberation serif": "fonts-liberation2",
+    "noto serif cjk sc": "fonts-noto-cjk",
+    "noto naskh arabic": "fonts-noto-core",
+}
 
 # WeasyPrint fetches images and stylesheets through this; letters never need the network,
 # and a render of 10 000 letters must not wait on (or leak to) a remote server.
@@ -247,6 +251,7 @@ class _Engine:
         self.css_text = (
             None if stylesheet is None else stylesheet.read_text(encoding="utf-8").strip()
         )
+        self.language_css: dict[str, Any] = {}  # per language: its file's fonts
         with _quiet_weasyprint(self.warnings):
             self.stylesheets: list[Any] = (
                 []
@@ -280,13 +285,31 @@ class _Engine:
                 url_fetcher=self.url_fetcher,
             )
             pdf: bytes = document.write_pdf(
-                stylesheets=self.stylesheets,
+                stylesheets=self.stylesheets + self._fonts_of(html),
                 font_config=self.font_config,
                 cache=self.image_cache,
                 pdf_variant=PDF_VARIANT,
                 pdf_tags=True,
             )
         return pdf
+
+    def _fonts_of(self, html: str) -> list[Any]:
+        """The fonts the letter's language file names, first choice first, as a style
+        sheet; :class:`FontMissingError` if the first one is not installed."""
+        from weasyprint import CSS
+
+        found = _LANG.search(html)
+        code = found.group(1).lower() if found else ""
+        if not languages.is_known(code) or not languages.get(code).fonts:
+            return []
+        if code not in self.language_css:
+            language = languages.get(code)
+            if language.fonts[0].casefold() not in installed_font_families():
+                raise FontMissingError(language.fonts[0], language.source)
+            families = ", ".join(f'"{font}"' for font in language.fonts)
+            rule = f"html:lang({code}) {{ font-family: {families}, serif; }}"
+            self.language_css[code] = CSS(string=rule, font_config=self.font_config)
+        return [self.language_css[code]]
 
 
 _STYLE = re.compile(r"<style>(.*?)</style>\s*", re.DOTALL | re.IGNORECASE)

@@ -283,3 +283,30 @@ def test_no_language_literal_is_left_outside_the_registry_and_the_templates() ->
         and ">>>" not in line
     ]
     assert found == []
+
+
+def test_a_language_file_names_its_fonts_and_a_missing_one_stops_the_pdf(
+    tmp_path: Path, make_mailing: MakeMailing, make_workbook: WorkbookFactory
+) -> None:
+    mailing = make_mailing(PORTUGUESE_MAILING)
+    templates = mailing.parent / "templates"
+    shutil.copytree(DEFAULT_TEMPLATES, templates)
+    shutil.copytree(templates / "es", templates / "pt")
+    (templates / "pt" / "language.toml").write_text(
+        PORTUGUESE.replace("[dates]", 'fonts = ["No Such Font Family"]\n\n[dates]'),
+        encoding="utf-8",
+    )
+    for path in (templates / "pt").glob("*.html"):
+        path.write_text(path.read_text("utf-8").replace('lang="es"', 'lang="pt"'), "utf-8")
+    workbook = make_workbook(
+        [person("ana@example.org", language="pt", civility="", salutation="")],
+        categories=[["code", "pt"], ["MS", "Estados Membros"], ["AC", "Academia"]],
+    )
+    out = tmp_path / "out"
+    code, stdout, stderr = run(
+        "render", mailing, "--contacts", workbook, "--out", out, "--format", "pdf"
+    )
+    assert code != 0
+    flat = " ".join((stdout + stderr).split())
+    assert 'language.toml: the letter\'s font "No Such Font Family" is not installed' in flat
+    assert not list(out.rglob("*.pdf"))
