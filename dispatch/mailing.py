@@ -747,10 +747,12 @@ def register_languages(folder: Path, templates: Any) -> list[Problem]:
     return []
 
 
-def load_mailing(path: Path) -> Mailing:
+def load_mailing(path: Path, templates: Path | None = None) -> Mailing:
     """Read and validate a mailing file; raise :class:`MailingError` with every problem.
 
-    ``path`` may be the TOML file or the folder that holds ``mailing.toml``.
+    ``path`` may be the TOML file or the folder that holds ``mailing.toml``. ``templates``
+    (``--templates``) is the templates folder whose languages are registered, instead of
+    the mailing's ``templates`` (or dispatch's).
     """
     if path.is_dir():
         path = path / "mailing.toml"
@@ -802,7 +804,8 @@ def load_mailing(path: Path) -> Mailing:
                     value=key,
                 )
             )
-    problems += register_languages(path.parent, data.get("templates"))
+    given = None if templates is None else str(templates.resolve())
+    problems += register_languages(path.parent, given or data.get("templates"))
     try:
         mailing = Mailing.model_validate({**data, "path": path, "head": None})
     except ValidationError as exc:

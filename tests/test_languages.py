@@ -310,3 +310,22 @@ def test_a_language_file_names_its_fonts_and_a_missing_one_stops_the_pdf(
     flat = " ".join((stdout + stderr).split())
     assert 'language.toml: the letter\'s font "No Such Font Family" is not installed' in flat
     assert not list(out.rglob("*.pdf"))
+
+
+def test_a_language_of_a_templates_folder_given_on_the_command_line_is_known(
+    tmp_path: Path, make_mailing: MakeMailing, make_workbook: WorkbookFactory
+) -> None:
+    mailing = make_mailing(PORTUGUESE_MAILING.replace('templates = "templates"\n', ""))
+    templates = tmp_path / "our-templates"
+    shutil.copytree(DEFAULT_TEMPLATES, templates)
+    shutil.copytree(templates / "es", templates / "pt")
+    (templates / "pt" / "language.toml").write_text(PORTUGUESE, encoding="utf-8")
+    workbook = make_workbook(
+        [person("ana@example.org", language="pt", civility="", salutation="")],
+        categories=[["code", "pt"], ["MS", "Estados Membros"], ["AC", "Academia"]],
+    )
+    code, stdout, stderr = run(
+        "check", mailing, "--contacts", workbook, "--templates", templates, columns=200
+    )
+    assert code == 0, stdout + stderr
+    assert "Estados Membros" in stdout
