@@ -130,6 +130,8 @@ if TYPE_CHECKING:
     )
     from dispatch.pdf import (
         FontMissingError,
+    )
+    from dispatch.pdf_libraries import (
         PdfLibraryMissing,
     )
     from dispatch.pdf_pool import (
@@ -174,7 +176,7 @@ _EXPORTS = {
     "Mailing": "dispatch.mailing",
     "MailingError": "dispatch.errors",
     "OutputError": "dispatch.errors",
-    "PdfLibraryMissing": "dispatch.pdf",
+    "PdfLibraryMissing": "dispatch.pdf_libraries",
     "PdfRenderError": "dispatch.pdf_pool",
     "Prepared": "dispatch.prepare",
     "Previewed": "dispatch.job",

@@ -15,8 +15,8 @@ Nothing is ever written over: if any of the files exists, nothing is written and
 error names each one. The files are created exclusively (a file that appears meanwhile is
 not replaced either).
 
->>> sorted(SAMPLE_NAMES)
-['bdt-dir-105', 'cl-23-24', 'cmdt-21', 'tsb-352', 'wsis-2021']
+>>> "tsb-352" in SAMPLE_NAMES and "wsis-2021" in SAMPLE_NAMES
+True
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Literal
 
 from dispatch import languages
 from dispatch.contacts.model import CATEGORY_COLUMNS, CONTACT_COLUMNS
-from dispatch.errors import InvalidInput, Location, OutputError, Problem
+from dispatch.errors import InvalidInput, Location, Problem
 from dispatch.files import cannot_write
 from dispatch.resources import SAMPLES, package_path
 
@@ -47,12 +47,10 @@ SAMPLE_NAMES: tuple[str, ...] = tuple(
     sorted(p.name for p in (SAMPLES / "mailings").iterdir() if (p / "mailing.toml").is_file())
 )
 
-# The samples share a letterhead and a workbook outside their folders; in a copy they
-# are beside the mailing file.
-_SAMPLE_PATHS = {
-    'contacts = "../../contacts.xlsx"': 'contacts = "contacts.xlsx"',
-    'file = "../letterhead.toml"': 'file = "letterhead.toml"',
-}
+# Most samples share a letterhead and the repository's workbook outside their folders; in
+# a copy they are beside the mailing file. A sample with its own workbook keeps it.
+_SHARED_CONTACTS = ('contacts = "../../contacts.xlsx"', 'contacts = "contacts.xlsx"')
+_SHARED_LETTERHEAD = ('file = "../letterhead.toml"', 'file = "letterhead.toml"')
 _SHARED = ("letterhead.toml", "letterhead-logo.svg")
 
 #: The fictional addressees of a blank starter's workbook: both languages, a copy, a
@@ -67,7 +65,7 @@ _ROWS: tuple[Mapping[str, str], ...] = (
         "organisation": "Ministère exemple",
         "country": "France",
         "categories": "MEM",
-        "language": "fr",
+        "language": "fr",  # language-literal: a fictional row of the starter
         "active": "yes",
     },
     {
@@ -79,7 +77,7 @@ _ROWS: tuple[Mapping[str, str], ...] = (
         "organisation": "Example Ministry",
         "country": "United Kingdom",
         "categories": "MEM",
-        "language": "en",
+        "language": "en",  # language-literal: a fictional row of the starter
         "salutation": "Dear Mr Smith,",
         "active": "yes",
     },
@@ -91,7 +89,7 @@ _ROWS: tuple[Mapping[str, str], ...] = (
         "organisation": "Observatoire exemple",
         "country": "Suisse",
         "categories": "OBS",
-        "language": "fr",
+        "language": "fr",  # language-literal: a fictional row of the starter
         "cc": "assistant@example.org",
         "active": "yes",
     },
@@ -100,10 +98,11 @@ _ROWS: tuple[Mapping[str, str], ...] = (
         "first_name": "Former",
         "last_name": "Member",
         "categories": "MEM",
-        "language": "en",
+        "language": "en",  # language-literal: a fictional row of the starter
         "active": "no",
     },
 )
+_LANGUAGES = ("fr", "en")  # language-literal: the starter's mailing.toml is in these two
 _CATEGORIES = (
     ("MEM", "Aux Membres", "Members"),
     ("OBS", "Aux observateurs", "Observers"),
@@ -209,14 +208,16 @@ def _sample_files(name: str) -> dict[str, bytes]:
         if path.is_file() and not path.name.startswith("."):
             files[path.name] = path.read_bytes()
     text = files["mailing.toml"].decode("utf-8")
-    for old, new in _SAMPLE_PATHS.items():
-        if old not in text:  # a sample changed its paths: the copy would lose its files
-            raise OutputError(f"the sample {name} does not name {old} as expected")
-        text = text.replace(old, new)
+    shared, own = _SHARED_CONTACTS
+    if shared in text:
+        text = text.replace(shared, own)
+        files["contacts.xlsx"] = (SAMPLES / "contacts.xlsx").read_bytes()
+    shared, own = _SHARED_LETTERHEAD
+    if shared in text:
+        text = text.replace(shared, own)
+        for shared_file in _SHARED:
+            files[shared_file] = (SAMPLES / "mailings" / shared_file).read_bytes()
     files["mailing.toml"] = text.encode("utf-8")
-    for shared in _SHARED:
-        files[shared] = (SAMPLES / "mailings" / shared).read_bytes()
-    files["contacts.xlsx"] = (SAMPLES / "contacts.xlsx").read_bytes()
     return files
 
 
@@ -257,7 +258,8 @@ def starter_workbook() -> bytes:
         check.add(f"{letter}2:{letter}{last}")
         sheet.add_data_validation(check)
     categories = book.create_sheet("Categories")
-    categories.append(list(CATEGORY_COLUMNS))
+    # the code, then one column per language of the starter: the addressee line in it
+    categories.append([*CATEGORY_COLUMNS, *_LANGUAGES])
     for code, fr, en in _CATEGORIES:
         categories.append([code, fr, en])
     for ws in (sheet, categories):

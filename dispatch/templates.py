@@ -38,7 +38,7 @@ from dispatch.errors import Location, Problem, TemplateError
 from dispatch.filters import install_filters
 from dispatch.markdown import to_html, to_text
 from dispatch.placeholders import EmptyCell, UnknownField, UnsetField, file_field
-from dispatch.resources import TEMPLATES
+from dispatch.resources import TEMPLATES, package_path
 
 Output = Literal["html", "text"]
 SUFFIX: dict[Output, str] = {"html": ".html", "text": ".txt"}
@@ -654,10 +654,9 @@ class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
 
 @lru_cache(maxsize=1)
 def _code_salt() -> str:
-    here = Path(__file__).resolve().parent
     digest = hashlib.sha256()
     for module in ("templates.py", "filters.py"):
-        digest.update((here / module).read_bytes())
+        digest.update(package_path(module).read_bytes())
     return digest.hexdigest()[:16]
 
 

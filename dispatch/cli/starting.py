@@ -26,7 +26,7 @@ from dispatch.cli.options import handle_errors
     metavar="NAME",
     default=None,
     help="Copy one of the sample mailings instead: tsb-352, cmdt-21, bdt-dir-105, "
-    "cl-23-24 or wsis-2021.",
+    "cl-23-24, wsis-2021 or tsb-352-six.",
 )
 @handle_errors
 def init(folder: Path, kind: str | None, sample: str | None) -> None:
