@@ -56,6 +56,7 @@ from dispatch.outgoing import Outgoing
 from dispatch.output import parse_formats
 from dispatch.prepare import Prepared
 from dispatch.progress import Step
+from dispatch.safe_text import terminal_safe
 from dispatch.settings import SmtpSettings, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -77,8 +78,8 @@ def make_console(*, stderr: bool = False) -> Console:
     tables up to :data:`LOG_WIDTH` columns wide."""
     probe = Console(stderr=stderr)
     if probe.is_terminal or os.environ.get("COLUMNS", "").strip().isdigit():
-        return Console(stderr=stderr, highlight=False)
-    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=LOG_WIDTH)
+        return Console(stderr=stderr, highlight=False, emoji=False)
+    return Console(stderr=stderr, highlight=False, emoji=False, soft_wrap=True, width=LOG_WIDTH)
 
 
 out_console = make_console()
@@ -92,6 +93,15 @@ def _use_consoles() -> None:
     err_console = make_console(stderr=True)
 
 
+def shown(value: object, *, lines: bool = False) -> str:
+    """Text from outside (a cell, a server's reply, a bounce, a name, a file name) for a
+    Rich markup string or a table cell: control characters shown as escapes
+    (:func:`~dispatch.safe_text.terminal_safe`), then markup escaped, so that it is
+    printed as it is. Where a line is printed with ``markup=False``, it goes through
+    :func:`~dispatch.safe_text.terminal_safe` alone."""
+    return escape(terminal_safe(value, lines=lines))
+
+
 def number(n: int) -> str:
     """``5 943``: thousands apart, with a space that never breaks a line."""
     return f"{n:,}".replace(",", "\u00a0")
@@ -102,7 +112,7 @@ def _problems(title: str, problems: list[Problem], *, style: str) -> None:
         return
     err_console.print(f"[{style}]{title}[/]")
     for line in summarise(problems):  # the same problem on consecutive rows: one line
-        err_console.print(f"- {line}", markup=False)
+        err_console.print(f"- {terminal_safe(line)}", markup=False)
 
 
 def handle_errors(func: F) -> F:
@@ -123,7 +133,7 @@ def handle_errors(func: F) -> F:
             _problems("Warnings:", exc.warnings, style="yellow")
             sys.exit(exc.exit_code)
         except DispatchError as exc:
-            err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False)
+            err_console.print(f"[bold red]Error:[/] {shown(exc, lines=True)}", highlight=False)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             err_console.print("Interrupted (Ctrl-C).")
@@ -225,8 +235,8 @@ def summary_table(prepared: Prepared, title: str) -> Table:
             category = prepared.contacts.categories[code]
             wording = "\n".join(f"{lang}: {category.line(lang)}" for lang in langs)
             table.add_row(
-                f"{code}{' (copy)' if side == 'cc' else ''}",
-                escape(wording),
+                shown(f"{code}{' (copy)' if side == 'cc' else ''}"),
+                shown(wording, lines=True),
                 *map(number, row),
                 number(sum(row)),
             )
@@ -250,7 +260,8 @@ def rows_table(prepared: Prepared) -> Table:
 
     add("With a letter", [tally.letters.get(lang, 0) for lang in langs])
     for reason in tally.left_out_by_reason():
-        add(f"No letter: {reason}", [tally.left_out.get((reason, lang), 0) for lang in langs])
+        counts = [tally.left_out.get((reason, lang), 0) for lang in langs]
+        add(f"No letter: {shown(reason)}", counts)
     add("[bold]Rows[/]", [tally.rows.get(lang, 0) for lang in langs])
     return table
 
@@ -377,11 +388,11 @@ def check(mailing: Path, selection: Selection) -> None:
     """
     with _Steps(err_console) as steps:
         prepared = check_mailing(mailing, selection, progress=steps)
-    show_counts(prepared, f"{prepared.mailing.name}: ready")
+    show_counts(prepared, f"{shown(prepared.mailing.name)}: ready")
     _problems("Warnings:", prepared.warnings, style="yellow")
     out_console.print(
-        f"No problem found in {prepared.mailing.path}, "
-        f"{prepared.contacts.path} and the {prepared.mailing.template} templates."
+        f"No problem found in {shown(prepared.mailing.path)}, "
+        f"{shown(prepared.contacts.path)} and the {shown(prepared.mailing.template)} templates."
     )
 
 
@@ -418,11 +429,11 @@ def render(mailing: Path, out: Path | None, formats: list[str], selection: Selec
             mailing, out, formats=formats, selection=selection, progress=steps
         )
     prepared = rendered.prepared
-    show_counts(prepared, f"{prepared.mailing.name}: letters written")
+    show_counts(prepared, f"{shown(prepared.mailing.name)}: letters written")
     _problems("Warnings:", prepared.warnings, style="yellow")
     out_console.print(
         f"Wrote {rendered.files} files ({', '.join(rendered.formats)}) for "
-        f"{rendered.letters} letters to {rendered.out}/"
+        f"{rendered.letters} letters to {shown(rendered.out)}/"
     )
 
 
@@ -467,7 +478,9 @@ def preview(
             mailing, out, formats=formats, selection=selection, progress=steps
         )
     _problems("Warnings:", list(previewed.warnings), style="yellow")
-    out_console.print(f"Preview of {len(previewed.prepared.letters)} letters: {previewed.index}")
+    out_console.print(
+        f"Preview of {len(previewed.prepared.letters)} letters: {shown(previewed.index)}"
+    )
     if open_browser:
         click.launch(previewed.index.resolve().as_uri())
 
@@ -490,8 +503,8 @@ def _plan_table(
     mailing = prepared.mailing
     table = summary_table(prepared, title)
     table.caption = (
-        f"From {mailing.sender.email}"
-        + (f" via {settings.host}:{settings.port} ({settings.security})" if settings else "")
+        f"From {shown(mailing.sender.email)}"
+        + (f" via {shown(settings.address)} ({settings.security})" if settings else "")
         + f" · to send now: {number(len(plan.to_send))}"
         + (f" · already sent: {number(len(plan.already_sent))}" if plan.already_sent else "")
         + (f" · changed since sent (not resent): {len(plan.changed)}" if plan.changed else "")
@@ -518,10 +531,10 @@ def _failure_table(failures: Sequence[Failure], title: str) -> Table:
     table.add_column("Reason", overflow="fold", ratio=3, min_width=24)
     for f in failures:
         table.add_row(
-            ", ".join(f.recipients) or f.key,
+            shown(", ".join(f.recipients) or f.key),
             f.state,
             "" if f.code is None else str(f.code),
-            f.reason,
+            shown(f.reason, lines=True),
         )
     return table
 
@@ -658,7 +671,7 @@ def send(
     def confirm(proposal: Proposal) -> bool:
         prepared = proposal.prepared
         _problems("Warnings:", prepared.warnings, style="yellow")
-        title = f"{prepared.mailing.name}: about to send"
+        title = f"{shown(prepared.mailing.name)}: about to send"
         out_console.print(_plan_table(prepared, proposal.plan, proposal.settings, title))
         show_tally(prepared)
         if yes:
@@ -687,7 +700,7 @@ def send(
             )
     except DeliveryInterrupted as exc:
         _print_summary(exc.summary, mailing)
-        err_console.print(str(exc))
+        err_console.print(shown(exc, lines=True))
         sys.exit(1)
     except KeyboardInterrupt:  # before the delivery began: nothing was sent
         err_console.print("Interrupted (Ctrl-C) while preparing: nothing was sent.")
@@ -699,7 +712,7 @@ def send(
 def _show_send_result(result: SendResult, mailing: Path) -> None:
     """What a send did, as the command says it (the plan was shown by ``confirm``)."""
     prepared = result.prepared
-    name = result.mailing.name
+    name = shown(result.mailing.name)
     if prepared is not None and result.outcome in (
         SendOutcome.SAMPLES,
         SendOutcome.DRY_RUN,
@@ -710,13 +723,12 @@ def _show_send_result(result: SendResult, mailing: Path) -> None:
         case SendOutcome.SAMPLES:
             for r in result.samples:
                 state = "accepted" if r.accepted else f"refused ({r.code} {r.reply})"
-                out_console.print(
-                    f"Sample in {r.language} (the letter of {r.key}) to {r.to_address}: {state}"
-                )
+                sample = f"Sample in {r.language} (the letter of {r.key}) to {r.to_address}"
+                out_console.print(terminal_safe(f"{sample}: {state}"), markup=False)
         case SendOutcome.DRY_RUN if result.plan is None:
             for message in result.would_sample:
                 out_console.print(
-                    f"Sample in {message.language} (the letter of {message.key}): "
+                    f"Sample in {message.language} (the letter of {shown(message.key)}): "
                     "not sent (dry run)"
                 )
         case SendOutcome.DRY_RUN:
@@ -858,12 +870,12 @@ class _Steps:
         if self.verbose and event.key is not None:
             code = "" if event.code is None else f" {event.code}"
             self.console.print(
-                f"{event.key}: {event.kind}{code} {event.reason}".rstrip(),
+                terminal_safe(f"{event.key}: {event.kind}{code} {event.reason}".rstrip()),
                 markup=False,
                 highlight=False,
             )
         if event.kind == "stopping":  # at once: the wait can last up to --timeout
-            self.console.print(event.reason, markup=False, highlight=False)
+            self.console.print(terminal_safe(event.reason), markup=False, highlight=False)
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -891,7 +903,7 @@ def _print_summary(summary: DeliverySummary, mailing: Path) -> None:
             "that stopped are now unknown (the relay may have them)."
         )
     if summary.halted:
-        err_console.print(f"Stopped: {summary.halted}", markup=False)
+        err_console.print(f"Stopped: {terminal_safe(summary.halted)}", markup=False)
     failures = [
         *summary.failed_permanent,
         *summary.failed_temporary,
@@ -902,7 +914,7 @@ def _print_summary(summary: DeliverySummary, mailing: Path) -> None:
         err_console.print(_failure_table(failures, "Not delivered, or not to everyone"))
     _report_leftovers(summary.plan)
     for advice in _next_steps(summary, mailing):
-        err_console.print(advice, markup=False)
+        err_console.print(terminal_safe(advice), markup=False)
 
 
 def _next_steps(summary: DeliverySummary, mailing: Path) -> list[str]:
@@ -942,9 +954,9 @@ def status(mailing: Path, contacts: Path | None) -> None:
       dispatch status mailings/gala
     """
     found = mailing_status(mailing, contacts=contacts)
-    name = found.mailing.name
+    name = shown(found.mailing.name)
     if not found.started:
-        out_console.print(f"{name}: nothing sent yet (no journal at {found.journal}).")
+        out_console.print(f"{name}: nothing sent yet (no journal at {shown(found.journal)}).")
         return
     table = Table(title=f"{name}: journal", title_justify="left")
     table.add_column("State")
@@ -970,13 +982,13 @@ def status(mailing: Path, contacts: Path | None) -> None:
         detail.add_column("State, updated", no_wrap=True)
         detail.add_column("Reply", overflow="fold", ratio=1, min_width=20)
         for row in found.problems:
-            address = ", ".join(row.recipients)
+            address = shown(", ".join(row.recipients))
             if row.key in found.replaced:
-                address += f"\n(replaced by {found.replaced[row.key]})"
+                address += f"\n(replaced by {shown(found.replaced[row.key])})"
             detail.add_row(
-                escape(address),
+                address,
                 f"{row.state}\n{local_time(row.updated_at)}",
-                escape(" ".join(str(x) for x in (row.code, row.reply) if x)),
+                shown(" ".join(str(x) for x in (row.code, row.reply) if x), lines=True),
             )
         out_console.print(detail)
     if found.copies_refused:
@@ -987,8 +999,8 @@ def status(mailing: Path, contacts: Path | None) -> None:
         for row in found.copies_refused:
             refused = (row.reply or "").split("refused: ", 1)[-1]
             copies.add_row(
-                escape(row.recipients[0] if row.recipients else row.key),
-                escape(refused),
+                shown(row.recipients[0] if row.recipients else row.key),
+                shown(refused, lines=True),
                 local_time(row.sent_at or row.updated_at),
             )
         out_console.print(copies)
@@ -1031,7 +1043,7 @@ def report(mailing: Path, out: Path, contacts: Path | None) -> None:
     """
     reported = report_mailing(mailing, out, contacts=contacts)
     _problems("Warnings:", list(reported.warnings), style="yellow")
-    out_console.print(f"Wrote {reported.rows} rows to {reported.path}")
+    out_console.print(f"Wrote {reported.rows} rows to {shown(reported.path)}")
 
 
 # -- approval, archive, bounces --------------------------------------------------------
@@ -1068,12 +1080,13 @@ def approve(mailing: Path, by: str, contacts: Path | None, templates_dir: Path |
     """
     prepared, approval = approve_mailing(mailing, by, contacts=contacts, templates=templates_dir)
     _problems("Warnings:", list(prepared.warnings), style="yellow")
-    table = Table(title=f"{prepared.mailing.name}: {approval.line()}", title_justify="left")
+    title = f"{prepared.mailing.name}: {approval.line()}"
+    table = Table(title=shown(title), title_justify="left")
     table.add_column("Language")
     table.add_column("Category")
     table.add_column("Messages", justify="right")
     for lang, code, count in summary_rows(approval, prepared.mailing.languages):
-        table.add_row(lang, code, str(count))
+        table.add_row(shown(lang), shown(code), str(count))
     per_lang = approval.per_language()
     table.add_row(
         "[bold]Messages[/]",
@@ -1081,7 +1094,9 @@ def approve(mailing: Path, by: str, contacts: Path | None, templates_dir: Path |
         str(len(approval.messages)),
     )
     out_console.print(table)
-    out_console.print(f"Frozen in {approval.folder} (approval {approval.id}).", markup=False)
+    out_console.print(
+        terminal_safe(f"Frozen in {approval.folder} (approval {approval.id})."), markup=False
+    )
 
 
 @main.command(short_help="Pack what was approved, the journal and a report into one .zip.")
@@ -1111,7 +1126,9 @@ def archive(mailing: Path, out: Path, contacts: Path | None) -> None:
     """
     archived = archive_mailing(mailing, out, contacts=contacts)
     out_console.print(
-        f"Wrote {archived.path}: {len(archived.members)} files, {archived.approval.line()}.",
+        terminal_safe(
+            f"Wrote {archived.path}: {len(archived.members)} files, {archived.approval.line()}."
+        ),
         markup=False,
     )
 
@@ -1153,7 +1170,8 @@ def bounces(mailing: Path, source: str, fix_list: Path | None, contacts: Path | 
     """
     found = record_bounces(mailing, source, fix_list=fix_list, contacts=contacts)
     out_console.print(
-        f"{found.mailing.name}: {found.found} notification(s) read, {found.new} new; "
+        f"{terminal_safe(found.mailing.name)}: {found.found} notification(s) read, "
+        f"{found.new} new; "
         f"{found.ignored} message(s) were not notifications"
         + (f", {found.unreadable} unreadable" if found.unreadable else "")
         + ".",
@@ -1168,12 +1186,15 @@ def bounces(mailing: Path, source: str, fix_list: Path | None, contacts: Path | 
         )
         for bounce in found.unmatched:
             err_console.print(
-                f"- {bounce.recipient} {bounce.status or ''} {bounce.diagnostic}".rstrip(),
+                terminal_safe(
+                    f"- {bounce.recipient} {bounce.status or ''} {bounce.diagnostic}"
+                ).rstrip(),
                 markup=False,
             )
     if found.fix_list is not None:
         out_console.print(
-            f"Wrote {found.fix_rows} address(es) to correct to {found.fix_list}. Correct them "
+            f"Wrote {found.fix_rows} address(es) to correct to "
+            f"{terminal_safe(found.fix_list)}. Correct them "
             "in the workbook and send again: a corrected address is a new addressee.",
             markup=False,
         )
@@ -1192,5 +1213,10 @@ def _bounce_table(rows: Sequence[JournalRow]) -> None:
     for row in rows:
         bounce = row.bounce
         assert bounce is not None
-        table.add_row(bounce.recipient, bounce.kind, bounce.status or "", bounce.diagnostic)
+        table.add_row(
+            shown(bounce.recipient),
+            bounce.kind,
+            shown(bounce.status or ""),
+            shown(bounce.diagnostic, lines=True),
+        )
     out_console.print(table)
