@@ -17,7 +17,11 @@ Four ways, one per mailing (see :mod:`dispatch.settings`):
 A command is split like a shell would (:func:`shlex.split`) but run without a shell;
 its standard output, stripped, is the secret. It runs each time a connection opens,
 so a long run gets fresh tokens. The secret is never put in a message, a log line or
-the journal: a failing command is reported by its exit status and its error output.
+the journal: a failing command is reported by its program's name (its command line
+may hold a secret), its exit status and its error output.
+
+No secret is sent unencrypted: with ``security = "none"`` a sign-in is refused unless
+the relay is on this machine (:attr:`~dispatch.settings.SmtpSettings.signs_in_in_clear`).
 """
 
 from __future__ import annotations
@@ -166,7 +170,7 @@ def _run(command: str, setting: str, settings: SmtpSettings) -> str:
             "wait for input (it gets none)."
         ) from None
     if status != 0:
-        said = _hidden(" ".join(err.decode("utf-8", "replace").split())[:300], argv[1:])
+        said = _hidden(" ".join(err.decode("utf-8", "replace").split()), argv[1:])[:300]
         raise RelayError(
             f"{what} failed with exit status {status}"
             + (f" ({said})" if said else "")
