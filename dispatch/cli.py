@@ -1049,9 +1049,27 @@ def report(mailing: Path, out: Path, contacts: Path | None) -> None:
 # -- approval, archive, bounces --------------------------------------------------------
 
 
+def _approver(name: str) -> str:
+    """The name given with ``--by``: recorded in the journal and shown, so it must be
+    a name (a usage error, exit 2, before anything is written)."""
+    if not name.strip():
+        raise click.BadParameter("give the name of the person who approves.")
+    if terminal_safe(name) != name:
+        raise click.BadParameter(
+            f'"{terminal_safe(name)}" holds control characters; give the name as text.'
+        )
+    return name.strip()
+
+
 @main.command(short_help="Freeze a mailing's messages: send then sends exactly these.")
 @click.argument("mailing", type=click.Path(path_type=Path))
-@click.option("--by", required=True, metavar="NAME", help="Who approves (recorded and shown).")
+@click.option(
+    "--by",
+    required=True,
+    metavar="NAME",
+    callback=lambda _ctx, _param, value: _approver(value),
+    help="Who approves (recorded and shown).",
+)
 @click.option(
     "--contacts",
     type=click.Path(path_type=Path, dir_okay=False),

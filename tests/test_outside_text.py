@@ -180,7 +180,7 @@ def test_bounces_and_status_show_a_hostile_diagnostic_as_text(
     assert_shown_as_text(out + err, seen)
 
 
-def test_approve_by_a_hostile_name_shows_it_and_the_approval_is_in_force(
+def test_approve_by_a_name_with_markup_shows_it_and_one_with_controls_is_refused(
     make_mailing: MakeMailing, make_workbook: WorkbookFactory
 ) -> None:
     mailing, workbook = make_mailing(), make_workbook()
@@ -188,6 +188,11 @@ def test_approve_by_a_hostile_name_shows_it_and_the_approval_is_in_force(
     assert code == 0, err
     assert "approved by Jane [/Doe] at " in " ".join(out.split())
 
+    approved = sorted((mailing.parent / "approved").iterdir())
+
+    # A "name" with control sequences is refused before anything is written.
     code, out, err = run("approve", mailing, "--contacts", workbook, "--by", HOSTILE)
-    assert code == 0, err
-    assert_shown_as_text(out + err)
+    assert code == 2
+    assert not [c for c in CONTROLS if c in out + err]
+    assert "holds control characters; give the name as text" in err
+    assert sorted((mailing.parent / "approved").iterdir()) == approved
