@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from hypothesis import given
+from hypothesis import strategies as st
+from rich.console import Console
+from rich.table import Table
 
+from dispatch.cli import shown
 from dispatch.journal import Journal
 from dispatch.safe_text import terminal_safe
 from tests.conftest import CATEGORIES, WorkbookFactory, person
@@ -62,6 +67,31 @@ def test_a_value_is_shown_with_every_control_character_as_its_escape() -> None:
 
 MARKUP = "Jane [/Doe] [link=https://evil.example]click[/link] [red]"
 HOSTILE_NAME = "contacts [red] \x1b]0;t\x07.xlsx"
+
+
+#: Text a hostile sender would try: markup, backslashes, brackets, controls, anything.
+ANY_TEXT = st.text(
+    st.one_of(
+        st.sampled_from(list("[]/\\=#@:;abc \n\t\r\x1b\x07\x9b\x9d\u202e")),
+        st.characters(codec="utf-8"),
+    )
+)
+
+
+@given(ANY_TEXT)
+def test_any_text_is_printed_as_it_is_and_nothing_else(text: str) -> None:
+    safe = terminal_safe(text)
+    assert not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in safe)
+    assert not any(0xD800 <= ord(c) < 0xE000 for c in safe)
+    console = Console(width=1000, record=True, color_system=None, emoji=False)
+    with console.capture() as captured:
+        console.print(f"[bold]Said:[/bold] [italic]{shown(text)}[/italic]")  # markup around
+        table = Table("Words")
+        table.add_row(shown(text, lines=True))
+        console.print(table)
+    said = captured.get()
+    assert said.startswith(f"Said: {safe}\n")  # every character shown, none taken as markup
+    assert not any(ord(c) < 0x20 and c != "\n" for c in said)
 
 
 def test_check_shows_markup_in_a_workbook_cell_and_a_hostile_file_name_as_text(
