@@ -11,14 +11,14 @@ import functools
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from pydantic import ValidationError
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -30,6 +30,7 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
@@ -72,14 +73,31 @@ LOG_WIDTH = 1000
 LOG_MIN_ITEMS = 100
 
 
+class SafeConsole(Console):
+    """A console that writes no control character but its own: any that reaches it in
+    a text (a value printed without :func:`shown`) is written as its escape
+    (:func:`~dispatch.safe_text.terminal_safe`). Rich's own codes (styles, cursor moves
+    of the progress bars) are not in the text of a segment, and pass."""
+
+    def render(
+        self, renderable: RenderableType, options: ConsoleOptions | None = None
+    ) -> Iterable[Segment]:
+        for segment in super().render(renderable, options):
+            if segment.control is None:
+                safe = terminal_safe(segment.text, lines=True)
+                if safe != segment.text:
+                    segment = Segment(safe, segment.style)
+            yield segment
+
+
 def make_console(*, stderr: bool = False) -> Console:
     """A console that wraps words (never cuts them) at the terminal's width, or, when
     the output is a log (no terminal, no ``COLUMNS``), writes each line whole and
     tables up to :data:`LOG_WIDTH` columns wide."""
     probe = Console(stderr=stderr)
     if probe.is_terminal or os.environ.get("COLUMNS", "").strip().isdigit():
-        return Console(stderr=stderr, highlight=False, emoji=False)
-    return Console(stderr=stderr, highlight=False, emoji=False, soft_wrap=True, width=LOG_WIDTH)
+        return SafeConsole(stderr=stderr, highlight=False, emoji=False)
+    return SafeConsole(stderr=stderr, highlight=False, emoji=False, soft_wrap=True, width=LOG_WIDTH)
 
 
 out_console = make_console()

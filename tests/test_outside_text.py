@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 from rich.table import Table
 
-from dispatch.cli import shown
+from dispatch.cli import make_console, shown
 from dispatch.journal import Journal
 from dispatch.safe_text import terminal_safe
 from tests.conftest import CATEGORIES, WorkbookFactory, person
@@ -92,6 +92,26 @@ def test_any_text_is_printed_as_it_is_and_nothing_else(text: str) -> None:
     said = captured.get()
     assert said.startswith(f"Said: {safe}\n")  # every character shown, none taken as markup
     assert not any(ord(c) < 0x20 and c != "\n" for c in said)
+
+
+def test_a_control_character_that_reaches_a_console_is_written_as_its_escape(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The safety net under shown(): a value printed without it still drives nothing."""
+    monkeypatch.setenv("COLUMNS", "120")
+    console = make_console()
+    with console.capture() as captured:
+        console.print(f"[bold]{HOSTILE}", markup=False)
+        table = Table("Reply")
+        table.add_row(HOSTILE.replace("[", "("))
+        console.print(table)
+    said = captured.get()
+    assert not [c for c in CONTROLS if c in said]
+    first = said.splitlines()[0]
+    assert first.startswith("[bold]Jane [/Doe] [link=https://evil.example]click[/link] ")
+    assert "\\x1b]0;owned" in first  # (Rich drops BEL itself)
+    assert "\\x1b]52;c;ZXZpbA==" in first
+    assert "\\x1b[2J \\x9b31m end" in first
 
 
 def test_check_shows_markup_in_a_workbook_cell_and_a_hostile_file_name_as_text(
