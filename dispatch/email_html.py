@@ -49,15 +49,51 @@ def _is_logo(tag: str, attrs: list[tuple[str, str | None]]) -> bool:
     )
 
 
+_TABLE = '<table role="presentation" class="{}" cellpadding="0" cellspacing="0" border="0">'
+_VOID = frozenset(
+    "area base br col embed hr img input link meta source track wbr".split()  # noqa: SIM905
+)
+
+
+def _classes(attrs: list[tuple[str, str | None]]) -> list[str]:
+    return next((v or "" for k, v in attrs if k == "class"), "").split()
+
+
+def _as_table(tag: str, classes: list[str], parent: str) -> tuple[str, str] | None:
+    """The table markup (start, end) that stands for an element laid out by floats in the
+    letter: Outlook's Word engine ignores floats, and a client that drops ``<style>`` ran
+    "Réf. :" into its value and a paragraph's number into its text.
+
+    ``dl.reference``/``dl.contact``: a label and its value, side by side, a row each;
+    ``.numbered``: the paragraph's number beside its text.
+    """
+    if tag == "dl" and ("reference" in classes or "contact" in classes):
+        return _TABLE.format(" ".join(classes)), "</table>"
+    if parent == "dl-table" and tag == "dt":
+        return '<tr><td class="dt" valign="top">', "</td>"
+    if parent == "dl-table" and tag == "dd":
+        return '<td class="dd" valign="top">', "</td></tr>"
+    if tag == "div" and "numbered" in classes:
+        return _TABLE.format("numbered") + "<tr>", "</tr></table>"
+    if parent == "numbered" and "num" in classes:
+        return '<td class="num" valign="top">', "</td>"
+    if parent == "numbered" and "text" in classes:
+        return '<td class="text" valign="top">', "</td>"
+    return None
+
+
 class _Strip(HTMLParser):
     """Echoes HTML as written, less comments, style sheets and scripts; adds the meta tags
-    and the e-mail stylesheet at the start of ``<head>``."""
+    and the e-mail stylesheet at the start of ``<head>``; lays out with tables what the
+    letter lays out with floats (see :func:`_as_table`)."""
 
     def __init__(self, head: str) -> None:
         super().__init__(convert_charrefs=False)
         self.out: list[str] = []
         self.head = head
         self.skipping: str | None = None  # inside <style> or <script>: drop their text
+        # per open element: its tag, the end tag to write, what its children are in
+        self.open: list[tuple[str, str, str]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("style", "script"):
@@ -67,7 +103,19 @@ class _Strip(HTMLParser):
             return
         if _is_logo(tag, attrs):
             return
-        self.out.append(self.get_starttag_text() or "")
+        if tag in _VOID:
+            self.out.append(self.get_starttag_text() or "")
+            return
+        classes = _classes(attrs)
+        parent = self.open[-1][2] if self.open else ""
+        table = _as_table(tag, classes, parent)
+        if table is None:
+            self.out.append(self.get_starttag_text() or "")
+            self.open.append((tag, f"</{tag}>", ""))
+        else:
+            self.out.append(table[0])
+            kind = "dl-table" if tag == "dl" else "numbered" if "numbered" in classes else ""
+            self.open.append((tag, table[1], kind))
         if tag == "head" and self.head:
             self.out.append(self.head)
             self.head = ""
@@ -83,7 +131,14 @@ class _Strip(HTMLParser):
         if tag == self.skipping:
             self.skipping = None
             return
-        self.out.append(f"</{tag}>")
+        if not any(name == tag for name, _, _ in self.open):
+            self.out.append(f"</{tag}>")  # a stray end tag: as written
+            return
+        while self.open:  # elements left open inside it end with it, as a browser ends them
+            name, end, _ = self.open.pop()
+            self.out.append(end)
+            if name == tag:
+                return
 
     def handle_data(self, data: str) -> None:
         if self.skipping is None:

@@ -68,26 +68,17 @@ NBSP = "\u00a0"  # NO-BREAK SPACE
 NNBSP = "\u202f"  # NARROW NO-BREAK SPACE
 EN_DASH = "\u2013"
 
-#: Place names for common IANA zones, per language, used in ``heure de Genève`` /
-#: ``Geneva time``. ``Europe/Zurich`` is the zone of Geneva (there is no ``Europe/Geneva``).
-#: A zone not listed falls back to Babel's exemplar city; ``zone_place=`` overrides both.
+#: The secretariat's own place names, where Unicode CLDR's (through Babel: the exemplar
+#: city of each zone, in each language) are not what its letters say. Every other zone
+#: is named by CLDR: ``Africa/Addis_Ababa`` is ``Addis-Abeba`` / ``Addis Ababa``,
+#: ``Africa/Cairo`` ``Le Caire`` / ``Cairo``. ``zone_place=`` overrides both.
 ZONE_PLACES: dict[str, dict[str, str]] = {
+    # Geneva is the seat, in the zone of Zurich (there is no Europe/Geneva): CLDR says Zurich.
     "Europe/Zurich": {"fr": "Genève", "en": "Geneva"},
-    "Europe/Paris": {"fr": "Paris", "en": "Paris"},
-    "Europe/Brussels": {"fr": "Bruxelles", "en": "Brussels"},
-    "Europe/London": {"fr": "Londres", "en": "London"},
-    "America/New_York": {"fr": "New York", "en": "New York"},
-    "America/Montreal": {"fr": "Montréal", "en": "Montreal"},
-    "America/Toronto": {"fr": "Toronto", "en": "Toronto"},
-    "Africa/Kigali": {"fr": "Kigali", "en": "Kigali"},
-    "Africa/Addis_Ababa": {"fr": "Addis-Abeba", "en": "Addis Ababa"},
-    "Africa/Nairobi": {"fr": "Nairobi", "en": "Nairobi"},
-    "Africa/Cairo": {"fr": "Le Caire", "en": "Cairo"},
-    "Asia/Dubai": {"fr": "Dubaï", "en": "Dubai"},
-    "Asia/Bangkok": {"fr": "Bangkok", "en": "Bangkok"},
+    # CLDR names the capital's time after Kolkata ("Calcutta" in French).
     "Asia/Kolkata": {"fr": "New Delhi", "en": "New Delhi"},
-    "Asia/Tokyo": {"fr": "Tokyo", "en": "Tokyo"},
-    "Asia/Singapore": {"fr": "Singapour", "en": "Singapore"},
+    # A link to America/Toronto in the zone database: CLDR would say Toronto.
+    "America/Montreal": {"fr": "Montréal", "en": "Montreal"},
 }
 
 _UTC_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "Etc/Zulu", "Zulu", "UCT", "Universal"})
@@ -366,8 +357,9 @@ def zone_label(
 ) -> str:
     """The time of a place, with its UTC offset on date ``on``, computed, never typed.
 
-    The place comes from ``zone_place`` (the mailing file), else :data:`ZONE_PLACES`, else
-    Babel's city for the zone. ``offset=False`` leaves the offset out (``on`` not needed).
+    The place comes from ``zone_place`` (the mailing file), else :data:`ZONE_PLACES` (the
+    secretariat's own names), else CLDR's city for the zone, through Babel.
+    ``offset=False`` leaves the offset out (``on`` not needed).
     ``label`` names the time as the letter writes it instead (``EST``; the offset is
     still computed for the zone): ``EST (UTC−4)``.
 

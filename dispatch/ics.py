@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # icalendar is imported by build_ics: no start-up cost for ot
     from icalendar import Event as VEvent
 
 from dispatch import languages
+from dispatch.links import url_target
 from dispatch.mailing import Event, Mailing
 from dispatch.typography import typeset
 
@@ -103,7 +104,10 @@ def build_ics(mailing: Mailing, lang: str) -> bytes | None:
     description = _typeset(_description(mailing, event, lang), lang)
     vevent.add("description", description, parameters={"LANGUAGE": lang})
     vevent.add("status", "CONFIRMED")
-    vevent.add("transp", "OPAQUE")
+    # An all-day event of several days (a conference, a forum) is not a block of busy
+    # time: OPAQUE marked the recipients busy for 5 or 11 whole days.
+    all_days = event.start_time is None and event.last_day > event.start
+    vevent.add("transp", "TRANSPARENT" if all_days else "OPAQUE")
     calendar.add_component(vevent)
 
     if event.start_time is not None:
@@ -162,11 +166,11 @@ def _link(event: Event, keys: tuple[str, ...]) -> str | None:
     ...       _PAGE_KEYS)  # doctest: +SKIP
     'b'
     """
-    by_key = {key.lower(): url for key, url in event.links.items()}
+    by_key = {key.lower(): url_target(url) for key, url in event.links.items()}
     for key in keys:
         if key in by_key:
             return by_key[key]
-    return next(iter(event.links.values()), None)
+    return next(iter(by_key.values()), None)
 
 
 def _labels(lang: str) -> languages.Labels:
@@ -219,5 +223,5 @@ def _description(mailing: Mailing, event: Event, lang: str) -> str:
         lines.append("")
         for key, url in event.links.items():
             label = link_label(mailing, key, lang)
-            lines.append(f"{label}{_labels(lang).colon} {url}")
+            lines.append(f"{label}{_labels(lang).colon} {url_target(url)}")
     return "\n".join(lines)

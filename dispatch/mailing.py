@@ -204,10 +204,18 @@ class Event(_Model):
     languages: list[str] = []
     links: dict[str, str] = {}
     registration_deadline: date | None = None
+    # The templates' standard registration paragraph, only when the mailing asks for it:
+    # a deadline alone added a paragraph nobody wrote (and repeated the letter's own).
+    registration_paragraph: StrictBool = False
     fee: Text | None = None
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Event:
+        if self.registration_paragraph and self.registration_deadline is None:
+            raise ValueError(
+                "registration_paragraph is true but registration_deadline is not given: "
+                "the paragraph says 'register by' that date"
+            )
         if self.end is not None and self.end < self.start:
             raise ValueError("end is before start: the event must end on or after its first day")
         if (self.start_time is None) != (self.end_time is None) and self.end_time is not None:
@@ -304,6 +312,36 @@ class Layout(_Model):
     signatory_columns: int | None = Field(default=None, ge=1, le=SIGNATORY_COLUMNS_MAX)
 
 
+#: Who is closed with "haute considération" (not "considération distinguée"), by default:
+#: words of the addressee's civility, function or salutation (whole words, any case).
+HIGH_CONSIDERATION = (
+    "ministre",
+    "minister",
+    "ambassadeur",
+    "ambassadrice",
+    "ambassador",
+    "excellence",
+    "excellency",
+    "S.E.",
+    "H.E.",
+)
+
+
+class Consideration(_Model):
+    """The degree of the closing: "haute considération" to whom ``high`` names.
+
+    ``high``: words that, found in one of the addressee's ``columns`` (whole words, any
+    case), call for ``haute considération``: ministers and ambassadors by default.
+    """
+
+    high: list[OneLine] = list(HIGH_CONSIDERATION)
+    columns: list[Literal["civility", "function", "organisation", "salutation"]] = [
+        "civility",
+        "function",
+        "salutation",
+    ]
+
+
 class Annex(_Model):
     """An annex listed in the letter, optionally a file attached to every message.
 
@@ -331,6 +369,7 @@ class Mailing(_Model):
     subject: Text
     salutation: Text | None = None
     closing: Text | None = None
+    consideration: Consideration = Consideration()
     numbered: StrictBool = False
     event: Event | None = None
     deadline: Deadline | None = None

@@ -16,8 +16,10 @@ URL stays an underscore, a list keeps the numbers it was written with.
 
 from __future__ import annotations
 
+import re
 from collections.abc import MutableSequence, Sequence
 from functools import cache
+from itertools import pairwise
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -42,6 +44,35 @@ def parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True, "linkify": True, "typographer": False})
     md.enable("linkify")
     return md
+
+
+#: An item that carries its own label: "a) …", "(b) …", "iv. …", "12) …".
+_OWN_LABEL = re.compile(r"\(?(?:[a-z]|[ivx]{1,5}|[0-9]{1,3})[.)]\s", re.IGNORECASE)
+
+#: The style of a bullet list whose items carry their own labels: no bullet besides.
+LABELLED_STYLE = "list-style-type: none; padding-left: 1.5em"
+
+
+def _mark_labelled_lists(tokens: Sequence[Token]) -> None:
+    """Mark (``meta["labelled"]``) each bullet list whose every item starts with its own
+    label (``- a) …``): a bullet before ``a)`` would be a second marker."""
+    opens: list[tuple[Token, list[bool]]] = []
+    for i, token in enumerate(tokens):
+        if token.type in ("bullet_list_open", "ordered_list_open"):
+            opens.append((token, []))
+        elif token.type in ("bullet_list_close", "ordered_list_close"):
+            opened, items = opens.pop()
+            opened.meta["labelled"] = (
+                opened.type == "bullet_list_open" and bool(items) and all(items)
+            )
+        elif token.type == "list_item_open" and opens:
+            first = next((t for t in tokens[i + 1 :] if t.type not in ("paragraph_open",)), None)
+            labelled = (
+                first is not None
+                and first.type == "inline"
+                and bool(_OWN_LABEL.match(first.content))
+            )
+            opens[-1][1].append(labelled)
 
 
 def _item_numbers(tokens: Sequence[Token]) -> None:
@@ -81,8 +112,12 @@ def to_html(source: str) -> str:
     md = parser()
     tokens = md.parse(source)
     _item_numbers(tokens)
+    _mark_labelled_lists(tokens)
     parens: list[bool] = []
     for token in tokens:
+        if token.type == "bullet_list_open" and token.meta.get("labelled"):
+            token.attrSet("class", "labelled")
+            token.attrSet("style", LABELLED_STYLE)
         if token.type == "ordered_list_open":
             parens.append(token.markup == ")")
             if token.markup == ")":
@@ -99,12 +134,23 @@ def to_html(source: str) -> str:
                 token.attrSet(
                     "style", f"counter-reset: list-item {number}; counter-increment: none"
                 )
-        elif token.type == "inline" and parens and parens[-1] and _first_in_item(tokens, token):
+        elif token.type == "inline":
+            _https_for_www(token.children or [])
+        if token.type == "inline" and parens and parens[-1] and _first_in_item(tokens, token):
             marker = Token("html_inline", "", 0)
             number = _item_of(tokens, token).meta["number"]
             marker.content = f'<span class="marker">{number})</span>\u00a0'
             token.children = [marker, *(token.children or [])]
     return str(md.renderer.render(tokens, md.options, {})).strip()
+
+
+def _https_for_www(children: Sequence[Token]) -> None:
+    """A typed ``www.…`` address links to ``https://`` (linkify's default is ``http://``)."""
+    for child, following in pairwise(children):
+        if child.type == "link_open" and child.markup == "linkify":
+            href = str(child.attrGet("href") or "")
+            if href.startswith("http://") and "://" not in following.content:
+                child.attrSet("href", "https://" + href.removeprefix("http://"))
 
 
 def _item_of(tokens: Sequence[Token], inline: Token) -> Token:
@@ -145,6 +191,7 @@ def to_text(source: str, links: MutableSequence[str] | None = None) -> str:
     """
     tokens = parser().parse(source)
     _item_numbers(tokens)
+    _mark_labelled_lists(tokens)
     out: list[str] = []
     prefixes: list[str] = []  # the indentation of each open list or quote
     markers: list[str] = []  # the marker of each open list ("•", or ")" / "." for numbers)
@@ -155,14 +202,20 @@ def to_text(source: str, links: MutableSequence[str] | None = None) -> str:
         if kind in ("bullet_list_open", "ordered_list_open"):
             if not markers and out and out[-1] != "":
                 out.append("")  # a blank line before a list, none before a nested one
-            markers.append("•" if kind == "bullet_list_open" else token.markup)
+            labelled = token.meta.get("labelled")
+            markers.append(
+                ("" if labelled else "•") if kind == "bullet_list_open" else token.markup
+            )
         elif kind in ("bullet_list_close", "ordered_list_close"):
             markers.pop()
             if not markers:
                 out.append("")
         elif kind == "list_item_open":
             mark = markers[-1]
-            pending = "• " if mark == "•" else f"{token.meta.get('number', 1)}{mark} "
+            if mark in ("•", ""):
+                pending = "• " if mark else "  "  # an item with its own label: no bullet
+            else:
+                pending = f"{token.meta.get('number', 1)}{mark} "
             widths.append(len(pending))
         elif kind == "list_item_close":
             if pending:  # an empty item

@@ -102,6 +102,12 @@ def content_digest(letter: Letter, cc: Sequence[str], attachments: Sequence[Atta
     return digest.hexdigest()
 
 
+def reply_address(mailing: Mailing) -> str | None:
+    """Where replies go: ``sender.reply_to``, else the contact the letter names, else none
+    (replies then reach the From address, often a ``…-circulars@`` mailbox nobody reads)."""
+    return mailing.sender.reply_to or mailing.contact.email or None
+
+
 def _sender_name(mailing: Mailing, lang: str) -> str:
     if mailing.sender.name is not None and mailing.sender.name.has(lang):
         return mailing.sender.name.get(lang)
@@ -123,8 +129,9 @@ def _header_lines(
     lines.append(("To", _mailboxes("To", [(person.full_name, person.email)])))
     if cc:
         lines.append(("Cc", _mailboxes("Cc", [("", a) for a in cc])))
-    if mailing.sender.reply_to:
-        lines.append(("Reply-To", _mailboxes("Reply-To", [("", mailing.sender.reply_to)])))
+    reply_to = reply_address(mailing)
+    if reply_to:
+        lines.append(("Reply-To", _mailboxes("Reply-To", [("", reply_to)])))
     lines.append(("Subject", fold("Subject", letter.subject)))
     lines.append(("Date", _folded("Date", format_datetime(when))))
     msgid = msgid or message_id(mailing, person.key)

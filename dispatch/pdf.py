@@ -291,7 +291,9 @@ _EXTERNAL_LINK = re.compile(
 # A word that hyphenation would cut (7 letters or more: hyphenate-limit-chars in
 # print.css); those with a capital or a digit are not cut (see _wrap_proper).
 _PROPER = re.compile(r"(?<![&#\w\u2011-])\w[\w\u2011-]{5,}\w(?![\w\u2011])")
-_URL_HEAD = re.compile(r"([a-z][a-z0-9+.-]*://[^/?#\s]+)(.*)", re.DOTALL | re.IGNORECASE)
+_URL_HEAD = re.compile(
+    r"((?:[a-z][a-z0-9+.-]*://|www\.)[^/?#\s]+)(.*)", re.DOTALL | re.IGNORECASE
+)  # "https://www.itu.int", "www.wsis.org": scheme and host on one line
 
 
 def _url_html(url: str) -> str:
@@ -364,16 +366,22 @@ def _keep_dates_together(html: str, body: str) -> str:
     )
 
 
-_NB_HYPHENATED = re.compile(r"[\w.]*\u2011[\w.\u2011]*")
+_NB_HYPHENATED = re.compile(r"[\w./–-]*[\u2011\u2060][\w./–\u2011\u2060-]*")
 
 
 def _nowrap_hyphens(text: str) -> str:
     """``CEE‑ONU`` (U+2011, which the house font lacks: it would come from a fallback
-    font) printed as ``CEE-ONU`` with an ordinary hyphen, on one line."""
-    if "\u2011" not in text:
+    font) printed as ``CEE-ONU`` with an ordinary hyphen, on one line; so too the words
+    keep_together joined with U+2060 (``2021–2022``, ``BDT/DIR/105``), without it."""
+    if "\u2011" not in text and "\u2060" not in text:
         return text
     return _NB_HYPHENATED.sub(
-        lambda m: f'<span class="nowrap">{m.group().replace(chr(0x2011), "-")}</span>', text
+        lambda m: (
+            '<span class="nowrap">'
+            + m.group().replace("\u2011", "-").replace("\u2060", "")
+            + "</span>"
+        ),
+        text,
     )
 
 

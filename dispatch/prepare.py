@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dispatch.advice import letter_warnings
 from dispatch.contacts import Addressee, Contacts, load_contacts, select
 from dispatch.errors import InvalidInput, Location, Problem
 from dispatch.mailing import Mailing, declared_contacts, load_mailing
@@ -244,7 +245,7 @@ def prepare(
         contacts=contacts,
         letters=letters,
         templates=templates,
-        warnings=list(contacts.warnings),
+        warnings=list(contacts.warnings) + letter_warnings(mailing, letters),
         distinct_letters=distinct,
         only=tuple(only),
         category=tuple(category),

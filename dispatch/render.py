@@ -17,9 +17,10 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, TypeVar
 
+from anyascii import anyascii
 from babel import Locale
 from markupsafe import Markup
 
@@ -28,6 +29,7 @@ from dispatch.contacts import Addressee, Contacts
 from dispatch.distinct import DistinctLetter
 from dispatch.errors import Location, Problem, TemplateError
 from dispatch.letterhead import letterhead_values
+from dispatch.links import link_bare_urls
 from dispatch.mailing import Mailing, Text, signatory_columns
 from dispatch.markdown import link_list
 from dispatch.placeholders import Namespace, Unset, UnsetField
@@ -87,8 +89,13 @@ def language_name(code: str, lang: str) -> str:
 
 
 def slug(text: str, limit: int = 40) -> str:
-    """A file-name-safe ASCII slug: ``slug("Ministère des Postes") == "ministere-des-postes"``."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    """A file-name-safe ASCII slug: ``slug("Ministère des Postes") == "ministere-des-postes"``.
+
+    Transliterated by anyascii, so that every name keeps its letters: ``Œillet`` is
+    ``oeillet`` (dropping what NFKD cannot decompose made it ``illet``), ``Ærø`` is
+    ``aero``, ``Ørsted`` ``orsted``, ``Łódź`` ``lodz``, ``Дмитрий`` ``dmitriy``.
+    """
+    ascii_text = anyascii(unicodedata.normalize("NFC", text))
     out = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return out[:limit].rstrip("-")
 
@@ -118,6 +125,7 @@ def shared_values(mailing: Mailing, contacts: Contacts, lang: str) -> dict[str, 
                 "languages": [language_name(code, lang) for code in event.languages],
                 "links": Namespace(dict(event.links), "event.links"),
                 "registration_deadline": event.registration_deadline,
+                "registration_paragraph": event.registration_paragraph,
                 "fee": _get(event.fee, lang),
                 "zone_label": event.zone_label,
             },
@@ -260,6 +268,59 @@ def addressee_values(person: Addressee) -> Namespace:
     )
 
 
+def _workbook_values(person: Addressee) -> list[str]:
+    """The addressee's cells that a letter may print (none of them becomes a link)."""
+    return [
+        person.civility,
+        person.first_name,
+        person.last_name,
+        person.function,
+        person.organisation,
+        person.country,
+        person.salutation,
+        person.email,
+    ]
+
+
+def salutation_of(mailing: Mailing, person: Addressee, lang: str) -> str:
+    """The letter's salutation: the addressee's own, else the mailing's, else the default."""
+    if person.salutation:
+        text = person.salutation
+        return text if text.endswith((",", ":")) else text + ","
+    return _get(mailing.salutation, lang) or languages.get(lang).salutation
+
+
+def names_a_person(salutation: str) -> bool:
+    """Whether a salutation names someone (``Dear Dr Solberg``), not ``Dear Sir/Madam``."""
+    return not _UNNAMED.match(salutation)
+
+
+def yours(salutation: str) -> str:
+    """The English complimentary close that agrees with ``salutation``: ``Yours
+    faithfully`` to ``Dear Sir/Madam``, ``Yours sincerely`` to a named person.
+
+    >>> yours("Dear Dr Solberg,"), yours("Dear Sir/Madam,")
+    ('Yours sincerely', 'Yours faithfully')
+    """
+    return "Yours sincerely" if names_a_person(salutation) else "Yours faithfully"
+
+
+def high_consideration(mailing: Mailing, person: Addressee) -> bool:
+    """Whether the closing owes this addressee ``haute considération``: a word of the
+    mailing's ``consideration.high`` (ministers, ambassadors, excellencies by default) in
+    their civility, function or salutation (``consideration.columns``)."""
+    said = " ".join(str(getattr(person, column)) for column in mailing.consideration.columns)
+    pattern = _words_pattern(tuple(mailing.consideration.high))
+    return bool(said.strip()) and pattern is not None and pattern.search(said) is not None
+
+
+@lru_cache(maxsize=16)
+def _words_pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One pattern for whole words, any case (compiled once per mailing, not per row)."""
+    alternatives = "|".join(re.escape(w.strip()) for w in words if w.strip())
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE) if alternatives else None
+
+
 class Renderer:
     """Renders the letters of one mailing with one template set; reuses identical letters."""
 
@@ -298,10 +359,7 @@ class Renderer:
         return self._shared[lang]
 
     def salutation(self, person: Addressee, lang: str) -> str:
-        if person.salutation:
-            text = person.salutation
-            return text if text.endswith((",", ":")) else text + ","
-        return _get(self.mailing.salutation, lang) or languages.get(lang).salutation
+        return salutation_of(self.mailing, person, lang)
 
     def _inline(
         self,
@@ -349,7 +407,13 @@ class Renderer:
         # The closing formula repeats the salutation without its final comma.
         base["salutation_in_closing"] = salutation.rstrip(",:").strip()
         # "Dear Sir/Madam," is closed "Yours faithfully,", a named salutation "Yours sincerely,".
-        base["named_salutation"] = not _UNNAMED.match(salutation)
+        base["named_salutation"] = names_a_person(salutation)
+        # For a closing written in the mailing: "{{ yours }}," follows the same rule.
+        base["yours"] = yours(salutation)
+        # The degree of the French closing: "haute considération" to a minister…
+        high = high_consideration(self.mailing, person)
+        base["high_consideration"] = high
+        base["consideration"] = "haute considération" if high else "considération distinguée"
         subject_text = attempt(
             lambda: self._inline(
                 self.mailing.subject.get(lang), lang, "text", "subject", dict(base, output="text")
@@ -413,7 +477,9 @@ class Renderer:
             template = self.templates.letter(self.mailing.template, lang, output)
             rendered_letter = render(template, context)
             if output == "html":
-                results[output] = typeset_html(rendered_letter, lang)
+                # The workbook's values stay text: an address in a cell is not linked.
+                linked = link_bare_urls(rendered_letter, _workbook_values(person))
+                results[output] = typeset_html(linked, lang)
             else:
                 results[output] = typeset(rendered_letter, lang)
                 if links:  # the addresses of the text's numbered links, at its end
@@ -435,6 +501,8 @@ class Renderer:
         )
         if self.agrees and not self.personal:
             key += (is_feminine(person),)
+        if not self.personal:
+            key += (high_consideration(self.mailing, person),)
         distinct = self._distinct.get(key)
         if distinct is None:
             distinct = self._distinct[key] = self._render(person, lang)

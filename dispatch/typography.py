@@ -13,7 +13,8 @@ French (the conventions of the Imprimerie nationale, as in French UN/ITU circula
   after ``n°`` and between a number and ``%``, a unit or a currency code (``25 %``,
   ``10 km``, ``1 500 CHF``);
 - U+202F NARROW NO-BREAK SPACE before ``;`` ``!`` ``?`` and inside ``« »``;
-- straight double quotes become ``« … »``, nested ``“ … ”``; ``'`` becomes ``’``;
+- straight double quotes become ``« … »``, nested ``“ … ”`` (one with no partner stays
+  as typed: ``12"``, never a lone ``«``); ``'`` becomes ``’``;
 - ``...`` becomes ``…``; ``76ème``, ``76eme``, ``76^{ème}`` become ``76e`` (``1ère`` →
   ``1re``); ``23h59`` becomes ``23 h 59``;
 - an en dash between two numbers of a range: ``6–16 juin``, ``2021–2022``;
@@ -22,7 +23,8 @@ French (the conventions of the Imprimerie nationale, as in French UN/ITU circula
   four-digit numbers, references (``70/125``), codes (``ISO 31000``, ``TSB 352``),
   telephone numbers (``+41 22 730 6240``) and postal codes stay as written.
 
-English: curly quotes ``“ … ”`` (nested ``‘ … ’``) and apostrophe ``’`` (also for an
+English: curly quotes ``“ … ”`` (nested ``‘ … ’``; ``'"Alfred"…'`` opens ``‘“``) and
+apostrophe ``’`` (also for an
 elided decade or year: ``the ’90s``, ``’21``), ``…``, no space
 before ``:`` ``;`` ``!`` ``?``, an en dash in number ranges, a no-break space between a
 number and a unit or currency code.
@@ -332,7 +334,14 @@ def _quotes(lang: Literal["fr", "en"]) -> Rule:
     # edits, so that spaces on the far side of a tag do not keep the mark from changing.
     def after_opening(text: str, i: int, mark: str) -> list[Edit]:
         end = _spaces_after(text, i + 1)
-        if end == len(text) or text[end].isspace() or text[end] in _BARE_AFTER_OPENING:
+        dotted_word = end + 1 < len(text) and text[end] == "." and _is_word(text[end + 1])
+        if (
+            end == len(text)
+            or text[end].isspace()
+            or (
+                text[end] in _BARE_AFTER_OPENING and not dotted_word  # « .docx »: a word
+            )
+        ):
             return [(i, i + 1, mark)]
         if end == i + 1:
             return [(i, i + 1, mark + NNBSP)]
@@ -356,13 +365,33 @@ def _quotes(lang: Literal["fr", "en"]) -> Rule:
         text = flow.text
         if '"' not in text and not (french and ("«" in text or "»" in text)):
             return
+        # A straight quote with no partner stays as typed (no lone «): the pairs are
+        # found again without it, until every one left has its partner.
+        unpaired: set[int] = set()
+        for _ in range(4):
+            edits, more = marks_of(flow, text, unpaired)
+            if not more:
+                break
+            unpaired |= more
+        yield from edits
+
+    def marks_of(flow: _Flow, text: str, skip: set[int]) -> tuple[list[Edit], set[int]]:
+        out: list[Edit] = []
+        opened: list[int] = []  # where each straight quote still open is (-1: a typed mark)
+        unpaired: set[int] = set()
         depth = 0
         floor, last = 0, ""  # where the last edit of this rule ends, and what it wrote
         for m in marks.finditer(text):
             i = m.start()
+            if i in skip:
+                continue
             mark = m.group()
             edits: list[Edit] = []
             if mark != '"':
+                if mark in "«“":
+                    opened.append(-1)
+                elif opened:
+                    opened.pop()
                 depth = depth + 1 if mark in "«“" else max(0, depth - 1)
                 if mark == "«":
                     edits = after_opening(text, i, mark)
@@ -371,7 +400,8 @@ def _quotes(lang: Literal["fr", "en"]) -> Rule:
             elif flow.allowed(i, i + 1):
                 before = text[i - 1] if i > 0 else " "
                 after = text[i + 1] if i + 1 < len(text) else " "
-                opens_here = before.isspace() or before in _OPENERS
+                # after a straight apostrophe too: '"Alfred"' is a quote in a quote
+                opens_here = before.isspace() or before in _OPENERS or before == "'"
                 closes_here = after.isspace() or after in _CLOSERS
                 # Clear from the neighbours ("x" y), else from what is open ("x"y" → closes).
                 is_opening = opens_here if opens_here != closes_here else depth == 0
@@ -381,7 +411,12 @@ def _quotes(lang: Literal["fr", "en"]) -> Rule:
                     else:
                         edits = [(i, i + 1, opening if depth == 0 else inner_opening)]
                     depth += 1
+                    opened.append(i)
+                elif not opened:
+                    unpaired.add(i)  # closes what was never opened: as typed
+                    continue
                 else:
+                    opened.pop()
                     depth = max(0, depth - 1)
                     if depth == 0 and french:
                         edits = before_closing(text, i, closing, floor, last)
@@ -389,7 +424,9 @@ def _quotes(lang: Literal["fr", "en"]) -> Rule:
                         edits = [(i, i + 1, closing if depth == 0 else inner_closing)]
             if edits:
                 floor, last = edits[-1][1], edits[-1][2]
-                yield from edits
+                out += edits
+        unpaired.update(i for i in opened if i >= 0)
+        return out, unpaired
 
     return rule
 
@@ -416,7 +453,7 @@ def _en_apostrophes(flow: _Flow) -> Iterator[Edit]:
         after = text[i + 1] if i + 1 < len(text) else " "
         opening = (
             (before.isspace() or before in _OPENERS)
-            and _is_word(after)
+            and (_is_word(after) or after in '“"')  # '"Alfred"…' opens ‘“
             and not _ELIDED_YEAR.match(text, i)
         )
         yield i, i + 1, "‘" if opening else "’"
@@ -488,7 +525,7 @@ def _fr_numero(flow: _Flow) -> Iterator[Edit]:
 
 
 _UNITS = (
-    "km²|km/h|km|cm|mm|m²|kg|MHz|GHz|kHz|THz|Hz|dBm|dBi|dB|kW|MW|GW|mW|kV|ms|min"
+    "km²|km/h|km|cm|mm|m²|m|kg|MHz|GHz|kHz|THz|Hz|dBm|dBi|dB|kW|MW|GW|mW|kV|ms|min"
     "|Gbit/s|Mbit/s|kbit/s|bit/s|Tbit/s|Go|Mo|Ko|To|GB|MB|kB|TB|°C|€"
 )
 _CURRENCIES = (
@@ -624,9 +661,11 @@ def _fr_thousands(flow: _Flow) -> Iterator[Edit]:
 # "p. 4"), a time from "a.m." ("8.30 a.m.") get U+00A0; the hyphen of an acronym joined to
 # a word in capitals ("CEE-ONU", "ONU-Femmes", "ITU-T") becomes U+2011 NON-BREAKING
 # HYPHEN. References such as "CL-22/006" stay as written (their right side is a number).
-# typeset() applies all but the dates: formatting.py writes dates with ordinary spaces and
-# its output must stay a fixed point of typeset() (a Subject header has no use for them
-# either); keep_together_fr/en, which the PDF applies (dispatch/pdf.py), include dates.
+# typeset() applies all but the dates and the U+2011: formatting.py writes dates with
+# ordinary spaces and its output must stay a fixed point of typeset() (a Subject header has
+# no use for them either), and a U+2011 changes what a string is (a search of the mailbox
+# for "RPM-ARB" would not find it), so typeset() even turns a typed one into "-".
+# keep_together_fr/en, which only the PDF applies (dispatch/pdf.py), include both.
 
 _FR_MONTHS = "janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre"
 _EN_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
@@ -651,9 +690,16 @@ _ABBREVIATION_NUMBER = re.compile(
 )
 _EN_TIME = re.compile(rf"[0-9](?P<a>{_SP})(?=(?:a\.m\.|p\.m\.)|(?:am|pm)(?!\w))")
 _ACRONYM_HYPHEN = re.compile(r"(?<![\w\u2011-])[A-Z][A-Z0-9]+(?P<h>-)(?=[A-Z])")
+#: U+2060 WORD JOINER: no break here. Only the PDF has it, and dispatch/pdf.py turns the
+#: word it joins into a span that print.css keeps on one line (the font has no glyph).
+WORD_JOINER = "\u2060"
+# A range of numbers ("(2021–2022)", "6–15 juin"): no break after its dash.
+_RANGE_DASH = re.compile(r"(?<![\w.,])[0-9]{1,4}–(?=[0-9]{1,4}(?![\w]))")
+# A short reference with slashes ("BDT/DIR/105", "CL-22/006", "A/70/1"): no break after one.
+_REFERENCE = re.compile(r"(?<![\w/.:\u2011-])[A-Z][\w\u2011-]*(?:/[\w\u2011-]+)+(?![\w/])")
 
 
-def _keep_together(lang: Literal["fr", "en"], *, dates: bool = True) -> Rule:
+def _keep_together(lang: Literal["fr", "en"], *, dates: bool = True, hyphens: bool = True) -> Rule:
     date_pattern = _FR_DATE if lang == "fr" else _EN_DATE
     month_year = _MONTH_YEAR[lang]
 
@@ -672,9 +718,20 @@ def _keep_together(lang: Literal["fr", "en"], *, dates: bool = True) -> Rule:
         if lang == "en":
             for m in _EN_TIME.finditer(text):
                 edits.append((m.start("a"), m.end("a"), NBSP))
-        if "-" in text:
+        if hyphens and "-" in text:
             for m in _ACRONYM_HYPHEN.finditer(text):
                 edits.append((m.start("h"), m.end("h"), "\u2011"))
+        if hyphens and "–" in text:
+            for m in _RANGE_DASH.finditer(text):
+                edits.append((m.end() - 1, m.end(), "–" + WORD_JOINER))
+        if hyphens and "/" in text:
+            for m in _REFERENCE.finditer(text):
+                if m.end() - m.start() <= 24:
+                    edits += [
+                        (m.start() + i, m.start() + i + 1, "/" + WORD_JOINER)
+                        for i, char in enumerate(m.group())
+                        if char == "/"
+                    ]
         seen: set[tuple[int, int]] = set()
         for edit in sorted(edits):
             if (edit[0], edit[1]) not in seen:
@@ -682,6 +739,15 @@ def _keep_together(lang: Literal["fr", "en"], *, dates: bool = True) -> Rule:
                 yield edit
 
     return rule
+
+
+def _plain_hyphens(flow: _Flow) -> Iterator[Edit]:
+    # U+2011 changes what a string is: a search for "CEE-ONU" does not find "CEE\u2011ONU".
+    # Typed (pasted from Word), it becomes a hyphen; the PDF puts its own back.
+    text = flow.text
+    if "\u2011" in text:
+        for m in re.finditer("\u2011", text):
+            yield m.start(), m.end(), "-"
 
 
 def keep_together_fr(text: str) -> str:
@@ -722,7 +788,7 @@ _PASSES: dict[str, tuple[tuple[Rule, ...], ...]] = {
             _currency_before,
             _number_ranges,
         ),
-        (_keep_together("fr", dates=False),),
+        (_keep_together("fr", dates=False, hyphens=False), _plain_hyphens),
     ),
     "en": (
         (
@@ -733,7 +799,7 @@ _PASSES: dict[str, tuple[tuple[Rule, ...], ...]] = {
             _currency_before,
             _number_ranges,
         ),
-        (_en_apostrophes, _keep_together("en", dates=False)),
+        (_en_apostrophes, _keep_together("en", dates=False, hyphens=False), _plain_hyphens),
     ),
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -141,4 +142,43 @@ def test_a_long_url_or_word_wraps_instead_of_widening_the_page(browser: Browser)
     page.set_content(email_html(letter))
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE
     assert url in page.inner_text("body").replace("\n", "")
+    page.close()
+
+
+_BESIDE = """(label) => {
+    const norm = (s) => s.replace(/\\s+/g, " ").trim();
+    const el = [...document.querySelectorAll("body *")].find(
+        (e) => e.children.length === 0 && norm(e.textContent) === label
+    );
+    if (!el) return null;
+    const value = el.nextElementSibling;
+    const a = el.getBoundingClientRect(), b = value.getBoundingClientRect();
+    return {sameLine: Math.abs(a.top - b.top) < 3, after: b.left >= a.right};
+}"""
+
+
+@pytest.mark.parametrize("styled", [True, False], ids=["styled", "every-style-removed"])
+def test_the_html_part_reads_right_with_or_without_its_styles(
+    browser: Browser, message: EmailMessage, styled: bool
+) -> None:
+    """Outlook's Word engine ignores floats and many clients drop <style>: the layout is
+    tables and inline styles, the footer's separators are text."""
+    part = message.get_body(("html",))
+    assert part is not None
+    html = part.get_content()
+    if not styled:
+        html = re.sub(r"<style\b.*?</style\s*>", "", html, flags=re.DOTALL | re.IGNORECASE)
+        assert "<style" not in html
+    page = browser.new_page(viewport={"width": PHONE, "height": 900})
+    page.route("**/*", _offline)
+    page.set_content(html)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE
+    footer = " ".join(page.inner_text("footer").split())
+    assert footer == (
+        "Place des Nations, 1211 Genève 20, Suisse · Tél. : +41 22 555 01 00 · "
+        "Courriel : secretariat@example.org"
+    )
+    for label in ("Réf. :", "Tél. :", "Courriel :", "1", "2"):
+        found = page.evaluate(_BESIDE, label)
+        assert found == {"sameLine": True, "after": True}, label
     page.close()

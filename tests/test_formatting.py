@@ -763,3 +763,35 @@ def test_a_legacy_abbreviation_is_refused_with_a_hint_never_panama(zone: str, hi
         time_range(time(8, 30), time(11, 30), "fr", zone=zone)
     with pytest.raises(ValueError, match="abbreviation"):
         zone_label(zone, "en", on=date(2021, 9, 20))
+
+
+@pytest.mark.parametrize(
+    ("zone", "fr", "en"),
+    [
+        ("Europe/Zurich", "heure de Genève", "Geneva time"),
+        ("America/New_York", "heure de New York", "New York time"),
+        ("Africa/Addis_Ababa", "heure d’Addis-Abeba", "Addis Ababa time"),
+        ("Europe/Brussels", "heure de Bruxelles", "Brussels time"),
+        ("Asia/Singapore", "heure de Singapour", "Singapore time"),
+        ("Asia/Kolkata", "heure de New Delhi", "New Delhi time"),
+    ],
+)
+def test_zone_places_come_from_cldr_but_for_the_secretariats_own(
+    zone: str, fr: str, en: str
+) -> None:
+    from dispatch.formatting import zone_label
+
+    assert zone_label(zone, "fr", offset=False) == fr
+    assert zone_label(zone, "en", offset=False) == en
+
+
+def test_the_zone_table_holds_only_what_cldr_says_otherwise() -> None:
+    from babel.dates import get_timezone, get_timezone_location
+
+    from dispatch.formatting import ZONE_PLACES
+
+    assert len(ZONE_PLACES) <= 5
+    for zone, names in ZONE_PLACES.items():
+        for lang, name in names.items():
+            cldr = get_timezone_location(get_timezone(zone), locale=lang, return_city=True)
+            assert cldr != name, f"{zone} ({lang}): CLDR says {name} already"

@@ -339,3 +339,19 @@ def test_the_calendar_file_is_utf_8() -> None:
     ics = build_ics(make_mailing(U4SSC), "fr")
     assert ics is not None
     assert "Réf.\u00a0: Circulaire".encode() in ics.replace(b"\r\n ", b"")
+
+
+def test_an_all_day_event_of_several_days_does_not_mark_anyone_busy() -> None:
+    assert str(only_event(parse(build_ics(make_mailing(WTDC), "en")))["TRANSP"]) == "TRANSPARENT"
+    one_day = {key: value for key, value in WTDC.items() if key != "end"}
+    assert str(only_event(parse(build_ics(make_mailing(one_day), "en")))["TRANSP"]) == "OPAQUE"
+    assert str(only_event(parse(build_ics(make_mailing(U4SSC), "en")))["TRANSP"]) == "OPAQUE"
+
+
+def test_a_link_without_a_scheme_is_written_with_https() -> None:
+    links = {"website": "www.wsis.org/forum"}
+    vevent = only_event(parse(build_ics(make_mailing({**U4SSC, "links": links}), "en")))
+    assert str(vevent["URL"]) == "https://www.wsis.org/forum"
+    assert str(vevent["LOCATION"]).endswith("https://www.wsis.org/forum")
+    assert "https://www.wsis.org/forum" in str(vevent["DESCRIPTION"])
+    assert "www.wsis.org/forum" not in str(vevent["DESCRIPTION"]).replace("https://www.", "")

@@ -353,7 +353,7 @@ def test_cmdt21_prints_its_annex_title_once_on_the_annex_page() -> None:
         (
             "bdt-dir-105",
             [
-                "Ref.: BDT Circular BDT/DIR/105 Geneva, 6 September 2021 - ITU Member States",
+                "Ref.: Circular BDT/DIR/105 Geneva, 6 September 2021 - ITU Member States",
                 "Subject: LETTER OF INVITATION – “Partner2Connect” meeting of the “Road to Addis” "
                 "event series, 20 September 2021, 08:30–11:30 EST",
                 "Dear Sir/Madam,",

@@ -200,3 +200,35 @@ def test_the_html_part_is_email_html_not_the_print_letter(
     assert "@page" not in html and "<!--" not in html
     assert 'name="color-scheme" content="light dark"' in html
     assert re.search(r'<p[^>]* style="[^"]*margin', html)  # the e-mail style, inlined
+
+
+def _reply_to(mailing: Path, workbook: Path) -> list[str]:
+    prepared = prepare(mailing, contacts_path=workbook)
+    composer = Composer(prepared, when=WHEN)
+    return [
+        str(email.message_from_bytes(composer.message_bytes(letter))["Reply-To"])
+        for letter in prepared.letters
+    ]
+
+
+def test_replies_go_to_the_contact_the_letter_names_not_the_sender(
+    make_mailing: MakeMailing, make_workbook: WorkbookFactory
+) -> None:
+    # MINIMAL_MAILING sends from tsb@example.org and names u4ssc@example.org as contact
+    assert set(_reply_to(make_mailing(), make_workbook())) == {"u4ssc@example.org"}
+
+
+def test_sender_reply_to_overrides_the_contact(
+    make_mailing: MakeMailing, make_workbook: WorkbookFactory
+) -> None:
+    text = MINIMAL_MAILING.replace(
+        'email = "tsb@example.org"', 'email = "tsb@example.org"\nreply_to = "desk@example.org"'
+    )
+    assert set(_reply_to(make_mailing(text), make_workbook())) == {"desk@example.org"}
+
+
+def test_without_contact_address_or_reply_to_there_is_no_reply_to(
+    make_mailing: MakeMailing, make_workbook: WorkbookFactory
+) -> None:
+    text = MINIMAL_MAILING.replace('email = "u4ssc@example.org"\n', "")
+    assert set(_reply_to(make_mailing(text), make_workbook())) == {"None"}

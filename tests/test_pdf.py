@@ -4,6 +4,7 @@ page 2, the house font embedded, and each distinct letter rendered once."""
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import re
 from html import escape
@@ -389,3 +390,31 @@ def test_a_letter_cannot_pull_a_local_file_from_outside_its_folders_into_the_pdf
     assert pdf.startswith(b"%PDF")
     assert any("outside the templates and mailing folders" in w for w in renderer.warnings)
     assert not any("ok.css" in w for w in renderer.warnings)
+
+
+def _line_tops(pdf: bytes, tmp_path: Path) -> list[float]:
+    """The top of each line of page 1, as pdftotext's layout reads them (in points)."""
+    import subprocess
+
+    path = tmp_path / "lines.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(
+        ["pdftotext", "-bbox-layout", "-f", "1", "-l", "1", str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [float(y) for y in re.findall(r'<line xMin="[^"]+" yMin="([^"]+)"', out)]
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_a_superscript_does_not_change_the_spacing_of_its_line(lang: str, tmp_path: Path) -> None:
+    words = "la session de l’Assemblée générale des Nations Unies se tiendra " * 6
+    html = (
+        f'<html lang="{lang}"><body><div class="body"><p>{words} 76<sup>e</sup> '
+        f"session, le 1<sup>er</sup> jour, {words}</p></div></body></html>"
+    )
+    tops = _line_tops(render_pdf(html), tmp_path)
+    assert len(tops) >= 6
+    gaps = {round(b - a, 1) for a, b in itertools.pairwise(tops)}
+    assert len(gaps) == 1, gaps  # every line of the paragraph the same distance apart

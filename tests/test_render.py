@@ -260,7 +260,11 @@ def test_a_personal_salutation_replaces_the_default_and_is_repeated_in_the_closi
     )
     (letter,) = prepared.letters
     assert "\nMonsieur le Ministre,\n" in letter.text
-    assert "Veuillez agréer, Monsieur le Ministre, l’assurance" in plain(letter.text)
+    # and, to a minister, with "haute considération" (issue 24 item 12)
+    assert (
+        "Veuillez agréer, Monsieur le Ministre, l’expression de ma haute considération."
+        in plain(letter.text)
+    )
 
 
 def test_a_category_addressed_but_absent_from_the_workbook_is_reported(
@@ -304,3 +308,105 @@ def test_cl23_24_consultation_sample_reproduces_seed_003() -> None:
         assert plain(line) in text, line
     en = next(x for x in prepared.letters if x.lang == "en" and not x.addressee.salutation)
     assert "by 12 September 2023, 23:59 Geneva time (UTC+2)." in plain(en.text)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Œillet", "oeillet"),
+        ("Ærø Ørsted", "aero-orsted"),
+        ("Łódź", "lodz"),
+        ("Дмитрий Иванов", "dmitriy-ivanov"),
+        ("Straße", "strasse"),
+        ("Ministère des Postes", "ministere-des-postes"),
+    ],
+)
+def test_every_name_keeps_its_letters_in_file_names(
+    make_mailing: Callable[..., Path], make_workbook: WorkbookFactory, name: str, expected: str
+) -> None:
+    prepared = prepare(
+        make_mailing(),
+        contacts_path=make_workbook([person("x@example.org", first_name="", last_name=name)]),
+    )
+    assert prepared.letters[0].stem.endswith(f"_{expected}")
+
+
+def _with_registration(extra: str) -> str:
+    return MINIMAL_MAILING.replace(
+        'languages = ["en"]\n', f'languages = ["en"]\nregistration_deadline = 2021-11-30\n{extra}'
+    )
+
+
+def test_a_registration_deadline_alone_adds_no_paragraph(
+    make_mailing: Callable[..., Path], make_workbook: WorkbookFactory
+) -> None:
+    prepared = prepare(make_mailing(_with_registration("")), contacts_path=make_workbook())
+    for letter in prepared.letters:
+        assert "inscrire" not in letter.text and "register" not in letter.text
+        assert "inscrire" not in letter.html and "register" not in letter.html
+
+
+def test_the_registration_paragraph_appears_when_the_mailing_asks_for_it(
+    make_mailing: Callable[..., Path], make_workbook: WorkbookFactory
+) -> None:
+    prepared = prepare(
+        make_mailing(_with_registration("registration_paragraph = true\n")),
+        contacts_path=make_workbook(),
+    )
+    fr = next(x for x in prepared.letters if x.lang == "fr")
+    en = next(x for x in prepared.letters if x.lang == "en")
+    assert "Les participants sont priés de s’inscrire avant le 30 novembre 2021." in fr.text
+    assert "Participants are kindly requested to register by 30 November 2021." in en.text
+
+
+def test_the_registration_paragraph_without_a_deadline_is_a_problem(
+    make_mailing: Callable[..., Path], make_workbook: WorkbookFactory
+) -> None:
+    text = MINIMAL_MAILING.replace(
+        'languages = ["en"]\n', 'languages = ["en"]\nregistration_paragraph = true\n'
+    )
+    with pytest.raises(InvalidInput, match="registration_deadline is not given"):
+        prepare(make_mailing(text), contacts_path=make_workbook())
+
+
+def _closing(letter_text: str) -> str:
+    return next(line for line in letter_text.splitlines() if line.startswith("Veuillez agréer"))
+
+
+def test_the_french_closing_owes_a_minister_or_an_ambassador_haute_consideration(
+    make_mailing: Callable[..., Path], make_workbook: WorkbookFactory
+) -> None:
+    prepared = prepare(
+        make_mailing(),
+        contacts_path=make_workbook(
+            [
+                person("m@example.org", civility="S.E. M.", function="Ministre des Postes"),
+                person("a@example.org", civility="Mme", function="Ambassadrice"),
+                person("d@example.org", civility="M.", function="Directeur général"),
+            ]
+        ),
+    )
+    closings = {x.addressee.email: _closing(x.text) for x in prepared.letters}
+    assert closings["m@example.org"].endswith("l’expression de ma haute considération.")
+    assert closings["a@example.org"].endswith("l’expression de ma haute considération.")
+    assert closings["d@example.org"].endswith("l’assurance de ma considération distinguée.")
+    html = next(x for x in prepared.letters if x.addressee.email == "m@example.org").html
+    assert "l’expression de ma haute considération." in html
+
+
+def test_the_mailing_says_who_is_owed_haute_consideration(
+    make_mailing: Callable[..., Path], make_workbook: WorkbookFactory
+) -> None:
+    text = MINIMAL_MAILING + '\n[consideration]\nhigh = ["directeur général"]\n'
+    prepared = prepare(
+        make_mailing(text),
+        contacts_path=make_workbook(
+            [
+                person("m@example.org", function="Ministre des Postes"),
+                person("d@example.org", function="Directeur général"),
+            ]
+        ),
+    )
+    closings = {x.addressee.email: _closing(x.text) for x in prepared.letters}
+    assert closings["d@example.org"].endswith("haute considération.")
+    assert closings["m@example.org"].endswith("considération distinguée.")

@@ -552,6 +552,7 @@ def test_the_docstring_examples_hold() -> None:
 
 
 # Line breaking: what a line may not separate (a date, a time, an acronym, "Rev. 1").
+WJ = "\u2060"  # WORD JOINER: the PDF keeps the word on one line (dispatch/pdf.py)
 KEEP_TOGETHER = [
     ("fr", "du 17 au 21 mai 2021", f"du 17 au 21{NB}mai{NB}2021"),
     ("fr", "le 1er juin", f"le 1er{NB}juin"),
@@ -559,8 +560,14 @@ KEEP_TOGETHER = [
     ("fr", "à 8 h 30", f"à 8{NB}h{NB}30"),
     ("fr", "la CEE-ONU et ONU-Femmes", "la CEE\u2011ONU et ONU\u2011Femmes"),
     ("fr", "l'UIT-T", "l’UIT\u2011T"),
-    ("fr", "Doc. C22/1 Rev. 1", f"Doc. C22/1 Rev.{NB}1"),
-    ("fr", "Circulaire CL-22/006", "Circulaire CL-22/006"),
+    ("fr", "Doc. C22/1 Rev. 1", f"Doc. C22/{WJ}1 Rev.{NB}1"),
+    # a short reference, a range of years or days: no break after its slash or its dash
+    ("fr", "Circulaire CL-22/006", f"Circulaire CL-22/{WJ}006"),
+    ("fr", "Circulaire BDT/DIR/105", f"Circulaire BDT/{WJ}DIR/{WJ}105"),
+    ("fr", "le programme (2021-2022)", f"le programme (2021–{WJ}2022)"),
+    ("fr", "CMDT, 6-15 juin", f"CMDT, 6–{WJ}15{NB}juin"),
+    ("en", "the programme (2021-2022)", f"the programme (2021–{WJ}2022)"),
+    ("en", "see A/70/1 and 2021-12-07", f"see A/{WJ}70/{WJ}1 and 2021-12-07"),
     (
         "fr",
         "voir https://www.itu.int/ITU-T/17 mai 2021",
@@ -594,7 +601,7 @@ def test_no_line_breaks_inside_dates_times_acronyms_and_references(
 @pytest.mark.parametrize(
     ("lang", "text", "expected"),
     [
-        ("fr", "du 17 au 21 mai 2021 (CEE-ONU)", "du 17 au 21 mai 2021 (CEE\u2011ONU)"),
+        ("fr", "du 17 au 21 mai 2021 (CEE-ONU)", "du 17 au 21 mai 2021 (CEE-ONU)"),
         ("en", "on 17 May 2021 (Rev. 1)", f"on 17 May 2021 (Rev.{NB}1)"),
     ],
 )
@@ -605,8 +612,48 @@ def test_typeset_leaves_dates_as_formatting_writes_them(
     assert typeset(text, lang) == expected
 
 
+@pytest.mark.parametrize(
+    ("lang", "text", "expected"),
+    [
+        ("fr", "BDT/RPM-ARB/Obs, RPM-ARB et CEE-ONU", "BDT/RPM-ARB/Obs, RPM-ARB et CEE-ONU"),
+        ("fr", "la CEE\u2011ONU (collé de Word)", "la CEE-ONU (collé de Word)"),
+        ("en", "ITU-T and UN\u2011Habitat", "ITU-T and UN-Habitat"),
+    ],
+)
+def test_typeset_never_writes_a_non_breaking_hyphen(lang: str, text: str, expected: str) -> None:
+    # U+2011 changes what a string is: a search of the mailbox for "RPM-ARB" must find it.
+    # Only the PDF (keep_together_fr/en) holds an acronym's hyphen on one line.
+    assert typeset(text, lang) == expected
+    assert "\u2011" not in str(typeset_html(f"<p>{escape(text)}</p>", lang))
+
+
 def test_keep_together_alone_touches_only_the_no_break_characters() -> None:
     from dispatch.typography import keep_together_en, keep_together_fr
 
     assert keep_together_fr('le 17 mai "oui"') == f'le 17{NB}mai "oui"'
     assert keep_together_en("on 17 May 'yes'") == f"on 17{NB}May 'yes'"
+
+
+# What careful readers still caught (issue 24 item 16).
+CORPUS = [
+    # an unpaired straight quote stays as typed: no lone « or »
+    ("fr", 'il a dit "oui et non', 'il a dit "oui et non'),
+    ("fr", 'un écran de 12" et', 'un écran de 12" et'),
+    ("en", 'a 5" screen', 'a 5" screen'),
+    ("fr", 'le "a" et "b" puis "c', f'le «{NN}a{NN}» et «{NN}b{NN}» puis "c'),
+    # a number and its unit do not part, after a dimension too
+    ("fr", "un 4x4 m de long", f"un 4x4{NB}m de long"),
+    ("en", "a 4x4 m room", f"a 4x4{NB}m room"),
+    # a quoted word that starts with a dot opens like any other
+    ("fr", 'le format ".docx" est', f"le format «{NN}.docx{NN}» est"),
+    ("en", 'the ".docx" format', "the “.docx” format"),
+    # an English single quote before a double one opens both
+    ("en", "he said '\"Alfred\" is here' now", "he said ‘“Alfred” is here’ now"),
+]
+
+
+@pytest.mark.parametrize(("lang", "text", "expected"), CORPUS, ids=[c[1] for c in CORPUS])
+def test_typography_corpus_of_what_readers_caught(lang: str, text: str, expected: str) -> None:
+    assert typeset(text, lang) == expected
+    assert typeset(expected, lang) == expected
+    assert str(typeset_html(f"<p>{escape(text)}</p>", lang)) == f"<p>{escape(expected)}</p>"
