@@ -8,12 +8,12 @@ the mailing file::
         manifest.json           who approved, when, the digest of every input and message
         messages/<lang>/<stem>.eml
 
-The newest folder holding a ``manifest.json`` is the mailing's approval (the manifest is
-written last, so a folder whose writing was interrupted is no approval). ``send`` then
-sends those bytes (:func:`approved_outgoing`), after checking that no input changed since:
-if one did, it refuses and says what changed in the user's terms (the file; the workbook
-rows added, removed or edited, with their sheet and row; the mailing file's fields and
-paragraphs).
+The manifest is written last, then the approval is recorded in the mailing's journal with
+the digest of its manifest (:mod:`dispatch.approval_journal`): the approval in force is
+the one the journal recorded last, and a folder whose writing was interrupted is none.
+``send`` then sends those bytes (:mod:`dispatch.approval_send`), after checking that
+the manifest still has the recorded digest (:func:`current_approval`), and that no input
+changed since (:mod:`dispatch.approval_inputs`).
 
 Nothing here prints: functions return values or raise :class:`ApprovalError`.
 """
@@ -21,23 +21,32 @@ Nothing here prints: functions return values or raise :class:`ApprovalError`.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
+import errno
 import json
-import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+import os
+import stat
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from dispatch import __version__
+from dispatch.approval_inputs import (
+    AGAIN,
+    Inputs,
+    WorkbookRow,
+    input_changes,
+    read_inputs,
+    sha256_hex,
+)
+from dispatch.approval_journal import ApprovalRecord, approval_in_force, record_approval
 from dispatch.compose import Composer, outgoing, validate_sizes
-from dispatch.contacts import CATEGORIES_SHEET, CONTACTS_SHEET, Addressee, Contacts
-from dispatch.errors import DispatchError, InvalidInput, Location, Problem
+from dispatch.contacts import CONTACTS_SHEET
+from dispatch.errors import DispatchError, InvalidInput, JournalError, Location, Problem
 from dispatch.files import private_dir, write_atomic
-from dispatch.journal import Journal, journal_path
+from dispatch.inputs import APPROVED_DIR
+from dispatch.journal import Journal, MailingLock, journal_dir, journal_path
 from dispatch.mailing import Mailing
-from dispatch.outgoing import Outgoing
 from dispatch.prepare import Prepared, prepare
 from dispatch.templates import TemplateSet
 
@@ -49,17 +58,16 @@ __all__ = [
     "Inputs",
     "WorkbookRow",
     "approval_folder",
+    "approval_state",
     "approve",
     "approve_mailing",
-    "approved_outgoing",
     "current_approval",
     "input_changes",
     "read_inputs",
+    "read_recorded",
 ]
 
-APPROVED_DIR = "approved"
 MANIFEST = "manifest.json"
-AGAIN = "Approve again with dispatch approve."
 
 
 class ApprovalError(InvalidInput):
@@ -67,50 +75,6 @@ class ApprovalError(InvalidInput):
 
 
 # -- what an approval records ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class WorkbookRow:
-    """One addressee row of the workbook, as the approval saw it."""
-
-    key: str
-    sheet: str
-    row: int
-    sha256: str
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """The digests of what a mailing's messages are made from.
-
-    ``files``: each input file by label (``mailing``, ``workbook``, ``categories``,
-    ``template fr/invitation.html``, ``annex programme.pdf``) → ``{"path", "sha256"}``.
-    ``rows``: each addressee row. ``categories``: the Categories sheet as loaded.
-    ``fields``: each top-level field of the mailing file, and each body paragraph
-    (``body.intro``), by name → digest.
-    """
-
-    files: Mapping[str, Mapping[str, str]]
-    rows: tuple[WorkbookRow, ...]
-    categories: str
-    fields: Mapping[str, str]
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "files": {k: dict(v) for k, v in self.files.items()},
-            "workbook_rows": [dataclasses.asdict(r) for r in self.rows],
-            "categories": self.categories,
-            "mailing_fields": dict(self.fields),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Inputs:
-        return cls(
-            files={k: dict(v) for k, v in data["files"].items()},
-            rows=tuple(WorkbookRow(**r) for r in data["workbook_rows"]),
-            categories=data["categories"],
-            fields=dict(data["mailing_fields"]),
-        )
 
 
 @dataclass(frozen=True)
@@ -167,149 +131,6 @@ class Approval:
         return f"approved by {self.approved_by} at {self.approved_at:%Y-%m-%d %H:%M} UTC"
 
 
-# -- reading the inputs ----------------------------------------------------------------
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _value_digest(value: Any) -> str:
-    return _sha256(json.dumps(value, sort_keys=True, default=str, ensure_ascii=False).encode())
-
-
-def _row_digest(person: Addressee) -> str:
-    values = dataclasses.asdict(person)
-    values.pop("row")
-    return _value_digest(values)
-
-
-def _file(path: Path) -> dict[str, str]:
-    return {"path": str(path.resolve()), "sha256": _sha256(path.read_bytes())}
-
-
-def read_inputs(mailing: Mailing, contacts: Contacts, templates: Path) -> Inputs:
-    """The digests of every input of ``mailing`` as loaded now.
-
-    Raises :class:`OSError` if a file cannot be read.
-    """
-    files: dict[str, dict[str, str]] = {"mailing": _file(mailing.path)}
-    files["workbook"] = _file(contacts.path)
-    companion = contacts.path.with_name(contacts.path.stem + ".categories.csv")
-    if contacts.path.suffix.lower() == ".csv" and companion.is_file():
-        files["categories"] = _file(companion)
-    root = templates.resolve()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        files[f"template {path.relative_to(root).as_posix()}"] = _file(path)
-    for annex in mailing.annexes:
-        attached = mailing.annex_path(annex)
-        if attached is not None:
-            files[f"annex {annex.file}"] = _file(attached)
-    rows = tuple(
-        WorkbookRow(p.key, CONTACTS_SHEET, p.row, _row_digest(p)) for p in contacts.addressees
-    )
-    categories = _value_digest(
-        {code: dataclasses.asdict(c) for code, c in sorted(contacts.categories.items())}
-    )
-    with mailing.path.open("rb") as handle:
-        document = tomllib.load(handle)
-    fields: dict[str, str] = {}
-    for name, value in document.items():
-        if name == "approval":  # whether one is required changes no message
-            continue
-        if name == "body" and isinstance(value, dict):
-            for paragraph, text in value.items():
-                fields[f"body.{paragraph}"] = _value_digest(text)
-        else:
-            fields[name] = _value_digest(value)
-    return Inputs(files, rows, categories, fields)
-
-
-def input_changes(approval: Approval, now: Inputs) -> list[Problem]:
-    """What changed between the approval's inputs and ``now``, one problem per change."""
-    before = approval.inputs
-    problems: list[Problem] = []
-
-    def changed(where: Location, what: str) -> None:
-        problems.append(Problem(where, what + " since the approval", AGAIN))
-
-    for label in sorted(before.files.keys() | now.files.keys()):
-        old, new = before.files.get(label), now.files.get(label)
-        if label in ("mailing", "workbook") and old and new and old["sha256"] != new["sha256"]:
-            continue  # said in detail below
-        if old is None and new is not None:
-            changed(Location(file=new["path"]), f"{label} was added")
-        elif new is None and old is not None:
-            changed(Location(file=old["path"]), f"{label} was removed")
-        elif old is not None and new is not None:
-            if old["path"] != new["path"]:
-                changed(
-                    Location(file=new["path"]),
-                    f"is not the {label} approved ({old['path']})",
-                )
-            elif old["sha256"] != new["sha256"]:
-                changed(Location(file=new["path"]), f"{label} changed")
-    problems += _workbook_changes(before, now)
-    problems += _mailing_changes(before, now)
-    return problems
-
-
-def _workbook_changes(before: Inputs, now: Inputs) -> list[Problem]:
-    old_file, new_file = before.files.get("workbook"), now.files.get("workbook")
-    if old_file is None or new_file is None or old_file["sha256"] == new_file["sha256"]:
-        return []
-    if old_file["path"] != new_file["path"]:
-        return []  # said as "not the workbook approved"
-    path = new_file["path"]
-    old = {r.key: r for r in before.rows}
-    new = {r.key: r for r in now.rows}
-    problems: list[Problem] = []
-    for key, row in new.items():
-        if key not in old:
-            where = Location(file=path, sheet=row.sheet, row=row.row)
-            problems.append(Problem(where, f"addressee {key} was added since the approval", AGAIN))
-        elif old[key].sha256 != row.sha256:
-            where = Location(file=path, sheet=row.sheet, row=row.row)
-            problems.append(Problem(where, f"addressee {key} was edited since the approval", AGAIN))
-    for key, row in old.items():
-        if key not in new:
-            where = Location(file=path, sheet=row.sheet, row=row.row)
-            problems.append(
-                Problem(where, f"addressee {key} was removed since the approval", AGAIN)
-            )
-    if before.categories != now.categories:
-        where = Location(file=path, sheet=CATEGORIES_SHEET)
-        problems.append(Problem(where, "the categories changed since the approval", AGAIN))
-    if not problems:
-        problems.append(
-            Problem(
-                Location(file=path),
-                "changed since the approval (not its addressees or categories: another "
-                "sheet, or its formatting)",
-                AGAIN,
-            )
-        )
-    return problems
-
-
-def _mailing_changes(before: Inputs, now: Inputs) -> list[Problem]:
-    old_file, new_file = before.files.get("mailing"), now.files.get("mailing")
-    if old_file is None or new_file is None or old_file["sha256"] == new_file["sha256"]:
-        return []
-    path = new_file["path"]
-    problems: list[Problem] = []
-    for name in sorted(before.fields.keys() | now.fields.keys()):
-        old, new = before.fields.get(name), now.fields.get(name)
-        if old == new:
-            continue
-        what = "paragraph" if name.startswith("body.") else "field"
-        verb = "was added" if old is None else "was removed" if new is None else "changed"
-        problems.append(
-            Problem(Location(file=path, field=name), f"the {what} {verb} since the approval", AGAIN)
-        )
-    return problems  # comments and layout alone change no message
-
-
 # -- approving -------------------------------------------------------------------------
 
 
@@ -322,7 +143,9 @@ def approve(prepared: Prepared, by: str, *, when: datetime | None = None) -> App
     """Render every message of ``prepared`` once and freeze it; return the approval.
 
     The messages carry the Message-IDs the journal fixed for their addressees, if a
-    send began before; the manifest is written last.
+    send began before; the manifest is written last, then the approval is recorded in
+    the journal (with its manifest's digest) and is in force from then on. Holds the
+    mailing's lock throughout: no send runs meanwhile.
     """
     name = by.strip()
     mailing = prepared.mailing
@@ -334,11 +157,42 @@ def approve(prepared: Prepared, by: str, *, when: datetime | None = None) -> App
     try:
         inputs = read_inputs(mailing, prepared.contacts, prepared.templates.root)
     except OSError as error:
-        raise _unreadable(error) from None
+        raise unreadable(error) from None
     composer = Composer(prepared, when=moment, attach_pdf=mailing.attach_pdf)
     validate_sizes(composer, mailing.max_message_mb)
-    fixed = _journal_message_ids(mailing)
-    root = approval_folder(mailing)
+    with (
+        MailingLock(journal_dir(mailing.folder) / "lock"),
+        Journal.open(journal_path(mailing.folder)) as journal,
+    ):
+        folder = _new_folder(approval_folder(mailing), moment)
+        messages = _freeze(composer, folder, journal.message_ids())
+        identity = sha256_hex(json.dumps([folder.name, by, [m.sha256 for m in messages]]).encode())
+        approval = Approval(
+            id=f"{folder.name}-{identity[:12]}",
+            folder=folder,
+            approved_by=name,
+            approved_at=moment,
+            version=__version__,
+            inputs=inputs,
+            messages=tuple(messages),
+        )
+        manifest = _manifest_bytes(approval)
+        write_atomic(folder / MANIFEST, manifest, private=True)
+        record_approval(
+            journal,
+            ApprovalRecord(
+                id=approval.id,
+                folder=folder.relative_to(mailing.folder).as_posix(),
+                digest=sha256_hex(manifest),
+                approved_by=name,
+                approved_at=moment.isoformat(),
+            ),
+        )
+    return approval
+
+
+def _new_folder(root: Path, moment: datetime) -> Path:
+    """A new folder for an approval made at ``moment``, private (0700)."""
     stamp = moment.strftime("%Y%m%dT%H%M%SZ")
     folder = root / stamp
     suffix = 1
@@ -346,8 +200,14 @@ def approve(prepared: Prepared, by: str, *, when: datetime | None = None) -> App
         suffix += 1
         folder = root / f"{stamp}-{suffix}"
     private_dir(folder / "messages")
+    return folder
+
+
+def _freeze(composer: Composer, folder: Path, fixed: Mapping[str, str]) -> list[ApprovedMessage]:
+    """Write each message's bytes into ``folder`` (0600); ``fixed``: the journal's
+    Message-IDs, which an addressee keeps."""
     messages: list[ApprovedMessage] = []
-    for letter in prepared.letters:
+    for letter in composer.prepared.letters:
         planned = outgoing(composer, letter)
         data = composer.message_bytes(letter)
         message_id = fixed.get(planned.key, planned.message_id)
@@ -364,7 +224,7 @@ def approve(prepared: Prepared, by: str, *, when: datetime | None = None) -> App
                 language=letter.lang,
                 categories=letter.categories,
                 message_id=message_id,
-                sha256=_sha256(data),
+                sha256=sha256_hex(data),
                 file=relative,
                 digest=planned.digest,
                 sender=planned.sender,
@@ -373,26 +233,7 @@ def approve(prepared: Prepared, by: str, *, when: datetime | None = None) -> App
                 row=person.row,
             )
         )
-    identity = _sha256(json.dumps([folder.name, by, [m.sha256 for m in messages]]).encode())[:12]
-    approval = Approval(
-        id=f"{folder.name}-{identity}",
-        folder=folder,
-        approved_by=name,
-        approved_at=moment,
-        version=__version__,
-        inputs=inputs,
-        messages=tuple(messages),
-    )
-    write_atomic(folder / MANIFEST, _manifest_bytes(approval), private=True)
-    return approval
-
-
-def _journal_message_ids(mailing: Mailing) -> dict[str, str]:
-    path = journal_path(mailing.folder)
-    if not path.exists():
-        return {}
-    with Journal.open(path, readonly=True) as journal:
-        return journal.message_ids()
+    return messages
 
 
 def _replace_message_id(data: bytes, old: str, new: str) -> bytes:
@@ -415,31 +256,99 @@ def _manifest_bytes(approval: Approval) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
-def _unreadable(error: OSError) -> ApprovalError:
+def unreadable(error: OSError) -> ApprovalError:
     where = Location(file=error.filename) if error.filename else Location()
-    return ApprovalError(
-        [Problem(where, f"cannot be read ({error.strerror or error})", "Check it and run again.")]
-    )
+    return ApprovalError([cannot_read(where, error)])
+
+
+def cannot_read(where: Location, error: OSError) -> Problem:
+    return Problem(where, f"cannot be read ({error.strerror or error})", "Check it and run again.")
 
 
 # -- reading an approval ---------------------------------------------------------------
 
 
 def current_approval(mailing: Mailing) -> Approval | None:
-    """The mailing's approval (the newest complete one), or None if it has none."""
-    root = approval_folder(mailing)
-    if not root.is_dir():
+    """The mailing's approval in force: the one its journal recorded last, or None.
+
+    Raises :class:`ApprovalError` if that approval is not as it was recorded (its folder
+    gone, its manifest changed since), or if the mailing has approvals that its journal
+    never recorded (made by an older version, or the journal was replaced).
+    """
+    path = journal_path(mailing.folder)
+    record: ApprovalRecord | None = None
+    unrecorded = sorted(approval_folder(mailing).glob(f"*/{MANIFEST}"))
+    if path.exists():
+        try:
+            with Journal.open(path, readonly=True) as journal:
+                record = approval_in_force(journal)
+        except JournalError:
+            if unrecorded:
+                raise
+            # No approval was ever written: the send's own opening of the journal
+            # says what is wrong with it (or makes a journal left empty whole).
+    if record is None:
+        if unrecorded:
+            raise ApprovalError(
+                [
+                    Problem(
+                        Location(file=unrecorded[-1].parent),
+                        "is an approval that the mailing's journal does not record (made by "
+                        "an older version of dispatch, or the journal was replaced), so it "
+                        "cannot be checked",
+                        AGAIN,
+                    )
+                ]
+            )
         return None
-    for folder in sorted((p for p in root.iterdir() if p.is_dir()), reverse=True):
-        manifest = folder / MANIFEST
-        if manifest.is_file():
-            return _read_manifest(manifest)
-    return None
+    return read_recorded(mailing, record)
 
 
-def _read_manifest(path: Path) -> Approval:
+def read_recorded(mailing: Mailing, record: ApprovalRecord) -> Approval:
+    """The approval ``record`` names, checked: its manifest has the recorded digest."""
+    folder = mailing.folder / record.folder
+    manifest = folder / MANIFEST
     try:
-        data = json.loads(path.read_text("utf-8"))
+        data = read_regular(manifest)
+    except FileNotFoundError:
+        raise ApprovalError(
+            [
+                Problem(
+                    Location(file=folder),
+                    f"is the approval in force (by {record.approved_by}), but it is not there "
+                    "any more (moved or deleted)",
+                    "Put it back where it was, or approve again with dispatch approve.",
+                )
+            ]
+        ) from None
+    except OSError as error:
+        raise ApprovalError([cannot_read(Location(file=manifest), error)]) from None
+    if sha256_hex(data) != record.digest:
+        raise ApprovalError(
+            [
+                Problem(
+                    Location(file=manifest),
+                    "was changed after the approval (it is not the manifest the journal "
+                    "recorded when it was approved), so nothing is sent from it",
+                    AGAIN,
+                )
+            ]
+        )
+    return _parse_manifest(manifest, data)
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of the regular file ``path``, never through a symbolic link."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise IsADirectoryError(errno.EISDIR, "not a regular file", str(path))
+        return handle.read()
+
+
+def _parse_manifest(path: Path, raw: bytes) -> Approval:
+    try:
+        data = json.loads(raw.decode("utf-8"))
         return Approval(
             id=data["id"],
             folder=path.parent,
@@ -458,7 +367,7 @@ def _read_manifest(path: Path) -> Approval:
                 for m in data["messages"]
             ),
         )
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError) as error:
         raise ApprovalError(
             [
                 Problem(
@@ -470,115 +379,31 @@ def _read_manifest(path: Path) -> Approval:
         ) from None
 
 
-# -- sending what was approved -----------------------------------------------------------
-
-
-def approved_outgoing(
-    prepared: Prepared, messages: Sequence[Outgoing]
-) -> tuple[Outgoing, ...] | None:
-    """The approved messages to send in place of ``messages``, or None to send those.
-
-    None when the mailing has no approval and does not require one (``approval =
-    "optional"``, the default). Otherwise the inputs are compared with the approval's:
-    any change, an approval required but missing, or a message of this run that the
-    approval does not hold, raises :class:`ApprovalError` saying what to do. Each message
-    returned reads its bytes from the approval folder and checks them against the
-    manifest's digest before they leave.
-    """
-    mailing = prepared.mailing
-    approval = current_approval(mailing)
-    if approval is None:
-        if mailing.approval == "required":
-            raise ApprovalError(
-                [
-                    Problem(
-                        Location(file=mailing.path, field="approval"),
-                        'says "required" and the mailing has not been approved',
-                        "Have it approved with dispatch approve, then send.",
-                    )
-                ]
-            )
-        return None
+def approval_state(prepared: Prepared) -> str:
+    """What the preview says of the approval: ``approved by … at …``, ``not approved``,
+    or why the approval in force would not be sent (an input changed since, such as the
+    letterhead after a telephone fix: what ``send`` would refuse)."""
     try:
-        now = read_inputs(mailing, prepared.contacts, prepared.templates.root)
-    except OSError as error:
-        raise _unreadable(error) from None
-    problems = input_changes(approval, now)
-    held = {m.key: m for m in approval.messages}
-    for message in messages:
-        if message.key not in held:
-            problems.append(
-                Problem(
-                    Location(file=approval.manifest),
-                    f"holds no message to {message.key}",
-                    AGAIN,
-                )
-            )
-    if not problems:  # the frozen bytes themselves, before anything leaves
-        for message in messages:
-            frozen = held[message.key]
-            try:
-                _Frozen(approval.folder / frozen.file, frozen.sha256)()
-            except OSError as error:
-                problems.append(
-                    Problem(
-                        Location(file=approval.folder / frozen.file),
-                        f"cannot be read ({error.strerror or error})",
-                        AGAIN,
-                    )
-                )
-            except FrozenMessageChanged as changed:
-                problems.append(
-                    Problem(
-                        Location(file=changed.path),
-                        "was changed after the approval (its digest is not the manifest's)",
-                        AGAIN,
-                    )
-                )
-    if problems:
-        raise ApprovalError(problems)
-    return tuple(_outgoing(approval, held[m.key], m) for m in messages)
-
-
-def _outgoing(approval: Approval, frozen: ApprovedMessage, rendered: Outgoing) -> Outgoing:
-    return Outgoing(
-        key=frozen.key,
-        message_id=frozen.message_id,
-        sender=frozen.sender,
-        recipients=frozen.recipients,
-        data=_Frozen(approval.folder / frozen.file, frozen.sha256),
-        digest=frozen.digest,
-        language=frozen.language,
-        categories=rendered.categories,
-        approval=approval.id,
-    )
-
-
-@dataclass(frozen=True)
-class _Frozen:
-    """Reads an approved message's bytes when it is sent, refusing bytes that changed."""
-
-    path: Path
-    sha256: str
-
-    def __call__(self) -> bytes:
-        data = self.path.read_bytes()
-        if _sha256(data) != self.sha256:
-            raise FrozenMessageChanged(self.path)
-        return data
-
-
-class FrozenMessageChanged(DispatchError):
-    """An approved message's file no longer holds the bytes that were approved."""
-
-    exit_code = 2
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        super().__init__(
-            f"{path}: this approved message was changed after the approval, so it is not "
-            f"sent. {AGAIN}"
+        approval = current_approval(prepared.mailing)
+    except ApprovalError as error:
+        return f"approval unusable ({error.problems[0]}): approve again with dispatch approve"
+    except DispatchError as error:  # the journal cannot be read
+        return f"approval unknown ({error})"
+    if approval is None:
+        return "not approved"
+    try:
+        now = read_inputs(prepared.mailing, prepared.contacts, prepared.templates.root)
+    except OSError:
+        return f"{approval.line()}, but an input cannot be read"
+    changes = input_changes(approval.inputs, now)
+    if changes:
+        first = changes[0]
+        return (
+            f"{approval.line()}, but changed since ({first.where}: {first.message}"
+            + (f"; and {len(changes) - 1} more" if len(changes) > 1 else "")
+            + "): send refuses it until it is approved again"
         )
+    return approval.line()
 
 
 def summary_rows(approval: Approval, languages: Iterable[str]) -> list[tuple[str, str, int]]:

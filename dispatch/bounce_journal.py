@@ -19,9 +19,11 @@ from pathlib import Path
 from dispatch.bounces import Bounce, FixListEntry, scan, source_from, write_fix_list
 from dispatch.contacts import CONTACTS_SHEET, load_contacts
 from dispatch.errors import InvalidInput, Location, Problem
+from dispatch.files import Output
+from dispatch.inputs import mailing_inputs
 from dispatch.journal import BounceRecord, Journal, JournalRow, MailingLock, journal_dir
 from dispatch.mailing import Mailing, load_mailing
-from dispatch.prepare import contacts_path_for
+from dispatch.prepare import contacts_path_for, templates_path_for
 
 __all__ = ["BouncesRecorded", "match_bounce", "record_bounces"]
 
@@ -91,6 +93,14 @@ def record_bounces(
     loaded = load_mailing(Path(mailing))
     folder = journal_dir(loaded.folder)
     path = folder / "journal.sqlite3"
+    workbook = contacts_path_for(loaded, Path(contacts) if contacts is not None else None)
+    if fix_list is not None:  # never over the workbook or another input (issue 20, item 1)
+        inputs = mailing_inputs(loaded, workbook, templates_path_for(loaded, None))
+        problems = inputs.output_problems(
+            Path(fix_list), Output("the fix list", "--fix-list", "fix-list.xlsx")
+        )
+        if problems:
+            raise InvalidInput(problems)
     if not path.exists():
         raise InvalidInput(
             [
@@ -132,7 +142,6 @@ def record_bounces(
     unmatched = tuple(b for b, r in zip(result.bounces, records, strict=True) if r.key is None)
     written = 0
     if fix_list is not None:
-        workbook = contacts_path_for(loaded, Path(contacts) if contacts is not None else None)
         written = write_fix_list(_fix_entries(bounced, workbook), Path(fix_list))
     return BouncesRecorded(
         mailing=loaded,

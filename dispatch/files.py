@@ -24,6 +24,7 @@ import itertools
 import os
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -33,8 +34,10 @@ __all__ = [
     "FILE_MODE",
     "PRIVATE_DIR_MODE",
     "PRIVATE_FILE_MODE",
+    "Output",
     "cannot_write",
     "check_output_path",
+    "input_problems",
     "private_dir",
     "write_atomic",
 ]
@@ -171,36 +174,15 @@ def check_output_path(out: Path, inputs: Iterable[Path | None]) -> ReportFormat:
     ``inputs`` are the files the mailing is made from (mailing file, workbook,
     categories file, templates, annexes): writing a report over one of them would
     destroy it. A folder among them (the templates folder) refuses anything inside it.
-    The same file is recognised through links and other spellings of its path. The
-    suffix says the format: ``.xlsx`` or ``.csv``; any other is refused rather than
-    written in a format its name does not say.
+    The same file is recognised through links and other spellings of its path (see
+    :func:`input_problems`). The suffix says the format: ``.xlsx`` or ``.csv``; any
+    other is refused rather than written in a format its name does not say.
 
     >>> check_output_path(Path("report.csv"), [Path("contacts.xlsx")])
     'csv'
     """
     out = Path(out)
-    problems: list[Problem] = []
-    for source in inputs:
-        if source is not None and Path(source).is_dir():
-            if out.resolve().is_relative_to(Path(source).resolve()):
-                problems.append(
-                    Problem(
-                        Location(file=str(out)),
-                        f"is inside {source}, a folder the mailing is made from",
-                        "Write the report outside the mailing's inputs, such as report.xlsx "
-                        "beside the mailing.",
-                    )
-                )
-                break
-        elif source is not None and _same_file(out, Path(source)):
-            problems.append(
-                Problem(
-                    Location(file=str(out)),
-                    f"is one of the mailing's inputs ({source}); the report would replace it",
-                    "Give --out a new file name, such as report.xlsx.",
-                )
-            )
-            break
+    problems = input_problems(out, [(None, p) for p in inputs if p is not None])
     fmt = _REPORT_SUFFIXES.get(out.suffix.lower())
     if fmt is None:
         problems.append(
@@ -214,6 +196,113 @@ def check_output_path(out: Path, inputs: Iterable[Path | None]) -> ReportFormat:
         raise InvalidInput(problems)
     assert fmt is not None
     return fmt
+
+
+@dataclass(frozen=True)
+class Output:
+    """What a command writes, as its messages name it: ``the fix list``, ``--fix-list``,
+    and a name to suggest instead (``fix-list.xlsx``)."""
+
+    what: str = "the report"
+    option: str = "--out"
+    example: str = "report.xlsx"
+
+
+def input_problems(
+    out: Path,
+    inputs: Iterable[tuple[str | None, Path]],
+    *,
+    output: Output = Output(),
+    records: Iterable[Path] = (),
+    folders: Iterable[str] | None = None,
+) -> list[Problem]:
+    """Why ``out`` may not be written: it is one of the mailing's ``inputs``; empty if none.
+
+    The one rule of every command that writes (report, archive, fix list, letters,
+    preview): nothing dispatch writes replaces what a mailing is made from.
+
+    ``inputs``: ``(label, path)`` of each input (label such as ``"the workbook"``, or
+    None to name the path alone). ``out`` is refused when it is one of them however it
+    is spelled: the same resolved path, a symbolic link to it, or a hard link (the same
+    device and inode); an input that is a folder refuses anything inside it.
+    ``records``: folders holding the mailing's records (its approvals, its journal):
+    nothing is written inside them. ``folders``: ``out`` is a folder and the command
+    writes files into these folders of it (``"."``, ``"fr"``): an input lying in one of
+    them is refused, as a letter written there could take its name.
+    """
+    out = Path(out)
+    sources = list(inputs)
+    if folders is None:
+        problems = _file_problems(out, sources, output)
+    else:
+        problems = _folder_problems(out, sources, output, folders)
+    resolved = out.resolve()
+    for folder in records:
+        if resolved.is_relative_to(folder.resolve()):
+            problems.append(
+                Problem(
+                    Location(file=str(out)),
+                    f"is inside {folder}, where dispatch keeps the mailing's records",
+                    f"Write {output.what} elsewhere, such as {output.example} beside the mailing.",
+                )
+            )
+            break
+    return problems
+
+
+def _named(label: str | None, source: Path) -> str:
+    return f"{label} {source}" if label else str(source)
+
+
+def _file_problems(
+    out: Path, inputs: list[tuple[str | None, Path]], output: Output
+) -> list[Problem]:
+    """``out`` is a file: refused if it is an input, or inside an input folder."""
+    where = Location(file=str(out))
+    for label, source in inputs:
+        if source.is_dir():
+            if out.resolve().is_relative_to(source.resolve()):
+                return [
+                    Problem(
+                        where,
+                        f"is inside {_named(label, source)}, a folder the mailing is made from",
+                        f"Write {output.what} outside the mailing's inputs, such as "
+                        f"{output.example} beside the mailing.",
+                    )
+                ]
+        elif _same_file(out, source):
+            return [
+                Problem(
+                    where,
+                    f"is one of the mailing's inputs ({_named(label, source)}); "
+                    f"{output.what} would replace it",
+                    f"Give {output.option} a new file name, such as {output.example}.",
+                )
+            ]
+    return []
+
+
+def _folder_problems(
+    out: Path, inputs: list[tuple[str | None, Path]], output: Output, folders: Iterable[str]
+) -> list[Problem]:
+    """``out`` is a folder written into ``folders``: refused if one holds an input."""
+    written = {(out / sub).resolve() for sub in folders}
+    for label, source in inputs:
+        place = source.resolve()
+        if source.is_dir():
+            hit = any(w.is_relative_to(place) for w in written)
+        else:
+            hit = place.parent in written
+        if hit:
+            return [
+                Problem(
+                    Location(file=str(out)),
+                    f"holds one of the mailing's inputs ({_named(label, source)}); "
+                    f"{output.what} written there could replace it",
+                    f"Give {output.option} a folder of its own, such as {output.example}.",
+                )
+            ]
+    return []
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -6,9 +6,10 @@ PDF, and comparing them with the journal: seconds for ten thousand addressees. T
 journal records this fingerprint with the plan of a run; a later run whose inputs have
 the same fingerprint, and whose journal has nothing left to send, can say so at once.
 
-Everything a run's plan depends on goes in: the dispatch version, the mailing file, the
-workbook (its bytes and where it is), every file of the templates folder, the annexes,
-and the ``--only`` and ``--category`` selections. Change any of them and the next run
+Everything a run's plan depends on goes in: the dispatch version, every input of the
+mailing as :func:`dispatch.inputs.mailing_inputs` lists them (the mailing file, the
+workbook, the letterhead and its logo, the templates, the annexes: each one's bytes and
+where it is) and the ``--only`` and ``--category`` selections. Change any of them and the next run
 takes the long way (and reports, say, letters changed since they were sent).
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from dispatch import __version__
 from dispatch.contacts.reading import file_digest
+from dispatch.inputs import mailing_inputs
 from dispatch.mailing import Mailing
 
 __all__ = ["inputs_fingerprint"]
@@ -58,19 +60,12 @@ def inputs_fingerprint(
         digest.update(len(data).to_bytes(8, "big") + data)
 
     add("dispatch", __version__.encode())
-    add("mailing", mailing.path.read_bytes())
-    add("workbook", str(workbook.resolve()).encode("utf-8", "surrogateescape"))
-    add("workbook sha256", sha256_of(workbook))
-    companion = workbook.with_name(workbook.stem + ".categories.csv")  # a .csv's categories
-    if workbook.suffix.lower() == ".csv" and (companion in known or companion.is_file()):
-        add("categories sha256", sha256_of(companion))
-    root = templates.resolve()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        add(f"template {path.relative_to(root)}", path.read_bytes())
-    for annex in mailing.annexes:
-        attached = mailing.annex_path(annex)
-        if attached is not None:
-            add(f"annex {annex.file}", attached.read_bytes())
+    for item in mailing_inputs(mailing, workbook, templates):  # the one list of inputs
+        add(item.label, item.recorded.encode("utf-8", "surrogateescape"))
+        if item.label in ("workbook", "categories"):
+            add(f"{item.label} sha256", sha256_of(item.path))
+        else:
+            add(f"{item.label} sha256", file_digest(item.path).encode())
     add("only", "\n".join(sorted(o.strip().lower() for o in only)).encode())
     add("category", "\n".join(sorted(c.strip().upper() for c in category)).encode())
     return digest.hexdigest()

@@ -14,6 +14,7 @@ should end with.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import enum
 import os
@@ -23,13 +24,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dispatch.approval import approved_outgoing
+from dispatch.approval_journal import record_dates
+from dispatch.approval_send import approved_outgoing, date_header
 from dispatch.compose import Composer, outgoing, validate_sizes, with_message_id
 from dispatch.contacts import load_contacts
 from dispatch.delivery.results import DeliveryEvent, DeliverySummary
 from dispatch.errors import InvalidInput, JournalError, Location, Problem
-from dispatch.files import check_output_path
+from dispatch.files import Output, check_output_path
 from dispatch.fingerprint import inputs_fingerprint
+from dispatch.inputs import mailing_inputs
 from dispatch.journal import Journal, JournalRow, MailingLock, Plan, State
 from dispatch.journal import journal_dir as folder_journal_dir
 from dispatch.mailing import Mailing, load_mailing
@@ -169,6 +172,7 @@ def render_mailing(
     chosen = _checked_formats(formats)
     prepared = check_mailing(mailing, selection, progress=progress)
     target = Path(out) if out is not None else Path("out") / prepared.mailing.name
+    _refuse_inputs(prepared, target, Output("the letters", "--out", "letters/"), ())
     written = render_files(prepared, target, chosen, progress=progress)
     return Rendered(prepared, target, tuple(chosen), written.files, written.letters)
 
@@ -195,9 +199,20 @@ def preview_mailing(
     chosen = _checked_formats(formats)
     prepared = check_mailing(mailing, selection, progress=progress)
     target = Path(out) if out is not None else Path("out") / prepared.mailing.name / "preview"
+    _refuse_inputs(prepared, target, Output("the preview", "--out", "preview/"), (".",))
     render_files(prepared, target, chosen, progress=progress)
     written = write_index(prepared, target, chosen)
     return Previewed(prepared, target, written.index, tuple(written.warnings))
+
+
+def _refuse_inputs(prepared: Prepared, out: Path, output: Output, folders: Sequence[str]) -> None:
+    """Refuse an output folder that holds an input of the mailing (or is in its records):
+    the files written into ``folders`` and each language's folder could replace one."""
+    inputs = mailing_inputs(prepared.mailing, prepared.contacts.path, prepared.templates.root)
+    written = sorted({letter.lang for letter in prepared.letters} | set(folders))
+    problems = inputs.output_problems(out, output, folders=written)
+    if problems:
+        raise InvalidInput(problems)
 
 
 # -- status and report -----------------------------------------------------------------
@@ -248,6 +263,8 @@ def mailing_status(mailing: PathLike, *, contacts: PathLike | None = None) -> St
         counts = journal.counts()
         every = journal.rows()
         left = {s: n for s, n in journal.left().items() if n}
+    if not every:  # a journal holding an approval only (dispatch approve made it)
+        return Status(loaded, path, {}, ())
     bounced = tuple(row for row in every if row.bounce is not None)
     copies = tuple(r for r in every if r.state == "sent" and r.reply and "refused: " in r.reply)
     present = _workbook_keys(contacts_path_for(loaded, Path(contacts) if contacts else None))
@@ -344,17 +361,18 @@ def report_mailing(
     # (another suffix: write_report refuses it, before anything is read or written)
     if Path(out).suffix.lower() in (".xlsx", ".csv"):
         _check_report_path(Path(out), loaded, workbook, templates)
+    nothing = Problem(
+        Location(file=path),
+        "does not exist: nothing was sent for this mailing yet",
+        "Run dispatch send first.",
+    )
     if not path.exists():
-        raise InvalidInput(
-            [
-                Problem(
-                    Location(file=path),
-                    "does not exist: nothing was sent for this mailing yet",
-                    "Run dispatch send first.",
-                )
-            ]
-        )
+        raise InvalidInput([nothing])
     with Journal.open(path, readonly=True) as journal:
+        if not journal.rows():
+            raise InvalidInput(  # a journal holding an approval only
+                [dataclasses.replace(nothing, message="holds no message: nothing was sent yet")]
+            )
         written = write_report(
             loaded,
             journal,
@@ -367,18 +385,13 @@ def report_mailing(
 def _check_report_path(
     out: Path, mailing: Mailing, workbook: Path, templates: PathLike | None
 ) -> None:
-    """Refuse a report path that is one of the mailing's inputs (it would replace it)."""
-    check_output_path(
-        out,
-        [
-            mailing.path,
-            workbook,
-            workbook.with_name(workbook.stem + ".categories.csv"),
-            templates_path_for(mailing, Path(templates) if templates is not None else None),
-            *(mailing.annex_path(annex) for annex in mailing.annexes),
-            journal_path(mailing),
-        ],
-    )
+    """Refuse a report path that is one of the mailing's inputs (it would replace it),
+    or lies in its records; then one whose suffix is neither .xlsx nor .csv."""
+    folder = templates_path_for(mailing, Path(templates) if templates is not None else None)
+    problems = mailing_inputs(mailing, workbook, folder).output_problems(out, Output())
+    if problems:
+        raise InvalidInput(problems)
+    check_output_path(out, [])
 
 
 # -- send ------------------------------------------------------------------------------
@@ -511,14 +524,16 @@ def send_mailing(
     relay = settings() if callable(settings) else settings
     if relay is None and not opts.dry_run:
         relay = load_settings(None, os.environ)
-    composer = Composer(prepared, when=when or now(), attach_pdf=prepared.mailing.attach_pdf)
+    moment = when or now()
+    composer = Composer(prepared, when=moment, attach_pdf=prepared.mailing.attach_pdf)
     if prepared.mailing.attach_pdf:
         make_pdfs(composer, progress)
     validate_sizes(composer, prepared.mailing.max_message_mb)
     letters = counted(prepared.letters, progress, Step.PREPARING, len(prepared.letters))
     messages = tuple(outgoing(composer, letter) for letter in letters)
-    # -- approval: the approved bytes go out, if the mailing is approved (dispatch.approval)
-    approved = approved_outgoing(prepared, messages)
+    # -- approval: the approved bytes go out, if the mailing is approved (dispatch.approval);
+    # samples to oneself (--to) never need one: they are rendered now
+    approved = None if opts.to_address else approved_outgoing(prepared, messages, when=moment)
     if approved is not None:
         messages = approved
     # -- end of approval
@@ -566,6 +581,9 @@ def send_mailing(
             count = min(len(plan.to_send), opts.limit or len(plan.to_send))
             if confirm is not None and not confirm(Proposal(prepared, plan, count, relay)):
                 return SendResult(SendOutcome.DECLINED, loaded, prepared, relay, plan=plan)
+            if approved is not None:  # the one header not approved: when it was sent
+                date = date_header(moment)
+                record_dates(journal, ((m.key, m.approval or "", date) for m in plan.to_send))
             summary = deliver_sync(
                 messages,
                 relay,

@@ -51,6 +51,7 @@ from dispatch.errors import Location, MailingError, Problem
 __all__ = [
     "Letterhead",
     "LetterheadRef",
+    "letterhead_files",
     "letterhead_values",
     "load_letterhead",
     "resolve_letterhead",
@@ -372,3 +373,27 @@ def letterhead_values(head: Letterhead | None, lang: str) -> dict[str, Any]:
         "email": head.email,
         "footer": bool(address or head.phone or head.email),
     }
+
+
+def letterhead_files(ref: LetterheadRef, mailing_path: Path) -> list[tuple[str, Path]]:
+    """The files a mailing's letterhead is read from: ``("letterhead", file)`` and
+    ``("logo", file)``, each where :func:`resolve_letterhead` reads it.
+
+    A file that cannot be read is still listed (its reading says what is wrong).
+    """
+    files: list[tuple[str, Path]] = []
+    logo: tuple[str, Path] | None = None
+    if ref.file is not None:
+        path = (mailing_path.parent / ref.file).resolve()
+        files.append(("letterhead", path))
+        try:
+            shared = load_letterhead(path)
+        except MailingError:
+            shared = None
+        if shared is not None and shared.logo:
+            logo = ("logo", (path.parent / shared.logo).resolve())
+    if ref.logo is not None:  # the mailing's own logo, or none ("")
+        logo = ("logo", (mailing_path.parent / ref.logo).resolve()) if ref.logo else None
+    if logo is not None:
+        files.append(logo)
+    return files

@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 import jinja2
 
-from dispatch.approval import ApprovalError, current_approval
+from dispatch.approval import approval_state
 from dispatch.errors import DispatchError, Location, Problem
 from dispatch.journal import Journal, JournalRow, journal_path
 from dispatch.output import write_atomic
@@ -109,11 +109,7 @@ def write_index(prepared: Prepared, out: Path, formats: list[str]) -> Preview:
                     warning=True,
                 )
             )
-    try:
-        found = current_approval(prepared.mailing)
-        approval = found.line() if found is not None else "not approved"
-    except ApprovalError:
-        approval = "approval unreadable: approve again with dispatch approve"
+    approval = approval_state(prepared)
     result = write_preview(prepared, out, formats, journal_rows=rows, approval=approval)
     return dataclasses.replace(result, warnings=[*result.warnings, *warnings])
 

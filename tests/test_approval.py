@@ -11,6 +11,8 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
+from dispatch.approval_journal import sent_dates
+from dispatch.approval_send import with_date
 from dispatch.journal import Journal
 from tests.conftest import MINIMAL_MAILING, WorkbookFactory
 from tests.smtp_server import Sink
@@ -96,10 +98,12 @@ def test_send_refuses_changed_inputs_naming_the_row_and_paragraph_then_sends_the
     }
     received = {r.rcpt_tos[0]: r.data for r in sink.recorder.accepted()}
     assert received.keys() == frozen.keys()
-    for address, data_sent in received.items():
-        assert data_sent == frozen[address], address  # the very bytes approved
     with Journal.open(mailing.parent / ".dispatch" / "journal.sqlite3", readonly=True) as j:
         rows = j.rows()
+        dates = sent_dates(j)
+    for address, data_sent in received.items():
+        # the very bytes approved, but the Date: of their sending, which the journal keeps
+        assert data_sent == with_date(frozen[address], dates[address][1]), address
     assert {row.approval for row in rows} == {data["id"]}
     by_key = {m["key"]: m["message_id"] for m in data["messages"]}  # type: ignore[attr-defined]
     assert {row.key: row.message_id for row in rows} == by_key

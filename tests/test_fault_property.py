@@ -19,6 +19,7 @@ reference corrected). A final clean run with ``--retry-unknown`` follows. Then:
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,10 +31,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
+from dispatch.approval_journal import recorded_approvals
+from dispatch.approval_send import with_date
 from dispatch.cli import main
 from dispatch.errors import JournalError
 from dispatch.journal import Journal
@@ -267,3 +270,228 @@ def in_process_status(mailing: Mailing) -> tuple[int, str]:
     result = CliRunner().invoke(main, ["status", str(mailing.path)], catch_exceptions=False)
     lines = [" ".join(line.replace("│", " ").split()) for line in result.stdout.splitlines()]
     return result.exit_code, "\n".join(lines)
+
+
+# -- issue 20: approve, send, archive, bounces, edits of any input, and kills --------------
+#
+# The same mailing with ``approval = "required"`` and a letterhead with its logo. Hypothesis
+# draws a sequence of steps: approve (or approve killed after k messages were frozen), send
+# (or send killed after k letters arrived), archive, bounces (with a fix list, sometimes
+# aimed at the workbook), and edits of the workbook, the mailing file, the letterhead, the
+# logo, the annex or a template. After every step:
+#
+# - no command printed a traceback;
+# - no command changed an input (the mailing file, workbook, letterhead, logo);
+# - every file holding personal data (approvals, journal, fix lists, archives) is 0600;
+#
+# (the inputs: the mailing file, workbook, letterhead, logo, an annex and a template of
+# its own templates folder), and at the end (a last approve and send):
+#
+# - every message the relay accepted is, but for its Date:, a message that was approved;
+# - no address received its letter twice unless dispatch reported it unknown.
+
+EDITS = ("edit-workbook", "edit-mailing", "edit-letterhead", "edit-logo", "edit-annex")
+EDITS += ("edit-template",)
+STEPS = st.one_of(
+    st.tuples(st.just("approve"), st.just(0)),
+    st.tuples(st.just("approve-killed"), st.integers(0, 4)),  # after k messages frozen
+    st.tuples(st.just("send"), st.just(0)),
+    st.tuples(st.just("send-killed"), st.integers(0, 4)),  # after k letters arrived
+    st.tuples(st.just("archive"), st.just(0)),
+    st.tuples(st.just("bounces"), st.booleans().map(int)),  # 1: fix list over the workbook
+    st.tuples(
+        st.sampled_from(EDITS),
+        st.just(0),
+    ),
+)
+APPROVED_PEOPLE = 5
+LETTERHEAD_FILE = 'logo = "logo.svg"\nphone = "+41 22 555 01 00"\n'
+ANNEX = 'annexes = [{ title = { fr = "Programme", en = "Programme" }, file = "programme.txt" }]\n'
+
+
+class ApprovedMailing(Mailing):
+    """The mailing of the test above, approval required, with a letterhead and its logo."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.people = self.people[:APPROVED_PEOPLE]
+        self.write_workbook()
+        text = self.path.read_text(encoding="utf-8")
+        own = 'approval = "required"\ntemplates = "../templates"\n' + ANNEX
+        self.path.write_text(
+            own + text + '\n[letterhead]\nfile = "../letterhead.toml"\n', encoding="utf-8"
+        )
+        self.annex = self.path.parent / "programme.txt"
+        self.annex.write_text("Programme\n", encoding="utf-8")
+        self.templates = root / "templates"
+        for lang in ("fr", "en"):
+            shutil.copytree(ROOT / "templates" / lang, self.templates / lang)
+        shutil.copy(ROOT / "templates" / "print.css", self.templates / "print.css")
+        self.template = self.templates / "fr" / "invitation.html"
+        self.letterhead = root / "letterhead.toml"
+        self.letterhead.write_text(LETTERHEAD_FILE, encoding="utf-8")
+        self.logo = root / "logo.svg"
+        self.logo.write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
+        self.edits = 0
+        self.written: list[Path] = []  # fix lists and archives
+
+    @property
+    def inputs(self) -> tuple[Path, ...]:
+        return (self.path, self.workbook, self.letterhead, self.logo, self.annex, self.template)
+
+    def snapshot(self) -> dict[Path, bytes]:
+        return {path: path.read_bytes() for path in self.inputs}
+
+    def change(self, kind: str) -> None:
+        self.edits += 1
+        if kind == "edit-workbook":
+            self.edit("add")
+        elif kind == "edit-mailing":
+            self.edit("reference")
+        elif kind == "edit-letterhead":
+            self.letterhead.write_text(
+                LETTERHEAD_FILE.replace("01 00", f"01 {self.edits:02d}"), encoding="utf-8"
+            )
+        elif kind == "edit-logo":
+            self.logo.write_bytes(self.logo.read_bytes().replace(b"/>", b"><g/></svg>", 1))
+        elif kind == "edit-annex":
+            self.annex.write_text(f"Programme, version {self.edits}\n", encoding="utf-8")
+        else:
+            self.template.write_text(self.template.read_text() + "{# edited #}\n")
+
+    def private_files(self) -> list[Path]:
+        folder = self.path.parent
+        found = [*self.written]
+        for records in (folder / "approved", folder / ".dispatch"):
+            found += [p for p in records.rglob("*") if p.is_file() and not p.is_symlink()]
+        return [p for p in found if p.exists()]
+
+
+def cli(*args: str | Path) -> tuple[int, str]:
+    """Run a command in this process; a Python exception is a traceback: it fails here."""
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=True)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stderr
+
+
+def killed_approve(mailing: ApprovedMailing, frozen: int) -> str:
+    """``dispatch approve`` in a child, SIGKILLed once ``frozen`` messages are written."""
+    before = set((mailing.path.parent / "approved").glob("*"))
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, "0", "approve", str(mailing.path), "--contacts",
+         str(mailing.workbook), "--by", "Killed Midway"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while child.poll() is None and time.monotonic() < deadline:
+        new = set((mailing.path.parent / "approved").glob("*")) - before
+        if sum(len(list(f.rglob("*.eml"))) for f in new) >= frozen:
+            child.kill()
+            break
+        time.sleep(0.005)
+    _, err = child.communicate(timeout=120)
+    return err.decode(errors="replace") if child.returncode != -signal.SIGKILL else ""
+
+
+def step(mailing: ApprovedMailing, sink: Sink, kind: str, n: int, count: int) -> str:
+    """Run one step; what it printed on stderr."""
+    where = ("--contacts", mailing.workbook)
+    if kind == "approve":
+        return cli("approve", mailing.path, *where, "--by", f"Approver {count}")[1]
+    if kind == "approve-killed":
+        return killed_approve(mailing, n)
+    if kind == "send":
+        return in_process_run(mailing)[1]
+    if kind == "send-killed":
+        return child_run(mailing, sink, kill_after=n, limit=0)
+    if kind == "archive":
+        out = mailing.root / f"archive-{count}.zip"
+        mailing.written.append(out)
+        return cli("archive", mailing.path, "--out", out, *where)[1]
+    if kind == "bounces":
+        box = mailing.root / "bounces.mbox"
+        if not box.exists():
+            target = mailing.people[0]
+            notification = (
+                "From: MAILER-DAEMON@mta.example.org\nTo: tsb@example.org\n"
+                "Subject: Undelivered\nMIME-Version: 1.0\nContent-Type: multipart/report; "
+                'report-type=delivery-status; boundary="b"\n\n--b\nContent-Type: text/plain\n\n'
+                "Failed.\n--b\nContent-Type: message/delivery-status\n\n"
+                f"Reporting-MTA: dns; mta.example.org\n\nFinal-Recipient: rfc822; {target}\n"
+                "Action: failed\nStatus: 5.1.1\n\n--b\nContent-Type: text/rfc822-headers\n\n"
+                f"Message-ID: {mailing.message_id(target)}\nSubject: x\n\n--b--\n"
+            )
+            box.write_text("From MAILER-DAEMON Mon Dec  7 10:00:00 2026\n" + notification)
+        fix = mailing.workbook if n else mailing.root / f"fix-{count}.xlsx"
+        if not n:
+            mailing.written.append(fix)
+        code, err = cli("bounces", mailing.path, "--from", box, "--fix-list", fix, *where)
+        if n:
+            assert code == 2 and "would replace it" in err, err
+        return err
+    mailing.change(kind)
+    return ""
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=EXAMPLES <= 3,
+)
+@given(steps=st.lists(STEPS, min_size=2, max_size=7))
+@example(  # the tour: approve, a send killed midway, a telephone fix, a wrong fix list...
+    steps=[
+        ("approve", 0),
+        ("send-killed", 2),
+        ("edit-letterhead", 0),
+        ("send", 0),  # refused: the letterhead changed since the approval
+        ("bounces", 1),  # refused: the fix list would replace the workbook
+        ("approve", 0),
+        ("send", 0),
+        ("archive", 0),
+    ]
+)
+@example(  # an approval killed while it froze the messages is never in force
+    steps=[("approve", 0), ("edit-template", 0), ("approve-killed", 2), ("send", 0)]
+)
+def test_approve_send_archive_bounces_edits_and_kills_send_only_what_was_approved(
+    steps: list[tuple[str, int]],
+) -> None:
+    with tempfile.TemporaryDirectory() as folder, Sink() as sink:
+        mailing = ApprovedMailing(Path(folder))
+        old = {k: os.environ.get(k) for k in environment(sink) if k.startswith("DISPATCH_")}
+        os.environ.update({k: v for k, v in environment(sink).items() if k.startswith("DISP")})
+        unknown: set[str] = set()
+        try:
+            for count, (kind, n) in enumerate([*steps, ("approve", 0), ("send", 0)]):
+                before = mailing.snapshot()
+                err = step(mailing, sink, kind, n, count)
+                assert "Traceback" not in err, (kind, err)
+                if not kind.startswith("edit"):
+                    assert mailing.snapshot() == before, f"{kind} changed an input"
+                loose = [p for p in mailing.private_files() if p.stat().st_mode & 0o077]
+                assert not loose, f"not private after {kind}: {loose}"
+                unknown |= {k for k, s in mailing.states().items() if s in ("unknown", "sending")}
+        finally:
+            for key, value in old.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        journal_file = mailing.path.parent / ".dispatch" / "journal.sqlite3"
+        with Journal.open(journal_file, readonly=True) as journal:
+            recorded = recorded_approvals(journal)  # not a folder whose writing was killed
+        approved = {
+            with_date(path.read_bytes(), "-")
+            for record in recorded
+            for path in (mailing.path.parent / record.folder).rglob("*.eml")
+        }
+        accepted = [r for r in sink.recorder.received if r.accepted]
+        for received in accepted:
+            assert with_date(received.data, "-") in approved, "sent but never approved"
+        twice = {a for a, k in Counter(r.rcpt_tos[0] for r in accepted).items() if k > 1}
+        assert twice <= unknown, f"sent twice without being reported unknown: {twice - unknown}"

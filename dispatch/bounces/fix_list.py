@@ -95,7 +95,7 @@ def write_fix_list(bounces_with_rows: Iterable[FixListRow], path: Path) -> int:
     buffer = io.BytesIO()
     wb.save(buffer)
     try:
-        write_atomic(path, buffer.getvalue())
+        write_atomic(path, buffer.getvalue(), private=True)  # names people: 0600
     except OSError as error:
         raise BounceError(
             str(path),
