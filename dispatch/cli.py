@@ -1168,7 +1168,7 @@ def archive(mailing: Path, out: Path, contacts: Path | None) -> None:
         markup=False,
     )
     for left in archived.skipped:
-        err_console.print(f"Not packed: {left}", markup=False)
+        err_console.print(terminal_safe(f"Not packed: {left}"), markup=False)
 
 
 @main.command(short_help="Read bounce notifications from a mailbox into the journal.")
