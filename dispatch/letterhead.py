@@ -221,7 +221,10 @@ def _read_logo(path: Path) -> bytes:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             kind = _FILE_KINDS.get(stat.S_IFMT(info.st_mode), "not a regular file")
-            raise _LogoRefused(f"is {kind} ({path}), not an image file", _PUT_IT)
+            raise _LogoRefused(
+                f"is {kind} ({path}), not an image file",
+                "Give the path of the logo's file itself (.svg, .png or .jpg).",
+            )
         if info.st_size > _LOGO_MAX_BYTES:
             raise _LogoRefused(*_too_big(info.st_size))
         with os.fdopen(fd, "rb", closefd=False) as stream:
