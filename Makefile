@@ -53,12 +53,14 @@ fuzz: venv
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q tests/test_hostile_input.py tests/test_fault_property.py
 
 # About 15 minutes on 2 cores (sizes in benchmarks/harness.py); bench-full runs the
-# sizes the benchmark issue names (10 000 everywhere, 100 000 for scale): over an hour.
+# sizes the benchmark issues name (10 000 everywhere, 100 000 for scale, 10 000 personal
+# PDFs with --jobs 1 and 2): several hours.
 bench: venv sysdeps
 	$(BIN)/python -m benchmarks
 
 bench-full: venv sysdeps
-	$(BIN)/python -m benchmarks --n 10000 --send-n 10000 --scale-n 100000 --budget-minutes 120
+	$(BIN)/python -m benchmarks --n 10000 --send-n 10000 --scale-n 100000 --personal-n 10000 \
+	  --personal-repeat 1 --budget-minutes 360
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache $(MIN)

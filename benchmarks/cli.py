@@ -132,6 +132,19 @@ def parse(argv: Sequence[str] | None = None) -> Config:
         help="rows of the workbook checked against start-up (default %(default)s)",
     )
     parser.add_argument(
+        "--personal-n",
+        type=int,
+        default=defaults.personal_n,
+        help="personal letters (each its own PDF) rendered with --jobs 1 and 2 "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--personal-repeat",
+        type=int,
+        default=defaults.personal_repeat,
+        help="runs of the personal-letter rows (default %(default)s)",
+    )
+    parser.add_argument(
         "--no-peer-install",
         action="store_true",
         help="never install the peer (no network): its rows are not run if it is missing",
@@ -155,6 +168,8 @@ def parse(argv: Sequence[str] | None = None) -> Config:
         peer_venv=args.peer_venv,
         txt_n=args.txt_n,
         check_n=args.check_n,
+        personal_n=args.personal_n,
+        personal_repeat=args.personal_repeat,
         install_peer=not args.no_peer_install,
     )
 

@@ -47,6 +47,11 @@ class Config:
     pdf_distinct: int = 10
     txt_n: int = 5_000  # addressees of the text-letter comparison with the peer
     check_n: int = 20_000  # rows of the workbook whose check is set against start-up
+    # Personal letters (every one distinct, so every one its own PDF) rendered with
+    # --jobs 1 and --jobs 2; the 10 000 take over an hour on one core
+    # (`make bench-full`), so `make bench` renders a sample of them.
+    personal_n: int = 120
+    personal_repeat: int = 3
     install_peer: bool = True  # False: a peer not yet installed is not run (no network)
     results: Path = RESULTS
     workdir: Path | None = None
@@ -70,6 +75,8 @@ class Config:
             "pdf_distinct": self.pdf_distinct,
             "txt_n": self.txt_n,
             "check_n": self.check_n,
+            "personal_n": self.personal_n,
+            "personal_repeat": self.personal_repeat,
         }
 
 

@@ -25,16 +25,23 @@ def run_section(bench: Bench) -> None:
 
 
 def _run_text(bench: Bench) -> None:
-    """``render --format txt`` against the peer's raw dry run: text letters of one length."""
+    """``render --format txt`` against the peer's raw dry run: text letters of one length.
+
+    And ``render --format html,txt,eml`` (the PDF in every message) of the same
+    addressees against the same run of the peer, as the performance issue pairs them."""
     n = bench.config.txt_n
     workload = bench.workload(n)
     peer = bench.peer()
     ours: list[float] = []
+    emls: list[float] = []
     theirs: list[float] = []
     for i in range(bench.config.repeat):
         out = bench.scratch("render-txt-out")
         bench.log(f"dispatch render txt, {n:,} addressees, run {i + 1}")
         ours.append(bench.render(workload, out, "txt").seconds)
+        shutil.rmtree(out)
+        bench.log(f"dispatch render {FORMATS}, {n:,} addressees, run {i + 1}")
+        emls.append(bench.render(workload, out, FORMATS).seconds)
         shutil.rmtree(out)
         if not isinstance(peer, PeerUnavailable):
             folder = bench.peer_inputs(workload, text_only=True)
@@ -62,15 +69,31 @@ def _run_text(bench: Bench) -> None:
             extra={"seconds": list(ours)},
         )
     )
+    bench.report.add(
+        Row(
+            "render.eml.dispatch",
+            SECTION,
+            f"dispatch render → {FORMATS.replace(',', '+')} (PDF in every message)",
+            "letters/s",
+            n=n,
+            stats=Stats.of(emls).inverse(n),
+            extra={"seconds": list(emls)},
+        )
+    )
     label = "mailmerge --dry-run --no-limit --output-format raw (text)"
     versus = "dispatch / mailmerge, text letters per second"
+    eml_versus = f"dispatch {FORMATS.replace(',', '+')} / mailmerge raw text, letters per second"
     target = Target(">=", 1.5)
+    eml_target = Target(">=", 0.5)
     if isinstance(peer, PeerUnavailable):
         bench.report.add(
             Row("render.txt.mailmerge", SECTION, label, "letters/s", n=n, not_run=str(peer))
         )
         bench.report.add(
             Row("render.ratio.txt", SECTION, versus, "×", target=target, not_run="no peer")
+        )
+        bench.report.add(
+            Row("render.ratio.eml", SECTION, eml_versus, "×", target=eml_target, not_run="no peer")
         )
         return
     bench.report.add(
@@ -86,6 +109,16 @@ def _run_text(bench: Bench) -> None:
     )
     bench.report.add(
         Row("render.ratio.txt", SECTION, versus, "×", stats=ratio(theirs, ours), target=target)
+    )
+    bench.report.add(
+        Row(
+            "render.ratio.eml",
+            SECTION,
+            eml_versus,
+            "×",
+            stats=ratio(theirs, emls),
+            target=eml_target,
+        )
     )
 
 

@@ -13,7 +13,8 @@ import math
 import shutil
 
 from benchmarks.harness import Bench
-from benchmarks.measure import Sample, Stats, ratio
+from benchmarks.measure import Sample, Stats, ratio, run
+from benchmarks.peer import PeerUnavailable
 from benchmarks.report import Row, Target
 
 SECTION = "3 scale"
@@ -54,18 +55,26 @@ def run_base(bench: Bench) -> None:
 
 def _check_against_startup(bench: Bench) -> None:
     """``dispatch check`` of a big workbook over ``dispatch --version``, run by run: what
-    reading and validating costs beyond the imports every command pays."""
+    reading and validating costs beyond the imports every command pays. And, as the
+    start-up issue pairs them, ``dispatch --version`` and that check each over
+    ``mailmerge --version`` (the peer's start-up), run by run."""
     n = bench.config.check_n
+    peer = bench.peer()
     checks = [s.seconds for s in _check(bench, n, bench.config.repeat)]
-    versions = []
+    versions: list[float] = []
+    theirs: list[float] = []
     for i in range(bench.config.repeat):
         bench.log(f"dispatch --version, run {i + 1}")
         versions.append(bench.dispatch("--version").seconds)
+        if not isinstance(peer, PeerUnavailable):
+            bench.log(f"mailmerge --version, run {i + 1}")
+            theirs.append(run([peer[0], "--version"], keep_output=False).seconds)
     bench.report.add(
         Row(
             "scale.version.time", SECTION, "dispatch --version: time", "s", stats=Stats.of(versions)
         )
     )
+    _against_peer_startup(bench, n, versions, checks, theirs, peer)
     bench.report.add(
         Row(
             "scale.check.startup",
@@ -77,6 +86,45 @@ def _check_against_startup(bench: Bench) -> None:
             note=f"check {Stats.of(checks).median:.2f} s",
         )
     )
+
+
+def _against_peer_startup(
+    bench: Bench,
+    n: int,
+    versions: list[float],
+    checks: list[float],
+    theirs: list[float],
+    peer: tuple[object, str] | PeerUnavailable,
+) -> None:
+    rows = [
+        (
+            "scale.startup.mailmerge",
+            "dispatch --version / mailmerge --version (start-up)",
+            versions,
+            Target("<=", 1.5),
+        ),
+        (
+            "scale.check.mailmerge",
+            f"dispatch check of {n:,} rows / mailmerge --version",
+            checks,
+            Target("<=", 8),
+        ),
+    ]
+    if isinstance(peer, PeerUnavailable):
+        for key, label, _, target in rows:
+            bench.report.add(Row(key, SECTION, label, "×", target=target, not_run=str(peer)))
+        return
+    bench.report.add(
+        Row(
+            "scale.version.mailmerge",
+            SECTION,
+            "mailmerge --version: time",
+            "s",
+            stats=Stats.of(theirs),
+        )
+    )
+    for key, label, ours, target in rows:
+        bench.report.add(Row(key, SECTION, label, "×", stats=ratio(ours, theirs), target=target))
 
 
 def _planned_runs(bench: Bench, per_run: float, once: float, what: str) -> tuple[int, str]:

@@ -29,7 +29,9 @@ from benchmarks.sink import Sink
 from benchmarks.workload import fresh_copy
 
 SECTION = "2 send"
-_SENT = re.compile(r"Sent (\d+) of (\d+) in ([\d.]+) s")
+# "Sent 4 000 of 4 000 messages in 12.9 s.": counts grouped by no-break spaces.
+_COUNT = r"([\d\u00a0\u202f ,]+)"
+_SENT = re.compile(rf"Sent {_COUNT} of {_COUNT} (?:messages? )?in ([\d.]+) s")
 NO_SEND = "dispatch has no `send` command yet"
 
 
@@ -47,6 +49,10 @@ def _reason(exc: Exception, concurrency: int) -> str:
     return f"failed at {concurrency} conn.: {exc}"
 
 
+def _int(text: str) -> int:
+    return int(re.sub(r"\D", "", text))
+
+
 def send_with_dispatch(
     bench: Bench, mailing: Path, concurrency: int, messages: int | None = None
 ) -> tuple[float, float]:
@@ -62,7 +68,7 @@ def send_with_dispatch(
     expected = bench.config.messages if messages is None else messages
     _delivered(sink, before, expected, f"dispatch send -c {concurrency}")
     found = _SENT.search(sample.output)
-    if found is None or int(found[1]) != expected:
+    if found is None or _int(found[1]) != expected:
         raise RuntimeError(f"dispatch send did not say it sent {expected}: {sample.output[-300:]}")
     return sample.seconds, float(found[3])
 

@@ -139,13 +139,16 @@ def approval_folder(mailing: Mailing) -> Path:
     return mailing.folder / APPROVED_DIR
 
 
-def approve(prepared: Prepared, by: str, *, when: datetime | None = None) -> Approval:
+def approve(
+    prepared: Prepared, by: str, *, when: datetime | None = None, jobs: int = 1
+) -> Approval:
     """Render every message of ``prepared`` once and freeze it; return the approval.
 
     The messages carry the Message-IDs the journal fixed for their addressees, if a
     send began before; the manifest is written last, then the approval is recorded in
     the journal (with its manifest's digest) and is in force from then on. Holds the
-    mailing's lock throughout: no send runs meanwhile.
+    mailing's lock throughout: no send runs meanwhile. ``jobs``: processes that render
+    the distinct PDFs.
     """
     name = by.strip()
     mailing = prepared.mailing
@@ -158,7 +161,7 @@ def approve(prepared: Prepared, by: str, *, when: datetime | None = None) -> App
         inputs = read_inputs(mailing, prepared.contacts, prepared.templates.root)
     except OSError as error:
         raise unreadable(error) from None
-    composer = Composer(prepared, when=moment, attach_pdf=mailing.attach_pdf)
+    composer = Composer(prepared, when=moment, attach_pdf=mailing.attach_pdf, jobs=jobs)
     validate_sizes(composer, mailing.max_message_mb)
     with (
         MailingLock(journal_dir(mailing.folder) / "lock"),
@@ -207,7 +210,10 @@ def _freeze(composer: Composer, folder: Path, fixed: Mapping[str, str]) -> list[
     """Write each message's bytes into ``folder`` (0600); ``fixed``: the journal's
     Message-IDs, which an addressee keeps."""
     messages: list[ApprovedMessage] = []
-    for letter in composer.prepared.letters:
+    prepared = composer.prepared
+    attach = prepared.mailing.attach_pdf
+    letters = composer.with_pdfs(prepared.letters) if attach else prepared.letters
+    for letter in letters:
         planned = outgoing(composer, letter)
         data = composer.message_bytes(letter)
         message_id = fixed.get(planned.key, planned.message_id)
@@ -423,6 +429,7 @@ def approve_mailing(
     contacts: Path | None = None,
     templates: Path | None = None,
     when: datetime | None = None,
+    jobs: int = 1,
 ) -> tuple[Prepared, Approval]:
     """Validate ``mailing`` (every addressee), then :func:`approve` it; both are returned."""
     prepared = prepare(
@@ -430,4 +437,4 @@ def approve_mailing(
         contacts_path=contacts,
         templates=TemplateSet(templates) if templates is not None else None,
     )
-    return prepared, approve(prepared, by, when=when)
+    return prepared, approve(prepared, by, when=when, jobs=jobs)

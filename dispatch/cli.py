@@ -160,6 +160,27 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def jobs_option(func: Callable[..., None]) -> Callable[..., None]:
+    """``--jobs N``: the processes that render the PDFs; the command gets ``jobs`` (an int)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, jobs: int | None, **kwargs: Any) -> None:
+        from dispatch.pdf_pool import default_jobs
+
+        func(*args, jobs=jobs or default_jobs(), **kwargs)
+
+    option = click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(min=1),
+        default=None,
+        metavar="N",
+        help="Processes that render the distinct PDF letters at once. Default: one per "
+        "processor; 1 renders them one after another in this process.",
+    )
+    return option(wrapper)
+
+
 def mailing_command(func: Callable[..., None]) -> Callable[..., None]:
     """The MAILING argument, the four options that choose inputs and addressees, and the
     error handling, for every command that reads a mailing's letters.
@@ -430,7 +451,10 @@ def check(mailing: Path, selection: Selection) -> None:
     help="Comma-separated formats: html, txt, eml, pdf, ics.",
 )
 @mailing_command
-def render(mailing: Path, out: Path | None, formats: list[str], selection: Selection) -> None:
+@jobs_option
+def render(
+    mailing: Path, out: Path | None, formats: list[str], selection: Selection, jobs: int
+) -> None:
     """Render every letter of MAILING to files, one per addressee and format.
 
     Everything is validated first: on any problem nothing is written (exit code 2).
@@ -444,7 +468,7 @@ def render(mailing: Path, out: Path | None, formats: list[str], selection: Selec
     """
     with _Steps(err_console) as steps:
         rendered = render_mailing(
-            mailing, out, formats=formats, selection=selection, progress=steps
+            mailing, out, formats=formats, selection=selection, progress=steps, jobs=jobs
         )
     prepared = rendered.prepared
     show_counts(prepared, f"{shown(prepared.mailing.name)}: letters written")
@@ -477,8 +501,14 @@ def render(mailing: Path, out: Path | None, formats: list[str], selection: Selec
     help="Open the preview page in the browser (--no-open for scripts).",
 )
 @mailing_command
+@jobs_option
 def preview(
-    mailing: Path, out: Path | None, formats: list[str], open_browser: bool, selection: Selection
+    mailing: Path,
+    out: Path | None,
+    formats: list[str],
+    open_browser: bool,
+    selection: Selection,
+    jobs: int,
 ) -> None:
     """Render MAILING into a folder with an index.html listing every letter, and open it.
 
@@ -493,7 +523,7 @@ def preview(
     """
     with _Steps(err_console) as steps:
         previewed = preview_mailing(
-            mailing, out, formats=formats, selection=selection, progress=steps
+            mailing, out, formats=formats, selection=selection, progress=steps, jobs=jobs
         )
     _problems("Warnings:", list(previewed.warnings), style="yellow")
     out_console.print(
@@ -620,6 +650,7 @@ def _failure_table(failures: Sequence[Failure], title: str) -> Table:
     help="Print a line per message: its address, what happened and the reply.",
 )
 @mailing_command
+@jobs_option
 def send(
     mailing: Path,
     yes: bool,
@@ -634,6 +665,7 @@ def send(
     timeout: float | None,
     verbose: bool,
     selection: Selection,
+    jobs: int,
 ) -> None:
     """Send every letter of MAILING by SMTP, once per addressee.
 
@@ -683,6 +715,7 @@ def send(
         limit=limit,
         retry_unknown=retry_unknown,
         new_mailing=new_mailing,
+        jobs=jobs,
     )
     progress = _Steps(err_console, verbose=verbose)
 
@@ -1101,8 +1134,11 @@ def _approver(name: str) -> str:
     help="The templates folder (with fr/ and en/). Default: the mailing's `templates` "
     "key, else the bundled templates.",
 )
+@jobs_option
 @handle_errors
-def approve(mailing: Path, by: str, contacts: Path | None, templates_dir: Path | None) -> None:
+def approve(
+    mailing: Path, by: str, contacts: Path | None, templates_dir: Path | None, jobs: int
+) -> None:
     """Render MAILING once and freeze it: send will then send exactly these messages.
 
     Writes every message (.eml, PDF and attachments included) and a manifest of every
@@ -1114,7 +1150,9 @@ def approve(mailing: Path, by: str, contacts: Path | None, templates_dir: Path |
     Example:
       dispatch approve mailings/gala --by "A. Martin"
     """
-    prepared, approval = approve_mailing(mailing, by, contacts=contacts, templates=templates_dir)
+    prepared, approval = approve_mailing(
+        mailing, by, contacts=contacts, templates=templates_dir, jobs=jobs
+    )
     _problems("Warnings:", list(prepared.warnings), style="yellow")
     title = f"{prepared.mailing.name}: {approval.line()}"
     table = Table(title=shown(title), title_justify="left")

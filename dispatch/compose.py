@@ -8,10 +8,12 @@ each annex file once, so the cost follows the number of distinct letters.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property, partial
 
+from dispatch import pdf_pool
 from dispatch.distinct import DistinctStore
 from dispatch.errors import InvalidInput, Location, Problem
 from dispatch.ics import build_ics
@@ -30,6 +32,7 @@ from dispatch.message import (
 )
 from dispatch.outgoing import Outgoing
 from dispatch.pdf import PdfRenderer
+from dispatch.pdf_pool import PdfPool
 from dispatch.prepare import Prepared
 from dispatch.render import Letter, slug
 
@@ -44,6 +47,7 @@ class Composer:
     when: datetime
     attach_pdf: bool = True
     attach_ics: bool = True
+    jobs: int = 1  # processes that render the distinct PDFs (1: this one, on demand)
 
     @cached_property
     def pdf_renderer(self) -> PdfRenderer:
@@ -79,6 +83,51 @@ class Composer:
     def pdf(self, letter: Letter) -> bytes:
         """The letter as A4 PDF (each distinct letter rendered once)."""
         return self.store.get(letter.distinct, "pdf", lambda: self.pdf_renderer.render(letter.html))
+
+    def with_pdfs(self, letters: Sequence[Letter]) -> Iterator[Letter]:
+        """``letters`` again, in order, each one's PDF made by the time it is yielded.
+
+        With ``jobs`` > 1 the distinct PDFs are rendered by that many processes (see
+        :mod:`dispatch.pdf_pool`), a few letters ahead of the one yielded, so that only
+        those few wait in memory; with one job they are made on demand, by :meth:`pdf`.
+        The bytes are the same either way. Fewer than :data:`~dispatch.pdf_pool.POOL_MIN`
+        PDFs to make are made here: starting the processes would cost more.
+        """
+        if self.jobs <= 1 or not self._worth_a_pool(letters):
+            yield from letters
+            return
+        inflight: set[bytes] = set()
+        scanned = [0]  # how many of ``letters`` the pool has been offered so far
+
+        def wanted() -> Iterator[tuple[Letter, str, str]]:
+            for index, letter in enumerate(letters):
+                scanned[0] = index + 1
+                key = letter.distinct.key
+                if key not in inflight and not self.store.has(letter.distinct, "pdf"):
+                    inflight.add(key)
+                    yield letter, describe(letter), letter.html
+
+        with PdfPool[Letter](self.pdf_renderer, self.jobs) as pool:
+            made = pool.render(wanted())
+            for index, letter in enumerate(letters):
+                while letter.distinct.key in inflight or scanned[0] <= index:
+                    ready = next(made, None)
+                    if ready is None:
+                        break
+                    inflight.discard(ready[0].distinct.key)
+                    self.store.put(ready[0].distinct, "pdf", ready[1])
+                # Made by now, or dropped from the store since: pdf() makes it again here.
+                yield letter
+
+    def _worth_a_pool(self, letters: Sequence[Letter]) -> bool:
+        """Whether enough PDFs are still to make for starting processes to pay."""
+        missing: set[bytes] = set()
+        for letter in letters:
+            if not self.store.has(letter.distinct, "pdf"):
+                missing.add(letter.distinct.key)
+                if len(missing) >= pdf_pool.POOL_MIN:
+                    return True
+        return False
 
     def ics(self, lang: str) -> bytes | None:
         """The calendar invitation in ``lang``, or None for a mailing without event."""
@@ -129,6 +178,12 @@ class Composer:
                 content_part(letter, self.attachments(letter)), distinct.key.hex()[:24]
             ),
         )
+
+
+def describe(letter: Letter) -> str:
+    """Which letter it is, for an error: ``the letter to anne@example.org (fr, row 14)``."""
+    person = letter.addressee
+    return f"the letter to {person.email} ({letter.lang}, row {person.row} of the workbook)"
 
 
 def check_size(composer: Composer, letter: Letter, limit_mb: float) -> list[Problem]:

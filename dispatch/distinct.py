@@ -72,6 +72,16 @@ class DistinctStore:
         self.hits: Counter[str] = Counter()
         self._kept: OrderedDict[tuple[bytes, str], bytes] = OrderedDict()
 
+    def has(self, letter: DistinctLetter, kind: str) -> bool:
+        """Whether the ``kind`` artefact of ``letter`` is kept (made and not yet dropped)."""
+        return (letter.key, kind) in self._kept
+
+    def put(self, letter: DistinctLetter, kind: str, made: bytes) -> None:
+        """Keep ``made`` as the ``kind`` artefact of ``letter``, made elsewhere (a worker
+        process); counted as a making."""
+        self.made[kind] += 1
+        self._keep((letter.key, kind), made)
+
     def get(self, letter: DistinctLetter, kind: str, make: Callable[[], bytes]) -> bytes:
         """The ``kind`` artefact of ``letter``: made on first sight, then the same bytes."""
         key = (letter.key, kind)
@@ -82,7 +92,11 @@ class DistinctStore:
             return kept
         made = make()
         self.made[kind] += 1
+        self._keep(key, made)
+        return made
+
+    def _keep(self, key: tuple[bytes, str], made: bytes) -> None:
         self._kept[key] = made
+        self._kept.move_to_end(key)
         if len(self._kept) > self.max_kept:
             self._kept.popitem(last=False)
-        return made

@@ -18,7 +18,7 @@ import dataclasses
 import difflib
 import enum
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +47,7 @@ from dispatch.templates import TemplateSet
 
 if TYPE_CHECKING:
     from dispatch.delivery.samples import SampleResult
+    from dispatch.render import Letter
 
 __all__ = [
     "Previewed",
@@ -164,16 +165,18 @@ def render_mailing(
     formats: Sequence[str] = ("html", "txt", "eml"),
     selection: Selection | None = None,
     progress: OnProgress | None = None,
+    jobs: int = 1,
 ) -> Rendered:
     """Render every letter to files in ``out`` (default ``out/<mailing name>``).
 
-    Everything is validated first: on any problem nothing is written.
+    Everything is validated first: on any problem nothing is written. ``jobs``:
+    processes that render the distinct PDFs (the command line's ``--jobs``).
     """
     chosen = _checked_formats(formats)
     prepared = check_mailing(mailing, selection, progress=progress)
     target = Path(out) if out is not None else Path("out") / prepared.mailing.name
     _refuse_inputs(prepared, target, Output("the letters", "--out", "letters/"), ())
-    written = render_files(prepared, target, chosen, progress=progress)
+    written = render_files(prepared, target, chosen, progress=progress, jobs=jobs)
     return Rendered(prepared, target, tuple(chosen), written.files, written.letters)
 
 
@@ -194,13 +197,17 @@ def preview_mailing(
     formats: Sequence[str] = ("html", "pdf", "eml"),
     selection: Selection | None = None,
     progress: OnProgress | None = None,
+    jobs: int = 1,
 ) -> Previewed:
-    """Render every letter into ``out`` (default ``out/<name>/preview``) with an index.html."""
+    """Render every letter into ``out`` (default ``out/<name>/preview``) with an index.html.
+
+    ``jobs``: processes that render the distinct PDFs.
+    """
     chosen = _checked_formats(formats)
     prepared = check_mailing(mailing, selection, progress=progress)
     target = Path(out) if out is not None else Path("out") / prepared.mailing.name / "preview"
     _refuse_inputs(prepared, target, Output("the preview", "--out", "preview/"), (".",))
-    render_files(prepared, target, chosen, progress=progress)
+    render_files(prepared, target, chosen, progress=progress, jobs=jobs)
     written = write_index(prepared, target, chosen)
     return Previewed(prepared, target, written.index, tuple(written.warnings))
 
@@ -407,7 +414,8 @@ class SendOptions:
     in this run. ``retry_unknown``: also send the messages whose fate is unknown after a
     crash (their addressees may get two copies). ``new_mailing``: the journal found is
     not this mailing's (a folder copied with its journal, or a journal deleted beside the
-    traces of earlier sends): set it aside and start a new one.
+    traces of earlier sends): set it aside and start a new one. ``jobs``: processes that
+    render the distinct PDFs (1: this one).
     """
 
     dry_run: bool = False
@@ -415,6 +423,7 @@ class SendOptions:
     limit: int | None = None
     retry_unknown: bool = False
     new_mailing: bool = False
+    jobs: int = 1
 
 
 class SendOutcome(enum.Enum):
@@ -525,11 +534,15 @@ def send_mailing(
     if relay is None and not opts.dry_run:
         relay = load_settings(None, os.environ)
     moment = when or now()
-    composer = Composer(prepared, when=moment, attach_pdf=prepared.mailing.attach_pdf)
+    composer = Composer(
+        prepared, when=moment, attach_pdf=prepared.mailing.attach_pdf, jobs=opts.jobs
+    )
+    letters: Iterable[Letter] = prepared.letters
     if prepared.mailing.attach_pdf:
         make_pdfs(composer, progress)
+        letters = composer.with_pdfs(prepared.letters)  # those not made yet: personal ones
     validate_sizes(composer, prepared.mailing.max_message_mb)
-    letters = counted(prepared.letters, progress, Step.PREPARING, len(prepared.letters))
+    letters = counted(letters, progress, Step.PREPARING, len(prepared.letters))
     messages = tuple(outgoing(composer, letter) for letter in letters)
     # -- approval: the approved bytes go out, if the mailing is approved (dispatch.approval);
     # samples to oneself (--to) never need one: they are rendered now

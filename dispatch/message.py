@@ -73,8 +73,25 @@ def _domain(address: str) -> str:
 
 def message_id(mailing: Mailing, key: str) -> str:
     """``<a1b2…@example.org>``: the same for a mailing and an addressee on every run."""
-    seed = f"{mailing.name}\0{mailing.reference.model_dump_json()}\0{key}".encode()
-    return f"<{hashlib.sha256(seed).hexdigest()[:32]}@{_domain(mailing.sender.email)}>"
+    prefix, domain = _id_parts(mailing)
+    digest = hashlib.sha256(prefix + key.encode()).hexdigest()[:32]
+    return f"<{digest}@{domain}>"
+
+
+# The mailing's part of every Message-ID, made once per mailing rather than per message
+# (its reference as JSON cost a quarter of a message's headers). The mailing is kept
+# with it, so that its id cannot be reused by another while the entry lives.
+_ID_PARTS: dict[int, tuple[Mailing, bytes, str]] = {}
+
+
+def _id_parts(mailing: Mailing) -> tuple[bytes, str]:
+    kept = _ID_PARTS.get(id(mailing))
+    if kept is None or kept[0] is not mailing:
+        if len(_ID_PARTS) >= 16:
+            _ID_PARTS.clear()
+        prefix = f"{mailing.name}\0{mailing.reference.model_dump_json()}\0".encode()
+        kept = _ID_PARTS[id(mailing)] = (mailing, prefix, _domain(mailing.sender.email))
+    return kept[1], kept[2]
 
 
 def _address(email: str, name: str = "") -> Address:
@@ -133,7 +150,7 @@ def _header_lines(
     if reply_to:
         lines.append(("Reply-To", _mailboxes("Reply-To", [("", reply_to)])))
     lines.append(("Subject", fold("Subject", letter.subject)))
-    lines.append(("Date", _folded("Date", format_datetime(when))))
+    lines.append(("Date", _date_line(when)))
     msgid = msgid or message_id(mailing, person.key)
     lines.append(("Message-ID", f"Message-ID: {msgid}\r\n"))
     lines.append(("Content-Language", f"Content-Language: {lang}\r\n"))
@@ -143,6 +160,11 @@ def _header_lines(
 def _mailboxes(name: str, mailboxes: list[tuple[str, str]]) -> str:
     """An address header: folded here, or by the email package for an address that is
     not ASCII (an internationalised address, which needs its own encoding)."""
+    return _folded_mailboxes(name, tuple(mailboxes))
+
+
+@lru_cache(maxsize=256)  # From, Reply-To and the mailing's Cc: the same in every message
+def _folded_mailboxes(name: str, mailboxes: tuple[tuple[str, str], ...]) -> str:
     if all(address.isascii() for _, address in mailboxes):
         return fold_addresses(name, mailboxes)
     value = [_address(address, display) for display, address in mailboxes]
@@ -186,16 +208,27 @@ def content_part(letter: Letter, attachments: Sequence[Attachment] = ()) -> Emai
         email_html(letter.html), subtype="html", charset="utf-8", cte="quoted-printable"
     )
     for attachment in attachments:
-        main, sub = attachment.maintype_subtype
-        params = CALENDAR_PARAMS if (main, sub) == ("text", "calendar") else {}
-        msg.add_attachment(
-            attachment.data,
-            maintype=main,
-            subtype=sub,
-            filename=attachment.filename,
-            params=params,
-        )
+        if msg.get_content_type() != "multipart/mixed":
+            msg.make_mixed()
+        msg.attach(_attachment_part(attachment))
     return msg
+
+
+@lru_cache(maxsize=64)
+def _attachment_part(attachment: Attachment) -> EmailMessage:
+    """The MIME part of an attachment, base64-encoded once and shared by every message
+    that carries it (the annexes, a language's calendar, the PDF of a circular): what
+    ``add_attachment`` would make, without encoding the file and parsing its headers
+    again for each distinct letter. Parts are never changed once made."""
+    part = EmailMessage(policy=SMTP)
+    main, sub = attachment.maintype_subtype
+    params = CALENDAR_PARAMS if (main, sub) == ("text", "calendar") else {}
+    part.set_content(
+        attachment.data, maintype=main, subtype=sub, filename=attachment.filename, params=params
+    )
+    if "content-disposition" not in part:
+        part["Content-Disposition"] = "attachment"
+    return part
 
 
 def serialise_content(content: EmailMessage, seed: str) -> bytes:
@@ -216,6 +249,12 @@ def _set_boundaries(part: EmailMessage, seed: str, depth: int = 0) -> None:
         for child in part.iter_parts():
             if isinstance(child, EmailMessage):
                 _set_boundaries(child, seed, depth + 1)
+
+
+@lru_cache(maxsize=64)
+def _date_line(when: datetime) -> str:
+    """The Date header of a mailing's messages, made once per moment."""
+    return _folded("Date", format_datetime(when))
 
 
 @lru_cache(maxsize=1024)

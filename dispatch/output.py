@@ -83,36 +83,45 @@ PRIVATE_EXTENSIONS = frozenset({"eml"})
 WRITERS = 4
 
 
+def _write_letter(files: list[tuple[Path, bytes, bool]]) -> None:
+    for target, data, private in files:
+        write_atomic(target, data, private=private)
+
+
 def write_outputs(
     out: Path, items: Iterable[tuple[str, str, tuple[str, ...], dict[str, Producer]]]
 ) -> Written:
     """Write ``(lang, stem, categories, {ext: producer})`` items; count per group.
 
-    The bytes are produced here, in order; the files are written by a few threads. At
-    most a few hundred files wait in memory, and the first write error stops the run.
+    The bytes are produced here, in order; the files are written by a few threads, a
+    letter's files by one task (a task per file cost a third of a text render). At most
+    a few hundred letters wait in memory, and the first write error stops the run.
     """
     written = Written(out=out)
     pending: deque[Future[None]] = deque()
-    folders: set[str] = set()  # made once each, not once per letter
+    folders: dict[str, Path] = {}  # made once each, not once per letter
     with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="dispatch-write") as pool:
         try:
             for lang, stem, categories, producers in items:
-                if lang not in folders:
+                folder = folders.get(lang)
+                if folder is None:
+                    folder = out / lang
                     if PRIVATE_EXTENSIONS & producers.keys():  # who was written to, and how
-                        private_dir(out / lang)
+                        private_dir(folder)
                     else:
                         try:
-                            (out / lang).mkdir(parents=True, exist_ok=True)
+                            folder.mkdir(parents=True, exist_ok=True)
                         except OSError as exc:  # read-only, full, not allowed: say so
-                            raise cannot_write(out / lang, exc) from None
-                    folders.add(lang)
-                for ext, produce in producers.items():
-                    target = out / lang / f"{stem}.{ext}"
-                    private = ext in PRIVATE_EXTENSIONS
-                    pending.append(pool.submit(write_atomic, target, produce(), private=private))
-                    written.files += 1
-                    while len(pending) > 256:
-                        pending.popleft().result()
+                            raise cannot_write(folder, exc) from None
+                    folders[lang] = folder
+                files = [
+                    (folder / f"{stem}.{ext}", produce(), ext in PRIVATE_EXTENSIONS)
+                    for ext, produce in producers.items()
+                ]
+                pending.append(pool.submit(_write_letter, files))
+                written.files += len(files)
+                while len(pending) > 128:
+                    pending.popleft().result()
                 written.letters += 1
                 for code in categories:
                     written.per_group[(lang, code)] += 1
@@ -132,16 +141,22 @@ def render_files(
     *,
     when: datetime | None = None,
     progress: OnProgress | None = None,
+    jobs: int = 1,
 ) -> Written:
     """Write every letter of a prepared mailing in each of ``formats``.
 
     ``eml`` is the complete message as ``send`` builds it (PDF letter, calendar and
     annexes attached); ``ics`` is written once per language, not once per letter.
     ``progress`` follows the PDFs (once per distinct letter) and the letters written.
+    ``jobs``: processes that render the distinct PDFs (see :mod:`dispatch.pdf_pool`).
     """
-    composer = Composer(prepared, when=when or now(), attach_pdf=prepared.mailing.attach_pdf)
+    composer = Composer(
+        prepared, when=when or now(), attach_pdf=prepared.mailing.attach_pdf, jobs=jobs
+    )
+    letters: Iterable[Letter] = prepared.letters
     if "pdf" in formats or ("eml" in formats and prepared.mailing.attach_pdf):
         make_pdfs(composer, progress)
+        letters = composer.with_pdfs(prepared.letters)  # those not made yet: personal ones
     if "eml" in formats:
         validate_sizes(composer, prepared.mailing.max_message_mb)
 
@@ -162,7 +177,7 @@ def render_files(
         out,
         (
             (letter.lang, letter.stem, letter.categories, producers(letter))
-            for letter in counted(prepared.letters, progress, Step.RENDERING, len(prepared.letters))
+            for letter in counted(letters, progress, Step.RENDERING, len(prepared.letters))
         ),
     )
     if "ics" in formats:
@@ -178,13 +193,14 @@ def render_files(
 
 def make_pdfs(composer: Composer, progress: OnProgress | None) -> None:
     """Render the PDF of each distinct letter once, as its own step, so that a long
-    wait for PDFs shows as such; the renderer keeps them for the letters that follow.
-    Skipped when there are more distinct letters than the composer's store keeps."""
+    wait for PDFs shows as such; the composer keeps them for the letters that follow.
+    Skipped when there are more distinct letters than the composer's store keeps: their
+    PDFs are then made as the letters are written (:meth:`Composer.with_pdfs`)."""
     letters = composer.prepared.letters
     distinct = list({id(letter.distinct): letter for letter in letters}.values())
-    if progress is None or len(distinct) > composer.store.max_kept:
+    if (progress is None and composer.jobs <= 1) or len(distinct) > composer.store.max_kept:
         return
-    for letter in counted(distinct, progress, Step.PDFS, len(distinct)):
+    for letter in counted(composer.with_pdfs(distinct), progress, Step.PDFS, len(distinct)):
         composer.pdf(letter)
 
 

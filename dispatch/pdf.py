@@ -241,6 +241,11 @@ class _Engine:
         self.url_fetcher.files = None
         self.image_cache: dict[str, Any] = {}
         self.warnings: list[str] = []
+        # The templates put the house stylesheet inline too, for the e-mail (see
+        # DEFAULT_STYLESHEET): the exact copy is left out of what WeasyPrint reads.
+        self.css_text = (
+            None if stylesheet is None else stylesheet.read_text(encoding="utf-8").strip()
+        )
         with _quiet_weasyprint(self.warnings):
             self.stylesheets: list[Any] = (
                 []
@@ -269,7 +274,7 @@ class _Engine:
         self.url_fetcher.files = files
         with _quiet_weasyprint(warnings), _icc_profile_leak_ignored():
             document = HTML(
-                string=print_html(html),
+                string=print_html(_without_copy(html, self.css_text)),
                 base_url=None if base_url is None else str(base_url),
                 url_fetcher=self.url_fetcher,
             )
@@ -281,6 +286,26 @@ class _Engine:
                 pdf_tags=True,
             )
         return pdf
+
+
+_STYLE = re.compile(r"<style>(.*?)</style>\s*", re.DOTALL | re.IGNORECASE)
+
+
+def _without_copy(html: str, css: str | None) -> str:
+    """The letter's HTML without its inline copy of the house stylesheet, which the engine
+    applies already, parsed once: WeasyPrint would parse the copy again for each PDF (a
+    seventh of a two-page letter's render, by profile). Only an exact copy is left out,
+    so the layout is the same; any other style stays.
+
+    >>> _without_copy("<head><style>p {}</style></head>", "p {}")
+    '<head></head>'
+    """
+    if not css:
+        return html
+    found = _STYLE.search(html)
+    if found is None or found.group(1).strip() != css:
+        return html
+    return html[: found.start()] + html[found.end() :]
 
 
 _BODY = re.compile(r"<body\b.*?(?=</body>|\Z)", re.DOTALL | re.IGNORECASE)

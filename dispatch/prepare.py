@@ -47,8 +47,12 @@ class Prepared:
         return out
 
     def tally(self) -> Tally:
-        """The counts of :class:`Tally`: letters, addressees, copies, rows left out."""
-        return tally(self)
+        """The counts of :class:`Tally`: letters, addressees, copies, rows left out
+        (counted once: a summary asks for them more than once)."""
+        counted: Tally | None = self.__dict__.get("_tally")
+        if counted is None:
+            counted = self.__dict__["_tally"] = tally(self)
+        return counted
 
 
 #: Why a workbook row got no letter, in the order the rules apply.

@@ -88,6 +88,10 @@ def language_name(code: str, lang: str) -> str:
     return str(name)
 
 
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+@lru_cache(maxsize=4096)  # organisations and references repeat across a workbook
 def slug(text: str, limit: int = 40) -> str:
     """A file-name-safe ASCII slug: ``slug("Ministère des Postes") == "ministere-des-postes"``.
 
@@ -95,8 +99,9 @@ def slug(text: str, limit: int = 40) -> str:
     ``oeillet`` (dropping what NFKD cannot decompose made it ``illet``), ``Ærø`` is
     ``aero``, ``Ørsted`` ``orsted``, ``Łódź`` ``lodz``, ``Дмитрий`` ``dmitriy``.
     """
-    ascii_text = anyascii(unicodedata.normalize("NFC", text))
-    out = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    if not text.isascii():  # ASCII (most names) is as it is: no transliteration to do
+        text = anyascii(unicodedata.normalize("NFC", text))
+    out = _NOT_SLUG.sub("-", text.lower()).strip("-")
     return out[:limit].rstrip("-")
 
 
@@ -334,6 +339,8 @@ class Renderer:
         self.personal = self._mentions_addressee()
         self.agrees = self._agrees()
         self.renders = 0  # distinct letters actually rendered
+        self._to = frozenset(c.upper() for c in mailing.addressees.to)
+        self._cc = frozenset(c.upper() for c in mailing.addressees.cc)
 
     def _texts(self) -> list[str]:
         texts: list[str] = []
@@ -506,8 +513,7 @@ class Renderer:
         distinct = self._distinct.get(key)
         if distinct is None:
             distinct = self._distinct[key] = self._render(person, lang)
-        to = {c.upper() for c in self.mailing.addressees.to}
-        cc = {c.upper() for c in self.mailing.addressees.cc}
+        to, cc = self._to, self._cc
         mine = tuple(c for c in person.categories if c in to or c in cc)
         return Letter(
             addressee=person,

@@ -22,7 +22,10 @@ SECTIONS = {"1 render", "2 send", "3 scale", "4 pdf", "5 journal"}
 COMPARISONS = [
     "render.ratio.mailmerge",
     "render.ratio.txt",
+    "render.ratio.eml",
     "scale.check.startup",
+    "scale.startup.mailmerge",
+    "scale.check.mailmerge",
     "send.ratio.floor.c1",
     "send.ratio.mailmerge.c1",
     "scale.check.ratio",
@@ -30,6 +33,7 @@ COMPARISONS = [
     "scale.eml.ratio",
     "scale.eml.rss.big",
     "pdf.shared.ratio",
+    "pdf.personal.speedup",
     "journal.rerun",
 ]
 ROW_KEYS = {
@@ -45,6 +49,7 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, object], 
         [
             "--n", "200", "--scale-n", "400", "--repeat", "1", "--scale-repeat", "1",
             "--concurrency", "1", "--pdf-distinct", "1", "--txt-n", "200", "--check-n", "400",
+            "--personal-n", "2", "--personal-repeat", "1",
             "--no-peer-install",
             "--results", str(tmp / "latest.json"), "--workdir", str(tmp / "work"),
         ]
@@ -98,6 +103,10 @@ def test_the_json_has_every_row_with_its_statistics_and_target(
         "scale.check.ratio",
         "scale.eml.ratio",
         "pdf.shared.ratio",
+        "render.eml.dispatch",
+        "pdf.personal.jobs1",
+        "pdf.personal.jobs2",
+        "pdf.personal.speedup",
     ]:
         assert rows[key]["status"] != "not run", rows[key]
 

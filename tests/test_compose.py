@@ -6,12 +6,14 @@ import email
 import email.policy
 from collections.abc import Callable
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
 from dispatch.compose import Composer, validate_sizes
 from dispatch.errors import InvalidInput
+from dispatch.message import content_part
 from dispatch.prepare import prepare
 from tests.conftest import MINIMAL_MAILING, WorkbookFactory, person
 
@@ -76,3 +78,30 @@ def test_a_message_above_the_size_limit_names_its_biggest_parts(
     message = str(caught.value.problems[0])
     assert message.startswith("mailing.toml, field max_message_mb: the message to ")
     assert "above the limit of 1 MB; its biggest parts: programme.pdf (1.9 MB)" in message
+
+
+def test_an_annex_is_encoded_once_for_every_distinct_letter_that_carries_it(
+    make_mailing: MakeMailing,
+    make_workbook: WorkbookFactory,
+) -> None:
+    annex = bytes(range(256)) * 400  # 100 kB that base64 must encode
+    mailing = make_mailing(MINIMAL_MAILING + ANNEX, files={"programme.pdf": annex})
+    prepared = prepare(mailing, contacts_path=make_workbook())
+    composer = Composer(prepared, when=WHEN)
+    fr, en = (next(x for x in prepared.letters if x.lang == lang) for lang in ("fr", "en"))
+    assert fr.distinct is not en.distinct
+    parts = [
+        {p.get_filename(): p for p in content_part(x, composer.attachments(x)).iter_attachments()}
+        for x in (fr, en)
+    ]
+    # One encoded part, shared by both messages...
+    assert parts[0]["programme.pdf"] is parts[1]["programme.pdf"]
+    # ...written as the email package's own add_attachment writes it.
+    reference = EmailMessage(policy=email.policy.SMTP)
+    reference.add_attachment(annex, maintype="application", subtype="pdf", filename="programme.pdf")
+    expected = next(reference.iter_attachments()).as_bytes(policy=email.policy.SMTP)
+    assert parts[0]["programme.pdf"].as_bytes(policy=email.policy.SMTP) == expected
+    for letter in (fr, en):
+        sent = email.message_from_bytes(composer.message_bytes(letter), policy=email.policy.default)
+        carried = {p.get_filename(): p.get_content() for p in sent.iter_attachments()}
+        assert carried["programme.pdf"] == annex

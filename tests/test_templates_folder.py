@@ -73,3 +73,24 @@ def test_the_templates_option_names_a_folder(
     own_templates(sample_copy / "elsewhere")
     monkeypatch.chdir(sample_copy)
     assert MARK in render_txt(sample_copy, "--templates", str(sample_copy / "elsewhere"))
+
+
+def test_a_template_edited_since_the_last_run_is_compiled_again(
+    sample_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compiled templates are kept from one run to the next (Jinja's bytecode cache);
+    an edit to a template is seen by the next run all the same."""
+    from dispatch import templates
+
+    folder = own_templates(sample_copy / "our-templates")
+    monkeypatch.chdir(sample_copy)
+    assert MARK in render_txt(sample_copy, "--templates", str(folder))
+    letter = folder / "fr" / "invitation.txt"
+    letter.write_text(
+        letter.read_text(encoding="utf-8").replace(MARK, "Texte revu."), encoding="utf-8"
+    )
+    templates._environment.cache_clear()  # what a new run starts with
+    shutil.rmtree(sample_copy / "out")
+    again = render_txt(sample_copy, "--templates", str(folder))
+    assert MARK not in again
+    assert "Texte revu." in again

@@ -121,9 +121,14 @@ def _row_values(
     """The row's cells by column, cleaned; and the columns whose cell holds an Excel error."""
     values: dict[str, str] = {}
     errors: set[str] = set()
+    count = len(cells)
     for name, i in index.items():
-        cell = cells[i] if i < len(cells) else None
-        if isinstance(cell, Uncalculated):
+        cell = cells[i] if i < count else None
+        kind = type(cell)
+        if kind is str or cell is None:  # nearly every cell: no marker to look for
+            values[name] = _clean(cell)
+            continue
+        if kind is Uncalculated:
             problems.append(
                 Problem(
                     at(name),
@@ -134,7 +139,7 @@ def _row_values(
             )
             errors.add(name)
             cell = None
-        if isinstance(cell, CellError):
+        elif isinstance(cell, CellError):
             problems.append(
                 Problem(
                     at(name),
@@ -164,6 +169,8 @@ def _typed_names(
     for name in NAME_COLUMNS:
         i = index.get(name)
         cell = cells[i] if i is not None and i < len(cells) else None
+        if cell is None or type(cell) is str:
+            continue
         if isinstance(cell, (dt.date, dt.time)):
             kind = "a date"
         elif isinstance(cell, (int, float)) and not isinstance(cell, bool):
