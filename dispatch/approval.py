@@ -44,9 +44,9 @@ from dispatch.compose import Composer, outgoing, validate_sizes
 from dispatch.contacts import CONTACTS_SHEET
 from dispatch.errors import DispatchError, InvalidInput, JournalError, Location, Problem
 from dispatch.files import private_dir, write_atomic
-from dispatch.inputs import APPROVED_DIR
-from dispatch.journal import Journal, MailingLock, journal_dir, journal_path
+from dispatch.journal import Journal, MailingLock
 from dispatch.mailing import Mailing
+from dispatch.paths import APPROVED_DIR, approval_dir, journal_path, lock_path
 from dispatch.prepare import Prepared, prepare
 from dispatch.templates import TemplateSet
 
@@ -136,7 +136,7 @@ class Approval:
 
 def approval_folder(mailing: Mailing) -> Path:
     """Where a mailing's approvals are kept: ``<mailing folder>/approved/``."""
-    return mailing.folder / APPROVED_DIR
+    return approval_dir(mailing.folder)
 
 
 def approve(
@@ -164,7 +164,7 @@ def approve(
     composer = Composer(prepared, when=moment, attach_pdf=mailing.attach_pdf, jobs=jobs)
     validate_sizes(composer, mailing.max_message_mb)
     with (
-        MailingLock(journal_dir(mailing.folder) / "lock"),
+        MailingLock(lock_path(mailing.folder)),
         Journal.open(journal_path(mailing.folder)) as journal,
     ):
         folder = _new_folder(approval_folder(mailing), moment)

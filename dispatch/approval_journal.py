@@ -13,7 +13,9 @@ are sent; :func:`record_dates` keeps, per message, the ``Date:`` it went out wit
 that the bytes sent can be rebuilt from the approval and the journal.
 
 These tables live in the journal's database, next to its messages, and travel with it
-(``dispatch archive`` copies the journal whole). They are created on first use.
+(``dispatch archive`` copies the journal whole). They are defined with the rest of the
+journal's schema (:mod:`dispatch.journal.schema`, version 5); a journal older than that
+opened read-only has none, and reads as "no approval recorded".
 """
 
 from __future__ import annotations
@@ -35,23 +37,6 @@ __all__ = [
     "recorded_approvals",
     "sent_dates",
 ]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS approvals (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL,
-    folder TEXT NOT NULL,
-    digest TEXT NOT NULL,
-    approved_by TEXT NOT NULL,
-    approved_at TEXT NOT NULL,
-    recorded_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS approved_dates (
-    key TEXT PRIMARY KEY,
-    approval TEXT NOT NULL,
-    date TEXT NOT NULL
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -80,7 +65,6 @@ def _write(journal: Journal, sql: str, rows: Iterable[tuple[str, ...]]) -> None:
         raise RuntimeError(f"journal {journal.path} was opened read-only")
     db = _connection(journal)
     try:
-        db.executescript(_SCHEMA)
         db.execute("BEGIN IMMEDIATE")
         try:
             db.executemany(sql, rows)

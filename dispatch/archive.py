@@ -32,8 +32,9 @@ from dispatch.approval_journal import ApprovalRecord, approval_record
 from dispatch.errors import InvalidInput, Location, Problem
 from dispatch.files import Output, cannot_write, write_atomic
 from dispatch.inputs import mailing_inputs
-from dispatch.journal import Journal, JournalRow, journal_path
+from dispatch.journal import Journal, JournalRow
 from dispatch.mailing import Mailing, load_mailing
+from dispatch.paths import JOURNAL_FILE, journal_path
 from dispatch.prepare import contacts_path_for, templates_path_for
 from dispatch.report import write_report
 
@@ -84,7 +85,7 @@ def archive_mailing(
     if problems:
         raise InvalidInput(problems)
     with tempfile.TemporaryDirectory(prefix="dispatch-archive-") as scratch:
-        copy = Path(scratch) / "journal.sqlite3"
+        copy = Path(scratch) / JOURNAL_FILE
         report = Path(scratch) / "report.xlsx"
         with Journal.open(journal, readonly=True) as opened:
             sent = [r for r in opened.rows() if r.state in _SENT and r.approval]

@@ -21,8 +21,9 @@ from dispatch.contacts import CONTACTS_SHEET, load_contacts
 from dispatch.errors import InvalidInput, Location, Problem
 from dispatch.files import Output
 from dispatch.inputs import mailing_inputs
-from dispatch.journal import BounceRecord, Journal, JournalRow, MailingLock, journal_dir
+from dispatch.journal import BounceRecord, Journal, JournalRow, MailingLock
 from dispatch.mailing import Mailing, load_mailing
+from dispatch.paths import journal_path, lock_path
 from dispatch.prepare import contacts_path_for, templates_path_for
 
 __all__ = ["BouncesRecorded", "match_bounce", "record_bounces"]
@@ -91,8 +92,7 @@ def record_bounces(
     :class:`~dispatch.bounces.BounceError` if the source cannot be read.
     """
     loaded = load_mailing(Path(mailing))
-    folder = journal_dir(loaded.folder)
-    path = folder / "journal.sqlite3"
+    path = journal_path(loaded.folder)
     workbook = contacts_path_for(loaded, Path(contacts) if contacts is not None else None)
     if fix_list is not None:  # never over the workbook or another input (issue 20, item 1)
         inputs = mailing_inputs(loaded, workbook, templates_path_for(loaded, None))
@@ -122,7 +122,7 @@ def record_bounces(
             ]
         )
     result = scan(source_from(source, os.environ if env is None else env))
-    with MailingLock(folder / "lock"), Journal.open(path) as journal:
+    with MailingLock(lock_path(loaded.folder)), Journal.open(path) as journal:
         rows = {row.key: row for row in journal.rows()}
         records = [
             BounceRecord(

@@ -36,15 +36,12 @@ from jinja2 import meta
 
 from dispatch.errors import Problem
 from dispatch.files import Output, input_problems
-from dispatch.journal import journal_dir
 from dispatch.letterhead import letterhead_files
 from dispatch.mailing import Mailing
+from dispatch.paths import APPROVED_DIR, OUTPUT_DIR, approval_dir, journal_dir
 from dispatch.templates import DEFAULT_TEMPLATES
 
 __all__ = ["APPROVED_DIR", "InputFile", "MailingInputs", "mailing_inputs", "template_files"]
-
-#: The folder of a mailing's approvals: ``<mailing folder>/approved/``.
-APPROVED_DIR = "approved"
 
 _BUNDLED = "dispatch:templates/"
 
@@ -75,7 +72,7 @@ class MailingInputs:
     @property
     def records(self) -> tuple[Path, Path]:
         """The folders of the mailing's records: its approvals and its journal."""
-        return (self.folder / APPROVED_DIR, journal_dir(self.folder))
+        return (approval_dir(self.folder), journal_dir(self.folder))
 
     def output_problems(
         self, out: Path, output: Output, *, folders: Iterable[str] | None = None
@@ -189,7 +186,7 @@ def _every_file(root: Path) -> Iterator[Path]:
     for folder, subfolders, names in os.walk(root):
         here = Path(folder)
         subfolders[:] = sorted(
-            s for s in subfolders if not s.startswith(".") and s not in (APPROVED_DIR, "out")
+            s for s in subfolders if not s.startswith(".") and s not in (APPROVED_DIR, OUTPUT_DIR)
         )
         for name in sorted(names):
             path = here / name

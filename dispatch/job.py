@@ -24,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dispatch import paths
 from dispatch.approval_journal import record_dates
 from dispatch.approval_send import approved_outgoing, date_header
 from dispatch.compose import Composer, outgoing, validate_sizes, with_message_id
@@ -34,7 +35,6 @@ from dispatch.files import Output, check_output_path
 from dispatch.fingerprint import inputs_fingerprint
 from dispatch.inputs import mailing_inputs
 from dispatch.journal import Journal, JournalRow, MailingLock, Plan, State
-from dispatch.journal import journal_dir as folder_journal_dir
 from dispatch.mailing import Mailing, load_mailing
 from dispatch.outgoing import Outgoing
 from dispatch.output import make_pdfs, now, parse_formats, render_files
@@ -79,17 +79,17 @@ PathLike = str | os.PathLike[str]
 
 def journal_dir(mailing: Mailing) -> Path:
     """Where a mailing's journal and lock live: ``<mailing folder>/.dispatch/``."""
-    return folder_journal_dir(mailing.folder)
+    return paths.journal_dir(mailing.folder)
 
 
 def journal_path(mailing: Mailing) -> Path:
     """The journal of ``mailing``: the record of every message sent, one file."""
-    return journal_dir(mailing) / "journal.sqlite3"
+    return paths.journal_path(mailing.folder)
 
 
 def lock_path(mailing: Mailing) -> Path:
     """The lock file that keeps two runs from working on ``mailing`` at once."""
-    return journal_dir(mailing) / "lock"
+    return paths.lock_path(mailing.folder)
 
 
 # -- check, render, preview ------------------------------------------------------------
@@ -174,7 +174,7 @@ def render_mailing(
     """
     chosen = _checked_formats(formats)
     prepared = check_mailing(mailing, selection, progress=progress)
-    target = Path(out) if out is not None else Path("out") / prepared.mailing.name
+    target = Path(out) if out is not None else paths.default_output(prepared.mailing.name)
     _refuse_inputs(prepared, target, Output("the letters", "--out", "letters/"), ())
     written = render_files(prepared, target, chosen, progress=progress, jobs=jobs)
     return Rendered(prepared, target, tuple(chosen), written.files, written.letters)
@@ -205,7 +205,8 @@ def preview_mailing(
     """
     chosen = _checked_formats(formats)
     prepared = check_mailing(mailing, selection, progress=progress)
-    target = Path(out) if out is not None else Path("out") / prepared.mailing.name / "preview"
+    default = paths.default_output(prepared.mailing.name) / "preview"
+    target = Path(out) if out is not None else default
     _refuse_inputs(prepared, target, Output("the preview", "--out", "preview/"), (".",))
     render_files(prepared, target, chosen, progress=progress, jobs=jobs)
     written = write_index(prepared, target, chosen)

@@ -31,8 +31,9 @@ import jinja2
 
 from dispatch.approval import approval_state
 from dispatch.errors import DispatchError, Location, Problem
-from dispatch.journal import Journal, JournalRow, journal_path
+from dispatch.journal import Journal, JournalRow
 from dispatch.output import write_atomic
+from dispatch.paths import journal_path
 from dispatch.prepare import Prepared
 from dispatch.render import Letter, Renderer
 from dispatch.report import state_label, state_order

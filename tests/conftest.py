@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from openpyxl import Workbook
 
+from dispatch import paths
 from dispatch.journal import Journal
 from tests.mta import dovecot, mail_root, make_postfix, mta_sink, postfix_relay  # noqa: F401
 from tests.smtp_server import Sink
@@ -228,5 +229,5 @@ def sink() -> Iterator[Sink]:
 @pytest.fixture
 def journal(tmp_path: Path) -> Iterator[Journal]:
     """A new journal in ``tmp_path/.dispatch``, closed after the test."""
-    with Journal.open(tmp_path / ".dispatch" / "journal.sqlite3") as opened:
+    with Journal.open(paths.journal_path(tmp_path)) as opened:
         yield opened

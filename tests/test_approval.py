@@ -11,6 +11,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
+from dispatch import paths
 from dispatch.approval_journal import sent_dates
 from dispatch.approval_send import with_date
 from dispatch.journal import Journal
@@ -22,7 +23,7 @@ MakeMailing = Callable[..., Path]
 
 
 def approved_folder(mailing: Path) -> Path:
-    folders = sorted((mailing.parent / "approved").iterdir())
+    folders = sorted(paths.approval_dir(mailing.parent).iterdir())
     return folders[-1]
 
 
@@ -98,7 +99,7 @@ def test_send_refuses_changed_inputs_naming_the_row_and_paragraph_then_sends_the
     }
     received = {r.rcpt_tos[0]: r.data for r in sink.recorder.accepted()}
     assert received.keys() == frozen.keys()
-    with Journal.open(mailing.parent / ".dispatch" / "journal.sqlite3", readonly=True) as j:
+    with Journal.open(paths.journal_path(mailing.parent), readonly=True) as j:
         rows = j.rows()
         dates = sent_dates(j)
     for address, data_sent in received.items():
@@ -156,7 +157,7 @@ def test_a_mailing_without_approval_is_sent_as_before(
     code, _out, err = run("send", mailing, "--contacts", workbook, "--yes")
     assert code == 0, err
     assert len(sink.recorder.accepted()) == 4
-    with Journal.open(mailing.parent / ".dispatch" / "journal.sqlite3", readonly=True) as j:
+    with Journal.open(paths.journal_path(mailing.parent), readonly=True) as j:
         assert {row.approval for row in j.rows()} == {None}
 
 

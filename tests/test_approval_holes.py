@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from dispatch import paths
 from dispatch.approval import approve_mailing
 from dispatch.approval_journal import (
     ApprovalRecord,
@@ -39,7 +40,7 @@ MakeMailing = Callable[..., Path]
 
 
 def journal_of(mailing: Path) -> Path:
-    return mailing.parent / ".dispatch" / "journal.sqlite3"
+    return paths.journal_path(mailing.parent)
 
 
 def in_force(mailing: Path) -> Path:
@@ -50,7 +51,7 @@ def in_force(mailing: Path) -> Path:
         with Journal.open(journal_of(mailing), readonly=True) as journal:
             record = approval_in_force(journal)
     if record is None:
-        return sorted((mailing.parent / "approved").iterdir())[-1]
+        return sorted(paths.approval_dir(mailing.parent).iterdir())[-1]
     return mailing.parent / record.folder
 
 
@@ -211,7 +212,10 @@ def test_the_approval_in_force_is_the_one_the_journal_recorded_last_not_the_last
     ahead = datetime(2099, 1, 1, tzinfo=UTC)  # a clock set ahead names its folder last
     _, first = approve_mailing(mailing, "Clock Ahead", contacts=workbook, when=ahead)
     _, second = approve_mailing(mailing, "Paul Roe", contacts=workbook)
-    assert sorted(p.name for p in (mailing.parent / "approved").iterdir())[-1] == first.folder.name
+    assert (
+        sorted(p.name for p in paths.approval_dir(mailing.parent).iterdir())[-1]
+        == first.folder.name
+    )
     code, _out, err = send(mailing, workbook)
     assert code == 0, err
     with Journal.open(journal_of(mailing), readonly=True) as journal:

@@ -4,13 +4,14 @@ one zip; never written over an input."""
 from __future__ import annotations
 
 import io
-import sqlite3
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 from openpyxl import load_workbook
 
+from dispatch import paths
+from dispatch.journal import Journal
 from tests.conftest import WorkbookFactory
 from tests.smtp_server import Sink
 from tests.test_cli_send import relay_env, run  # noqa: F401
@@ -33,7 +34,7 @@ def test_the_archive_holds_the_approved_messages_the_journal_and_a_report(
     assert code == 0, err
     assert "approved by Jane Doe" in stdout
 
-    folder = next((mailing.parent / "approved").iterdir())
+    folder = next(paths.approval_dir(mailing.parent).iterdir())
     with zipfile.ZipFile(out) as archive:
         names = set(archive.namelist())
         emls = sorted(n for n in names if n.endswith(".eml"))
@@ -45,9 +46,8 @@ def test_the_archive_holds_the_approved_messages_the_journal_and_a_report(
         copy = tmp_path / "journal-copy.sqlite3"
         copy.write_bytes(archive.read("journal.sqlite3"))
         report = load_workbook(io.BytesIO(archive.read("report.xlsx")))
-    with sqlite3.connect(copy) as db:
-        states = db.execute("SELECT state, approval FROM messages").fetchall()
-    db.close()
+    with Journal.open(copy, readonly=True) as archived:
+        states = [(row.state, row.approval) for row in archived.rows()]
     assert len(states) == 4 and {s for s, _ in states} == {"sent"}
     assert all(a is not None and a.startswith(folder.name) for _, a in states)
     assert report["Messages"].max_row == 5

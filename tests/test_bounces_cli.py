@@ -7,6 +7,7 @@ import mailbox
 from collections.abc import Callable
 from pathlib import Path
 
+from dispatch import paths
 from dispatch.journal import Journal
 from tests.conftest import WorkbookFactory
 from tests.smtp_server import Sink
@@ -39,7 +40,7 @@ def test_bounces_are_matched_recorded_once_and_the_rest_counted(
 ) -> None:
     mailing, workbook = make_mailing(), make_workbook()
     assert run("send", mailing, "--contacts", workbook, "--yes")[0] == 0
-    path = mailing.parent / ".dispatch" / "journal.sqlite3"
+    path = paths.journal_path(mailing.parent)
     with Journal.open(path, readonly=True) as journal:
         ids = journal.message_ids()
     box = mailbox.mbox(tmp_path / "bounces.mbox")

@@ -4,14 +4,14 @@ shown by `status`, the fix list naming the workbook rows."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
+from dispatch import paths
+from dispatch.journal import Journal
 from tests.conftest import WorkbookFactory, person
 from tests.mta import LOCAL_DOMAIN, Dovecot, MailRoot, Postfix
 from tests.smtp_server import Sink
@@ -62,17 +62,17 @@ def test_two_unknown_users_bounce_and_status_and_the_fix_list_name_their_rows(
     assert code == 0, err
     assert "2 notification(s) read, 2 new; 0 message(s) were not notifications." in out
 
-    journal = mailing.parent / ".dispatch" / "journal.sqlite3"
-    with closing(sqlite3.connect(journal)) as db:
-        before = db.execute("SELECT * FROM bounces ORDER BY source_id").fetchall()
+    journal = paths.journal_path(mailing.parent)
+    with Journal.open(journal, readonly=True) as recorded:
+        before = recorded.bounces()
     imap = f"imap+plain://tsb@127.0.0.1:{dovecot.port}/INBOX"
     for source in (imap, str(maildir)):  # the same notification, read again: no change
         code, out, err = run("bounces", mailing, "--from", source, "--contacts", workbook)
         assert code == 0, err
         assert "2 notification(s) read, 0 new" in out
-    with closing(sqlite3.connect(journal)) as db:
-        assert db.execute("SELECT * FROM bounces ORDER BY source_id").fetchall() == before
-    assert {(r[2], r[4], r[5]) for r in before} == {
+    with Journal.open(journal, readonly=True) as recorded:
+        assert recorded.bounces() == before
+    assert {(r.recipient, r.kind, r.status) for r in before} == {
         (UNKNOWN[0], "bounced", "5.1.1"),
         (UNKNOWN[1], "bounced", "5.1.1"),
     }

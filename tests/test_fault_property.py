@@ -35,6 +35,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
+from dispatch import paths
 from dispatch.approval_journal import recorded_approvals
 from dispatch.approval_send import with_date
 from dispatch.cli import main
@@ -110,7 +111,7 @@ class Mailing:
 
     def message_id(self, address: str) -> str:
         """The Message-ID this address's letter goes out under (the journal's, if any)."""
-        journal = self.root / "m" / ".dispatch" / "journal.sqlite3"
+        journal = paths.journal_path(self.root / "m")
         if journal.exists():
             with Journal.open(journal, readonly=True) as opened:
                 row = opened.row(address)
@@ -120,7 +121,7 @@ class Mailing:
 
     def states(self, *, present: bool = False) -> dict[str, str]:
         """Each journal row's state (``present``: the rows still in the mailing only)."""
-        journal = self.root / "m" / ".dispatch" / "journal.sqlite3"
+        journal = paths.journal_path(self.root / "m")
         if not journal.exists():
             return {}
         try:
@@ -171,7 +172,7 @@ runpy.run_module("dispatch", run_name="__main__")
 
 def child_run(mailing: Mailing, sink: Sink, *, kill_after: int | None, limit: int) -> str:
     """Run a send in a child process; SIGKILL it once ``kill_after`` letters arrived."""
-    journal = mailing.root / "m" / ".dispatch" / "journal.sqlite3"
+    journal = paths.journal_path(mailing.root / "m")
     grown = max((p.stat().st_size for p in journal.parent.glob("journal*")), default=0)
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(grown + limit if limit else 0), *command(mailing)],
@@ -362,7 +363,7 @@ class ApprovedMailing(Mailing):
     def private_files(self) -> list[Path]:
         folder = self.path.parent
         found = [*self.written]
-        for records in (folder / "approved", folder / ".dispatch"):
+        for records in (paths.approval_dir(folder), paths.journal_dir(folder)):
             found += [p for p in records.rglob("*") if p.is_file() and not p.is_symlink()]
         return [p for p in found if p.exists()]
 
@@ -377,7 +378,7 @@ def cli(*args: str | Path) -> tuple[int, str]:
 
 def killed_approve(mailing: ApprovedMailing, frozen: int) -> str:
     """``dispatch approve`` in a child, SIGKILLed once ``frozen`` messages are written."""
-    before = set((mailing.path.parent / "approved").glob("*"))
+    before = set(paths.approval_dir(mailing.path.parent).glob("*"))
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, "0", "approve", str(mailing.path), "--contacts",
          str(mailing.workbook), "--by", "Killed Midway"],
@@ -387,7 +388,7 @@ def killed_approve(mailing: ApprovedMailing, frozen: int) -> str:
     )  # fmt: skip
     deadline = time.monotonic() + 120
     while child.poll() is None and time.monotonic() < deadline:
-        new = set((mailing.path.parent / "approved").glob("*")) - before
+        new = set(paths.approval_dir(mailing.path.parent).glob("*")) - before
         if sum(len(list(f.rglob("*.eml"))) for f in new) >= frozen:
             child.kill()
             break
@@ -482,7 +483,7 @@ def test_approve_send_archive_bounces_edits_and_kills_send_only_what_was_approve
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
-        journal_file = mailing.path.parent / ".dispatch" / "journal.sqlite3"
+        journal_file = paths.journal_path(mailing.path.parent)
         with Journal.open(journal_file, readonly=True) as journal:
             recorded = recorded_approvals(journal)  # not a folder whose writing was killed
         approved = {

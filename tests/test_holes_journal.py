@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from dispatch import paths
 from dispatch.errors import JournalError, OutputError
 from dispatch.journal import (
     Change,
@@ -26,7 +27,7 @@ from dispatch.journal import (
     MailingLock,
     evidence_of_sends,
 )
-from dispatch.journal_writer import JournalWriter
+from dispatch.journal.writer import JournalWriter
 from dispatch.send import Outgoing
 from tests.mounts import remount_readonly, tmpfs
 
@@ -54,7 +55,7 @@ def mailing(tmp_path: Path) -> Path:
 
 
 def journal_of(folder: Path) -> Path:
-    return folder / ".dispatch" / "journal.sqlite3"
+    return paths.journal_path(folder)
 
 
 def copy_alone(path: Path, into: Path) -> Path:
@@ -205,7 +206,7 @@ def test_a_new_addressee_gets_the_proposed_message_id(journal_path: Path) -> Non
 
 @pytest.fixture
 def journal_path(tmp_path: Path) -> Path:
-    return tmp_path / "m" / ".dispatch" / "journal.sqlite3"
+    return paths.journal_path(tmp_path / "m")
 
 
 # -- holes 2 and 4: whose journal is it, and is it still there ----------------------------
@@ -249,7 +250,7 @@ def test_new_mailing_sets_the_copied_journal_aside_and_starts_a_new_one(
         identity = journal.identity()
     assert identity is not None and old_identity is not None
     assert identity.id != old_identity.id
-    aside = list((copy / ".dispatch").glob("journal.set-aside-*.sqlite3"))
+    aside = list(paths.journal_dir(copy).glob("journal.set-aside-*.sqlite3"))
     assert len(aside) == 1
     assert sent_count(aside[0]) == 5  # kept, readable
 
@@ -419,7 +420,7 @@ def fill(disk: Path, leave: int) -> Path:
 
 
 def test_a_full_disk_during_a_run_says_full_never_damaged(small_disk: Path) -> None:
-    path = small_disk / ".dispatch" / "journal.sqlite3"
+    path = paths.journal_path(small_disk)
     with Journal.open(path) as journal:
         journal.plan([message(n) for n in range(5)])
         filler = fill(small_disk, leave=0)
@@ -435,7 +436,7 @@ def test_a_full_disk_during_a_run_says_full_never_damaged(small_disk: Path) -> N
 
 
 def test_opening_a_journal_with_a_few_kilobytes_free_says_full(small_disk: Path) -> None:
-    path = small_disk / ".dispatch" / "journal.sqlite3"
+    path = paths.journal_path(small_disk)
     path.parent.mkdir()
     fill(small_disk, leave=8192)
     with pytest.raises((JournalError, OutputError)) as caught:
@@ -446,7 +447,7 @@ def test_opening_a_journal_with_a_few_kilobytes_free_says_full(small_disk: Path)
 
 
 def test_a_full_disk_when_taking_the_lock_is_a_journal_error(small_disk: Path) -> None:
-    lock = small_disk / ".dispatch" / "lock"
+    lock = paths.lock_path(small_disk)
     lock.parent.mkdir()
     fill(small_disk, leave=0)
     with pytest.raises(JournalError) as caught:
@@ -457,7 +458,7 @@ def test_a_full_disk_when_taking_the_lock_is_a_journal_error(small_disk: Path) -
 
 def test_a_read_only_mailing_folder_is_an_error_saying_what_to_do(tmp_path: Path) -> None:
     with tmpfs(tmp_path / "disk", size="1m") as disk:
-        path = disk / "mailing" / ".dispatch" / "journal.sqlite3"
+        path = paths.journal_path(disk / "mailing")
         a_sent_journal(path, total=10)
         remount_readonly(disk)
 
@@ -529,3 +530,32 @@ def test_a_journal_made_world_readable_by_an_older_version_is_tightened(mailing:
     with Journal.open(path):
         pass
     assert (_mode(path), _mode(path.parent)) == (0o600, 0o700)
+
+
+# -- a link planted where the lock or the journal goes, with or without O_NOFOLLOW ------
+
+
+@pytest.mark.parametrize("nofollow", [True, False], ids=["O_NOFOLLOW", "no-O_NOFOLLOW"])
+@pytest.mark.parametrize("target", ["lock", "journal"])
+def test_a_link_planted_at_the_lock_or_the_journal_is_refused_and_its_target_untouched(
+    mailing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, nofollow: bool, target: str
+) -> None:
+    from dispatch.journal import disk
+
+    if not nofollow:  # as on Windows: the lstat checks stand in for the flag
+        monkeypatch.setattr(disk, "_NOFOLLOW", 0)
+        monkeypatch.setattr(disk, "_OPEN", disk._OPEN & ~getattr(os, "O_NOFOLLOW", 0))
+    private = tmp_path / "private.txt"
+    private.write_text("someone's own file\n", encoding="utf-8")
+    private.chmod(0o644)
+    planted = paths.lock_path(mailing) if target == "lock" else paths.journal_path(mailing)
+    planted.parent.mkdir(mode=0o700)
+    planted.symlink_to(private)
+    with pytest.raises(JournalError) as caught:
+        if target == "lock":
+            MailingLock(planted).acquire()
+        else:
+            Journal.open(planted)
+    assert str(planted) in str(caught.value)
+    assert private.read_text(encoding="utf-8") == "someone's own file\n"
+    assert _mode(private) == 0o644

@@ -8,6 +8,7 @@ from pathlib import Path
 import pypdf
 import pytest
 
+from dispatch import paths
 from dispatch.pdf import PdfRenderer
 from tests.test_sandbox_and_paths import SECRET, run, site, with_paragraph  # noqa: F401
 
@@ -18,8 +19,8 @@ JOURNAL_BYTES = f"SQLite format 3 {SECRET} journal".encode()
 def folder(tmp_path: Path) -> Path:
     """A mailing folder: its journal, its workbook and one annex."""
     mailing = tmp_path / "mailing"
-    (mailing / ".dispatch").mkdir(parents=True)
-    (mailing / ".dispatch" / "journal.sqlite3").write_bytes(JOURNAL_BYTES)
+    paths.journal_dir(mailing).mkdir(parents=True)
+    (paths.journal_path(mailing)).write_bytes(JOURNAL_BYTES)
     (mailing / "contacts.xlsx").write_bytes(f"PK workbook {SECRET}".encode())
     (mailing / "programme.txt").write_text("Programme of the meeting", encoding="utf-8")
     return mailing

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from dispatch import paths
 from dispatch import prepare as prepare_module
 from dispatch.cli import main
 from dispatch.contacts import Contacts, reading
@@ -58,7 +59,7 @@ def run(*args: str | Path) -> tuple[int, str, str]:
 
 
 def journal_of(mailing: Path) -> Path:
-    return mailing.parent / ".dispatch" / "journal.sqlite3"
+    return paths.journal_path(mailing.parent)
 
 
 def rows(mailing: Path) -> dict[str, tuple[str, str]]:
@@ -102,7 +103,7 @@ def test_a_copied_mailing_folder_with_reference_and_date_edited_is_refused_namin
     assert code == 0, err
     assert len(sink.recorder.accepted()) == 8
     assert {state for state, _ in rows(february).values()} == {"sent"}
-    assert list((copy / ".dispatch").glob("journal.set-aside-*.sqlite3"))
+    assert list(paths.journal_dir(copy).glob("journal.set-aside-*.sqlite3"))
 
 
 # -- hole 4: a deleted journal ------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dispatch.journal import Change, Journal
-from dispatch.journal_writer import JournalWriter
+from dispatch.journal.writer import JournalWriter
 from tests.test_journal import message
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from dispatch import paths
 from dispatch.cli import main
 from dispatch.journal import Journal
 from tests.conftest import MINIMAL_MAILING, WorkbookFactory, person
@@ -72,7 +73,7 @@ def test_a_mailing_through_postfix_arrives_once_with_its_552_and_its_4xx_handled
     assert "450" in err and "retrying" in err, err  # the relay's rate limit, retried
     assert "Not sent: 1 refused by the relay." in out
 
-    with Journal.open(mailing.parent / ".dispatch" / "journal.sqlite3", readonly=True) as j:
+    with Journal.open(paths.journal_path(mailing.parent), readonly=True) as j:
         states = {row.key: row for row in j.rows()}
     refused = states[big]
     assert refused.state == "failed-permanent" and refused.code == 552

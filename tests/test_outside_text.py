@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 from rich.table import Table
 
+from dispatch import paths
 from dispatch.cli import make_console, shown
 from dispatch.journal import Journal
 from dispatch.safe_text import terminal_safe
@@ -207,7 +208,7 @@ def test_bounces_and_status_show_a_hostile_diagnostic_as_text(
         monkeypatch.setenv(key, value)
     mailing, workbook = make_mailing(), make_workbook()
     assert run("send", mailing, "--contacts", workbook, "--yes")[0] == 0
-    with Journal.open(mailing.parent / ".dispatch" / "journal.sqlite3", readonly=True) as j:
+    with Journal.open(paths.journal_path(mailing.parent), readonly=True) as j:
         message_id = j.message_ids()["john.smith@example.org"]
     notice = dsn("john.smith@example.org", "failed", "5.1.1", message_id, 1)
     stranger = dsn("stranger@example.org", "failed", "5.1.1", None, 2)

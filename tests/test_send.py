@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
 import time
-from contextlib import closing
 from dataclasses import replace
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -229,11 +227,10 @@ def test_every_message_is_sending_on_the_disk_before_its_content_arrives(
     seen: dict[str, str] = {}
 
     def read_the_journal(message_id: str) -> None:
-        with closing(sqlite3.connect(journal.path)) as other:
-            row = other.execute(
-                "SELECT state FROM messages WHERE key = ?", (by_id[message_id],)
-            ).fetchone()
-        seen[message_id] = row[0]
+        with Journal.open(journal.path, readonly=True) as other:
+            row = other.row(by_id[message_id])
+        assert row is not None
+        seen[message_id] = row.state
 
     sink.recorder.on_content = read_the_journal
     summary = deliver_sync(messages, sink.settings(concurrency=4), journal)

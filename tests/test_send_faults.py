@@ -24,6 +24,7 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from dispatch import paths
 from dispatch.errors import RelayError
 from dispatch.journal import Journal
 from dispatch.send import (
@@ -403,7 +404,7 @@ KILLED_RUN = """
 def test_a_run_killed_while_waiting_for_the_reply_leaves_the_message_unknown(
     sink: Sink, tmp_path: Path
 ) -> None:
-    path = tmp_path / ".dispatch" / "journal.sqlite3"
+    path = paths.journal_path(tmp_path)
     sink.recorder.faults.delay_final_reply = {message_id(2): 30.0}
     child = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(KILLED_RUN), str(path), str(sink.port)], cwd=ROOT

@@ -20,6 +20,7 @@ from aiosmtpd.smtp import SMTP, AuthResult
 from click.testing import CliRunner
 from keyring.backend import KeyringBackend
 
+from dispatch import paths
 from dispatch.cli import main
 from dispatch.delivery.schedule import deliver_sync
 from dispatch.delivery.signin import KEYRING_SERVICE, credentials
@@ -286,7 +287,7 @@ def test_send_with_a_token_command_never_shows_the_token(
         assert result.exit_code == 0, result.stderr
         assert len(sink.recorder.accepted()) == 4
     assert TOKEN not in result.stdout + result.stderr
-    journal_file = mailing_path.parent / ".dispatch" / "journal.sqlite3"
+    journal_file = paths.journal_path(mailing_path.parent)
     assert TOKEN.encode() not in journal_bytes(journal_file)
 
 

@@ -100,64 +100,17 @@ async def transact(
 
     Returns the outcome; never raises an SMTP exception.
     """
-    addresses = (message.sender, *message.recipients)
-    options = []
-    encoding = "ascii"
-    if not all(a.isascii() for a in addresses):
-        if not smtp.supports_extension("smtputf8"):
-            return Result(
-                "permanent",
-                None,
-                "an address has non-ASCII characters and the relay does not accept "
-                "such addresses (no SMTPUTF8)",
-            )
-        options.append("SMTPUTF8")
-        encoding = "utf-8"
-    if smtp.supports_extension("size"):
-        options.append(f"SIZE={len(wire)}")
-    if not wire.isascii() and smtp.supports_extension("8bitmime"):
-        options.append("BODY=8BITMIME")
+    prepared = _mail_options(smtp, message, wire)
+    if isinstance(prepared, Result):
+        return prepared
+    refused: dict[str, SMTPRecipientRefused] = {}
     try:
-        try:
-            await smtp.mail(message.sender, options=options, encoding=encoding, timeout=timeout)
-        except SMTPSenderRefused as error:
-            await reset(smtp, timeout)
-            if error.code == 552:  # the message is too large for the relay
-                return Result("permanent", error.code, _too_big(smtp, error.message, len(wire)))
-            if error.code >= 500:
-                return Result(
-                    "temporary",
-                    error.code,
-                    error.message,
-                    halt=f"the relay refuses the sender {message.sender} ({error.code} "
-                    f"{error.message}). Check the sender address of the mailing, and that "
-                    "the relay lets this account send as it.",
-                )
-            return Result("temporary", error.code, error.message)
-        refused: dict[str, SMTPRecipientRefused] = {}
-        for recipient in message.recipients:
-            try:
-                await smtp.rcpt(recipient, encoding=encoding, timeout=timeout)
-            except SMTPRecipientRefused as error:
-                refused[recipient] = error
-        if refused:
-            deferred = [e for e in refused.values() if e.code < 500]
-            if len(refused) == len(message.recipients) or (deferred and not last_try):
-                await reset(smtp, timeout)
-                worst = deferred[0] if deferred else next(iter(refused.values()))
-                state: Literal["temporary", "permanent"] = "temporary" if deferred else "permanent"
-                return Result(state, worst.code, _refusals(refused))
-        reply = await smtp.execute_command(b"DATA", timeout=timeout)
-        if reply.code != 354:
-            await reset(smtp, timeout)
-            return _reply_result(reply, "the DATA command")
-        await asyncio.shield(durable)
-        protocol = smtp.protocol
-        if protocol is None:
-            raise SMTPServerDisconnected("Connection lost")
-        protocol.write(dot_stuffed(wire) + b".\r\n")
-        phase.transmitted = True
-        reply = await protocol.read_response(timeout=timeout)
+        early = await _envelope(smtp, message, wire, prepared, timeout, last_try, refused)
+        if early is not None:
+            return early
+        reply = await _content(smtp, wire, timeout, phase, durable)
+        if isinstance(reply, Result):
+            return reply
     except (SMTPServerDisconnected, SMTPTimeoutError, ConnectionError, OSError) as error:
         smtp.close()
         what = "timed out" if isinstance(error, TimeoutError) else "connection lost"
@@ -174,6 +127,91 @@ async def transact(
     except ValueError as error:  # an address that cannot be put in an SMTP command
         await reset(smtp, timeout)
         return Result("permanent", None, f"cannot be sent by SMTP: {error}")
+    return _final(smtp, reply, refused)
+
+
+def _mail_options(smtp: SMTP, message: Outgoing, wire: bytes) -> tuple[list[str], str] | Result:
+    """MAIL FROM's options and the addresses' encoding; a Result if it cannot be sent."""
+    options = []
+    encoding = "ascii"
+    if not all(a.isascii() for a in (message.sender, *message.recipients)):
+        if not smtp.supports_extension("smtputf8"):
+            return Result(
+                "permanent",
+                None,
+                "an address has non-ASCII characters and the relay does not accept "
+                "such addresses (no SMTPUTF8)",
+            )
+        options.append("SMTPUTF8")
+        encoding = "utf-8"
+    if smtp.supports_extension("size"):
+        options.append(f"SIZE={len(wire)}")
+    if not wire.isascii() and smtp.supports_extension("8bitmime"):
+        options.append("BODY=8BITMIME")
+    return options, encoding
+
+
+async def _envelope(
+    smtp: SMTP,
+    message: Outgoing,
+    wire: bytes,
+    prepared: tuple[list[str], str],
+    timeout: float,
+    last_try: bool,
+    refused: dict[str, SMTPRecipientRefused],
+) -> Result | None:
+    """MAIL FROM and RCPT TO (refusals put in ``refused``); a Result if it ends here."""
+    options, encoding = prepared
+    try:
+        await smtp.mail(message.sender, options=options, encoding=encoding, timeout=timeout)
+    except SMTPSenderRefused as error:
+        await reset(smtp, timeout)
+        if error.code == 552:  # the message is too large for the relay
+            return Result("permanent", error.code, _too_big(smtp, error.message, len(wire)))
+        if error.code >= 500:
+            return Result(
+                "temporary",
+                error.code,
+                error.message,
+                halt=f"the relay refuses the sender {message.sender} ({error.code} "
+                f"{error.message}). Check the sender address of the mailing, and that "
+                "the relay lets this account send as it.",
+            )
+        return Result("temporary", error.code, error.message)
+    for recipient in message.recipients:
+        try:
+            await smtp.rcpt(recipient, encoding=encoding, timeout=timeout)
+        except SMTPRecipientRefused as error:
+            refused[recipient] = error
+    if refused:
+        deferred = [e for e in refused.values() if e.code < 500]
+        if len(refused) == len(message.recipients) or (deferred and not last_try):
+            await reset(smtp, timeout)
+            worst = deferred[0] if deferred else next(iter(refused.values()))
+            state: Literal["temporary", "permanent"] = "temporary" if deferred else "permanent"
+            return Result(state, worst.code, _refusals(refused))
+    return None
+
+
+async def _content(
+    smtp: SMTP, wire: bytes, timeout: float, phase: Phase, durable: Awaitable[None]
+) -> SMTPResponse | Result:
+    """DATA, then the content once the ``sending`` mark is on the disk; the final reply."""
+    reply = await smtp.execute_command(b"DATA", timeout=timeout)
+    if reply.code != 354:
+        await reset(smtp, timeout)
+        return _reply_result(reply, "the DATA command")
+    await asyncio.shield(durable)
+    protocol = smtp.protocol
+    if protocol is None:
+        raise SMTPServerDisconnected("Connection lost")
+    protocol.write(dot_stuffed(wire) + b".\r\n")
+    phase.transmitted = True
+    return await protocol.read_response(timeout=timeout)
+
+
+def _final(smtp: SMTP, reply: SMTPResponse, refused: dict[str, SMTPRecipientRefused]) -> Result:
+    """The outcome of the relay's final reply to the content."""
     if reply.code == 250:
         return Result("sent", reply.code, reply.message, refused=_refusals(refused))
     if reply.code == 421:

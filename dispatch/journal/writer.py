@@ -19,13 +19,14 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 
-from dispatch.journal import Change, Journal
+from dispatch.journal.core import Journal
+from dispatch.journal.states import Change
 
 __all__ = ["JournalWriter"]
 
 
 class JournalWriter:
-    """Commits :class:`~dispatch.journal.Change` objects in groups, in a thread.
+    """Commits :class:`~dispatch.journal.states.Change` objects in groups, in a thread.
 
     The journal's connection belongs to the writer from the first :meth:`submit` to
     :meth:`close`: nothing else may use the journal meanwhile. After :meth:`close`, a
