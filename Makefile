@@ -1,11 +1,12 @@
-# dispatch: two commands for a newcomer, `make demo` and `make test`.
+# dispatch: two commands for a newcomer, `make demo` and `make test`; between changes,
+# `make test-fast` (the suite without the system tests, on every core: under 2 minutes).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MIN    := .venv-min
 
-.PHONY: demo test test-min lint typecheck fuzz bench bench-full sysdeps venv clean
+.PHONY: demo test test-fast test-min lint typecheck fuzz bench bench-full sysdeps venv clean
 
 # The virtualenv is rebuilt only when pyproject.toml or the dev tools' pins change.
 # constraints-dev.txt pins the dev tools (ruff, mypy, pytest...): a new release of a
@@ -37,8 +38,17 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
+# Every test, in two steps: the suite on every core (pytest-xdist), then the system tests
+# one at a time (marked system, see pyproject.toml: real Postfix and Dovecot, chromium, a
+# wheel build, crash recovery in subprocesses), which start servers and browsers of their own.
 test: venv sysdeps lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto -m "not system"
+	$(BIN)/pytest -q -m system
+
+# The loop between changes, on every core: the suite without the system tests and without
+# the tests that render every bundled sample (marked heavy).
+test-fast: venv
+	$(BIN)/pytest -q -n auto -m "not system and not heavy"
 
 # The suite against every dependency at the lower bound pyproject.toml declares
 # (scripts/min_constraints.py writes the pins), in a virtualenv of its own.
@@ -47,7 +57,8 @@ test-min: sysdeps
 	$(MIN)/bin/python -m pip install --quiet --upgrade pip
 	$(PYTHON) scripts/min_constraints.py > $(MIN)/constraints.txt
 	$(MIN)/bin/python -m pip install --quiet -c $(MIN)/constraints.txt -e '.[dev]'
-	$(MIN)/bin/pytest -q -p no:randomly
+	$(MIN)/bin/pytest -q -p no:randomly -n auto -m "not system"
+	$(MIN)/bin/pytest -q -p no:randomly -m system
 
 fuzz: venv
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q tests/test_hostile_input.py tests/test_fault_property.py
@@ -67,7 +78,7 @@ clean:
 
 # The MTA tests alone (tests marked mta): a real Postfix relay and a real Dovecot IMAP
 # server, each its own instance on 127.0.0.1 from a temporary folder (about 25 s, as root).
-# `make test` runs them too, with everything else.
+# `make test` runs them too, in its step of system tests.
 .PHONY: test-mta
 test-mta: venv sysdeps
 	$(BIN)/pytest -q -m mta

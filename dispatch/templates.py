@@ -26,8 +26,10 @@ from pathlib import Path, PurePath
 from typing import Any, Literal
 
 import jinja2
-from jinja2 import StrictUndefined, nodes, pass_context
+from jinja2 import StrictUndefined, pass_context
 from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.ext import Extension
+from jinja2.lexer import Token, TokenStream
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 from markupsafe import Markup, escape
@@ -349,6 +351,44 @@ def _sized_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]
     return guarded
 
 
+_OPEN = frozenset({"lparen", "lbracket", "lbrace"})
+_CLOSE = frozenset({"rparen", "rbracket", "rbrace"})
+
+
+class _CountedLoops(Extension):
+    """Every loop's items go through :func:`_counted`: the only way to count the turns of
+    a loop that outputs nothing (``{% for i in range(n) %}{% for j in ... %}``).
+
+    Done on the tokens, through Jinja's public extension API (``filter_stream``):
+    ``{% for x in ITEMS if ... recursive %}`` is read as
+    ``{% for x in __dispatch_counted__((ITEMS)) if ... recursive %}``. Jinja ends a
+    loop's items at ``if``, ``recursive`` or ``%}`` outside brackets; the double
+    parentheses keep ``for x in a, b`` the one tuple it was.
+    """
+
+    def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
+        state, depth, previous = "text", 0, None
+        for token in stream:
+            if state == "target" and token.test("name:in"):
+                yield token
+                yield Token(token.lineno, "name", _LOOP_GUARD)
+                yield Token(token.lineno, "lparen", "(")
+                yield Token(token.lineno, "lparen", "(")
+                state, depth = "items", 0
+                continue
+            if state == "items":
+                depth += (token.type in _OPEN) - (token.type in _CLOSE)
+                ends = token.type == "block_end" or token.test_any("name:if", "name:recursive")
+                if depth == 0 and ends:
+                    yield Token(token.lineno, "rparen", ")")
+                    yield Token(token.lineno, "rparen", ")")
+                    state = "text"
+            elif previous == "block_begin" and token.test("name:for"):
+                state = "target"
+            previous = token.type
+            yield token
+
+
 class LetterSandbox(ImmutableSandboxedEnvironment):
     """Jinja's sandbox, tightened: a template reads the mailing's values and nothing else.
 
@@ -371,23 +411,9 @@ class LetterSandbox(ImmutableSandboxedEnvironment):
         super().__init__(*args, **kwargs)
         self.globals["range"] = _safe_range
         self.globals[_LOOP_GUARD] = _counted
+        self.add_extension(_CountedLoops)
         for name in _SIZED_FILTERS & self.filters.keys():
             self.filters[name] = _sized_filter(name, self.filters[name])
-
-    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
-        # Every loop's iterable goes through _counted: the only way to count the turns of a
-        # loop that outputs nothing ({% for i in range(n) %}{% for j in ... %}).
-        tree = super()._parse(source, name, filename)
-        for loop in tree.find_all(nodes.For):
-            loop.iter = nodes.Call(
-                nodes.Name(_LOOP_GUARD, "load", lineno=loop.lineno),
-                [loop.iter],
-                [],
-                None,
-                None,
-                lineno=loop.lineno,
-            )
-        return tree
 
     def concat(self, pieces: Iterable[str]) -> str:
         """Join a render's pieces, counting them against :data:`MAX_OUTPUT` and the time."""

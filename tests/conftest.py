@@ -16,6 +16,7 @@ from openpyxl import Workbook
 
 from dispatch import paths
 from dispatch.journal import Journal
+from tests.helpers import use_relay
 from tests.mta import dovecot, mail_root, make_postfix, mta_sink, postfix_relay  # noqa: F401
 from tests.smtp_server import Sink
 
@@ -29,6 +30,26 @@ settings.register_profile(
     "fuzz", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+#: The markers of the tests that need outside systems or run long: make test runs them in
+#: a step of its own (pytest -m system), make test-fast leaves them out.
+SYSTEM = ("slow", "mta", "browser")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Run every test as in a log, whatever started pytest: pytest-xdist's workers are
+    given ``COLUMNS=80`` and ``LINES=24``, which would make dispatch wrap its lines (a
+    subprocess's too) at 80 columns. A test that wants a width sets it."""
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``system`` every test marked slow, mta or browser."""
+    for item in items:
+        if any(item.get_closest_marker(name) for name in SYSTEM):
+            item.add_marker(pytest.mark.system)
+
 
 HEADERS = [
     "email",
@@ -224,6 +245,22 @@ def sink() -> Iterator[Sink]:
     """An SMTP server on 127.0.0.1 that records what it receives (see tests.smtp_server)."""
     with Sink() as server:
         yield server
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    """The usual umask (files 0644, folders 0755) for this test, whatever the runner's."""
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+@pytest.fixture
+def relay_env(sink: Sink, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The environment that sends through ``sink`` (no TLS, 5 s for each reply)."""
+    return use_relay(monkeypatch, sink.port, {"DISPATCH_SMTP_TIMEOUT": "5"})
 
 
 @pytest.fixture

@@ -6,11 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from dispatch.cli import main
 from dispatch.prepare import prepare
 from tests.conftest import MINIMAL_MAILING, ROOT, WorkbookFactory, person
+from tests.helpers import run
 
 MakeMailing = Callable[..., Path]
 
@@ -101,16 +99,9 @@ def test_a_zone_label_right_for_the_date_warns_of_nothing(
 
 
 def test_check_of_bdt_dir_105_warns_about_est_on_an_edt_date() -> None:
-    result = CliRunner().invoke(
-        main,
-        [
-            "check",
-            str(ROOT / "mailings" / "bdt-dir-105"),
-            "--contacts",
-            str(ROOT / "contacts.xlsx"),
-        ],
-        catch_exceptions=False,
+    code, stdout, stderr = run(
+        "check", ROOT / "mailings" / "bdt-dir-105", "--contacts", ROOT / "contacts.xlsx"
     )
-    assert result.exit_code == 0, result.output
-    text = " ".join(result.output.split())
+    assert code == 0, stdout + stderr
+    text = " ".join((stdout + stderr).split())
     assert "names the time EST, but America/New_York is on EDT on 2021-09-20" in text

@@ -12,6 +12,7 @@ import dispatch
 from tests.smtp_server import Sink
 
 
+@pytest.mark.heavy
 def test_a_sample_mailing_is_checked_rendered_sent_and_counted_through_the_api(
     sample_copy: Path, sink: Sink, tmp_path: Path
 ) -> None:

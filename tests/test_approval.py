@@ -16,8 +16,8 @@ from dispatch.approval_journal import sent_dates
 from dispatch.approval_send import with_date
 from dispatch.journal import Journal
 from tests.conftest import MINIMAL_MAILING, WorkbookFactory
+from tests.helpers import run
 from tests.smtp_server import Sink
-from tests.test_cli_send import relay_env, run  # noqa: F401
 
 MakeMailing = Callable[..., Path]
 
@@ -65,7 +65,7 @@ def test_approve_freezes_every_message_and_the_digest_of_every_input(
 
 def test_send_refuses_changed_inputs_naming_the_row_and_paragraph_then_sends_the_approved_bytes(
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
 ) -> None:
@@ -112,7 +112,7 @@ def test_send_refuses_changed_inputs_naming_the_row_and_paragraph_then_sends_the
 
 def test_a_mailing_that_requires_approval_is_not_sent_without_one(
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
 ) -> None:
@@ -133,7 +133,7 @@ def test_a_mailing_that_requires_approval_is_not_sent_without_one(
 
 def test_an_approved_message_edited_on_disk_is_refused_before_anything_leaves(
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
 ) -> None:
@@ -149,7 +149,7 @@ def test_an_approved_message_edited_on_disk_is_refused_before_anything_leaves(
 
 def test_a_mailing_without_approval_is_sent_as_before(
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
 ) -> None:

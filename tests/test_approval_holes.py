@@ -33,8 +33,8 @@ from dispatch.errors import DispatchError
 from dispatch.job import Selection, send_mailing
 from dispatch.journal import Journal
 from tests.conftest import MINIMAL_MAILING, ROOT, WorkbookFactory
+from tests.helpers import run
 from tests.smtp_server import Sink
-from tests.test_cli_send import relay_env, run  # noqa: F401
 
 MakeMailing = Callable[..., Path]
 
@@ -70,7 +70,7 @@ def send(mailing: Path, workbook: Path, *extra: str | Path) -> tuple[int, str, s
 
 def test_a_recipient_added_to_the_manifest_is_refused_and_nothing_leaves(
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
 ) -> None:
@@ -103,7 +103,7 @@ def _add_bcc(folder: Path) -> tuple[Path, bytes]:
 
 def test_an_eml_edited_with_its_sha256_updated_in_the_manifest_is_refused(
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
 ) -> None:
@@ -117,7 +117,7 @@ def test_an_eml_edited_with_its_sha256_updated_in_the_manifest_is_refused(
 
 def test_recipients_come_from_the_approved_message_and_the_workbook_row_not_the_manifest(
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
 ) -> None:
@@ -160,7 +160,7 @@ def with_letterhead(make_mailing: MakeMailing) -> Path:
 @pytest.mark.parametrize("edited", ["letterhead.toml", "logo.svg"])
 def test_a_letterhead_or_logo_edited_after_the_approval_is_refused_and_the_preview_says_so(
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
     tmp_path: Path,
@@ -184,7 +184,7 @@ def test_a_letterhead_or_logo_edited_after_the_approval_is_refused_and_the_previ
 
 def test_a_letterhead_fixed_after_a_send_is_not_unchanged_for_the_next_run(
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
 ) -> None:
@@ -204,7 +204,7 @@ def test_a_letterhead_fixed_after_a_send_is_not_unchanged_for_the_next_run(
 
 def test_the_approval_in_force_is_the_one_the_journal_recorded_last_not_the_last_name(
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
 ) -> None:
@@ -240,7 +240,7 @@ def test_ten_approvals_in_one_second_the_tenth_is_in_force(
 
 def test_samples_to_oneself_need_no_approval_even_when_it_is_required(
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
 ) -> None:
@@ -258,7 +258,7 @@ def test_samples_to_oneself_need_no_approval_even_when_it_is_required(
 
 def test_the_same_mailing_on_a_share_mounted_elsewhere_still_matches(
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
     tmp_path: Path,
@@ -284,7 +284,7 @@ def test_the_same_mailing_on_a_share_mounted_elsewhere_still_matches(
 
 def test_templates_in_the_mailing_folder_do_not_count_the_approvals_own_files(
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
 ) -> None:
@@ -301,7 +301,7 @@ def test_templates_in_the_mailing_folder_do_not_count_the_approvals_own_files(
 
 def test_an_approval_folder_moved_during_a_send_is_a_clear_error_and_nothing_is_lost(
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
     monkeypatch: pytest.MonkeyPatch,
@@ -328,7 +328,7 @@ def test_an_approval_folder_moved_during_a_send_is_a_clear_error_and_nothing_is_
 
 def test_an_approval_folder_moved_before_a_send_is_a_clear_error(
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
 ) -> None:
@@ -346,7 +346,7 @@ def test_an_approval_folder_moved_before_a_send_is_a_clear_error(
 
 def test_the_archive_packs_what_was_sent_under_each_approval_and_never_follows_a_link(
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
     tmp_path: Path,
@@ -387,7 +387,7 @@ def test_the_archive_packs_what_was_sent_under_each_approval_and_never_follows_a
 
 def test_approved_messages_carry_the_date_they_were_sent_which_the_journal_records(
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
 ) -> None:

@@ -13,8 +13,8 @@ from openpyxl import load_workbook
 from dispatch import paths
 from dispatch.journal import Journal
 from tests.conftest import WorkbookFactory
+from tests.helpers import run
 from tests.smtp_server import Sink
-from tests.test_cli_send import relay_env, run  # noqa: F401
 
 MakeMailing = Callable[..., Path]
 
@@ -22,7 +22,7 @@ MakeMailing = Callable[..., Path]
 def test_the_archive_holds_the_approved_messages_the_journal_and_a_report(
     tmp_path: Path,
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
 ) -> None:
@@ -55,7 +55,7 @@ def test_the_archive_holds_the_approved_messages_the_journal_and_a_report(
 
 def test_the_archive_refuses_to_replace_an_input(
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
 ) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 from dispatch import paths
 from dispatch.journal import Journal
 from tests.conftest import WorkbookFactory
+from tests.helpers import run
 from tests.smtp_server import Sink
-from tests.test_cli_send import relay_env, run  # noqa: F401
 
 MakeMailing = Callable[..., Path]
 
@@ -34,7 +34,7 @@ def dsn(recipient: str, action: str, status: str, message_id: str | None, n: int
 def test_bounces_are_matched_recorded_once_and_the_rest_counted(
     tmp_path: Path,
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
 ) -> None:

@@ -13,9 +13,9 @@ from openpyxl import load_workbook
 from dispatch import paths
 from dispatch.journal import Journal
 from tests.conftest import WorkbookFactory, person
+from tests.helpers import run, use_relay
 from tests.mta import LOCAL_DOMAIN, Dovecot, MailRoot, Postfix
 from tests.smtp_server import Sink
-from tests.test_cli_send import run
 
 pytestmark = pytest.mark.mta
 
@@ -34,14 +34,8 @@ def test_two_unknown_users_bounce_and_status_and_the_fix_list_name_their_rows(
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
 ) -> None:
-    for key, value in {
-        "DISPATCH_SMTP_HOST": "127.0.0.1",
-        "DISPATCH_SMTP_PORT": str(postfix_relay.port),
-        "DISPATCH_SMTP_SECURITY": "none",
-        "DISPATCH_SMTP_TIMEOUT": "20",
-        "DISPATCH_IMAP_PASSWORD": "s3cret",
-    }.items():
-        monkeypatch.setenv(key, value)
+    more = {"DISPATCH_SMTP_TIMEOUT": "20", "DISPATCH_IMAP_PASSWORD": "s3cret"}
+    use_relay(monkeypatch, postfix_relay.port, more)
     mailing = make_mailing()  # sent from tsb@example.org, the fixture's local mailbox
     workbook = make_workbook(
         [

@@ -7,17 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from dispatch.cli import main
 from tests.conftest import MINIMAL_MAILING, WorkbookFactory, person
+from tests.helpers import run
 
 MakeMailing = Callable[..., Path]
-
-
-def run(*args: str | Path) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def paragraph(fr: str, en: str = "only.") -> str:

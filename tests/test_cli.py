@@ -11,17 +11,12 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner
 
-from dispatch.cli import main
+from dispatch.cli import ORDER, main
 from tests.conftest import ROOT, WorkbookFactory, person
+from tests.helpers import run
 
 MakeMailing = Callable[..., Path]
-
-
-def run(*args: str | Path) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_check_prints_letters_per_category_and_language() -> None:
@@ -189,7 +184,12 @@ def test_an_unknown_format_is_a_usage_error(make_mailing: MakeMailing) -> None:
 
 def test_every_command_has_help_text() -> None:
     assert isinstance(main, click.Group)
-    for name, command in main.commands.items():
+    context = click.Context(main)
+    names = main.list_commands(context)  # every command, loaded or not yet
+    assert set(ORDER) <= set(names)
+    for name in names:
+        command = main.get_command(context, name)
+        assert command is not None, name
         assert command.help and len(command.help) > 20, name
         for param in command.params:
             if isinstance(param, click.Option):

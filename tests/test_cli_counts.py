@@ -6,12 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from dispatch.cli import main
 from dispatch.job import Selection, check_mailing
 from dispatch.prepare import INACTIVE, NOT_ADDRESSED, NOT_CATEGORY
 from tests.conftest import WorkbookFactory, person
+from tests.helpers import run
 
 MakeMailing = Callable[..., Path]
 
@@ -54,11 +52,8 @@ def test_check_says_why_rows_got_no_letter_and_who_is_in_several_categories(
     make_mailing: MakeMailing, make_workbook: WorkbookFactory
 ) -> None:
     workbook = make_workbook(PEOPLE, categories=CATEGORIES)
-    result = CliRunner().invoke(
-        main, ["check", str(make_mailing()), "--contacts", str(workbook)], catch_exceptions=False
-    )
-    assert result.exit_code == 0, result.stderr
-    out = result.stdout
+    code, out, err = run("check", make_mailing(), "--contacts", workbook)
+    assert code == 0, err
     lines = [" ".join(line.replace("│", " ").split()) for line in out.splitlines()]
     assert "With a letter 1 2 3" in lines
     assert "No letter: inactive 1 0 1" in lines

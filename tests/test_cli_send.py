@@ -14,14 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from dispatch import paths
-from dispatch.cli import main
 from dispatch.journal import Journal
 from dispatch.templates import DEFAULT_TEMPLATES
 from tests.conftest import MINIMAL_MAILING, WorkbookFactory, person
+from tests.helpers import relay_variables, run, use_relay
 from tests.smtp_server import (
     Faults,
     RecordingHandler,
@@ -32,24 +31,6 @@ from tests.smtp_server import (
 
 MakeMailing = Callable[..., Path]
 PASSWORD = "s3cret-Pa55word-never-shown"
-
-
-@pytest.fixture
-def relay_env(sink: Sink, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    env = {
-        "DISPATCH_SMTP_HOST": "127.0.0.1",
-        "DISPATCH_SMTP_PORT": str(sink.port),
-        "DISPATCH_SMTP_SECURITY": "none",
-        "DISPATCH_SMTP_TIMEOUT": "5",
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return env
-
-
-def run(*args: str | Path) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def journal_states(mailing: Path) -> dict[str, str]:
@@ -173,9 +154,7 @@ def test_an_unreachable_relay_stops_at_once_with_exit_3(
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
-    monkeypatch.setenv("DISPATCH_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("DISPATCH_SMTP_PORT", str(port))
-    monkeypatch.setenv("DISPATCH_SMTP_SECURITY", "none")
+    use_relay(monkeypatch, port)
     mailing = make_mailing()
     code, _, err = run("send", mailing, "--contacts", make_workbook(), "--yes")
     assert code == 3
@@ -303,12 +282,7 @@ def test_a_run_killed_mid_mailing_resumes_without_sending_twice(
             assert time.monotonic() < deadline, "the SMTP server did not start"
             time.sleep(0.05)
         log = port_file.with_suffix(".log")
-        env = {
-            **os.environ,
-            "DISPATCH_SMTP_HOST": "127.0.0.1",
-            "DISPATCH_SMTP_PORT": port_file.read_text(),
-            "DISPATCH_SMTP_SECURITY": "none",
-        }
+        env = {**os.environ, **relay_variables(port_file.read_text())}
         people = [
             person(f"p{i:03d}@example.org", language="fr" if i % 2 else "en") for i in range(500)
         ]

@@ -4,27 +4,24 @@ that were corrected."""
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from dispatch.cli import main
+from tests import helpers
 from tests.conftest import WorkbookFactory, person
 from tests.smtp_server import Sink
 
 MakeMailing = Callable[..., Path]
+
+#: Every command here runs in a terminal 80 columns wide.
+run = functools.partial(helpers.run, columns=80)
 BORDERS = re.compile(r"[│┃║|┏┓┗┛┡┩┠┨━─═╇╈┳┻╋┼┬┴┌┐└┘├┤╭╮╰╯]")
 LONG = "ministere.des.postes.et.des.telecommunications.de.valmont@example.org"
-
-
-def run(*args: str | Path, columns: int | None = 80) -> tuple[int, str, str]:
-    env = {"COLUMNS": str(columns) if columns else None}
-    result = CliRunner().invoke(main, [str(a) for a in args], env=env, catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def words(text: str) -> list[str]:
@@ -42,17 +39,6 @@ def assert_words_whole(source: str, shown: str) -> None:
 def assert_fits(text: str, columns: int = 80) -> None:
     too_long = [line for line in text.splitlines() if len(line) > columns]
     assert not too_long, too_long
-
-
-@pytest.fixture
-def relay_env(sink: Sink, monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {
-        "DISPATCH_SMTP_HOST": "127.0.0.1",
-        "DISPATCH_SMTP_PORT": str(sink.port),
-        "DISPATCH_SMTP_SECURITY": "none",
-        "DISPATCH_SMTP_TIMEOUT": "5",
-    }.items():
-        monkeypatch.setenv(key, value)
 
 
 @pytest.fixture

@@ -25,6 +25,8 @@ from dispatch.email_html import email_html
 from dispatch.prepare import prepare
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = Path("/usr/bin/chromium")
 PHONE = 390
 WHEN = datetime(2021, 10, 13, 9, 0, tzinfo=UTC)

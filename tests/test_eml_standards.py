@@ -18,15 +18,14 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dispatch.cli import main
 from dispatch.email_html import email_html
 from dispatch.flowed import flow, unflow
 from dispatch.headers import LINE, WORD, fold, fold_addresses
 from tests.conftest import ROOT
+from tests.helpers import run
 
 SAMPLES = sorted(p.name for p in (ROOT / "mailings").iterdir() if (p / "mailing.toml").is_file())
 ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[qQbB]\?[^?\s]*\?=")
@@ -235,21 +234,17 @@ def test_the_email_html_has_no_print_rules_no_comments_and_inline_style() -> Non
 def sample_emls(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     out = tmp_path_factory.mktemp("samples")
     for sample in SAMPLES:
-        result = CliRunner().invoke(
-            main,
-            [
-                "render",
-                str(ROOT / "mailings" / sample),
-                "--contacts",
-                str(ROOT / "contacts.xlsx"),
-                "--out",
-                str(out / sample),
-                "--format",
-                "eml,ics",
-            ],
-            catch_exceptions=False,
+        code, stdout, stderr = run(
+            "render",
+            str(ROOT / "mailings" / sample),
+            "--contacts",
+            str(ROOT / "contacts.xlsx"),
+            "--out",
+            str(out / sample),
+            "--format",
+            "eml,ics",
         )
-        assert result.exit_code == 0, result.output
+        assert code == 0, stdout + stderr
     emls = sorted(out.rglob("*.eml"))
     assert {p.relative_to(out).parts[0] for p in emls} == set(SAMPLES)
     return emls
@@ -261,6 +256,7 @@ def _read(path: Path) -> EmailMessage:
     return message
 
 
+@pytest.mark.heavy
 def test_every_sample_message_parses_without_a_defect(sample_emls: list[Path]) -> None:
     for path in sample_emls:
         message = _read(path)
@@ -270,6 +266,7 @@ def test_every_sample_message_parses_without_a_defect(sample_emls: list[Path]) -
                 assert not getattr(value, "defects", ()), (path.name, name, value.defects)
 
 
+@pytest.mark.heavy
 def test_every_sample_text_part_is_flowed_with_lines_of_at_most_78(
     sample_emls: list[Path],
 ) -> None:
@@ -281,6 +278,7 @@ def test_every_sample_text_part_is_flowed_with_lines_of_at_most_78(
             assert len(line) <= LINE or " " not in line.strip(" "), (path.name, line)
 
 
+@pytest.mark.heavy
 def test_every_sample_header_has_short_encoded_words_and_lines(sample_emls: list[Path]) -> None:
     for path in sample_emls:
         head = path.read_bytes().split(b"\r\n\r\n", 1)[0].decode("ascii")
@@ -290,6 +288,7 @@ def test_every_sample_header_has_short_encoded_words_and_lines(sample_emls: list
             assert len(line) <= LINE, (path.name, line)  # the samples' words all allow 78
 
 
+@pytest.mark.heavy
 def test_every_sample_calendar_part_is_utf_8_and_published(sample_emls: list[Path]) -> None:
     calendars = 0
     for path in sample_emls:
@@ -302,6 +301,7 @@ def test_every_sample_calendar_part_is_utf_8_and_published(sample_emls: list[Pat
     assert calendars > 0
 
 
+@pytest.mark.heavy
 def test_every_sample_html_part_is_email_html(sample_emls: list[Path]) -> None:
     for path in sample_emls:
         html = _read(path).get_body(("html",))

@@ -44,6 +44,7 @@ from dispatch.journal import Journal
 from dispatch.mailing import load_mailing
 from dispatch.message import message_id
 from tests.conftest import CATEGORIES, HEADERS, MINIMAL_MAILING, person
+from tests.helpers import relay_variables, run
 from tests.smtp_server import Faults, Sink
 
 pytestmark = pytest.mark.slow
@@ -151,12 +152,7 @@ def command(mailing: Mailing, *extra: str) -> list[str]:
 
 
 def environment(sink: Sink) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DISPATCH_SMTP_HOST": "127.0.0.1",
-        "DISPATCH_SMTP_PORT": str(sink.port),
-        "DISPATCH_SMTP_SECURITY": "none",
-    }
+    return {**os.environ, **relay_variables(sink.port)}
 
 
 CHILD = """
@@ -268,9 +264,9 @@ def check(mailing: Mailing, sink: Sink, unknown: set[str]) -> None:
 
 
 def in_process_status(mailing: Mailing) -> tuple[int, str]:
-    result = CliRunner().invoke(main, ["status", str(mailing.path)], catch_exceptions=False)
-    lines = [" ".join(line.replace("│", " ").split()) for line in result.stdout.splitlines()]
-    return result.exit_code, "\n".join(lines)
+    code, out, _ = run("status", mailing.path)
+    lines = [" ".join(line.replace("│", " ").split()) for line in out.splitlines()]
+    return code, "\n".join(lines)
 
 
 # -- issue 20: approve, send, archive, bounces, edits of any input, and kills --------------
@@ -370,10 +366,8 @@ class ApprovedMailing(Mailing):
 
 def cli(*args: str | Path) -> tuple[int, str]:
     """Run a command in this process; a Python exception is a traceback: it fails here."""
-    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=True)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stderr
+    code, _, err = run(*args)
+    return code, err
 
 
 def killed_approve(mailing: ApprovedMailing, frozen: int) -> str:

@@ -3,25 +3,22 @@ examples, the relay's variables and exit codes; a "did you mean" for a typo."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from dispatch.cli import ORDER, main
 from dispatch.settings import ENVIRONMENT
+from tests import helpers
 from tests.conftest import MINIMAL_MAILING, WorkbookFactory
 
 MakeMailing = Callable[..., Path]
 
-
-def run(*args: str | Path, columns: int = 80) -> tuple[int, str, str]:
-    result = CliRunner().invoke(
-        main, [str(a) for a in args], env={"COLUMNS": str(columns)}, catch_exceptions=False
-    )
-    return result.exit_code, result.stdout, result.stderr
+#: Every command here runs in a terminal 80 columns wide.
+run = functools.partial(helpers.run, columns=80)
 
 
 def test_the_commands_are_listed_in_the_order_of_the_work_with_whole_descriptions() -> None:

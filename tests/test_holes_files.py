@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,21 +10,8 @@ import pytest
 from dispatch import output
 from dispatch.errors import InvalidInput, OutputError
 from dispatch.files import check_output_path, private_dir, write_atomic
+from tests.helpers import mode
 from tests.mounts import remount_readonly, tmpfs
-
-
-@pytest.fixture
-def umask_022() -> Iterator[None]:
-    old = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(old)
-
-
-def _mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
-
 
 # -- hole 11: temporary files follow symlinks ------------------------------------------
 
@@ -96,17 +81,17 @@ def test_private_files_are_0600_whatever_the_umask(tmp_path: Path) -> None:
     write_atomic(tmp_path / "report.xlsx", b"data", private=True)
     write_atomic(tmp_path / "letter.html", b"data")
 
-    assert _mode(tmp_path / "report.xlsx") == 0o600
-    assert _mode(tmp_path / "letter.html") == 0o644  # not personal: the umask rules
+    assert mode(tmp_path / "report.xlsx") == 0o600
+    assert mode(tmp_path / "letter.html") == 0o644  # not personal: the umask rules
 
 
 @pytest.mark.usefixtures("umask_022")
 def test_private_folders_are_0700_whatever_the_umask(tmp_path: Path) -> None:
     write_atomic(tmp_path / "out" / "fr" / "dupont.eml", b"data", private=True)
 
-    assert _mode(tmp_path / "out") == 0o700
-    assert _mode(tmp_path / "out" / "fr") == 0o700
-    assert _mode(tmp_path / "out" / "fr" / "dupont.eml") == 0o600
+    assert mode(tmp_path / "out") == 0o700
+    assert mode(tmp_path / "out" / "fr") == 0o700
+    assert mode(tmp_path / "out" / "fr" / "dupont.eml") == 0o600
 
 
 @pytest.mark.usefixtures("umask_022")
@@ -117,12 +102,12 @@ def test_private_dir_tightens_a_folder_made_world_readable_by_an_older_version(
     mailing.mkdir(mode=0o755)
     folder = mailing / ".dispatch"
     folder.mkdir(mode=0o755)
-    assert _mode(folder) == 0o755
+    assert mode(folder) == 0o755
 
     private_dir(folder)
 
-    assert _mode(folder) == 0o700
-    assert _mode(mailing) == 0o755  # the mailing folder is the user's: left alone
+    assert mode(folder) == 0o700
+    assert mode(mailing) == 0o755  # the mailing folder is the user's: left alone
 
 
 # -- hole 3: report --out overwrites inputs ------------------------------------------

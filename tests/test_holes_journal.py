@@ -7,7 +7,6 @@ import os
 import shutil
 import signal
 import sqlite3
-import stat
 import subprocess
 import sys
 import textwrap
@@ -29,6 +28,7 @@ from dispatch.journal import (
 )
 from dispatch.journal.writer import JournalWriter
 from dispatch.send import Outgoing
+from tests.helpers import mode
 from tests.mounts import remount_readonly, tmpfs
 
 
@@ -495,30 +495,17 @@ def test_rows_that_left_are_withdrawn_unless_they_were_sent(journal_path: Path) 
 # -- hole 13: personal data world-readable ----------------------------------------------
 
 
-@pytest.fixture
-def umask_022() -> Iterator[None]:
-    old = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(old)
-
-
-def _mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
-
-
 @pytest.mark.usefixtures("umask_022")
 def test_the_journal_its_wal_the_lock_and_their_folder_are_private(mailing: Path) -> None:
     path = journal_of(mailing)
     with MailingLock(path.parent / "lock"), Journal.open(path) as journal:
         journal.plan([message(1)])
-        assert _mode(path.with_name("journal.sqlite3-wal")) == 0o600
-        assert _mode(path.with_name("journal.sqlite3-shm")) == 0o600
-        assert _mode(path.parent / "lock") == 0o600
-    assert _mode(path) == 0o600
-    assert _mode(path.parent) == 0o700
-    assert _mode(path.with_name("journal.sqlite3.id")) == 0o600
+        assert mode(path.with_name("journal.sqlite3-wal")) == 0o600
+        assert mode(path.with_name("journal.sqlite3-shm")) == 0o600
+        assert mode(path.parent / "lock") == 0o600
+    assert mode(path) == 0o600
+    assert mode(path.parent) == 0o700
+    assert mode(path.with_name("journal.sqlite3.id")) == 0o600
 
 
 @pytest.mark.usefixtures("umask_022")
@@ -529,7 +516,7 @@ def test_a_journal_made_world_readable_by_an_older_version_is_tightened(mailing:
     path.parent.chmod(0o755)
     with Journal.open(path):
         pass
-    assert (_mode(path), _mode(path.parent)) == (0o600, 0o700)
+    assert (mode(path), mode(path.parent)) == (0o600, 0o700)
 
 
 # -- a link planted where the lock or the journal goes, with or without O_NOFOLLOW ------
@@ -558,4 +545,4 @@ def test_a_link_planted_at_the_lock_or_the_journal_is_refused_and_its_target_unt
             Journal.open(planted)
     assert str(planted) in str(caught.value)
     assert private.read_text(encoding="utf-8") == "someone's own file\n"
-    assert _mode(private) == 0o644
+    assert mode(private) == 0o644

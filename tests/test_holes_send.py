@@ -10,20 +10,17 @@ import email.policy
 import os
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from dispatch import paths
 from dispatch import prepare as prepare_module
-from dispatch.cli import main
 from dispatch.contacts import Contacts, reading
 from dispatch.errors import Location, Problem, summarise
 from dispatch.journal import Journal
@@ -31,6 +28,7 @@ from dispatch.mailing import load_mailing
 from dispatch.message import message_id
 from dispatch.progress import Step
 from tests.conftest import MINIMAL_MAILING, WorkbookFactory, person
+from tests.helpers import mode, relay_variables, run
 from tests.mounts import remount_readonly, tmpfs
 from tests.smtp_server import Faults, Sink
 
@@ -38,24 +36,6 @@ MakeMailing = Callable[..., Path]
 UNCHANGED = "are unchanged since the last run"
 
 STEP_LABELS = {step.label for step in Step}
-
-
-@pytest.fixture
-def relay_env(sink: Sink, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    env = {
-        "DISPATCH_SMTP_HOST": "127.0.0.1",
-        "DISPATCH_SMTP_PORT": str(sink.port),
-        "DISPATCH_SMTP_SECURITY": "none",
-        "DISPATCH_SMTP_TIMEOUT": "5",
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return env
-
-
-def run(*args: str | Path) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def journal_of(mailing: Path) -> Path:
@@ -248,19 +228,6 @@ def test_report_honours_csv_and_refuses_a_suffix_it_cannot_write(
 # -- hole 13: personal data private whatever the umask ---------------------------------
 
 
-@pytest.fixture
-def umask_022() -> Iterator[None]:
-    old = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(old)
-
-
-def _mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
-
-
 @pytest.mark.usefixtures("umask_022")
 def test_eml_files_and_the_report_are_private_under_umask_022(
     sink: Sink,
@@ -275,13 +242,13 @@ def test_eml_files_and_the_report_are_private_under_umask_022(
     assert code == 0, err
     emls = list(out.rglob("*.eml"))
     assert emls
-    assert {_mode(p) for p in emls} == {0o600}
-    assert {_mode(p.parent) for p in emls} == {0o700}
+    assert {mode(p) for p in emls} == {0o600}
+    assert {mode(p.parent) for p in emls} == {0o700}
 
     assert run("send", mailing, "--contacts", workbook, "--yes")[0] == 0
     for name in ("r.xlsx", "r.csv"):
         assert run("report", mailing, "--contacts", workbook, "--out", tmp_path / name)[0] == 0
-        assert _mode(tmp_path / name) == 0o600
+        assert mode(tmp_path / name) == 0o600
 
 
 # -- hole 7: errors, never a traceback ------------------------------------------------
@@ -438,12 +405,7 @@ def test_the_first_ctrl_c_says_at_once_that_messages_in_flight_are_finishing(
     mailing, workbook = make_mailing(), make_workbook(people)
     slow = message_id(load_mailing(mailing), "p00@example.org")
     sink.recorder.faults.delay_final_reply = {slow: 60.0}  # its reply takes a minute
-    env = {
-        **os.environ,
-        "DISPATCH_SMTP_HOST": "127.0.0.1",
-        "DISPATCH_SMTP_PORT": str(sink.port),
-        "DISPATCH_SMTP_SECURITY": "none",
-    }
+    env = {**os.environ, **relay_variables(sink.port)}
     command = [sys.executable, "-m", "dispatch", "send", str(mailing), "--contacts", str(workbook)]
     child = subprocess.Popen(
         [*command, "--yes", "--timeout", "40", "--concurrency", "1"],

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import jinja2
+import jinja2.sandbox
 import pytest
 
 from dispatch import templates as templates_module
@@ -111,3 +113,41 @@ def test_legitimate_loops_and_formats_are_unaffected() -> None:
 def test_the_budget_is_per_render_not_per_process() -> None:
     for _ in range(30):  # 30 x 5000 turns: more than one render may make
         _render("{% for i in items %}{% endfor %}")
+
+
+#: Loops of every form, and how many times a render enters one (the inner loop of
+#: "nested" twice; a recursive loop calls itself without its items being counted again).
+LOOPS = {
+    "plain": ("{% for x in items %}{{ x }}{% endfor %}", 1),
+    "tuple without brackets": ("{% for x in 1, 2, 3 %}{{ x }}{% endfor %}", 1),
+    "filtered": ("{% for x in (items) if x > 1 %}{{ x }}{{ loop.index }}{% endfor %}", 1),
+    "through a filter": ("{% for k, v in d.items() | sort %}{{ k }}={{ v }};{% endfor %}", 1),
+    "recursive": (
+        "{%- for x in [1, [2, 3]] recursive -%}"
+        "{% if x is iterable %}{{ loop(x) }}{% else %}{{ x }}{% endif %}{%- endfor %}",
+        1,
+    ),
+    "with else": ("{% for x in range(3) if x in [0, 2] %}{{ x }}{% else %}-{% endfor %}", 1),
+    "empty, with else": ("{% for x in [] %}{{ x }}{% else %}none{% endfor %}", 1),
+    "raw text": ("{% raw %}{% for y in z %}{% endraw %}", 0),
+    "names like keywords": ("{% set for_ = 1 %}{% for in_ in [for_] %}{{ in_ }}{% endfor %}", 1),
+    "nested": ("{% for a in d['k'] %}{% for b in a %}{{ b }}{% endfor %}{% endfor %}", 3),
+}
+
+
+@pytest.mark.parametrize(("source", "entered"), LOOPS.values(), ids=LOOPS.keys())
+def test_every_loop_is_counted_and_renders_as_in_jinjas_own_sandbox(
+    source: str, entered: int
+) -> None:
+    context = {"items": [1, 2, 3], "d": {"a": 1, "b": 2, "k": [[1, 2], [3]]}}
+    counted: list[object] = []
+
+    def probe(items: object) -> object:
+        counted.append(items)
+        return templates_module._counted(items)  # type: ignore[arg-type]
+
+    ours = templates_module.LetterSandbox(undefined=jinja2.StrictUndefined)
+    ours.globals[templates_module._LOOP_GUARD] = probe
+    jinja = jinja2.sandbox.ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined)
+    assert ours.from_string(source).render(context) == jinja.from_string(source).render(context)
+    assert len(counted) == entered

@@ -35,20 +35,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from email_validator import validate_email
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from dispatch.cli import main
 from dispatch.contacts import Addressee, Contacts, load_contacts
 from dispatch.errors import ContactsError, InvalidInput, MailingError, Problem
 from dispatch.mailing import load_mailing
 from dispatch.prepare import prepare
 from dispatch.templates import TemplateSet
 from tests.conftest import CATEGORIES, HEADERS, MINIMAL_MAILING, TEMPLATES, person
+from tests.helpers import run
 
 DATA = Path(__file__).resolve().parent / "data"
 #: the slow properties (a mailing rendered per example) run a third of the profile's examples
@@ -60,15 +59,11 @@ FEW = max(10, (settings().max_examples or 60) // 3)
 
 def check(mailing: Path, contacts: Path, *extra: str) -> tuple[int, str]:
     """``dispatch check``: its exit code (0 or 2, never 1) and what it printed on stderr."""
-    result = CliRunner().invoke(
-        main,
-        ["check", str(mailing), "--contacts", str(contacts), *extra],
-        catch_exceptions=False,
-    )
-    output = result.stdout + result.stderr
-    assert result.exit_code in (0, 2), output
+    code, stdout, stderr = run("check", mailing, "--contacts", contacts, *extra)
+    output = stdout + stderr
+    assert code in (0, 2), output
     assert "Traceback" not in output
-    return result.exit_code, result.stderr
+    return code, stderr
 
 
 _COUNT = re.compile(r"^(\d+) problems? found; nothing was written or sent\.$", re.MULTILINE)
@@ -923,14 +918,12 @@ def test_a_latin1_csv_loads_with_a_warning_to_export_utf8(
     path = _copy_csv("latin1", tmp_path)
     only_ms = tmp_path / "mailing.toml"  # the CSV's one addressee is in MS: AC would be empty
     only_ms.write_text(mailing_file.read_text().replace('to = ["MS", "AC"]', 'to = ["MS"]'))
-    result = CliRunner().invoke(
-        main, ["check", str(only_ms), "--contacts", str(path)], catch_exceptions=False
-    )
-    assert result.exit_code == 0, result.stderr
+    code, _, stderr = run("check", str(only_ms), "--contacts", str(path))
+    assert code == 0, stderr
     assert (
         "contacts.csv: is not UTF-8: it was read as Windows Latin-1 (cp1252). If accented "
         'letters look wrong, export it again as "CSV UTF-8"'
-    ) in result.stderr
+    ) in stderr
 
 
 @pytest.mark.parametrize(
@@ -943,14 +936,12 @@ def test_a_lock_file_beside_the_workbook_warns_that_it_may_be_open_and_unsaved(
     path = tmp_path / "contacts.xlsx"
     shutil.copy(good_workbook, path)
     (tmp_path / lock).write_bytes(b"\x05owner")
-    result = CliRunner().invoke(
-        main, ["check", str(mailing_file), "--contacts", str(path)], catch_exceptions=False
-    )
-    assert result.exit_code == 0, result.stderr
+    code, _, stderr = run("check", str(mailing_file), "--contacts", str(path))
+    assert code == 0, stderr
     assert (
         f"Warnings:\n- {lock}: exists: the workbook may be open in {application}, with unsaved "
         f"changes. Save and close it in {application} first"
-    ) in result.stderr
+    ) in stderr
 
 
 def test_the_lock_file_warning_comes_with_the_problems_too(
@@ -1023,10 +1014,10 @@ def test_a_contacts_key_that_names_no_workbook_is_a_problem(
     folder.mkdir()
     text = f'contacts = "{key}"\n' + textwrap.dedent(MINIMAL_MAILING)
     (folder / "mailing.toml").write_text(text, encoding="utf-8")
-    result = CliRunner().invoke(main, ["check", str(folder)], catch_exceptions=False)
-    assert result.exit_code == 2, result.stdout + result.stderr
-    assert expected in result.stderr
-    assert "root:" not in result.stderr  # nothing of the file is shown
+    code, stdout, stderr = run("check", str(folder))
+    assert code == 2, stdout + stderr
+    assert expected in stderr
+    assert "root:" not in stderr  # nothing of the file is shown
 
 
 def test_an_ods_named_xlsx_is_told_apart(mailing_file: Path, tmp_path: Path) -> None:

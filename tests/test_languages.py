@@ -9,14 +9,13 @@ from pathlib import Path
 from types import MappingProxyType
 
 import pytest
-from click.testing import CliRunner
 
 from dispatch import languages
-from dispatch.cli import main
 from dispatch.formatting import date_range, format_date, ordinal
 from dispatch.languages import Formatting, Labels, Language, indicator_ordinal
 from dispatch.templates import DEFAULT_TEMPLATES
 from tests.conftest import WorkbookFactory, person
+from tests.helpers import run
 
 MakeMailing = Callable[..., Path]
 
@@ -132,13 +131,11 @@ def test_a_third_language_is_a_template_folder_and_one_registry_entry(
     mailing = make_mailing(SPANISH_MAILING)
     workbook = make_workbook([person("ana@example.org", language="es", civility="", salutation="")])
     out = tmp_path / "out"
-    result = CliRunner().invoke(
-        main,
-        ["render", str(mailing), "--contacts", str(workbook), "--templates", str(templates),
-         "--out", str(out), "--format", "txt,html"],
-        catch_exceptions=False,
+    code, stdout, stderr = run(
+        "render", mailing, "--contacts", workbook, "--templates", templates, "--out", out,
+        "--format", "txt,html",
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    assert code == 0, stdout + stderr
     texts = [
         p.read_text(encoding="utf-8")
         for p in sorted(out.rglob("*"))

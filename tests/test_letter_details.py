@@ -22,10 +22,11 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from click.testing import CliRunner
 
-from dispatch.cli import main
 from tests.conftest import ROOT
+from tests.helpers import run
+
+pytestmark = pytest.mark.heavy  # every sample in every format, the PDFs too
 
 SAMPLES = sorted(p.parent for p in (ROOT / "mailings").glob("*/mailing.toml"))
 ORGANISATION = {
@@ -84,21 +85,11 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> list[Rendered]:
     found: list[Rendered] = []
     for sample in SAMPLES:
         out = tmp_path_factory.mktemp(sample.name)
-        result = CliRunner().invoke(
-            main,
-            [
-                "render",
-                str(sample),
-                "--contacts",
-                str(ROOT / "contacts.xlsx"),
-                "--out",
-                str(out),
-                "--format",
-                "html,txt,eml,pdf,ics",
-            ],
-            catch_exceptions=False,
-        )
-        assert result.exit_code == 0, result.output
+        code, stdout, stderr = run(
+            "render", sample, "--contacts", ROOT / "contacts.xlsx", "--out", out,
+            "--format", "html,txt,eml,pdf,ics",
+        )  # fmt: skip
+        assert code == 0, stdout + stderr
         for eml in sorted(out.rglob("*.eml")):
             found.append(Rendered(sample.name, eml.parent.name, eml.with_suffix("")))
     assert len(found) >= 5 * 10

@@ -14,16 +14,15 @@ from zoneinfo import ZoneInfo
 
 import pypdf
 import pytest
-from click.testing import CliRunner
 from icalendar import Calendar
 
-from dispatch.cli import main
 from dispatch.ics import build_ics
 from dispatch.mailing import load_mailing
 from dispatch.pdf import render_pdf
 from dispatch.prepare import prepare
 from dispatch.render import Letter
 from tests.conftest import MINIMAL_MAILING, ROOT, WorkbookFactory, person
+from tests.helpers import run
 
 MakeMailing = Callable[..., Path]
 NBSP, NNBSP = "\u00a0", "\u202f"
@@ -167,14 +166,12 @@ def test_a_zone_used_in_a_template_filter_is_refused_if_legacy(
     make_mailing: MakeMailing, make_workbook: WorkbookFactory
 ) -> None:
     text = MINIMAL_MAILING.replace('zone=event.zone) }}."\nen', "zone='EST') }}.\"\nen")
-    code_out = CliRunner().invoke(
-        main, ["check", str(make_mailing(text)), "--contacts", str(make_workbook())]
-    )
-    assert code_out.exit_code == 2
+    code, _, stderr = run("check", str(make_mailing(text)), "--contacts", str(make_workbook()))
+    assert code == 2
     assert (
         "time zone 'EST' is an abbreviation, not a place: write timezone = "
         '"America/New_York" and zone_label = "EST"'
-    ) in code_out.stderr
+    ) in stderr
 
 
 MARKDOWN = MINIMAL_MAILING.replace(
@@ -246,25 +243,23 @@ def _decoded_parts(raw: bytes) -> list[str]:
     return out
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize(
     "sample", sorted(p.parent.name for p in (ROOT / "mailings").glob("*/mailing.toml"))
 )
 def test_no_rendered_file_of_a_sample_holds_none_or_braces(sample: str, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = CliRunner().invoke(
-        main,
-        [
-            "render",
-            str(ROOT / "mailings" / sample),
-            "--contacts",
-            str(ROOT / "contacts.xlsx"),
-            "--out",
-            str(out),
-            "--format",
-            "html,txt,eml,ics",
-        ],
+    code, _, stderr = run(
+        "render",
+        str(ROOT / "mailings" / sample),
+        "--contacts",
+        str(ROOT / "contacts.xlsx"),
+        "--out",
+        str(out),
+        "--format",
+        "html,txt,eml,ics",
     )
-    assert result.exit_code == 0, result.stderr
+    assert code == 0, stderr
     files = [p for p in out.rglob("*") if p.is_file()]
     assert files
     for path in files:
@@ -284,9 +279,7 @@ def test_unset_event_in_a_consultation_is_named(
         "[event]", "[deadline]\ndate = 2021-12-01\n\n[event]"
     )
     text = re.sub(r"\[event\].*?(?=\n\[body)", "", text, flags=re.S)
-    result = CliRunner().invoke(
-        main, ["check", str(make_mailing(text)), "--contacts", str(make_workbook())]
-    )
-    assert result.exit_code == 2
-    assert "the placeholder event has no value: the mailing file does not set it" in (result.stderr)
-    assert "None" not in result.stderr
+    code, _, stderr = run("check", str(make_mailing(text)), "--contacts", str(make_workbook()))
+    assert code == 2
+    assert "the placeholder event has no value: the mailing file does not set it" in (stderr)
+    assert "None" not in stderr

@@ -15,12 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from dispatch import paths
-from dispatch.cli import main
 from dispatch.journal import Journal
 from tests.conftest import MINIMAL_MAILING, WorkbookFactory, person
+from tests.helpers import run
 from tests.mta import Postfix
 from tests.smtp_server import Sink
 
@@ -30,11 +29,6 @@ MakeMailing = Callable[..., Path]
 SIZE_LIMIT = 60_000  # bytes: every letter fits but the big one
 RATE = 3  # messages per client ...
 RATE_UNIT = 5  # ... per this many seconds
-
-
-def run(*args: str | Path) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_a_mailing_through_postfix_arrives_once_with_its_552_and_its_4xx_handled(

@@ -7,15 +7,14 @@ from __future__ import annotations
 import mailbox
 import os
 import shutil
-import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import MINIMAL_MAILING, ROOT, WorkbookFactory
+from tests.helpers import mode, run
 from tests.smtp_server import Sink
-from tests.test_cli_send import relay_env, run  # noqa: F401
 
 MakeMailing = Callable[..., Path]
 
@@ -23,7 +22,7 @@ MakeMailing = Callable[..., Path]
 @pytest.fixture
 def sent(
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
     tmp_path: Path,
@@ -91,7 +90,7 @@ def test_a_fix_list_beside_the_workbook_is_written_0600(
         "--contacts", workbook,
     )  # fmt: skip
     assert code == 0, err
-    assert stat.S_IMODE(fix.stat().st_mode) == 0o600
+    assert mode(fix) == 0o600
 
 
 def _templates_in(folder: Path) -> None:
@@ -136,12 +135,12 @@ def test_every_command_that_writes_refuses_an_input_of_the_mailing(
 def _modes(folder: Path) -> Iterator[tuple[Path, int]]:
     for path in folder.rglob("*"):
         if path.is_file() and not path.is_symlink():
-            yield path, stat.S_IMODE(path.stat().st_mode)
+            yield path, mode(path)
 
 
 def test_every_file_holding_personal_data_is_private(
     sink: Sink,
-    relay_env: dict[str, str],  # noqa: F811
+    relay_env: dict[str, str],
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
     tmp_path: Path,
@@ -160,6 +159,6 @@ def test_every_file_holding_personal_data_is_private(
     finally:
         os.umask(old)
     for path in (fix, record, report):
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        assert mode(path) == 0o600, path
     approved = dict(_modes(mailing.parent / "approved"))
     assert approved and set(approved.values()) == {0o600}, approved

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dispatch import paths
-from dispatch.cli import make_console, shown
+from dispatch.cli.consoles import make_console, shown
 from dispatch.journal import Journal
 from dispatch.safe_text import terminal_safe
 from tests.conftest import CATEGORIES, WorkbookFactory, person

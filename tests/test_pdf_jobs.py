@@ -12,13 +12,12 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from dispatch import pdf_pool
-from dispatch.cli import main
 from dispatch.job import render_mailing
 from dispatch.pdf_pool import PdfRenderError
 from tests.conftest import MINIMAL_MAILING, WorkbookFactory, person
+from tests.helpers import run
 
 # A paragraph naming the addressee: every letter is distinct, so each has its own PDF.
 PERSONAL = (
@@ -78,11 +77,10 @@ def test_pdfs_rendered_with_two_jobs_are_byte_for_byte_those_of_one(
     pids = tmp_path / "pids"
     pids.mkdir()
     monkeypatch.setattr(pdf_pool, "_before_render", partial(_record_pid, pids))
-    runner = CliRunner()
     for jobs in ("1", "2"):
-        args = ["render", str(personal), "--format", "pdf", "--out", str(tmp_path / jobs)]
-        result = runner.invoke(main, [*args, "--jobs", jobs], catch_exceptions=False)
-        assert result.exit_code == 0, result.output
+        args = ["render", personal, "--format", "pdf", "--out", tmp_path / jobs]
+        code, out, err = run(*args, "--jobs", jobs)
+        assert code == 0, out + err
     one, two = _pdfs(tmp_path / "1"), _pdfs(tmp_path / "2")
     assert len(one) == len(NAMES)
     assert one == two
@@ -107,13 +105,12 @@ def test_a_worker_that_dies_is_an_error_naming_its_letter(
     personal: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(pdf_pool, "_before_render", partial(_die_on, "Zoé Lefèvre"))
-    result = CliRunner().invoke(
-        main,
-        ["render", str(personal), "--format", "pdf", "--out", str(tmp_path / "out"), "-j", "2"],
+    code, out, err = run(
+        "render", personal, "--format", "pdf", "--out", tmp_path / "out", "-j", "2"
     )
-    assert result.exit_code == 1
-    assert "Traceback" not in result.output
-    message = " ".join(result.output.split())
+    assert code == 1
+    assert "Traceback" not in out + err
+    message = " ".join((out + err).split())
     assert "The PDF of the letter to zoé@example.org (fr, row 3 of the workbook)" in message
     assert "stopped (it crashed or was killed)" in message
 
@@ -129,6 +126,6 @@ def test_an_error_raised_in_a_worker_names_its_letter(
 
 
 def test_jobs_must_be_at_least_one(personal: Path) -> None:
-    result = CliRunner().invoke(main, ["render", str(personal), "--jobs", "0"])
-    assert result.exit_code == 2
-    assert "--jobs" in result.output
+    code, out, err = run("render", personal, "--jobs", "0")
+    assert code == 2
+    assert "--jobs" in out + err

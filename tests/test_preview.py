@@ -10,14 +10,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from click.testing import CliRunner
-
-from dispatch.cli import main
 from dispatch.journal import Journal
 from dispatch.output import render_files
 from dispatch.prepare import prepare
 from dispatch.preview import COLUMNS, PAGE_SIZE, write_index, write_preview
 from tests.conftest import ROOT, WorkbookFactory, person
+from tests.helpers import run
 
 MakeMailing = Callable[..., Path]
 
@@ -37,22 +35,18 @@ def rows_of(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_the_sample_preview_links_every_letter_from_its_data_file(tmp_path: Path) -> None:
     out = tmp_path / "preview"
-    result = CliRunner().invoke(
-        main,
-        [
-            "preview",
-            str(ROOT / "mailings" / "tsb-352"),
-            "--contacts",
-            str(ROOT / "contacts.xlsx"),
-            "--out",
-            str(out),
-            "--no-open",
-            "--format",
-            "html,eml",
-        ],
-        catch_exceptions=False,
+    code, _, stderr = run(
+        "preview",
+        str(ROOT / "mailings" / "tsb-352"),
+        "--contacts",
+        str(ROOT / "contacts.xlsx"),
+        "--out",
+        str(out),
+        "--no-open",
+        "--format",
+        "html,eml",
     )
-    assert result.exit_code == 0, result.stderr
+    assert code == 0, stderr
     index = (out / "index.html").read_text(encoding="utf-8")
     for link in re.findall(r'(?:href|src)="([^"#]+)"', index):
         assert not link.startswith(("http:", "https:", "/")), link  # relative: works offline
@@ -157,9 +151,9 @@ def test_warnings_are_returned_to_the_caller_and_shown_in_the_terminal(
     (workbook.parent / f".~lock.{workbook.name}#").write_text("someone,open", encoding="utf-8")
     out = tmp_path / "preview"
     args = ["preview", str(make_mailing()), "--contacts", str(workbook), "--out", str(out)]
-    result = CliRunner().invoke(main, [*args, "--no-open", "--format", "html"])
-    assert result.exit_code == 0, result.stderr
-    assert "Warnings:" in result.stderr and "LibreOffice" in result.stderr
+    code, _, stderr = run(*args, "--no-open", "--format", "html")
+    assert code == 0, stderr
+    assert "Warnings:" in stderr and "LibreOffice" in stderr
     assert "may be open in LibreOffice" in (out / "index.html").read_text(encoding="utf-8")
     prepared = prepare(make_mailing(), contacts_path=workbook)
     written = write_index(prepared, tmp_path / "again", ["html"])

@@ -23,6 +23,8 @@ from dispatch.prepare import Prepared, prepare
 from dispatch.preview import PAGE_SIZE, write_index
 from tests.conftest import CATEGORIES, HEADERS, MINIMAL_MAILING, person
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
     "--no-sandbox",

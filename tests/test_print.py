@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from click.testing import CliRunner
 
-from dispatch.cli import main
+from tests.helpers import run
+
+pytestmark = pytest.mark.heavy  # every sample to PDF, read back with poppler
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted(p.parent for p in (ROOT / "mailings").glob("*/mailing.toml"))
@@ -35,21 +36,17 @@ class Letter:
 
 
 def _render(sample: Path, out: Path) -> None:
-    result = CliRunner().invoke(
-        main,
-        [
-            "render",
-            str(sample),
-            "--contacts",
-            str(ROOT / "contacts.xlsx"),
-            "--out",
-            str(out),
-            "--format",
-            "html,pdf",
-        ],
-        catch_exceptions=False,
+    code, stdout, stderr = run(
+        "render",
+        str(sample),
+        "--contacts",
+        str(ROOT / "contacts.xlsx"),
+        "--out",
+        str(out),
+        "--format",
+        "html,pdf",
     )
-    assert result.exit_code == 0, result.output
+    assert code == 0, stdout + stderr
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from rich.console import Console
 
-from dispatch import cli
-from dispatch.cli import _Steps, main
+from dispatch.cli import progress
+from dispatch.cli.progress import Steps
 from dispatch.job import Selection, SendOptions, check_mailing, render_mailing, send_mailing
 from dispatch.progress import Step
 from tests.conftest import WorkbookFactory
+from tests.helpers import run
 from tests.smtp_server import Sink
 
 MakeMailing = Callable[..., Path]
@@ -128,23 +128,19 @@ def test_in_a_log_each_step_is_one_line_and_there_is_no_bar(
     make_workbook: WorkbookFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(cli, "LOG_MIN_ITEMS", 1)  # a log line even for a short step
-    result = CliRunner().invoke(
-        main,
-        [
-            "render",
-            str(make_mailing()),
-            "--contacts",
-            str(make_workbook()),
-            "--out",
-            str(tmp_path / "out"),
-            "--format",
-            "html,pdf",
-        ],
-        catch_exceptions=False,
+    monkeypatch.setattr(progress, "LOG_MIN_ITEMS", 1)  # a log line even for a short step
+    code, _, stderr = run(
+        "render",
+        str(make_mailing()),
+        "--contacts",
+        str(make_workbook()),
+        "--out",
+        str(tmp_path / "out"),
+        "--format",
+        "html,pdf",
     )
-    assert result.exit_code == 0, result.stderr
-    lines = [m.groupdict() for line in result.stderr.splitlines() if (m := STEP_LINE.match(line))]
+    assert code == 0, stderr
+    lines = [m.groupdict() for line in stderr.splitlines() if (m := STEP_LINE.match(line))]
     assert [(line["label"], line["unit"]) for line in lines] == [
         ("Reading the workbook", "rows"),
         ("Checking the letters", "letters"),
@@ -152,24 +148,22 @@ def test_in_a_log_each_step_is_one_line_and_there_is_no_bar(
         ("Rendering", "letters"),
     ]
     assert lines[3]["count"] == "4"
-    assert "\x1b" not in result.stderr and "━" not in result.stderr
+    assert "\x1b" not in stderr and "━" not in stderr
 
 
 def test_in_a_log_a_short_step_gets_no_line(
     make_mailing: MakeMailing, make_workbook: WorkbookFactory
 ) -> None:
-    result = CliRunner().invoke(
-        main, ["check", str(make_mailing()), "--contacts", str(make_workbook())]
-    )
-    assert result.exit_code == 0, result.stderr
-    assert cli.LOG_MIN_ITEMS == 100
-    assert not any(STEP_LINE.match(line) for line in result.stderr.splitlines())
+    code, _, stderr = run("check", str(make_mailing()), "--contacts", str(make_workbook()))
+    assert code == 0, stderr
+    assert progress.LOG_MIN_ITEMS == 100
+    assert not any(STEP_LINE.match(line) for line in stderr.splitlines())
 
 
 def test_in_a_terminal_a_bar_shows_count_rate_and_time_remaining() -> None:
     screen = io.StringIO()
     console = Console(file=screen, force_terminal=True, width=80, color_system=None)
-    with _Steps(console) as steps:
+    with Steps(console) as steps:
         steps(Step.RENDERING, 0, 5943)
         for done in range(1, 5944, 50):
             time.sleep(0.002)
@@ -183,22 +177,9 @@ def test_in_a_terminal_a_bar_shows_count_rate_and_time_remaining() -> None:
     assert "5943/5943" not in shown.split("letters in")[1]  # the bar went
 
 
-@pytest.fixture
-def relay_env(sink: Sink, monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {
-        "DISPATCH_SMTP_HOST": "127.0.0.1",
-        "DISPATCH_SMTP_PORT": str(sink.port),
-        "DISPATCH_SMTP_SECURITY": "none",
-        "DISPATCH_SMTP_TIMEOUT": "5",
-    }.items():
-        monkeypatch.setenv(key, value)
-
-
 def send(mailing: Path, workbook: Path) -> tuple[int, str, str]:
-    result = CliRunner().invoke(
-        main, ["send", str(mailing), "--contacts", str(workbook), "--yes"], catch_exceptions=False
-    )
-    return result.exit_code, result.stdout, result.stderr
+    code, stdout, stderr = run("send", str(mailing), "--contacts", str(workbook), "--yes")
+    return code, stdout, stderr
 
 
 def test_a_send_that_went_well_ends_with_no_zeros_and_the_report_as_next_step(
@@ -208,7 +189,7 @@ def test_a_send_that_went_well_ends_with_no_zeros_and_the_report_as_next_step(
     make_workbook: WorkbookFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(cli, "LOG_MIN_ITEMS", 1)
+    monkeypatch.setattr(progress, "LOG_MIN_ITEMS", 1)
     mailing = make_mailing()
     code, out, err = send(mailing, make_workbook())
     assert code == 0, err

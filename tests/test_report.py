@@ -9,24 +9,18 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from dispatch.cli import main
 from dispatch.errors import InvalidInput
 from dispatch.journal import JournalRow
 from dispatch.mailing import load_mailing
 from dispatch.report import MESSAGE_COLUMNS, write_report
 from tests.conftest import WorkbookFactory, person
+from tests.helpers import run, use_relay
 from tests.smtp_server import Faults, RecordingHandler, Sink
 
 MakeMailing = Callable[..., Path]
 HEADER = [name for name, _ in MESSAGE_COLUMNS]
-
-
-def run(*args: str | Path) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture
@@ -58,13 +52,7 @@ def sent(
     ]
     faults = Faults(refuse_rcpt={"john.smith@example.org", "boss@example.org"})
     with Sink(RecordingHandler(faults)) as sink:
-        for key, value in {
-            "DISPATCH_SMTP_HOST": "127.0.0.1",
-            "DISPATCH_SMTP_PORT": str(sink.port),
-            "DISPATCH_SMTP_SECURITY": "none",
-            "DISPATCH_SMTP_TIMEOUT": "5",
-        }.items():
-            monkeypatch.setenv(key, value)
+        use_relay(monkeypatch, sink.port, {"DISPATCH_SMTP_TIMEOUT": "5"})
         mailing, workbook = make_mailing(), make_workbook(people)
         code, _, err = run("send", mailing, "--contacts", workbook, "--yes")
         assert code == 1, err  # John's refusal

@@ -20,12 +20,11 @@ from html import unescape
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from openpyxl import Workbook
 
-from dispatch.cli import main
 from dispatch.mailing import Mailing
 from dispatch.templates import LetterSandbox
+from tests import helpers
 from tests.conftest import CATEGORIES, HEADERS, MINIMAL_MAILING, TEMPLATES, person
 
 SECRET = "TOPSECRET-4f1c"  # in files beside the mailing and the templates: never shown
@@ -33,12 +32,12 @@ SECRET = "TOPSECRET-4f1c"  # in files beside the mailing and the templates: neve
 
 def run(*args: str | Path) -> tuple[int, str]:
     """The command as a user runs it: exit code 0 or 2, never 1, never a traceback."""
-    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-    output = result.stdout + result.stderr
-    assert result.exit_code in (0, 2), output
+    code, out, err = helpers.run(*args)
+    output = out + err
+    assert code in (0, 2), output
     assert "Traceback" not in output
     assert SECRET not in output
-    return result.exit_code, output
+    return code, output
 
 
 def workbook(path: Path, people: list[dict[str, object]]) -> Path:

@@ -12,22 +12,20 @@ import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import keyring
 import pytest
 from aiosmtpd.smtp import SMTP, AuthResult
-from click.testing import CliRunner
 from keyring.backend import KeyringBackend
 
 from dispatch import paths
-from dispatch.cli import main
 from dispatch.delivery.schedule import deliver_sync
 from dispatch.delivery.signin import KEYRING_SERVICE, credentials
 from dispatch.errors import InvalidInput, RelayError
 from dispatch.journal import Journal
 from dispatch.settings import SmtpSettings, load_settings
 from tests.conftest import WorkbookFactory
+from tests.helpers import run, use_relay
 from tests.smtp_server import RecordingHandler, Sink, accepting_only, mailing
 
 TOKEN = "ya29.a0-fresh-access-token-never-shown"
@@ -270,23 +268,15 @@ def test_send_with_a_token_command_never_shows_the_token(
 ) -> None:
     mailing_path, workbook = make_mailing(), make_workbook()
     with oauth_sink() as sink:
-        env: dict[str, Any] = {
-            "DISPATCH_SMTP_HOST": "127.0.0.1",
-            "DISPATCH_SMTP_PORT": str(sink.port),
-            "DISPATCH_SMTP_SECURITY": "none",
+        more = {
             "DISPATCH_SMTP_USER": USER,
             "DISPATCH_SMTP_TOKEN_COMMAND": printing(tmp_path, TOKEN),
         }
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
-        result = CliRunner().invoke(
-            main,
-            ["send", str(mailing_path), "--contacts", str(workbook), "--yes", "--verbose"],
-            catch_exceptions=False,
-        )
-        assert result.exit_code == 0, result.stderr
+        use_relay(monkeypatch, sink.port, more)
+        code, out, err = run("send", mailing_path, "--contacts", workbook, "--yes", "--verbose")
+        assert code == 0, err
         assert len(sink.recorder.accepted()) == 4
-    assert TOKEN not in result.stdout + result.stderr
+    assert TOKEN not in out + err
     journal_file = paths.journal_path(mailing_path.parent)
     assert TOKEN.encode() not in journal_bytes(journal_file)
 
@@ -299,20 +289,14 @@ def test_send_with_a_failing_token_command_exits_3(
 ) -> None:
     mailing_path, workbook = make_mailing(), make_workbook()
     with oauth_sink() as sink:
-        monkeypatch.setenv("DISPATCH_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("DISPATCH_SMTP_PORT", str(sink.port))
-        monkeypatch.setenv("DISPATCH_SMTP_SECURITY", "none")
-        monkeypatch.setenv("DISPATCH_SMTP_USER", USER)
-        monkeypatch.setenv(
-            "DISPATCH_SMTP_TOKEN_COMMAND", command(tmp_path, "raise SystemExit(1)\n")
-        )
-        result = CliRunner().invoke(
-            main, ["send", str(mailing_path), "--contacts", str(workbook), "--yes"]
-        )
+        failing = command(tmp_path, "raise SystemExit(1)\n")
+        more = {"DISPATCH_SMTP_USER": USER, "DISPATCH_SMTP_TOKEN_COMMAND": failing}
+        use_relay(monkeypatch, sink.port, more)
+        code, _, stderr = run("send", str(mailing_path), "--contacts", str(workbook), "--yes")
         assert sink.recorder.mails == 0
-    assert result.exit_code == 3, result.stderr
-    assert "the token_command (" in result.stderr
-    assert "failed with exit status 1" in result.stderr
+    assert code == 3, stderr
+    assert "the token_command (" in stderr
+    assert "failed with exit status 1" in stderr
 
 
 # -- hardening: what a helper prints, how it ends, and where a secret may go -------------
@@ -375,22 +359,15 @@ def test_a_token_refresh_failing_mid_run_says_what_was_sent_and_what_was_not(
         encoding="utf-8",
     )
     with oauth_sink() as sink:
-        for key, value in {
-            "DISPATCH_SMTP_HOST": "127.0.0.1",
-            "DISPATCH_SMTP_PORT": str(sink.port),
-            "DISPATCH_SMTP_SECURITY": "none",
-            "DISPATCH_SMTP_USER": USER,
-            "DISPATCH_SMTP_TOKEN_COMMAND": counting(tmp_path, "import sys\n" + then),
-        }.items():
-            monkeypatch.setenv(key, value)
-        result = CliRunner().invoke(
-            main,
-            ["send", str(mailing_path), "--contacts", str(workbook), "--yes", "--settings", relay],
-            catch_exceptions=False,
+        token_command = counting(tmp_path, "import sys\n" + then)
+        more = {"DISPATCH_SMTP_USER": USER, "DISPATCH_SMTP_TOKEN_COMMAND": token_command}
+        use_relay(monkeypatch, sink.port, more)
+        code, out, err = run(
+            "send", mailing_path, "--contacts", workbook, "--yes", "--settings", relay
         )
         assert len(sink.recorder.accepted()) == 2
-    said = " ".join((result.stdout + result.stderr).split())
-    assert result.exit_code == 1, said
+    said = " ".join((out + err).split())
+    assert code == 1, said
     assert "Sent 2 of 4 messages" in said
     assert "Not sent: 2 not attempted." in said
     assert (

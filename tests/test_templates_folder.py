@@ -8,10 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from dispatch.cli import main
 from dispatch.templates import DEFAULT_TEMPLATES
+from tests.helpers import run
 
 MARK = "Lettre rédigée avec les modèles du secrétariat."
 
@@ -29,15 +28,11 @@ def own_templates(folder: Path) -> Path:
 
 def render_txt(sample: Path, *extra: str) -> str:
     out = sample / "out"
-    result = CliRunner().invoke(
-        main,
-        [
-            *("render", "mailings/tsb-352", "--contacts", "contacts.xlsx"),
-            *("--format", "txt", "--out", str(out), *extra),
-        ],
-        catch_exceptions=False,
+    code, stdout, stderr = run(
+        *("render", "mailings/tsb-352", "--contacts", "contacts.xlsx"),
+        *("--format", "txt", "--out", str(out), *extra),
     )
-    assert result.exit_code == 0, result.stdout + result.stderr
+    assert code == 0, stdout + stderr
     return "\n".join(p.read_text(encoding="utf-8") for p in out.rglob("*.txt"))
 
 
