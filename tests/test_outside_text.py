@@ -21,9 +21,9 @@ from dispatch.cli.consoles import make_console, shown
 from dispatch.journal import Journal
 from dispatch.safe_text import terminal_safe
 from tests.conftest import CATEGORIES, WorkbookFactory, person
+from tests.helpers import run, use_relay
 from tests.smtp_server import RecordingHandler, Sink
 from tests.test_bounces_cli import dsn
-from tests.test_cli_send import run
 
 MakeMailing = Callable[..., Path]
 
@@ -163,13 +163,7 @@ def hostile_relay(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sink]:
     sink = Sink(HostileRelay("john.smith@example.org"))
     sink.SMTP_kwargs["enable_SMTPUTF8"] = True  # so that it may answer with U+009B
     with sink:
-        for key, value in {
-            "DISPATCH_SMTP_HOST": "127.0.0.1",
-            "DISPATCH_SMTP_PORT": str(sink.port),
-            "DISPATCH_SMTP_SECURITY": "none",
-            "DISPATCH_SMTP_TIMEOUT": "5",
-        }.items():
-            monkeypatch.setenv(key, value)
+        use_relay(monkeypatch, sink.port, {"DISPATCH_SMTP_TIMEOUT": "5"})
         yield sink
 
 
@@ -200,12 +194,7 @@ def test_bounces_and_status_show_a_hostile_diagnostic_as_text(
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
 ) -> None:
-    for key, value in {
-        "DISPATCH_SMTP_HOST": "127.0.0.1",
-        "DISPATCH_SMTP_PORT": str(sink.port),
-        "DISPATCH_SMTP_SECURITY": "none",
-    }.items():
-        monkeypatch.setenv(key, value)
+    use_relay(monkeypatch, sink.port)
     mailing, workbook = make_mailing(), make_workbook()
     assert run("send", mailing, "--contacts", workbook, "--yes")[0] == 0
     with Journal.open(paths.journal_path(mailing.parent), readonly=True) as j:
