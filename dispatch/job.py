@@ -273,7 +273,7 @@ def mailing_status(mailing: PathLike, *, contacts: PathLike | None = None) -> St
         left = {s: n for s, n in journal.left().items() if n}
     if not every:  # a journal holding an approval only (dispatch approve made it)
         return Status(loaded, path, {}, ())
-    bounced = tuple(row for row in every if row.bounce is not None)
+    bounced = tuple(row for row in every if row.bounce is not None or row.copy_bounces)
     copies = tuple(r for r in every if r.state == "sent" and r.reply and "refused: " in r.reply)
     present = _workbook_keys(contacts_path_for(loaded, Path(contacts) if contacts else None))
     gone = {r.key for r in every if r.left_at is not None or (present and r.key not in present)}

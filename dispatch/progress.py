@@ -33,6 +33,7 @@ class Step(enum.Enum):
     PDFS = "Making PDFs"
     PREPARING = "Preparing the messages"
     SENDING = "Sending"
+    MAILBOX = "Reading the mailbox"
 
     @property
     def label(self) -> str:
@@ -51,6 +52,7 @@ _UNITS = {
     Step.PDFS: "PDFs",
     Step.PREPARING: "messages",
     Step.SENDING: "messages",
+    Step.MAILBOX: "messages",
 }
 
 #: The callback a job takes as ``progress``: the step, how many done, how many in all.

@@ -38,6 +38,8 @@ from dispatch.render import Renderer
 from dispatch.templates import TemplateSet
 
 SENT_COPY_REFUSED = "sent, copy refused"
+SENT_COPY_BOUNCED = "sent, copy bounced"
+FAILED_TEMPORARY_BOUNCE = "bounced, temporary"
 SUFFIXES = (".xlsx", ".csv")
 
 # (header, width) of the Messages sheet, in order.
@@ -79,18 +81,28 @@ def state_label(row: JournalRow) -> str:
     refusals in its reply text, which ``send`` writes as ``…; refused: <address> (550 …)``.
     """
     if row.bounce is not None:  # the relay took it, then a notification came back
+        if row.bounce.kind == "bounced" and not row.bounce.permanent:
+            return FAILED_TEMPORARY_BOUNCE  # a full mailbox: the address is right
         return row.bounce.kind
     if row.state == "sent" and row.reply and "refused: " in row.reply:
         return SENT_COPY_REFUSED
+    if row.copy_bounces:  # the addressee's own message arrived; a copy (Cc) came back
+        return SENT_COPY_BOUNCED
     return row.state
 
 
 def bounce_text(row: JournalRow) -> str:
-    """``5.1.1 unknown user: …``: what the notification said, or "" without one."""
-    bounce = row.bounce
-    if bounce is None:
-        return ""
-    return " ".join(p for p in (bounce.status, bounce.diagnostic) if p)
+    """``5.1.1 unknown user: …``: what the notification said, or "" without one; a
+    copy's is named ``Cc x@example.org: 5.1.1 …``."""
+    said = [
+        " ".join(p for p in (prefix, bounce.status, bounce.diagnostic) if p)
+        for bounce, prefix in (
+            (row.bounce, ""),
+            *((copy, f"Cc {copy.recipient}:") for copy in row.copy_bounces),
+        )
+        if bounce is not None
+    ]
+    return "; ".join(said)
 
 
 def write_report(
@@ -341,8 +353,8 @@ def _summary(
 def state_order(state: str) -> tuple[int, str]:
     """A sort key: sent first, then the states that need a look, then the rest."""
     order = (
-        "sent", SENT_COPY_REFUSED, "bounced", "delayed", "failed-permanent", "failed-temporary",
-        "unknown",
+        "sent", SENT_COPY_REFUSED, SENT_COPY_BOUNCED, "bounced", FAILED_TEMPORARY_BOUNCE,
+        "delayed", "failed-permanent", "failed-temporary", "unknown",
     )  # fmt: skip
     return (order.index(state) if state in order else len(order), state)
 

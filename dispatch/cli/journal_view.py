@@ -113,22 +113,29 @@ def copies_table(rows: Sequence[JournalRow]) -> Table:
 
 
 def show_bounces(rows: Sequence[JournalRow]) -> None:
-    """The messages a notification came back for, with the server's words."""
-    bounced = sum(1 for row in rows if row.bounce is not None and row.bounce.kind == "bounced")
-    delayed = len(rows) - bounced
-    table = Table(
-        title=f"Came back: bounced {bounced}" + (f", delayed {delayed}" if delayed else ""),
-        title_justify="left",
-    )
+    """What came back, per address (a copy's marked ``(Cc)``), with the server's words."""
+    came_back = [
+        (bounce, bounce is not row.bounce)
+        for row in rows
+        for bounce in (row.bounce, *row.copy_bounces)
+        if bounce is not None
+    ]
+    counts = [f"bounced {sum(1 for b, _ in came_back if b.permanent)}"]
+    temporary = sum(1 for b, _ in came_back if b.kind == "bounced" and not b.permanent)
+    delayed = sum(1 for b, _ in came_back if b.kind == "delayed")
+    if temporary:
+        counts.append(f"bounced, temporary {temporary}")
+    if delayed:
+        counts.append(f"delayed {delayed}")
+    table = Table(title="Came back: " + ", ".join(counts), title_justify="left")
     for column in ("Address", "State", "Code"):
         table.add_column(column, no_wrap=True)
     table.add_column("Server's words")
-    for row in rows:
-        bounce = row.bounce
-        assert bounce is not None
+    for bounce, copy in came_back:
+        temporary_failure = bounce.kind == "bounced" and not bounce.permanent
         table.add_row(
-            shown(bounce.recipient),
-            bounce.kind,
+            shown(bounce.recipient + (" (Cc)" if copy else "")),
+            "bounced, temporary" if temporary_failure else bounce.kind,
             shown(bounce.status or ""),
             shown(bounce.diagnostic, lines=True),
         )
@@ -136,31 +143,35 @@ def show_bounces(rows: Sequence[JournalRow]) -> None:
 
 
 def show_bounces_read(found: BouncesRecorded) -> None:
-    """What reading a mailbox found: notifications, those that matched no message, and
-    the fix list written."""
+    """What reading a mailbox found: notifications, those not recorded (with why), the
+    messages left unread (with why), and the fix list written."""
     out, err = consoles.out_console, consoles.err_console
+    others = [f"{found.ignored} message(s) were not notifications"]
+    if found.auto_replies:
+        others.append(f"{found.auto_replies} automatic reply(ies), not bounces")
+    if found.unreadable:
+        others.append(f"{found.unreadable} unreadable")
     out.print(
         f"{terminal_safe(found.mailing.name)}: {found.found} notification(s) read, "
-        f"{found.new} new; "
-        f"{found.ignored} message(s) were not notifications"
-        + (f", {found.unreadable} unreadable" if found.unreadable else "")
-        + ".",
+        f"{found.new} new; " + ", ".join(others) + ".",
         markup=False,
     )
     if found.bounced:
         show_bounces(found.bounced)
     if found.unmatched:
         err.print(
-            f"{len(found.unmatched)} notification(s) match no message of this mailing:",
+            f"{len(found.unmatched)} notification(s) not recorded, for a person to look at:",
             markup=False,
         )
-        for bounce in found.unmatched:
-            err.print(
-                terminal_safe(
-                    f"- {bounce.recipient} {bounce.status or ''} {bounce.diagnostic}"
-                ).rstrip(),
-                markup=False,
-            )
+        for item in found.unmatched:
+            b = item.bounce
+            said = f"{b.recipient} {b.kind} {b.status or ''}".rstrip()
+            line = f"- {said}: {item.reason}. {b.diagnostic}".rstrip()
+            err.print(terminal_safe(line), markup=False)
+    if found.skipped:
+        err.print(f"{len(found.skipped)} message(s) left unread:", markup=False)
+        for skipped in found.skipped:
+            err.print(terminal_safe(f"- {skipped.line()}"), markup=False)
     if found.fix_list is not None:
         out.print(
             f"Wrote {found.fix_rows} address(es) to correct to "

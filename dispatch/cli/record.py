@@ -13,6 +13,7 @@ import click
 from dispatch.cli import consoles
 from dispatch.cli.journal_view import approval_table, show_bounces_read
 from dispatch.cli.options import handle_errors, jobs_option
+from dispatch.cli.progress import Steps
 from dispatch.safe_text import terminal_safe
 
 
@@ -154,4 +155,8 @@ def bounces(mailing: Path, source: str, fix_list: Path | None, contacts: Path | 
     """
     from dispatch.bounce_journal import record_bounces
 
-    show_bounces_read(record_bounces(mailing, source, fix_list=fix_list, contacts=contacts))
+    with Steps(consoles.err_console) as steps:
+        found = record_bounces(
+            mailing, source, fix_list=fix_list, contacts=contacts, progress=steps
+        )
+    show_bounces_read(found)
