@@ -38,6 +38,7 @@ from dispatch.journal import Journal, JournalRow, MailingLock, Plan, State
 from dispatch.mailing import Mailing, load_mailing
 from dispatch.outgoing import Outgoing
 from dispatch.output import make_pdfs, now, parse_formats, render_files
+from dispatch.personal import PersonalFile
 from dispatch.prepare import Prepared, contacts_path_for, prepare, templates_path_for
 from dispatch.preview import write_index
 from dispatch.progress import OnProgress, Step, counted
@@ -216,7 +217,9 @@ def preview_mailing(
 def _refuse_inputs(prepared: Prepared, out: Path, output: Output, folders: Sequence[str]) -> None:
     """Refuse an output folder that holds an input of the mailing (or is in its records):
     the files written into ``folders`` and each language's folder could replace one."""
-    inputs = mailing_inputs(prepared.mailing, prepared.contacts.path, prepared.templates.root)
+    inputs = mailing_inputs(
+        prepared.mailing, prepared.contacts.path, prepared.templates.root, prepared.own_files()
+    )
     written = sorted({letter.lang for letter in prepared.letters} | set(folders))
     problems = inputs.output_problems(out, output, folders=written)
     if problems:
@@ -576,7 +579,12 @@ def send_mailing(
                 plan=_dry_plan(loaded, composer, messages, opts, approved is None),
             )
         assert relay is not None
-        inputs = _fingerprint(loaded, chosen, prepared.contacts.digests)
+        inputs = _fingerprint(
+            loaded,
+            chosen,
+            prepared.contacts.digests,
+            prepared.own_files(),
+        )
         with Journal.open_for_mailing(
             journal_path(loaded),
             folder=loaded.folder,
@@ -674,12 +682,17 @@ def _dry_plan(
 
 
 def _fingerprint(
-    mailing: Mailing, selection: Selection, read: Mapping[Path, str] | None = None
+    mailing: Mailing,
+    selection: Selection,
+    read: Mapping[Path, str] | None = None,
+    personal: Sequence[PersonalFile] = (),
 ) -> str | None:
     """The fingerprint of this run's inputs, or None if one of them cannot be read.
 
     ``read``: the digests of the workbook's bytes as this run read them (the workbook
-    on disk may have been saved since).
+    on disk may have been saved since). ``personal``: the files of single addressees,
+    known once the letters are prepared (without them, as in the short way of
+    :func:`_settled`, a mailing with such files never matches: it takes the long way).
     """
     try:
         return inputs_fingerprint(
@@ -689,6 +702,7 @@ def _fingerprint(
             only=selection.only,
             category=selection.category,
             read=read,
+            personal=personal,
         )
     except OSError:
         return None

@@ -102,6 +102,14 @@ class Text(_Model):
         return lang in self.other_languages or getattr(self, lang, None) is not None
 
 
+class Paragraph(Text):
+    """A paragraph of the body: a text per language, and ``when``, a condition on the
+    addressee that leaves the paragraph out of the letters where it is false
+    (``when = "addressee.visa_required"``, ``when = "'MS' in addressee.categories"``)."""
+
+    when: str | None = None
+
+
 class Lines(_Model):
     """Several lines in each language (letterhead, a signatory's title)."""
 
@@ -353,6 +361,9 @@ class Annex(_Model):
     file: str | None = None
     content: Text | None = None  # Markdown printed on a page of its own after the letter
     page_title: Lines | None = None
+    # file is a pattern filled for each addressee ("visas/{{ addressee.email }}.pdf"):
+    # each addressee's message carries their own file (see dispatch.personal)
+    per_addressee: StrictBool = False
 
 
 class Mailing(_Model):
@@ -373,7 +384,7 @@ class Mailing(_Model):
     numbered: StrictBool = False
     event: Event | None = None
     deadline: Deadline | None = None
-    body: dict[str, Text] = {}
+    body: dict[str, Paragraph] = {}
     values: dict[str, dt.date | dt.time | int | float | str] = {}  # free values for the paragraphs
     signatories: list[Signatory] = Field(min_length=1)
     layout: Layout = Layout()
@@ -414,7 +425,8 @@ class Mailing(_Model):
         return self.folder.name
 
     def annex_path(self, annex: Annex) -> Path | None:
-        return None if annex.file is None else self.folder / annex.file
+        """The file attached to every message, or None (no file, or one per addressee)."""
+        return None if annex.file is None or annex.per_addressee else self.folder / annex.file
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
@@ -649,13 +661,28 @@ def check_layout(mailing: Mailing) -> list[Problem]:
     return problems
 
 
+def empty_annexes(mailing: Mailing) -> list[Problem]:
+    """An annex with neither file nor content: listed in the letter, and nothing else."""
+    return [
+        Problem(
+            Location(file=mailing.path, field=f"annexes[{i}]"),
+            "has neither file nor content: the letter would list it, and nothing would be "
+            "attached or printed",
+            'Give it file = "…" (a file in the mailing\'s folder, attached to each message) '
+            "or content (a text printed on a page after the letter), or remove it.",
+        )
+        for i, annex in enumerate(mailing.annexes)
+        if annex.file is None and annex.content is None
+    ]
+
+
 def check_annexes(mailing: Mailing) -> list[Problem]:
     """Every annex file named in the mailing exists, is readable and stays in its folder."""
     problems: list[Problem] = []
     folder = mailing.folder.resolve()
     for i, annex in enumerate(mailing.annexes):
-        if annex.file is None:
-            continue
+        if annex.file is None or annex.per_addressee:
+            continue  # none, or a pattern: each addressee's file is checked with the workbook
         where = Location(file=mailing.path, field=f"annexes[{i}].file")
         try:
             candidate = (mailing.folder / annex.file).resolve()
@@ -703,6 +730,33 @@ def check_annexes(mailing: Mailing) -> list[Problem]:
                     )
                 )
     return problems
+
+
+#: words by which a letter says something comes with it
+_ANNOUNCED = re.compile(
+    r"\b(en annexe|ci-joint\w*|ci-inclus\w*|attached|enclosed|annexed)\b", re.IGNORECASE
+)
+
+
+def announced_annexes(mailing: Mailing) -> list[Problem]:
+    """Warnings for a body paragraph that announces an annex in a mailing that has none."""
+    if mailing.annexes:
+        return []
+    found: list[Problem] = []
+    for key, text in mailing.body.items():
+        for lang in mailing.languages:
+            match = _ANNOUNCED.search(text.get(lang)) if text.has(lang) else None
+            if match is not None:
+                found.append(
+                    Problem(
+                        Location(file=mailing.path, field=f"body.{key}.{lang}"),
+                        f'says "{match.group()}", and the mailing has no annex',
+                        "Add the annex ([[annexes]] with a file or a content), or reword the "
+                        "paragraph.",
+                        warning=True,
+                    )
+                )
+    return found
 
 
 def declared_contacts(path: Path) -> str | None:
@@ -779,7 +833,7 @@ def load_mailing(path: Path) -> Mailing:
         mailing = Mailing.model_validate({**data, "path": path, "head": None})
     except ValidationError as exc:
         raise MailingError(problems + problems_from_validation(path, exc)) from None
-    problems += check_languages(mailing) + check_annexes(mailing)
+    problems += check_languages(mailing) + check_annexes(mailing) + empty_annexes(mailing)
     problems += check_layout(mailing)
     if mailing.letterhead is not None:
         try:

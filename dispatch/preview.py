@@ -62,6 +62,7 @@ COLUMNS = (
     "state",
     "other",
     "subject",
+    "files",  # the addressee's own files (attachments column, per-addressee annexes)
 )
 
 
@@ -235,6 +236,7 @@ def _describe(
         # The subject is the same for every letter of a language unless the mailing's
         # subject names the addressee: only a different one is repeated.
         "subject": "" if letter.subject == subjects[letter.lang] else letter.subject,
+        "files": [own.name for own in letter.files],
     }
 
 

@@ -13,6 +13,8 @@ from dispatch.cli.counts import show_counts
 from dispatch.cli.options import format_option, jobs_option, mailing_command
 from dispatch.cli.progress import Steps
 from dispatch.job import Selection, check_mailing, preview_mailing, render_mailing
+from dispatch.prepare import columns_and_paragraphs
+from dispatch.safe_text import terminal_safe
 
 
 @click.command()
@@ -33,6 +35,8 @@ def check(mailing: Path, selection: Selection) -> None:
     with Steps(consoles.err_console) as steps:
         prepared = check_mailing(mailing, selection, progress=steps)
     show_counts(prepared, f"{shown(prepared.mailing.name)}: ready")
+    for line in columns_and_paragraphs(prepared):  # the workbook's own columns, when
+        consoles.out_console.print(terminal_safe(line), markup=False)
     consoles.show_warnings(prepared.warnings)
     consoles.out_console.print(
         f"No problem found in {shown(prepared.mailing.path)}, "
