@@ -85,6 +85,13 @@ def keyring_name(settings: SmtpSettings) -> str:
     return f"{settings.user}@{settings.host}"
 
 
+#: How to add the keyring to an installed dispatch (it is an extra: 15 packages that only
+#: this way of signing in needs).
+KEYRING_INSTALL = (
+    "pip install 'dispatch[keyring]' (or, installed with pipx: pipx inject dispatch keyring)"
+)
+
+
 def _from_keyring(user: str, settings: SmtpSettings) -> str:
     keyring = _keyring_backend()
     from keyring.errors import KeyringError
@@ -110,11 +117,11 @@ def _keyring_backend() -> KeyringBackend:
     try:
         # Loaded only by those who use it: it looks for backends at import.
         import keyring
-    except ImportError as error:
+    except ImportError:
         raise RelayError(
-            f"keyring = true needs the keyring package, which cannot be loaded ({error}). "
-            "Install it (pip install keyring), or sign in with DISPATCH_SMTP_PASSWORD "
-            "or password_command."
+            "keyring = true asks for the system keyring, and the keyring package is not "
+            f"installed. Install it with {KEYRING_INSTALL}, or sign in with "
+            "DISPATCH_SMTP_PASSWORD or password_command."
         ) from None
     try:
         # The backend named by PYTHON_KEYRING_BACKEND or keyringrc.cfg is loaded here.
