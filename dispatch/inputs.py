@@ -36,6 +36,7 @@ from pathlib import Path
 import jinja2
 from jinja2 import meta
 
+from dispatch import languages
 from dispatch.errors import Problem
 from dispatch.files import Output, input_problems
 from dispatch.letterhead import letterhead_files
@@ -119,6 +120,10 @@ def mailing_inputs(
             _add(label, path)
     for name, path in template_files(templates, mailing.template, mailing.languages):
         _add(f"template {name}", path)
+    for lang in mailing.languages:  # its language file: dates, labels, typography
+        source = languages.get(lang).source if languages.is_known(lang) else None
+        if source is not None:
+            _add(f"language {lang}", source)
     for annex in mailing.annexes:
         attached = mailing.annex_path(annex)
         if attached is not None:

@@ -49,19 +49,17 @@ def _language(value: str) -> str:
     return code
 
 
-# A language of the registry, normalised (" FR " is "fr") when the mailing file is read.
+# A language of the registry, normalised (" FR " becomes fr) when the mailing file is read.
 Lang = Annotated[str, AfterValidator(_language)]
 
 
-_BUILT_IN = languages.codes()  # French and English: a mailing's languages by default
-
-
-def _other_languages(data: Any) -> Any:
-    """Keys of registered languages beyond the built-in fields (``es = "…"``) are moved
+def _other_languages(cls: type[BaseModel], data: Any) -> Any:
+    """Keys of registered languages beyond the model's own fields (``es = "…"``) are moved
     into ``other_languages``; any other key stays, and is reported where it is."""
     if not isinstance(data, dict):
         return data
-    others = {k: v for k, v in data.items() if k not in _BUILT_IN and languages.is_known(k)}
+    fields = cls.model_fields
+    others = {k: v for k, v in data.items() if k not in fields and languages.is_known(k)}
     if not others:
         return data
     return {k: v for k, v in data.items() if k not in others} | {"other_languages": others}
@@ -90,7 +88,10 @@ class Text(_Model):
     en: str | None = None
     other_languages: dict[str, str] = {}
 
-    _registered = model_validator(mode="before")(_other_languages)
+    @model_validator(mode="before")
+    @classmethod
+    def _registered(cls, data: Any) -> Any:
+        return _other_languages(cls, data)
 
     def get(self, lang: str) -> str:
         value = self.other_languages.get(lang) or getattr(self, lang, None)
@@ -117,7 +118,10 @@ class Lines(_Model):
     en: list[str] | None = None
     other_languages: dict[str, list[str]] = {}
 
-    _registered = model_validator(mode="before")(_other_languages)
+    @model_validator(mode="before")
+    @classmethod
+    def _registered(cls, data: Any) -> Any:
+        return _other_languages(cls, data)
 
     def get(self, lang: str) -> list[str]:
         value = self.other_languages.get(lang) or getattr(self, lang, None)
@@ -370,7 +374,7 @@ class Mailing(_Model):
     """One mailing: everything that is the same for every addressee."""
 
     template: str = "invitation"
-    languages: list[Lang] = list(_BUILT_IN)
+    languages: list[Lang] = Field(default_factory=lambda: list(languages.defaults()))
     reference: Text
     date: dt.date
     place: Text
@@ -412,7 +416,8 @@ class Mailing(_Model):
     @classmethod
     def _some_language(cls, value: list[str]) -> list[str]:
         if not value:
-            raise ValueError('name at least one language, e.g. languages = ["fr", "en"]')
+            example = ", ".join(f'"{c}"' for c in languages.built_in()[:2])
+            raise ValueError(f"name at least one language, e.g. languages = [{example}]")
         return value
 
     @property
@@ -774,10 +779,34 @@ def declared_contacts(path: Path) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
-def load_mailing(path: Path) -> Mailing:
+def language_file_problems(exc: languages.LanguageFileError) -> list[Problem]:
+    """The problems of language definition files, located like the mailing file's."""
+    out = []
+    for file, key, message, value in exc.problems:
+        hint = "Correct it and run again (the README's Languages section lists the keys)."
+        extra: dict[str, Any] = {} if value is None or isinstance(value, dict) else {"value": value}
+        out.append(Problem(Location(file=file, field=key or None), message, hint, **extra))
+    return out
+
+
+def register_languages(folder: Path, templates: Any) -> list[Problem]:
+    """Register the languages of the mailing's templates folder (``templates/<code>/
+    language.toml``: its own, else dispatch's) before its ``languages`` are read, so that
+    the registry is the mailing's; the problems of their files."""
+    own = isinstance(templates, str) and bool(templates.strip())
+    try:
+        languages.load_folder(folder / templates if own else languages.bundled_folder())
+    except languages.LanguageFileError as exc:
+        return language_file_problems(exc)
+    return []
+
+
+def load_mailing(path: Path, templates: Path | None = None) -> Mailing:
     """Read and validate a mailing file; raise :class:`MailingError` with every problem.
 
-    ``path`` may be the TOML file or the folder that holds ``mailing.toml``.
+    ``path`` may be the TOML file or the folder that holds ``mailing.toml``. ``templates``
+    (``--templates``) is the templates folder whose languages are registered, instead of
+    the mailing's ``templates`` (or dispatch's).
     """
     if path.is_dir():
         path = path / "mailing.toml"
@@ -829,6 +858,8 @@ def load_mailing(path: Path) -> Mailing:
                     value=key,
                 )
             )
+    given = None if templates is None else str(templates.resolve())
+    problems += register_languages(path.parent, given or data.get("templates"))
     try:
         mailing = Mailing.model_validate({**data, "path": path, "head": None})
     except ValidationError as exc:

@@ -207,7 +207,7 @@ def prepare(
     mailing: Mailing | None = None
     contacts: Contacts | None = None
     try:
-        mailing = load_mailing(mailing_path)
+        mailing = load_mailing(mailing_path, None if templates is None else templates.root)
     except InvalidInput as exc:
         problems += exc.problems
     workbook = contacts_path if mailing is None else contacts_path_for(mailing, contacts_path)

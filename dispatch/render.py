@@ -27,7 +27,7 @@ from markupsafe import Markup
 
 from dispatch import languages
 from dispatch.conditions import Conditions
-from dispatch.contacts import CONTACTS_SHEET, Addressee, Contacts
+from dispatch.contacts import CONTACTS_SHEET, Addressee, Contacts, lines_missing_for_letters
 from dispatch.distinct import DistinctLetter
 from dispatch.errors import Location, Problem, TemplateError
 from dispatch.letterhead import letterhead_values
@@ -44,7 +44,7 @@ from dispatch.templates import (
     attributes_read,
     render,
 )
-from dispatch.typography import typeset, typeset_html
+from dispatch.typography import text_part, typeset, typeset_html
 
 _PERSONAL = re.compile(r"\baddressee\b")
 _AGREES = re.compile(r"\bagree\b")  # the agree filter reads the addressee's civility
@@ -549,6 +549,7 @@ class Renderer:
                 if links:  # the addresses of the text's numbered links, at its end
                     tail = typeset(link_list(links, lang), lang)
                     results[output] = results[output].rstrip("\n") + "\n\n\n" + tail + "\n"
+                results[output] = text_part(results[output], lang)  # RTL: isolates
         if problems:
             raise TemplateError(problems)
         self.renders += 1
@@ -721,7 +722,10 @@ def language_problems(
     mailing: Mailing, contacts: Contacts, people: Iterable[Addressee]
 ) -> list[Problem]:
     """Addressees whose language the mailing is not written in, and unknown categories."""
-    problems: list[Problem] = []
+    people = list(people)
+    sides = {"to": mailing.addressees.to, "cc": mailing.addressees.cc}
+    read = {p.language for p in people if p.language in mailing.languages}
+    problems = lines_missing_for_letters(contacts, sides, read)
     for person in people:
         if person.language not in mailing.languages:
             problems.append(

@@ -33,7 +33,7 @@ CONTACT_COLUMNS: dict[str, tuple[bool, str]] = {
     "organisation": (False, "ministry, company, university…"),
     "country": (False, "country"),
     "categories": (True, "one or more category codes, separated by ; or ,"),
-    "language": (True, "fr or en"),
+    "language": (True, "the code or name of a language dispatch writes in"),
     "salutation": (False, "a personal salutation replacing « Madame, Monsieur, »"),
     "cc": (False, "addresses to copy, separated by ;"),
     "active": (False, "yes or no (empty means yes)"),
@@ -44,9 +44,9 @@ CONTACT_COLUMNS: dict[str, tuple[bool, str]] = {
 }
 CATEGORY_COLUMNS: dict[str, tuple[bool, str]] = {
     "code": (True, "a short code, e.g. MS"),
-    "fr": (True, "the addressee line in French"),
-    "en": (True, "the addressee line in English"),
 }
+#: and one column per language (its code: fr, en, es, ru, zh, ar...), the addressee line
+#: in that language: needed for each language some addressee of the category reads.
 #: columns whose values reach a message header: no line break may pass (header injection)
 HEADER_COLUMNS = frozenset({"email", "civility", "first_name", "last_name", "cc"})
 
@@ -56,12 +56,12 @@ class Category:
     """A category of addressees and its line in a letter, per language."""
 
     code: str
-    fr: str
-    en: str
+    lines: Mapping[str, str]  # language code → the addressee line in that language
     order: int = 0
+    row: int = 0  # in the Categories sheet
 
     def line(self, lang: str) -> str:
-        return self.fr if lang == "fr" else self.en
+        return self.lines[lang]
 
 
 @dataclass(frozen=True)

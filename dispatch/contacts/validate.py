@@ -27,6 +27,7 @@ from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, valida
 
 from dispatch import languages
 from dispatch.contacts.columns import find_columns, header_key, typed_columns, values_of
+from dispatch.contacts.lines import lines_unread
 from dispatch.contacts.model import (
     CATEGORY_COLUMNS,
     CONTACT_COLUMNS,
@@ -244,6 +245,7 @@ def load_contacts(path: Path) -> Contacts:
         warnings=warnings,
         own=own,
     )
+    problems += lines_unread(book.files[categories_name], categories_name, categories, addressees)
     if problems:
         raise ContactsError(problems + warnings)
     return Contacts(path, addressees, categories, warnings, book.digests, own[0], own[1])
@@ -252,7 +254,11 @@ def load_contacts(path: Path) -> Contacts:
 def _load_categories(
     path: Path, sheet: str, rows: list[Row], problems: list[Problem]
 ) -> dict[str, Category]:
-    table = _table(rows, path, sheet, CATEGORY_COLUMNS, problems)
+    columns = CATEGORY_COLUMNS | {
+        code: (False, f"the addressee line in {languages.get(code).name}")
+        for code in languages.codes()
+    }
+    table = _table(rows, path, sheet, columns, problems)
     if table is None:
         return {}
     index, shown, data = table
@@ -267,8 +273,8 @@ def _load_categories(
         if not any(values.values()):
             continue
         where = Location(file=path, sheet=sheet, row=row)
-        for name in CATEGORY_COLUMNS:
-            if not values[name] and name not in errors:
+        for name in values:
+            if not values[name] and name not in errors and name in CATEGORY_COLUMNS:
                 problems.append(
                     Problem(
                         at(row, name),
@@ -300,9 +306,8 @@ def _load_categories(
             continue
         del where
         first_row[code.upper()] = row
-        out[code.upper()] = Category(
-            code=code.upper(), fr=values["fr"], en=values["en"], order=len(out)
-        )
+        lines = {k: v for k, v in values.items() if k not in CATEGORY_COLUMNS and v}
+        out[code.upper()] = Category(code=code.upper(), lines=lines, order=len(out), row=row)
     return out
 
 
@@ -416,13 +421,16 @@ def _load_addressees(
                 )
             else:
                 seen[email.lower()] = row
-        language = values["language"].lower()
+        language = languages.resolve(values["language"]) or values["language"].lower()
         if language and not languages.is_known(language):
+            close = languages.suggest(values["language"])
+            known = ", ".join(languages.codes())
             problems.append(
                 Problem(
                     at(row, "language"),
                     "is not a language dispatch writes in",
-                    "Write fr or en.",
+                    (f'Did you mean "{close}"? ' if close else "")
+                    + f"Write one of {known} (or the language's name) and run again.",
                     value=values["language"],
                 )
             )
