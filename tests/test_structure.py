@@ -22,9 +22,7 @@ _LATER = "not yet split; next pass of issue 25"
 
 #: (path relative to dispatch/, qualified name or "<module>") -> why it may be longer.
 ALLOWED: dict[tuple[str, str], str] = {
-    ("typography.py", "<module>"): _TYPOGRAPHY,
-    ("typography.py", "_quotes"): _TYPOGRAPHY,
-    ("typography.py", "typeset_html"): _TYPOGRAPHY,
+    ("typography/quotes.py", "_quotes"): _TYPOGRAPHY,
     ("contacts/reading.py", "<module>"): _READER,
     ("contacts/reading.py", "_sniff"): _READER,
     ("contacts/reading.py", "_read_csv"): _READER,
