@@ -33,8 +33,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("mailing.py", "load_mailing"): "w-package changes how the folder is resolved this session",
     ("settings.py", "load_settings"): "w-safety hardens sign-in settings this session (issue 20 "
     "item 21): split it after that lands",
-    ("formatting.py", "<module>"): "French and English formatting side by side; issue 23 "
-    "(six languages) splits it by language",
     ("job.py", "<module>"): "one function per job; w-cli and w-package change it this session",
     ("job.py", "send_mailing"): "the send job in order, its approval step just changed by "
     "w-approval (issue 20 items 8-11) while w-cli and w-perf change job.py; next pass",

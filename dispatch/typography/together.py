@@ -16,7 +16,7 @@ from dispatch.typography.flow import NBSP, Edit, Rule, _Flow, _protected
 # "p. 4"), a time from "a.m." ("8.30 a.m.") get U+00A0; the hyphen of an acronym joined to
 # a word in capitals ("CEE-ONU", "ONU-Femmes", "ITU-T") becomes U+2011 NON-BREAKING
 # HYPHEN. References such as "CL-22/006" stay as written (their right side is a number).
-# typeset() applies all but the dates and the U+2011: formatting.py writes dates with
+# typeset() applies all but the dates and the U+2011: dispatch.formatting writes dates with
 # ordinary spaces and its output must stay a fixed point of typeset() (a Subject header has
 # no use for them either), and a U+2011 changes what a string is (a search of the mailbox
 # for "RPM-ARB" would not find it), so typeset() even turns a typed one into "-".
