@@ -47,8 +47,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("render.py", "<module>"): "issue 22 (w-columns) adds the addressee's own values, the "
     "distinct-letter key and files per addressee while w-perf and w-details change the "
     "same module; the addressee's values and closings go to a module of their own after",
-    ("templates.py", "<module>"): "the template set and the sandbox (its limits and the "
-    "loop-counting extension) side by side; " + _LATER,
     ("report.py", "_summary"): "the report's summary sheet, cell by cell; " + _LATER,
 }
 
