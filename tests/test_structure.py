@@ -17,14 +17,11 @@ PACKAGE = ROOT / "dispatch"
 MAX_CLASS, MAX_FUNCTION, MAX_MODULE = 300, 60, 600
 
 _TYPOGRAPHY = "changed by helper w-details this session; reorganised by the six-languages issue 23"
-_READER = "the hand XML/ODS parser goes to the libraries' APIs (issue 25 item 3, helper w-perf)"
 _LATER = "not yet split; next pass of issue 25"
 
 #: (path relative to dispatch/, qualified name or "<module>") -> why it may be longer.
 ALLOWED: dict[tuple[str, str], str] = {
     ("typography/quotes.py", "_quotes"): _TYPOGRAPHY,
-    ("contacts/reading.py", "_sniff"): _READER,
-    ("contacts/csvfile.py", "_read_csv"): _READER,
     ("contacts/validate.py", "_load_addressees"): "w-perf makes check of 20 000 rows faster "
     "this session (issue 26 item 5): split it after that lands",
     ("mailing.py", "<module>"): "the mailing model with its validators; w-details and "

@@ -13,13 +13,9 @@ from dispatch.errors import Location, Problem
 # --- CSV exports ---------------------------------------------------------------------
 
 
-def _read_csv(path: Path, sheet: str) -> tuple[list[Row], list[Problem]]:
-    """A CSV export's rows (UTF-8 with or without BOM, UTF-16, else Windows Latin-1).
-
-    A UTF-8 file with a few bytes of another encoding (a cell pasted from an old file) is
-    not decoded whole as Windows Latin-1, which would garble every accent of the file: each
-    cell that holds such a byte is an error, named by its row and column.
-    """
+def _decode(path: Path) -> tuple[str, bool, list[Problem]]:
+    """The text of a CSV export, whether it is UTF-8 with stray bytes, and the warning
+    that it was read as Windows Latin-1."""
     raw = path.read_bytes()
     found: list[Problem] = []
     mixed = False
@@ -32,7 +28,7 @@ def _read_csv(path: Path, sheet: str) -> tuple[list[Row], list[Problem]]:
         text = raw.decode("utf-8-sig", errors="surrogateescape")
         if _STRAY.search(text):
             if _VALID_NON_ASCII.search(text):
-                mixed = True  # UTF-8 with stray bytes: the cells are named below
+                mixed = True  # UTF-8 with stray bytes: _read_csv names the cells
             else:
                 text = raw.decode("cp1252", errors="replace")
                 found.append(
@@ -44,6 +40,17 @@ def _read_csv(path: Path, sheet: str) -> tuple[list[Row], list[Problem]]:
                         warning=True,
                     )
                 )
+    return text, mixed, found
+
+
+def _read_csv(path: Path, sheet: str) -> tuple[list[Row], list[Problem]]:
+    """A CSV export's rows (UTF-8 with or without BOM, UTF-16, else Windows Latin-1).
+
+    A UTF-8 file with a few bytes of another encoding (a cell pasted from an old file) is
+    not decoded whole as Windows Latin-1, which would garble every accent of the file: each
+    cell that holds such a byte is an error, named by its row and column.
+    """
+    text, mixed, found = _decode(path)
     header_line = text.split("\n", 1)[0]
     separator = max((";", ",", "\t"), key=header_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)

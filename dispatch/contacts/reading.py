@@ -126,24 +126,7 @@ def _sniff(path: Path, suffix: str) -> None:
         head = handle.read(4096)
     unreadable = f"is not a readable {suffix or 'workbook'} workbook"
     if head.startswith(_OLE_MAGIC):
-        if _ENCRYPTED_STREAM in path.read_bytes():
-            raise Unreadable(
-                Problem(
-                    where,
-                    f"{unreadable}: it is password-protected (encrypted)",
-                    "Open it in Excel, remove the password (File › Info › Protect Workbook › "
-                    "Encrypt with Password, leave it empty), save it and run again.",
-                )
-            )
-        if suffix != ".xls":
-            raise Unreadable(
-                Problem(
-                    where,
-                    "is an old Excel 97-2003 workbook (.xls), named "
-                    f"{suffix or 'without extension'}",
-                    f"Rename it {path.stem}.xls and run again.",
-                )
-            )
+        _sniff_ole(path, suffix, where, unreadable)
         return
     is_zip = head.startswith(_ZIP_MAGIC)
     if suffix == ".csv":
@@ -191,6 +174,27 @@ def _sniff(path: Path, suffix: str) -> None:
                 f"{unreadable}: it is a text file (a CSV export, or a web page?) renamed {suffix}",
                 "If it is a CSV export, name it .csv; otherwise open it in Excel or LibreOffice, "
                 "save it as .xlsx and run again.",
+            )
+        )
+
+
+def _sniff_ole(path: Path, suffix: str, where: Location, unreadable: str) -> None:
+    """An OLE2 container: an encrypted .xlsx, or an old .xls that must be named so."""
+    if _ENCRYPTED_STREAM in path.read_bytes():
+        raise Unreadable(
+            Problem(
+                where,
+                f"{unreadable}: it is password-protected (encrypted)",
+                "Open it in Excel, remove the password (File › Info › Protect Workbook › "
+                "Encrypt with Password, leave it empty), save it and run again.",
+            )
+        )
+    if suffix != ".xls":
+        raise Unreadable(
+            Problem(
+                where,
+                f"is an old Excel 97-2003 workbook (.xls), named {suffix or 'without extension'}",
+                f"Rename it {path.stem}.xls and run again.",
             )
         )
 
