@@ -32,8 +32,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("job.py", "<module>"): "one function per job; w-cli and w-package change it this session",
     ("job.py", "send_mailing"): "the send job in order, its approval step just changed by "
     "w-approval (issue 20 items 8-11) while w-cli and w-perf change job.py; next pass",
-    ("markdown.py", "to_text"): "one walk over markdown-it's tokens; w-details changes list "
-    "markers, links and line breaks this session (issue 24)",
     ("prepare.py", "prepare"): "the pipeline of a mailing's preparation in order; w-perf "
     "changes it this session (issue 26)",
     ("preview.py", "write_preview"): "the preview's one template context; " + _LATER,
