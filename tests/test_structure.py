@@ -22,8 +22,6 @@ _LATER = "not yet split; next pass of issue 25"
 #: (path relative to dispatch/, qualified name or "<module>") -> why it may be longer.
 ALLOWED: dict[tuple[str, str], str] = {
     ("typography/quotes.py", "_quotes"): _TYPOGRAPHY,
-    ("contacts/validate.py", "_load_addressees"): "w-perf makes check of 20 000 rows faster "
-    "this session (issue 26 item 5): split it after that lands",
     ("mailing.py", "<module>"): "the mailing model with its validators; w-details and "
     "w-package change it this session: split it after that lands",
     ("mailing.py", "load_mailing"): "w-package changes how the folder is resolved this session",
