@@ -16,12 +16,10 @@ from tests.conftest import ROOT
 PACKAGE = ROOT / "dispatch"
 MAX_CLASS, MAX_FUNCTION, MAX_MODULE = 300, 60, 600
 
-_TYPOGRAPHY = "changed by helper w-details this session; reorganised by the six-languages issue 23"
 _LATER = "not yet split; next pass of issue 25"
 
 #: (path relative to dispatch/, qualified name or "<module>") -> why it may be longer.
 ALLOWED: dict[tuple[str, str], str] = {
-    ("typography/quotes.py", "_quotes"): _TYPOGRAPHY,
     ("mailing.py", "<module>"): "the mailing model with its validators; w-details and "
     "w-package change it this session: split it after that lands",
     ("mailing.py", "load_mailing"): "w-package changes how the folder is resolved this session",

@@ -27,16 +27,26 @@ def _quotes(rules: TypographyRules) -> Rule:
     typed or made here, in place of the spaces that were there (none at a line's end or
     start).
     """
-    french = rules.spacing == "french"
-    opening, closing, inner_opening, inner_closing = rules.quotes
-    typed = {opening, closing} | ({inner_opening, inner_closing} if french else set())
-    typed -= {"‘", "’", "'"}  # an apostrophe is no quote
-    marks = re.compile('["' + "".join(sorted(re.escape(m) for m in typed)) + "]")
-    openers = {opening} | ({inner_opening} if french else set())
+    return _Quotes(rules)
+
+
+class _Quotes:
+    """The rule :func:`_quotes` makes, with the marks of the language's rules."""
+
+    def __init__(self, rules: TypographyRules) -> None:
+        french = rules.spacing == "french"
+        opening, closing, inner_opening, inner_closing = rules.quotes
+        typed = {opening, closing} | ({inner_opening, inner_closing} if french else set())
+        typed -= {"‘", "’", "'"}  # an apostrophe is no quote
+        self.marks = re.compile('["' + "".join(sorted(re.escape(m) for m in typed)) + "]")
+        self.openers = {opening} | ({inner_opening} if french else set())
+        self.french, self.opening, self.closing = french, opening, closing
+        self.inner_opening, self.inner_closing = inner_opening, inner_closing
 
     # A narrow no-break space inside « », in place of the spaces there; none before a line's
     # end, nor before punctuation that another rule spaces. The mark and the spaces are two
     # edits, so that spaces on the far side of a tag do not keep the mark from changing.
+    @staticmethod
     def after_opening(text: str, i: int, mark: str) -> list[Edit]:
         end = _spaces_after(text, i + 1)
         dotted_word = end + 1 < len(text) and text[end] == "." and _is_word(text[end + 1])
@@ -52,6 +62,7 @@ def _quotes(rules: TypographyRules) -> Rule:
             return [(i, i + 1, mark + NNBSP)]
         return [(i, i + 1, mark), (i + 1, end, NNBSP)]
 
+    @staticmethod
     def before_closing(text: str, i: int, mark: str, floor: int, last: str) -> list[Edit]:
         # ``floor`` and ``last``: where this rule's previous edit ends and what it wrote, the
         # text just before the spaces when the two touch ('""' has nothing in between).
@@ -66,21 +77,25 @@ def _quotes(rules: TypographyRules) -> Rule:
             return [(start, i, NNBSP), (i, i + 1, mark)]
         return [(i, i + 1, NNBSP + mark)]
 
-    def rule(flow: _Flow) -> Iterator[Edit]:
+    def __call__(self, flow: _Flow) -> Iterator[Edit]:
         text = flow.text
+        french, opening, closing = self.french, self.opening, self.closing
         if '"' not in text and not (french and (opening in text or closing in text)):
             return
         # A straight quote with no partner stays as typed (no lone «): the pairs are
         # found again without it, until every one left has its partner.
         unpaired: set[int] = set()
         for _ in range(4):
-            edits, more = marks_of(flow, text, unpaired)
+            edits, more = self.marks_of(flow, text, unpaired)
             if not more:
                 break
             unpaired |= more
         yield from edits
 
-    def marks_of(flow: _Flow, text: str, skip: set[int]) -> tuple[list[Edit], set[int]]:
+    def marks_of(self, flow: _Flow, text: str, skip: set[int]) -> tuple[list[Edit], set[int]]:
+        french, opening, closing = self.french, self.opening, self.closing
+        inner_opening, inner_closing = self.inner_opening, self.inner_closing
+        marks, openers = self.marks, self.openers
         out: list[Edit] = []
         opened: list[int] = []  # where each straight quote still open is (-1: a typed mark)
         unpaired: set[int] = set()
@@ -99,9 +114,9 @@ def _quotes(rules: TypographyRules) -> Rule:
                     opened.pop()
                 depth = depth + 1 if mark in openers else max(0, depth - 1)
                 if french and mark == opening:
-                    edits = after_opening(text, i, mark)
+                    edits = self.after_opening(text, i, mark)
                 elif french and mark == closing:
-                    edits = before_closing(text, i, mark, floor, last)
+                    edits = self.before_closing(text, i, mark, floor, last)
             elif flow.allowed(i, i + 1):
                 before = text[i - 1] if i > 0 else " "
                 after = text[i + 1] if i + 1 < len(text) else " "
@@ -113,7 +128,7 @@ def _quotes(rules: TypographyRules) -> Rule:
                 is_opening = opens_here if opens_here != closes_here else depth == 0
                 if is_opening:
                     if depth == 0 and french:
-                        edits = after_opening(text, i, opening)
+                        edits = self.after_opening(text, i, opening)
                     else:
                         edits = [(i, i + 1, opening if depth == 0 else inner_opening)]
                     depth += 1
@@ -125,7 +140,7 @@ def _quotes(rules: TypographyRules) -> Rule:
                     opened.pop()
                     depth = max(0, depth - 1)
                     if depth == 0 and french:
-                        edits = before_closing(text, i, closing, floor, last)
+                        edits = self.before_closing(text, i, closing, floor, last)
                     else:
                         edits = [(i, i + 1, closing if depth == 0 else inner_closing)]
             if edits:
@@ -133,8 +148,6 @@ def _quotes(rules: TypographyRules) -> Rule:
                 out += edits
         unpaired.update(i for i in opened if i >= 0)
         return out, unpaired
-
-    return rule
 
 
 def _fr_apostrophes(flow: _Flow) -> Iterator[Edit]:
