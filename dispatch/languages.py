@@ -24,7 +24,7 @@ import importlib.resources
 import re
 import tomllib
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -222,6 +222,7 @@ class UnknownLanguage(ValueError):
 
 _REGISTRY: dict[str, Language] = {}
 _BUILT_IN: list[str] = []
+_BUILT_IN_SOURCES: dict[str, Path | None] = {}  # the file each built-in language came from
 _LOADED = False
 
 
@@ -237,6 +238,7 @@ def _ensure_loaded() -> None:
     _LOADED = True
     for language in load_folder(bundled_folder(), replace=False):
         _BUILT_IN.append(language.code)
+        _BUILT_IN_SOURCES[language.code] = language.source
 
 
 def register(language: Language) -> Language:
@@ -293,6 +295,28 @@ def defaults() -> tuple[str, ...]:
 def default() -> Language:
     """The language of a label when a text names none: the first of dispatch's own."""
     return get(built_in()[0]) if built_in() else next(iter(_REGISTRY.values()))
+
+
+def added_files() -> tuple[Path, ...]:
+    """The files of the registered languages that are not dispatch's own (a mailing's
+    templates folder): what another process loads (:func:`load_files`) to have this
+    process's registry, as the PDF workers of ``--jobs`` do."""
+    _ensure_loaded()
+    return tuple(
+        language.source
+        for code, language in _REGISTRY.items()
+        if language.source is not None and language.source != _BUILT_IN_SOURCES.get(code)
+    )
+
+
+def load_files(files: Iterable[Path]) -> None:
+    """Register the language of each file (from :func:`added_files` of another process),
+    in order, over dispatch's own of the same code; :class:`LanguageFileError` if one
+    cannot be used."""
+    _ensure_loaded()
+    for path in files:
+        _, language = _parsed(path)
+        _REGISTRY[language.code] = language
 
 
 def _folded(name: str) -> str:
