@@ -71,6 +71,11 @@ class LabelsModel(_Model):
     calendar_links: dict[str, str] = Field(default_factory=dict)
 
 
+class Degrees(_Model):
+    high: str  # to whom the mailing's [consideration] high names: "haute considération"
+    usual: str  # to the others: "considération distinguée"
+
+
 class LanguageFile(_Model):
     code: str
     order: int = 100  # where it comes in lists of languages (the preview, check)
@@ -80,6 +85,7 @@ class LanguageFile(_Model):
     locale: str = ""
     salutation: str
     closing: str = ""
+    degrees: Degrees | None = None
     agree: Literal["french"] | None = None
     direction: Literal["ltr", "rtl"] = "ltr"
     line_breaking: Literal["western", "cjk"] = "western"

@@ -179,6 +179,8 @@ class Language:
     salutation: str  # when neither the addressee nor the mailing gives one
     locale: str = ""  # Babel's locale (default: the code)
     closing: str = ""  # the closing formula when the mailing gives none ("" : the template's)
+    # the closing's degrees, {{ consideration }}: "high" to a minister, "usual" to the others
+    degrees: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     formatting: Formatting = Formatting()
     typography: TypographyRules = TypographyRules()
     labels: Labels = Labels()
@@ -495,6 +497,7 @@ def _language(path: Path, model: Any) -> Language:
         by_default=model.default,
         salutation=model.salutation,
         closing=model.closing,
+        degrees=MappingProxyType({} if model.degrees is None else model.degrees.model_dump()),
         locale=model.locale,
         agree=model.agree,
         direction=model.direction,

@@ -471,7 +471,8 @@ class Renderer:
         # The degree of the French closing: "haute considération" to a minister…
         high = high_consideration(self.mailing, person)
         base["high_consideration"] = high
-        base["consideration"] = "haute considération" if high else "considération distinguée"
+        degrees = languages.get(lang).degrees  # its language file's [degrees]
+        base["consideration"] = degrees.get("high" if high else "usual", "")
         subject_text = attempt(
             lambda: self._inline(
                 self.mailing.subject.get(lang), lang, "text", "subject", dict(base, output="text")
