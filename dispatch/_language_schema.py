@@ -43,6 +43,7 @@ class Numbers(_Model):
     amount: str = "{currency}" + NBSP + "{number}"
     list_separator: str = ", "
     conjunctions: dict[str, str] = Field(default_factory=lambda: {"and": "and", "or": "or"})
+    attached: list[Literal["and", "or"]] = Field(default_factory=list)
 
 
 class Ordinals(_Model):

@@ -135,6 +135,7 @@ class Formatting:
     conjunctions: Mapping[str, str] = field(
         default_factory=lambda: MappingProxyType({"and": "and", "or": "or"})
     )
+    attached: tuple[str, ...] = ()  # conjunctions joined to the next word: Arabic "B وC"
     ordinal: Callable[[int, str, bool], str] = _english_ordinal  # (n, "m"/"f", html)
     ordinal_words: Callable[[int, str], str] = _no_ordinal_words  # (n, "m"/"f")
 
@@ -483,6 +484,7 @@ def _formatting(model: Any) -> Formatting:
         amount=numbers.amount,
         list_separator=numbers.list_separator,
         conjunctions=MappingProxyType(dict(numbers.conjunctions)),
+        attached=tuple(numbers.attached),
         ordinal=ordinal,
         ordinal_words=words,
     )
