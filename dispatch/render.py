@@ -471,8 +471,7 @@ class Renderer:
         # The degree of the French closing: "haute considération" to a minister…
         high = high_consideration(self.mailing, person)
         base["high_consideration"] = high
-        degrees = languages.get(lang).degrees  # its language file's [degrees]
-        base["consideration"] = degrees.get("high" if high else "usual", "")
+        base["consideration"] = languages.get(lang).degrees.get("high" if high else "usual", "")
         subject_text = attempt(
             lambda: self._inline(
                 self.mailing.subject.get(lang), lang, "text", "subject", dict(base, output="text")
