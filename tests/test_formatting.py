@@ -626,6 +626,10 @@ def test_a_bad_number_is_refused(call: Callable[[], str], message: str) -> None:
         case("A, B and C", ["A", "B", "C"], "en"),
         case("A and B", ("A", "B"), "en"),
         case("A or B", iter(["A", "B"]), "en", conjunction="or"),
+        # Arabic: و is joined to the word it introduces, أو is not
+        case("أ، ب وج", ["أ", "ب", "ج"], "ar"),
+        case("أ أو ب", ["أ", "ب"], "ar", conjunction="or"),
+        case("A、B和C", ["A", "B", "C"], "zh"),
     ],
 )
 def test_a_list_is_joined_as_a_person_writes_it(

@@ -151,4 +151,5 @@ def join_list(items: Iterable[str], lang: str, *, conjunction: str = "and") -> s
         return "".join(names)
     separator = _profile(code).list_separator
     space = "" if separator.strip() == separator else " "  # Chinese "A、B和C": no spaces
-    return f"{separator.join(names[:-1])}{space}{word}{space}{names[-1]}"
+    after = "" if conjunction in _profile(code).attached else space  # Arabic "B وC"
+    return f"{separator.join(names[:-1])}{space}{word}{after}{names[-1]}"
