@@ -251,6 +251,14 @@ def test_without_javascript_the_index_shows_the_summary_and_the_first_page(
         assert page.locator("#filters").is_hidden()
         href = page.locator("#rows tr a").first.get_attribute("href")
         assert href is not None and (out / unquote(href)).is_file()
+        # The cc mark is on the letters in copy only (write_people: SGC alone, i % 10 == 3).
+        rows = page.locator("#rows tr")
+        marked = {
+            rows.nth(i).locator("small").inner_text(): rows.nth(i).locator(".cc").count() == 1
+            for i in range(rows.count())
+        }
+        assert marked == {email: int(email[6:11]) % 10 == 3 for email in marked}
+        assert any(marked.values()) and not all(marked.values())
     finally:
         context.close()
 
