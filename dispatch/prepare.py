@@ -14,7 +14,7 @@ from pathlib import Path
 
 from dispatch.advice import letter_warnings
 from dispatch.contacts import Addressee, Contacts, load_contacts, select
-from dispatch.errors import InvalidInput, Location, Problem
+from dispatch.errors import InvalidInput, Location, Problem, quoted
 from dispatch.mailing import Mailing, declared_contacts, load_mailing
 from dispatch.progress import OnProgress, Step, counted, finish, start
 from dispatch.render import Letter, Renderer, file_stems, language_problems
@@ -222,7 +222,7 @@ def prepare(
             problems.append(
                 Problem(
                     Location(file=contacts.path),
-                    f"has no addressee {address}",
+                    f"has no addressee {quoted(address)}",
                     "Check the address given to --only." + did_you_mean(address, known),
                 )
             )

@@ -46,7 +46,7 @@ from dispatch.contacts.reading import (
     read_book,
 )
 from dispatch.contacts.reading import cell_text as _clean
-from dispatch.errors import ContactsError, Location, Problem
+from dispatch.errors import ContactsError, Location, Problem, quoted
 
 __all__ = ["load_contacts", "select"]
 
@@ -441,7 +441,7 @@ def _load_addressees(
                 problems.append(
                     Problem(
                         at(row, "cc"),
-                        f"holds {address!r}, which is not an e-mail address ({reason})",
+                        f"holds {quoted(address)}, which is not an e-mail address ({reason})",
                         "Correct the cell and run again.",
                         value=values["cc"],
                     )
