@@ -177,6 +177,15 @@ def test_in_a_terminal_a_bar_shows_count_rate_and_time_remaining() -> None:
     assert "5943/5943" not in shown.split("letters in")[1]  # the bar went
 
 
+def test_in_a_terminal_a_step_that_read_nothing_gets_no_line() -> None:
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=80, color_system=None)
+    with Steps(console) as steps:
+        steps(Step.READING, 0, None)  # the workbook could not be opened: no row was read
+    assert "Reading the workbook" not in screen.getvalue().rpartition("\x1b[2K")[2]
+    assert "0 rows" not in screen.getvalue()
+
+
 def send(mailing: Path, workbook: Path) -> tuple[int, str, str]:
     code, stdout, stderr = run("send", str(mailing), "--contacts", str(workbook), "--yes")
     return code, stdout, stderr
