@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dispatch import paths
 from dispatch.journal import Journal
-from tests.conftest import WorkbookFactory
+from tests.conftest import WorkbookFactory, person
 from tests.helpers import run
 from tests.smtp_server import Sink
 
@@ -70,3 +70,39 @@ def test_bounces_are_matched_recorded_once_and_the_rest_counted(
     }
     code, out, err = run("status", mailing)
     assert "Came back: bounced 1, delayed 1" in out
+
+
+def test_status_after_20_bounces_shows_each_in_full_at_80_and_120_columns(
+    tmp_path: Path,
+    sink: Sink,
+    relay_env: dict[str, str],
+    make_mailing: MakeMailing,
+    make_workbook: WorkbookFactory,
+) -> None:
+    people = [person(f"addressee.number{i:02}@ministere-des-postes.example.org") for i in range(20)]
+    mailing, workbook = make_mailing(), make_workbook(people)
+    assert run("send", mailing, "--contacts", workbook, "--yes")[0] == 0
+    with Journal.open(paths.journal_path(mailing.parent), readonly=True) as journal:
+        ids = journal.message_ids()
+    box = mailbox.mbox(tmp_path / "bounces.mbox")
+    for n, row in enumerate(people):
+        action, status = ("delayed", "4.4.1") if n % 5 == 0 else ("failed", "5.1.1")
+        box.add(dsn(row["email"], action, status, ids[row["email"]], n))
+    box.close()
+    code, _, err = run("bounces", mailing, "--from", tmp_path / "bounces.mbox")
+    assert code == 0, err
+
+    for columns in (80, 120):
+        code, out, err = run("status", mailing, columns=columns)
+        assert code == 0, err
+        lines = out.splitlines()
+        assert max(len(line) for line in lines) <= columns
+        assert all(line == line.rstrip() for line in lines if "mailbox problem" in line)
+        assert "Came back: bounced 16, delayed 4" in out
+        # Each bounce is a block: address, state and code on its first line, then the
+        # server's words, folded below it: read back whole once the lines are joined.
+        joined = " ".join(line.strip() for line in lines)
+        for n, row in enumerate(people):
+            state, status = ("delayed", "4.4.1") if n % 5 == 0 else ("bounced", "5.1.1")
+            assert f"{row['email']}  {state}  {status}" in lines, (columns, row["email"])
+            assert f"{status} mailbox problem for {row['email']}" in joined, columns

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from dispatch.cli import consoles
 
@@ -112,21 +113,40 @@ def copies_table(rows: Sequence[JournalRow]) -> Table:
 
 
 def show_bounces(rows: Sequence[JournalRow]) -> None:
-    """The messages a notification came back for, with the server's words."""
+    """The messages a notification came back for: one block per bounce, as ``git log``
+    shows a commit. Its first line holds the address, state and code; the server's words
+    follow, indented and folded at the terminal's width, never cut (a log gets each on
+    one line)."""
+    out = consoles.out_console
     bounced = sum(1 for row in rows if row.bounce is not None and row.bounce.kind == "bounced")
     delayed = len(rows) - bounced
-    table = Table(
-        title=f"Came back: bounced {bounced}" + (f", delayed {delayed}" if delayed else ""),
-        title_justify="left",
+    out.print(
+        f"Came back: bounced {bounced}" + (f", delayed {delayed}" if delayed else ""),
+        style="italic",
+        markup=False,
     )
-    for column in ("Address", "State", "Code"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("Server's words")
     for row in rows:
         bounce = row.bounce
         assert bounce is not None
-        table.add_row(bounce.recipient, bounce.kind, bounce.status or "", bounce.diagnostic)
-    consoles.out_console.print(table)
+        # Text, not markup: the address and the words come from outside.
+        head = Text.assemble(
+            (bounce.recipient, "bold"), "  ", bounce.kind, "  ", bounce.status or "no code"
+        )
+        out.print(head, overflow="fold")
+        if bounce.diagnostic:
+            _print_indented(Text(bounce.diagnostic))
+
+
+def _print_indented(text: Text, indent: int = 4) -> None:
+    """``text`` below the line before, indented, folded at the terminal's width without
+    trailing spaces; whole on one line in a log."""
+    out = consoles.out_console
+    if out.soft_wrap:
+        out.print(Text(" " * indent) + text)
+        return
+    for line in text.wrap(out, max(out.width - indent, 20), overflow="fold"):
+        line.rstrip()
+        out.print(Text(" " * indent) + line, overflow="fold")
 
 
 def show_bounces_read(found: BouncesRecorded) -> None:
