@@ -15,9 +15,10 @@ from rich.console import Console
 
 from dispatch.cli import progress
 from dispatch.cli.progress import Steps
+from dispatch.errors import InvalidInput, RelayError
 from dispatch.job import Selection, SendOptions, check_mailing, render_mailing, send_mailing
 from dispatch.progress import Step
-from tests.conftest import WorkbookFactory
+from tests.conftest import MINIMAL_MAILING, WorkbookFactory
 from tests.helpers import run
 from tests.smtp_server import Sink
 
@@ -113,6 +114,45 @@ def test_send_reports_pdfs_preparing_and_sending_up_to_the_last_message(
     assert_well_formed(recorder)
     assert recorder.of(Step.PREPARING)[-1] == (Step.PREPARING, 4, 4)
     assert recorder.of(Step.SENDING)[-1] == (Step.SENDING, 4, 4)
+
+
+def test_samples_try_the_relay_before_any_pdf_and_prepare_only_the_samples(
+    sink: Sink, make_mailing: MakeMailing, make_workbook: WorkbookFactory
+) -> None:
+    # A limit no message meets: checking it needs the letter's PDF, so a refusal of the
+    # size before the relay's error would mean a PDF was made before the relay was tried.
+    mailing = make_mailing(MINIMAL_MAILING.replace("numbered = true", "max_message_mb = 0.001"))
+    options = SendOptions(to_address="me@example.org")
+    recorder = Recorder()
+    wrong = sink.settings(timeout=5).model_copy(update={"security": "tls"})
+    with pytest.raises(RelayError, match=r"127\.0\.0\.1"):
+        send_mailing(
+            mailing,
+            selection=Selection(contacts=make_workbook()),
+            settings=wrong,
+            options=options,
+            progress=recorder,
+        )
+    assert recorder.steps() == [Step.READING, Step.CHECKING]  # no PDFs, no messages
+    with pytest.raises(InvalidInput, match="max_message_mb"):  # the relay answered
+        send_mailing(
+            mailing,
+            selection=Selection(contacts=make_workbook()),
+            settings=sink.settings(timeout=5),
+            options=options,
+        )
+    recorder = Recorder()
+    result = send_mailing(
+        make_mailing(),
+        selection=Selection(contacts=make_workbook()),
+        settings=sink.settings(timeout=5),
+        options=options,
+        progress=recorder,
+    )
+    assert [s.accepted for s in result.samples] == [True, True]
+    # Two samples, one a language: no step over the whole mailing's PDFs or messages.
+    assert recorder.steps() == [Step.READING, Step.CHECKING]
+    assert all(b"application/pdf" in r.data for r in sink.recorder.accepted())
 
 
 # -- as the command shows it -------------------------------------------------------------
