@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dispatch import paths
+from dispatch.approval import current_approval
 from dispatch.approval_journal import record_dates
 from dispatch.approval_send import approved_outgoing, date_header
 from dispatch.compose import Composer, outgoing, validate_sizes, with_message_id
@@ -540,12 +541,18 @@ def send_mailing(
     if opts.to_address is not None:  # samples: the relay first, then only their letters
         return _samples(prepared, composer, relay, opts.to_address, dry_run=opts.dry_run)
     letters: Iterable[Letter] = prepared.letters
-    if prepared.mailing.attach_pdf:
-        make_pdfs(composer, progress)
-        letters = composer.with_pdfs(prepared.letters)  # those not made yet: personal ones
-    validate_sizes(composer, prepared.mailing.max_message_mb)
-    letters = counted(letters, progress, Step.PREPARING, len(prepared.letters))
-    messages = tuple(outgoing(composer, letter) for letter in letters)
+    if current_approval(prepared.mailing) is not None:
+        # The approval holds every message's bytes and digest: nothing is rendered again,
+        # the messages only say whom each goes to (approved_outgoing checks the rest).
+        letters = counted(letters, progress, Step.PREPARING, len(prepared.letters))
+        messages = tuple(outgoing(composer, letter, digest=APPROVED) for letter in letters)
+    else:
+        if prepared.mailing.attach_pdf:
+            make_pdfs(composer, progress)
+            letters = composer.with_pdfs(prepared.letters)  # those not made yet: personal
+        validate_sizes(composer, prepared.mailing.max_message_mb)
+        letters = counted(letters, progress, Step.PREPARING, len(prepared.letters))
+        messages = tuple(outgoing(composer, letter) for letter in letters)
     # -- approval: the approved bytes go out, if the mailing is approved (dispatch.approval)
     approved = approved_outgoing(prepared, messages, when=moment)
     if approved is not None:
@@ -600,6 +607,10 @@ def send_mailing(
                 ),
             )
     return SendResult(SendOutcome.DELIVERED, loaded, prepared, relay, plan=plan, summary=summary)
+
+
+#: The digest of a message an approval replaces (approved_outgoing puts the approved one).
+APPROVED = "approved"
 
 
 def _samples(
