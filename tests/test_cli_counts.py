@@ -64,7 +64,10 @@ def test_check_says_why_rows_got_no_letter_and_who_is_in_several_categories(
         "1 addressee is in several categories: the category rows add up to 4 for 3 "
         "letters, each letter counted once per category." in lines
     )
-    assert "1 copy goes to the Cc addresses of the workbook's cc column as well." in lines
+    assert (
+        "1 Cc address gets a copy of their row's letter as well (the workbook's cc column)."
+        in lines
+    )
     # Each category in the words of each language of the letters.
     assert "MS fr: Aux États Membres 1 1 2" in lines
     assert "en: Member States" in lines

@@ -108,6 +108,9 @@ def test_a_letter_row_has_the_salutation_the_copy_mark_and_no_repeated_subject(
         "both@example.org": False,
     }
     assert "1 addressed in several categories" in index
+    # The glossary's words: a letter "in copy" (a copy category), not "copies" (Cc).
+    assert "<strong>1</strong> in copy (a copy category only)" in index
+    assert "copies (cc)" not in index
     # The summary counts a letter in each of its categories, and links its filtered view.
     assert '<a href="#lang=en&amp;cat=SGC">SGC</a>' in index
     assert '<a href="#lang=fr&amp;cat=AC">AC</a>' in index

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from rich.console import Console
 
+from dispatch import numbers
 from dispatch.errors import Problem, summarise
 
 #: Width of the output when it goes to a file or a pipe (a log): tables take the room
@@ -42,8 +43,9 @@ def use_consoles() -> None:
 
 
 def number(n: int) -> str:
-    """``5 943``: thousands apart, with a space that never breaks a line."""
-    return f"{n:,}".replace(",", "\u00a0")
+    """``5 943``: thousands apart, with a space that never breaks a line (the one style
+    of a run: :func:`dispatch.numbers.number`)."""
+    return numbers.number(n)
 
 
 def count(n: int, one: str, many: str) -> str:

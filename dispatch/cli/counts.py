@@ -84,8 +84,8 @@ def tally_lines(prepared: Prepared) -> list[str]:
     copies = sum(tally.copies.values())
     if copies:
         lines.append(
-            f"{count(copies, 'copy goes', 'copies go')} to the Cc addresses of the "
-            "workbook's cc column as well."
+            f"{count(copies, 'Cc address gets', 'Cc addresses get')} a copy of their "
+            "row's letter as well (the workbook's cc column)."
         )
     return lines
 
