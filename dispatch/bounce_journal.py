@@ -25,6 +25,7 @@ from dispatch.journal import BounceRecord, Journal, JournalRow, MailingLock
 from dispatch.mailing import Mailing, load_mailing
 from dispatch.paths import journal_path, lock_path
 from dispatch.prepare import contacts_path_for, templates_path_for
+from dispatch.progress import OnProgress
 
 __all__ = ["BouncesRecorded", "match_bounce", "record_bounces"]
 
@@ -82,6 +83,7 @@ def record_bounces(
     env: Mapping[str, str] | None = None,
     fix_list: PathLike | None = None,
     contacts: PathLike | None = None,
+    progress: OnProgress | None = None,
 ) -> BouncesRecorded:
     """Read ``source`` (a path or an IMAP address, see :func:`dispatch.bounces.source_from`)
     and record its notifications in the journal of ``mailing``.
@@ -121,7 +123,7 @@ def record_bounces(
                 )
             ]
         )
-    result = scan(source_from(source, os.environ if env is None else env))
+    result = scan(source_from(source, os.environ if env is None else env), progress)
     with MailingLock(lock_path(loaded.folder)), Journal.open(path) as journal:
         rows = {row.key: row for row in journal.rows()}
         records = [

@@ -33,6 +33,9 @@ class Step(enum.Enum):
     PDFS = "Making PDFs"
     PREPARING = "Preparing the messages"
     SENDING = "Sending"
+    FREEZING = "Freezing the approved messages"
+    PACKING = "Packing the archive"
+    NOTIFICATIONS = "Reading the notifications"
 
     @property
     def label(self) -> str:
@@ -51,6 +54,9 @@ _UNITS = {
     Step.PDFS: "PDFs",
     Step.PREPARING: "messages",
     Step.SENDING: "messages",
+    Step.FREEZING: "messages",
+    Step.PACKING: "messages",
+    Step.NOTIFICATIONS: "messages",
 }
 
 #: The callback a job takes as ``progress``: the step, how many done, how many in all.

@@ -5,6 +5,7 @@ a summary that names only what is not zero and says what to do next."""
 from __future__ import annotations
 
 import io
+import mailbox
 import re
 import time
 from collections.abc import Callable
@@ -13,6 +14,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from dispatch.approval import approve_mailing
+from dispatch.archive import archive_mailing
+from dispatch.bounce_journal import record_bounces
 from dispatch.cli import progress
 from dispatch.cli.progress import Steps
 from dispatch.errors import InvalidInput, RelayError
@@ -153,6 +157,41 @@ def test_samples_try_the_relay_before_any_pdf_and_prepare_only_the_samples(
     # Two samples, one a language: no step over the whole mailing's PDFs or messages.
     assert recorder.steps() == [Step.READING, Step.CHECKING]
     assert all(b"application/pdf" in r.data for r in sink.recorder.accepted())
+
+
+def test_approve_archive_and_bounces_report_their_long_steps(
+    sink: Sink,
+    relay_env: dict[str, str],
+    make_mailing: MakeMailing,
+    make_workbook: WorkbookFactory,
+    tmp_path: Path,
+) -> None:
+    mailing, workbook = make_mailing(), make_workbook()
+    approving = Recorder()
+    approve_mailing(mailing, "Jane Doe", contacts=workbook, progress=approving)
+    assert approving.steps() == [Step.READING, Step.CHECKING, Step.PDFS, Step.FREEZING]
+    assert approving.of(Step.FREEZING)[-1] == (Step.FREEZING, 4, 4)
+    assert_well_formed(approving)
+
+    assert run("send", mailing, "--contacts", workbook, "--yes")[0] == 0
+    packing = Recorder()
+    archive_mailing(mailing, tmp_path / "record.zip", contacts=workbook, progress=packing)
+    assert packing.steps() == [Step.PACKING]
+    assert packing.of(Step.PACKING)[-1] == (Step.PACKING, 4, 4)
+
+    box = mailbox.mbox(tmp_path / "bounces.mbox")
+    for n in range(3):
+        box.add(f"From: someone@example.org\nSubject: Thanks {n}\n\nThank you.\n")
+    box.close()
+    reading = Recorder()
+    record_bounces(mailing, str(tmp_path / "bounces.mbox"), progress=reading)
+    assert reading.calls == [
+        (Step.NOTIFICATIONS, 0, None),  # how many there are is not known before
+        (Step.NOTIFICATIONS, 1, None),
+        (Step.NOTIFICATIONS, 2, None),
+        (Step.NOTIFICATIONS, 3, None),
+        (Step.NOTIFICATIONS, 3, 3),
+    ]
 
 
 # -- as the command shows it -------------------------------------------------------------

@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 from dispatch.bounces.errors import BounceError, MailboxConnectionError
 from dispatch.bounces.notifications import Bounce, read_notification
+from dispatch.progress import OnProgress, Step, finish, start
 
 __all__ = [
     "BounceSource",
@@ -173,15 +174,21 @@ def _imap_source(text: str, scheme: str, env: Mapping[str, str]) -> ImapSource:
     return source
 
 
-def scan(source: BounceSource) -> ScanResult:
+def scan(source: BounceSource, progress: OnProgress | None = None) -> ScanResult:
     """Read every message of ``source`` and keep the bounces; count the rest.
+
+    ``progress`` is told of each message read (their number is not known before).
 
     Raises :class:`BounceError` (or :class:`MailboxConnectionError`) when the source
     itself cannot be read; a single message that is not a bounce only counts as ignored.
     """
     bounces: list[Bounce] = []
-    ignored = unreadable = 0
+    ignored = unreadable = done = 0
+    start(progress, Step.NOTIFICATIONS)
     for raw in messages(source):
+        done += 1
+        if progress is not None:
+            progress(Step.NOTIFICATIONS, done, None)
         if raw is None or not _looks_like_a_message(raw):
             unreadable += 1
             continue
@@ -190,6 +197,7 @@ def scan(source: BounceSource) -> ScanResult:
             bounces.extend(found)
         else:
             ignored += 1
+    finish(progress, Step.NOTIFICATIONS, done)
     return ScanResult(tuple(bounces), ignored, unreadable)
 
 

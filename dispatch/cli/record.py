@@ -13,6 +13,7 @@ import click
 from dispatch.cli import consoles
 from dispatch.cli.journal_view import approval_table, show_bounces_read
 from dispatch.cli.options import handle_errors, jobs_option
+from dispatch.cli.progress import Steps
 
 
 @click.command()
@@ -49,9 +50,10 @@ def approve(
     """
     from dispatch.approval import approve_mailing
 
-    prepared, approval = approve_mailing(
-        mailing, by, contacts=contacts, templates=templates_dir, jobs=jobs
-    )
+    with Steps(consoles.err_console) as steps:
+        prepared, approval = approve_mailing(
+            mailing, by, contacts=contacts, templates=templates_dir, jobs=jobs, progress=steps
+        )
     consoles.show_warnings(prepared.warnings)
     languages = prepared.mailing.languages
     consoles.out_console.print(approval_table(approval, prepared.mailing.name, languages))
@@ -87,7 +89,8 @@ def archive(mailing: Path, out: Path, contacts: Path | None) -> None:
     """
     from dispatch.archive import archive_mailing
 
-    archived = archive_mailing(mailing, out, contacts=contacts)
+    with Steps(consoles.err_console) as steps:
+        archived = archive_mailing(mailing, out, contacts=contacts, progress=steps)
     consoles.out_console.print(
         f"Wrote {archived.path}: {len(archived.members)} files, {archived.approval.line()}.",
         markup=False,
@@ -133,4 +136,8 @@ def bounces(mailing: Path, source: str, fix_list: Path | None, contacts: Path | 
     """
     from dispatch.bounce_journal import record_bounces
 
-    show_bounces_read(record_bounces(mailing, source, fix_list=fix_list, contacts=contacts))
+    with Steps(consoles.err_console) as steps:
+        found = record_bounces(
+            mailing, source, fix_list=fix_list, contacts=contacts, progress=steps
+        )
+    show_bounces_read(found)
