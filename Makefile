@@ -26,7 +26,9 @@ sysdeps:
 # The main job on the bundled sample: every letter of every sample mailing, into out/.
 demo: venv sysdeps
 	@for m in mailings/*/; do \
-	  $(BIN)/dispatch render "$$m" --contacts contacts.xlsx --out "out/$$(basename $$m)" \
+	  contacts="--contacts contacts.xlsx"; \
+	  if [ -f "$$m/contacts.xlsx" ]; then contacts=""; fi; \
+	  $(BIN)/dispatch render "$$m" $$contacts --out "out/$$(basename $$m)" \
 	    --format html,txt,eml,pdf,ics || exit $$?; \
 	done
 

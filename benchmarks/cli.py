@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from benchmarks import journal, pdf, render, scale, send
+from benchmarks import columns, journal, pdf, render, scale, send
 from benchmarks.harness import RESULTS, SECTIONS, Bench, Config
 from benchmarks.report import Row, code_version
 
@@ -182,6 +182,7 @@ def run_all(config: Config) -> tuple[Bench, bool]:
     bench = Bench.open(config)
     steps: list[tuple[str, str, Callable[[Bench], None]]] = [
         ("render", "1 render", render.run_section),
+        ("render", "1 render", columns.run_section),
         ("scale", "3 scale", scale.run_base),
         ("pdf", "4 pdf", pdf.run_section),
         ("send", "2 send", send.run_section),

@@ -30,7 +30,10 @@ PERSONAL_FORMATS = "html,txt,eml,pdf"
 
 
 def run_section(bench: Bench) -> None:
+    from benchmarks.languages import run_languages
+
     _run_shared(bench)
+    run_languages(bench)  # the six languages against French and English (issue 23)
     _run_personal(bench)
 
 

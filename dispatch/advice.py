@@ -20,21 +20,23 @@ from dispatch.render import Letter, salutation_of, yours
 __all__ = ["closing_warnings", "letter_warnings", "zone_label_warnings"]
 
 _CLOSES = ("Yours faithfully", "Yours sincerely")
+#: The closings above are English words: this advice is about English letters only.
+_ENGLISH = "en"  # language-literal: the advice is about the English formulas above
 
 
 def closing_warnings(mailing: Mailing, letters: Sequence[Letter]) -> list[Problem]:
     """A fixed English closing that contradicts the salutation of some letters, with how many."""
     closing = mailing.closing
-    if closing is None or not closing.has("en"):
+    if closing is None or not closing.has(_ENGLISH):
         return []
-    source = closing.get("en")
+    source = closing.get(_ENGLISH)
     if not any(close in source for close in _CLOSES):
         return []  # "{{ yours }}," or a formula of its own
     wrong: dict[str, int] = {}
     for letter in letters:
-        if letter.lang != "en":
+        if letter.lang != _ENGLISH:
             continue
-        salutation = salutation_of(mailing, letter.addressee, "en")
+        salutation = salutation_of(mailing, letter.addressee, _ENGLISH)
         right = yours(salutation)
         other = next(c for c in _CLOSES if c != right)
         if other in source and right not in source:

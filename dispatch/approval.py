@@ -165,7 +165,9 @@ def approve(
         )
     moment = (when or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     try:
-        inputs = read_inputs(mailing, prepared.contacts, prepared.templates.root)
+        inputs = read_inputs(
+            mailing, prepared.contacts, prepared.templates.root, prepared.own_files()
+        )
     except OSError as error:
         raise unreadable(error) from None
     composer = Composer(prepared, when=moment, attach_pdf=mailing.attach_pdf, jobs=jobs)
@@ -412,7 +414,9 @@ def approval_state(prepared: Prepared) -> str:
     if approval is None:
         return "not approved"
     try:
-        now = read_inputs(prepared.mailing, prepared.contacts, prepared.templates.root)
+        now = read_inputs(
+            prepared.mailing, prepared.contacts, prepared.templates.root, prepared.own_files()
+        )
     except OSError:
         return f"{approval.line()}, but an input cannot be read"
     changes = input_changes(approval.inputs, now)

@@ -14,7 +14,7 @@ import dataclasses
 import hashlib
 import json
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from dispatch.contacts import CATEGORIES_SHEET, CONTACTS_SHEET, Addressee, Conta
 from dispatch.errors import Location, Problem
 from dispatch.inputs import mailing_inputs
 from dispatch.mailing import Mailing
+from dispatch.personal import PersonalFile
 
 __all__ = ["AGAIN", "Inputs", "WorkbookRow", "input_changes", "read_inputs", "sha256_hex"]
 
@@ -90,14 +91,20 @@ def _row_digest(person: Addressee) -> str:
     return _value_digest(values)
 
 
-def read_inputs(mailing: Mailing, contacts: Contacts, templates: Path) -> Inputs:
-    """The digests of every input of ``mailing`` as loaded now.
+def read_inputs(
+    mailing: Mailing,
+    contacts: Contacts,
+    templates: Path,
+    personal: Iterable[PersonalFile] = (),
+) -> Inputs:
+    """The digests of every input of ``mailing`` as loaded now (``personal``: the files
+    of single addressees the letters carry).
 
     Raises :class:`OSError` if a file cannot be read.
     """
     files: dict[str, dict[str, str]] = {}
     located: dict[str, Path] = {}
-    for item in mailing_inputs(mailing, contacts.path, templates):
+    for item in mailing_inputs(mailing, contacts.path, templates, personal):
         files[item.label] = {"path": item.recorded, "sha256": sha256_hex(item.path.read_bytes())}
         located[item.label] = item.path
     rows = tuple(

@@ -88,7 +88,7 @@ def approved_outgoing(
             )
         return None
     try:
-        now = read_inputs(mailing, prepared.contacts, prepared.templates.root)
+        now = read_inputs(mailing, prepared.contacts, prepared.templates.root, prepared.own_files())
     except OSError as error:
         raise unreadable(error) from None
     problems = input_changes(approval.inputs, now)

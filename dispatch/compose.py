@@ -149,6 +149,8 @@ class Composer:
         if ics is not None:
             parts.append(Attachment(self.ics_name(letter.lang), ics, "text/calendar"))
         parts += self._annexes
+        # the addressee's own files, after the mailing's (read when the message is built)
+        parts += [Attachment(f.filename, f.path.read_bytes()) for f in letter.files]
         return parts
 
     def message(self, letter: Letter, msgid: str | None = None) -> BuiltMessage:
@@ -171,9 +173,11 @@ class Composer:
 
     def _content(self, letter: Letter) -> bytes:
         distinct = letter.distinct
+        # Letters alike but for their own files share the rendering, not the content.
+        kind = "content" + "".join(f" {f.sha256}" for f in letter.files)
         return self.store.get(
             distinct,
-            "content",
+            kind,
             lambda: serialise_content(
                 content_part(letter, self.attachments(letter)), distinct.key.hex()[:24]
             ),
@@ -211,8 +215,8 @@ def validate_sizes(composer: Composer, limit_mb: float) -> None:
     seen: set[str] = set()
     problems: list[Problem] = []
     for letter in composer.prepared.letters:
-        if letter.lang in seen:
-            continue
+        if letter.lang in seen and not letter.files:
+            continue  # the same size as the one checked, but a letter with its own files
         seen.add(letter.lang)
         problems += check_size(composer, letter, limit_mb)
     if problems:

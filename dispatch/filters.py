@@ -2,10 +2,10 @@
 
 :func:`install_filters` registers every filter of :mod:`dispatch.formatting` and
 :mod:`dispatch.typography` in an environment. A filter reads the letter's language from
-the template variable ``lang`` ("fr" or "en") and the kind of output from ``output``
-("html" or "text"; when it is not set, the environment's autoescape decides). In HTML,
-ordinals and dates with ``1er`` come as Markup with ``<sup>``; everything else is plain
-text that autoescape escapes as usual.
+the template variable ``lang`` (a code of :mod:`dispatch.languages`) and the kind of output
+from ``output`` ("html" or "text"; when it is not set, the environment's autoescape
+decides). In HTML, ordinals and dates with ``1er`` come as Markup with ``<sup>``;
+everything else is plain text that autoescape escapes as usual.
 
 Values from the mailing file may come as strings: dates as ``2021-10-13``, times as
 ``10:00``, numbers as ``1500`` or ``2.5``; filters accept both forms.
@@ -23,6 +23,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from dispatch import formatting as fmt
+from dispatch import languages
 from dispatch.placeholders import Unset
 from dispatch.typography import typeset, typeset_html
 
@@ -32,7 +33,7 @@ __all__ = ["FILTERS", "install_filters"]
 def _lang(context: Context) -> str:
     lang = context.get("lang")
     if not isinstance(lang, str):
-        raise ValueError('the template has no "lang" variable ("fr" or "en") for its filters')
+        raise ValueError('the template has no "lang" variable (a language code) for its filters')
     return lang
 
 
@@ -269,7 +270,13 @@ def typeset_filter(context: Context, value: Any) -> str:
     return typeset(str(_defined(value)), lang)
 
 
-_FEMININE_ENDINGS = (("er", "ère"), ("el", "elle"), ("eux", "euse"), ("if", "ive"), ("en", "enne"))
+_FEMININE_ENDINGS = (  # French word endings, not language codes
+    ("er", "ère"),
+    ("el", "elle"),
+    ("eux", "euse"),
+    ("if", "ive"),
+    ("en", "enne"),  # language-literal: the ending -en, not a language
+)
 
 
 def feminine(word: str) -> str:
@@ -295,12 +302,15 @@ def agree_filter(context: Context, word: Any, feminine_form: str | None = None) 
     Mrs…) or whose own salutation begins "Madame …" gets the feminine: ``Soyez
     {{ "assuré" | agree }}`` → ``Soyez assurée``, ``{{ "Cher" | agree }}`` → ``Chère``;
     everyone else, and a letter to an institution ("Madame, Monsieur,"), the masculine.
-    An irregular word gives its feminine: ``{{ "beau" | agree("belle") }}``. English
-    words do not agree and are returned as written.
+    An irregular word gives its feminine: ``{{ "beau" | agree("belle") }}``. In a language
+    whose file names no ``agree`` rule (English...), words are returned as written.
     """
     text = str(_defined(word))
     person = context.get("addressee")
-    if _lang(context) != "fr" or getattr(person, "feminine", False) is not True:
+    if (
+        languages.get(_lang(context)).agree is None
+        or getattr(person, "feminine", False) is not True
+    ):
         return text
     return str(_defined(feminine_form)) if feminine_form is not None else feminine(text)
 

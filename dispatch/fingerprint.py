@@ -23,6 +23,7 @@ from dispatch import __version__
 from dispatch.contacts.reading import file_digest
 from dispatch.inputs import mailing_inputs
 from dispatch.mailing import Mailing
+from dispatch.personal import PersonalFile
 
 __all__ = ["inputs_fingerprint"]
 
@@ -35,6 +36,7 @@ def inputs_fingerprint(
     only: Iterable[str] = (),
     category: Iterable[str] = (),
     read: Mapping[Path, str] | None = None,
+    personal: Iterable[PersonalFile] = (),
 ) -> str:
     """A SHA-256 over the inputs of ``mailing``'s messages, as hex.
 
@@ -60,7 +62,7 @@ def inputs_fingerprint(
         digest.update(len(data).to_bytes(8, "big") + data)
 
     add("dispatch", __version__.encode())
-    for item in mailing_inputs(mailing, workbook, templates):  # the one list of inputs
+    for item in mailing_inputs(mailing, workbook, templates, personal):  # the one list
         add(item.label, item.recorded.encode("utf-8", "surrogateescape"))
         if item.label in ("workbook", "categories"):
             add(f"{item.label} sha256", sha256_of(item.path))

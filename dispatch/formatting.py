@@ -44,7 +44,6 @@ from dispatch.languages import Formatting
 
 __all__ = [
     "LANGUAGES",
-    "ZONE_PLACES",
     "amount",
     "date_range",
     "deadline",
@@ -69,18 +68,10 @@ NNBSP = "\u202f"  # NARROW NO-BREAK SPACE
 EN_DASH = "\u2013"
 
 #: The secretariat's own place names, where Unicode CLDR's (through Babel: the exemplar
-#: city of each zone, in each language) are not what its letters say. Every other zone
-#: is named by CLDR: ``Africa/Addis_Ababa`` is ``Addis-Abeba`` / ``Addis Ababa``,
-#: ``Africa/Cairo`` ``Le Caire`` / ``Cairo``. ``zone_place=`` overrides both.
-ZONE_PLACES: dict[str, dict[str, str]] = {
-    # Geneva is the seat, in the zone of Zurich (there is no Europe/Geneva): CLDR says Zurich.
-    "Europe/Zurich": {"fr": "Genève", "en": "Geneva"},
-    # CLDR names the capital's time after Kolkata ("Calcutta" in French).
-    "Asia/Kolkata": {"fr": "New Delhi", "en": "New Delhi"},
-    # A link to America/Toronto in the zone database: CLDR would say Toronto.
-    "America/Montreal": {"fr": "Montréal", "en": "Montreal"},
-}
-
+#: city of each zone, in each language) are not what its letters say, come from each
+#: language file (``[times] places``): Geneva is the seat, in the zone of Zurich (there is
+#: no Europe/Geneva), and CLDR says Zurich. Every other zone is named by CLDR:
+#: ``Africa/Addis_Ababa`` is ``Addis-Abeba`` / ``Addis Ababa``. ``zone_place=`` overrides both.
 _UTC_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "Etc/Zulu", "Zulu", "UCT", "Universal"})
 _VOWELS = frozenset("AEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜŸ")  # "heure d’Addis-Abeba", not "de Addis-Abeba"
 _CURRENCY = re.compile(r"[A-Z]{3}")
@@ -132,9 +123,36 @@ def _day(day: int, lang: str, html: bool) -> str | Markup:
     return str(day)
 
 
+_ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+def _digits(text: str, lang: str) -> str:
+    """Western digits, or the language's own where its file says so (``digits = "arab"``)."""
+    return text.translate(_ARABIC_DIGITS) if _profile(lang).digits == "arab" else text
+
+
+def _cldr_date(d: date, lang: str, *, weekday: bool, year: bool, day: bool = True) -> str:
+    """A date as CLDR writes it in the language: ``7 декабря 2021 г.``, ``2021年12月7日``."""
+    from babel.dates import format_date as cldr_format_date
+    from babel.dates import format_skeleton
+
+    locale = languages.get(lang).locale
+    if not day:
+        return _digits(str(format_skeleton("d", datetime.combine(d, time()), locale=locale)), lang)
+    if year:
+        text = cldr_format_date(d, "full" if weekday else "long", locale=locale)
+    else:
+        text = format_skeleton(
+            "MMMMEEEEd" if weekday else "MMMMd", datetime.combine(d, time()), locale=locale
+        )
+    return _digits(str(text), lang)
+
+
 def _date_parts(d: date, lang: str, *, weekday: bool, year: bool, html: bool) -> list[str | Markup]:
     """The date without article: ``mardi 7 décembre 2021`` / ``Tuesday, 7 December 2021``."""
     profile = _profile(lang)
+    if profile.dates == "cldr":
+        return [_cldr_date(d, lang, weekday=weekday, year=year)]
     parts: list[str | Markup] = []
     if weekday:
         parts.append(_weekdays(lang)[d.weekday()] + profile.weekday_after)
@@ -180,7 +198,8 @@ def place_date(place: str, d: date, lang: str, *, html: bool = False) -> str:
     if not place:
         raise ValueError("the place of the place-and-date line is empty")
     when = format_date(d, code, article=True, html=html)
-    return _html_join([place, ", ", when], html)
+    before, after = _profile(code).place_date.split("{date}", 1)
+    return _html_join([before.format(place=place), when, after.format(place=place)], html)
 
 
 def date_range(
@@ -204,6 +223,8 @@ def date_range(
     if start == end:
         return format_date(start, code, article=not compact, html=html)
     same_year = start.year == end.year
+    if _profile(code).dates == "cldr":
+        return _cldr_range(start, end, code, compact=compact, html=html)
     if same_year and start.month == end.month:
         first: list[str | Markup] = [_day(start.day, code, html)]
     else:
@@ -215,6 +236,31 @@ def date_range(
         return _html_join([*first, dash, *last], html)
     before, between = _profile(code).range_running
     return _html_join([before, *first, between, *last], html)
+
+
+def _cldr_range(start: date, end: date, code: str, *, compact: bool, html: bool) -> str:
+    # Months in full, as a letter writes them (CLDR's intervals abbreviate some: "июн."):
+    # the side that repeats the other's month and year is reduced to what differs.
+    profile = _profile(code)
+    same_year = start.year == end.year
+    same_month = same_year and start.month == end.month
+    if profile.range_big_endian:  # 2022年6月6日至16日
+        first = _cldr_date(start, code, weekday=False, year=True)
+        last = _cldr_date(end, code, weekday=False, year=not same_year, day=not same_month)
+        if same_month:
+            last = _digits(str(end.day), code) + last.removeprefix(_digits(str(end.day), code))
+    else:  # del 6 al 16 de junio de 2022
+        last = _cldr_date(end, code, weekday=False, year=True)
+        first = (
+            _digits(str(start.day), code)
+            if same_month
+            else _cldr_date(start, code, weekday=False, year=not same_year)
+        )
+    if compact:
+        dash = EN_DASH if same_month else f"{NBSP}{EN_DASH} "
+        return _html_join([first, dash, last], html)
+    before, between = profile.range_running
+    return _html_join([before, first, between, last], html)
 
 
 # ---------------------------------------------------------------------------------------
@@ -233,7 +279,7 @@ def format_time(t: time, lang: str) -> str:
     code = _lang(lang)
     if not isinstance(t, time):
         raise ValueError(f"{t!r} is not a time")
-    return _profile(code).time.format(hour=t.hour, minute=t.minute)
+    return _digits(_profile(code).time.format(hour=t.hour, minute=t.minute), code)
 
 
 #: Legacy abbreviations, and the POSIX-style zones named after them: what to write instead.
@@ -302,7 +348,7 @@ def _offset_at(zone: str, on: date) -> timedelta:
     return offset
 
 
-def utc_offset(zone: str, on: date, lang: str = "en") -> str:
+def utc_offset(zone: str, on: date, lang: str | None = None) -> str:
     """The UTC offset of an IANA zone on a date, summer time included: ``UTC+2``.
 
     ``UTC`` for offset zero, ``UTC+5:30`` for half hours, Babel's minus sign (``UTC-4``).
@@ -310,7 +356,7 @@ def utc_offset(zone: str, on: date, lang: str = "en") -> str:
     >>> utc_offset("Europe/Zurich", date(2023, 9, 12))
     'UTC+2'
     """
-    code = _lang(lang)
+    code = _lang(lang) if lang is not None else languages.default().code
     minutes = int(_offset_at(zone, on).total_seconds()) // 60
     if minutes == 0:
         return "UTC"
@@ -339,9 +385,9 @@ def _zone_place(zone: str, lang: str, zone_place: str | None) -> str:
     if zone_place is not None and zone_place.strip():
         return zone_place.strip()
     _zone(zone)  # an unknown zone is an error even when a place is in the table
-    known = ZONE_PLACES.get(zone)
+    known = _profile(lang).zone_places.get(zone)
     if known is not None:
-        return known.get(lang) or known["en"]
+        return known
     locale = languages.get(lang).locale
     return str(get_timezone_location(_zone(zone), locale=locale, return_city=True))
 
@@ -357,8 +403,9 @@ def zone_label(
 ) -> str:
     """The time of a place, with its UTC offset on date ``on``, computed, never typed.
 
-    The place comes from ``zone_place`` (the mailing file), else :data:`ZONE_PLACES` (the
-    secretariat's own names), else CLDR's city for the zone, through Babel.
+    The place comes from ``zone_place`` (the mailing file), else the language file's
+    ``[times] places``
+    (the secretariat's own names), else CLDR's city for the zone, through Babel.
     ``offset=False`` leaves the offset out (``on`` not needed).
     ``label`` names the time as the letter writes it instead (``EST``; the offset is
     still computed for the zone): ``EST (UTC−4)``.
@@ -439,7 +486,7 @@ def time_range(
             raise ValueError(f"the UTC offset of {zone} depends on the date: give on=<date>")
         shown = utc_offset(zone, on, code)
         label = label if shown == label else f"{label}, {shown}"
-    return f"{text} ({label})"
+    return _profile(code).time_range_zone.format(range=text, zone=label)
 
 
 def deadline(
@@ -553,10 +600,14 @@ def format_number(x: Number, lang: str, *, decimals: int | None = None) -> str:
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -places:
         value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    locale = languages.get(code).locale
+    numbering = _profile(code).digits  # CLDR's symbols with its digits: ٢٫٥ for "arab"
     if decimals is None:
-        return str(format_decimal(value, locale=languages.get(code).locale))
-    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-    return str(format_decimal(value, format=pattern, locale=languages.get(code).locale))
+        text = format_decimal(value, locale=locale, numbering_system=numbering)
+    else:
+        pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+        text = format_decimal(value, format=pattern, locale=locale, numbering_system=numbering)
+    return _digits(str(text), code)  # Babel gives the symbols, not the digits
 
 
 def percent(x: Number, lang: str, *, decimals: int | None = None) -> str:
@@ -609,4 +660,6 @@ def join_list(items: Iterable[str], lang: str, *, conjunction: str = "and") -> s
     names = [str(item) for item in items]
     if len(names) <= 1:
         return "".join(names)
-    return f"{', '.join(names[:-1])} {word} {names[-1]}"
+    separator = _profile(code).list_separator
+    space = "" if separator.strip() == separator else " "  # Chinese "A、B和C": no spaces
+    return f"{separator.join(names[:-1])}{space}{word}{space}{names[-1]}"

@@ -45,7 +45,7 @@ _LETTER_LINK = re.compile(
 )
 # The UID reads the references of the built-in languages, in this order, so that it stays
 # what it was when a language is registered later.
-_UID_LANGUAGES = ("fr", "en")
+_UID_LANGUAGES = ("fr", "en")  # language-literal: the UID's fixed order, as it always was
 _PRODID = "-//dispatch//Invitation letters//EN"
 # Which of [event.links] is the event's page (URL), and where one joins a virtual meeting
 # (LOCATION): the first of these keys the mailing has, else its first link.
@@ -175,7 +175,7 @@ def _link(event: Event, keys: tuple[str, ...]) -> str | None:
 
 def _labels(lang: str) -> languages.Labels:
     """The calendar's words in ``lang`` (the registry's labels; English's for an unknown code)."""
-    return (languages.get(lang) if languages.is_known(lang) else languages.ENGLISH).labels
+    return (languages.get(lang) if languages.is_known(lang) else languages.default()).labels
 
 
 def _typeset(text: str, lang: str) -> str:

@@ -15,8 +15,10 @@ added here is fingerprinted, approved and protected alike:
   folder shared with other things (``templates = "."``) counts only its templates;
 - the annexes attached.
 
-(A new kind of input, such as a file per addressee, is one more ``_add`` in
-:func:`mailing_inputs`.)
+- the files of single addressees (an ``attachments`` column, per-addressee annexes),
+  when the letters are prepared.
+
+(A new kind of input is one more ``_add`` in :func:`mailing_inputs`.)
 
 Each input has a label (``template fr/base.html``) and the place an approval records:
 relative to the mailing folder (``../contacts.xlsx``), so that the same mailing on a
@@ -34,11 +36,13 @@ from pathlib import Path
 import jinja2
 from jinja2 import meta
 
+from dispatch import languages
 from dispatch.errors import Problem
 from dispatch.files import Output, input_problems
 from dispatch.letterhead import letterhead_files
 from dispatch.mailing import Mailing
 from dispatch.paths import APPROVED_DIR, OUTPUT_DIR, approval_dir, journal_dir
+from dispatch.personal import PersonalFile
 from dispatch.templates import DEFAULT_TEMPLATES
 
 __all__ = ["APPROVED_DIR", "InputFile", "MailingInputs", "mailing_inputs", "template_files"]
@@ -90,8 +94,12 @@ class MailingInputs:
         )
 
 
-def mailing_inputs(mailing: Mailing, workbook: Path, templates: Path) -> MailingInputs:
-    """The inputs of ``mailing`` read with ``workbook`` and the ``templates`` folder.
+def mailing_inputs(
+    mailing: Mailing, workbook: Path, templates: Path, personal: Iterable[PersonalFile] = ()
+) -> MailingInputs:
+    """The inputs of ``mailing`` read with ``workbook`` and the ``templates`` folder;
+    ``personal``: the files of single addressees, known once the letters are prepared
+    (:meth:`dispatch.prepare.Prepared.own_files`).
 
     Files are listed whether or not they can be read now: reading them says what is
     wrong.
@@ -112,10 +120,16 @@ def mailing_inputs(mailing: Mailing, workbook: Path, templates: Path) -> Mailing
             _add(label, path)
     for name, path in template_files(templates, mailing.template, mailing.languages):
         _add(f"template {name}", path)
+    for lang in mailing.languages:  # its language file: dates, labels, typography
+        source = languages.get(lang).source if languages.is_known(lang) else None
+        if source is not None:
+            _add(f"language {lang}", source)
     for annex in mailing.annexes:
         attached = mailing.annex_path(annex)
         if attached is not None:
             _add(f"annex {annex.file}", attached)
+    for own in sorted(personal, key=lambda f: f.name):
+        _add(f"file {own.name}", own.path)
     guarded = [("the templates folder", templates / lang) for lang in mailing.languages]
     if "categories" not in files and companion.exists():
         guarded.append(("the categories file", companion))

@@ -39,6 +39,7 @@ from dispatch.journal import Journal, JournalRow, MailingLock, Plan, State
 from dispatch.mailing import Mailing, load_mailing
 from dispatch.outgoing import Outgoing
 from dispatch.output import make_pdfs, now, parse_formats, render_files
+from dispatch.personal import PersonalFile
 from dispatch.prepare import Prepared, contacts_path_for, prepare, templates_path_for
 from dispatch.preview import write_index
 from dispatch.progress import OnProgress, Step, counted
@@ -217,7 +218,9 @@ def preview_mailing(
 def _refuse_inputs(prepared: Prepared, out: Path, output: Output, folders: Sequence[str]) -> None:
     """Refuse an output folder that holds an input of the mailing (or is in its records):
     the files written into ``folders`` and each language's folder could replace one."""
-    inputs = mailing_inputs(prepared.mailing, prepared.contacts.path, prepared.templates.root)
+    inputs = mailing_inputs(
+        prepared.mailing, prepared.contacts.path, prepared.templates.root, prepared.own_files()
+    )
     written = sorted({letter.lang for letter in prepared.letters} | set(folders))
     problems = inputs.output_problems(out, output, folders=written)
     if problems:
@@ -274,7 +277,7 @@ def mailing_status(mailing: PathLike, *, contacts: PathLike | None = None) -> St
         left = {s: n for s, n in journal.left().items() if n}
     if not every:  # a journal holding an approval only (dispatch approve made it)
         return Status(loaded, path, {}, ())
-    bounced = tuple(row for row in every if row.bounce is not None)
+    bounced = tuple(row for row in every if row.bounce is not None or row.copy_bounces)
     copies = tuple(r for r in every if r.state == "sent" and r.reply and "refused: " in r.reply)
     present = _workbook_keys(contacts_path_for(loaded, Path(contacts) if contacts else None))
     gone = {r.key for r in every if r.left_at is not None or (present and r.key not in present)}
@@ -572,7 +575,12 @@ def send_mailing(
                 plan=_dry_plan(loaded, composer, messages, opts, approved is None),
             )
         assert relay is not None
-        inputs = _fingerprint(loaded, chosen, prepared.contacts.digests)
+        inputs = _fingerprint(
+            loaded,
+            chosen,
+            prepared.contacts.digests,
+            prepared.own_files(),
+        )
         with Journal.open_for_mailing(
             journal_path(loaded),
             folder=loaded.folder,
@@ -710,12 +718,17 @@ def _dry_plan(
 
 
 def _fingerprint(
-    mailing: Mailing, selection: Selection, read: Mapping[Path, str] | None = None
+    mailing: Mailing,
+    selection: Selection,
+    read: Mapping[Path, str] | None = None,
+    personal: Sequence[PersonalFile] = (),
 ) -> str | None:
     """The fingerprint of this run's inputs, or None if one of them cannot be read.
 
     ``read``: the digests of the workbook's bytes as this run read them (the workbook
-    on disk may have been saved since).
+    on disk may have been saved since). ``personal``: the files of single addressees,
+    known once the letters are prepared (without them, as in the short way of
+    :func:`_settled`, a mailing with such files never matches: it takes the long way).
     """
     try:
         return inputs_fingerprint(
@@ -725,6 +738,7 @@ def _fingerprint(
             only=selection.only,
             category=selection.category,
             read=read,
+            personal=personal,
         )
     except OSError:
         return None

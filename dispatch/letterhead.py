@@ -36,10 +36,11 @@ from __future__ import annotations
 import base64
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
+from dispatch import languages
 from dispatch.errors import Location, MailingError, Problem
 
 __all__ = [
@@ -60,14 +61,16 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, strict=True)
 
 
-class _Lines(_Model):
-    fr: list[str] | None = None
-    en: list[str] | None = None
+def _registered(value: str) -> str:
+    if not languages.is_known(value):
+        raise ValueError(f"{value!r} is not a language dispatch writes in")
+    return value
 
 
-class _Text(_Model):
-    fr: str | None = None
-    en: str | None = None
+# A part per language, keyed by a registered code (``fr = [...]``, ``ar = [...]``).
+_Code = Annotated[str, AfterValidator(_registered)]
+_Lines = dict[_Code, list[str]]
+_Text = dict[_Code, str]
 
 
 class Letterhead(_Model):
@@ -243,9 +246,9 @@ def letterhead_values(head: Letterhead | None, lang: str) -> dict[str, Any]:
             "email": None,
             "footer": False,
         }
-    organisation = getattr(head.organisation, lang, None) if head.organisation else None
-    address = getattr(head.address, lang, None) if head.address else None
-    alt = getattr(head.logo_alt, lang, None) if head.logo_alt else None
+    organisation = head.organisation.get(lang) if head.organisation else None
+    address = head.address.get(lang) if head.address else None
+    alt = head.logo_alt.get(lang) if head.logo_alt else None
     return {
         "organisation": list(organisation or []),
         "logo": head.logo,

@@ -50,19 +50,17 @@ def _language(value: str) -> str:
     return code
 
 
-# A language of the registry, normalised (" FR " is "fr") when the mailing file is read.
+# A language of the registry, normalised (" FR " becomes fr) when the mailing file is read.
 Lang = Annotated[str, AfterValidator(_language)]
 
 
-_BUILT_IN = languages.codes()  # French and English: a mailing's languages by default
-
-
-def _other_languages(data: Any) -> Any:
-    """Keys of registered languages beyond the built-in fields (``es = "…"``) are moved
+def _other_languages(cls: type[BaseModel], data: Any) -> Any:
+    """Keys of registered languages beyond the model's own fields (``es = "…"``) are moved
     into ``other_languages``; any other key stays, and is reported where it is."""
     if not isinstance(data, dict):
         return data
-    others = {k: v for k, v in data.items() if k not in _BUILT_IN and languages.is_known(k)}
+    fields = cls.model_fields
+    others = {k: v for k, v in data.items() if k not in fields and languages.is_known(k)}
     if not others:
         return data
     return {k: v for k, v in data.items() if k not in others} | {"other_languages": others}
@@ -91,7 +89,10 @@ class Text(_Model):
     en: str | None = None
     other_languages: dict[str, str] = {}
 
-    _registered = model_validator(mode="before")(_other_languages)
+    @model_validator(mode="before")
+    @classmethod
+    def _registered(cls, data: Any) -> Any:
+        return _other_languages(cls, data)
 
     def get(self, lang: str) -> str:
         value = self.other_languages.get(lang) or getattr(self, lang, None)
@@ -103,6 +104,14 @@ class Text(_Model):
         return lang in self.other_languages or getattr(self, lang, None) is not None
 
 
+class Paragraph(Text):
+    """A paragraph of the body: a text per language, and ``when``, a condition on the
+    addressee that leaves the paragraph out of the letters where it is false
+    (``when = "addressee.visa_required"``, ``when = "'MS' in addressee.categories"``)."""
+
+    when: str | None = None
+
+
 class Lines(_Model):
     """Several lines in each language (letterhead, a signatory's title)."""
 
@@ -110,7 +119,10 @@ class Lines(_Model):
     en: list[str] | None = None
     other_languages: dict[str, list[str]] = {}
 
-    _registered = model_validator(mode="before")(_other_languages)
+    @model_validator(mode="before")
+    @classmethod
+    def _registered(cls, data: Any) -> Any:
+        return _other_languages(cls, data)
 
     def get(self, lang: str) -> list[str]:
         value = self.other_languages.get(lang) or getattr(self, lang, None)
@@ -354,13 +366,16 @@ class Annex(_Model):
     file: str | None = None
     content: Text | None = None  # Markdown printed on a page of its own after the letter
     page_title: Lines | None = None
+    # file is a pattern filled for each addressee ("visas/{{ addressee.email }}.pdf"):
+    # each addressee's message carries their own file (see dispatch.personal)
+    per_addressee: StrictBool = False
 
 
 class Mailing(_Model):
     """One mailing: everything that is the same for every addressee."""
 
     template: str = "invitation"
-    languages: list[Lang] = list(_BUILT_IN)
+    languages: list[Lang] = Field(default_factory=lambda: list(languages.defaults()))
     reference: Text
     date: dt.date
     place: Text
@@ -374,7 +389,7 @@ class Mailing(_Model):
     numbered: StrictBool = False
     event: Event | None = None
     deadline: Deadline | None = None
-    body: dict[str, Text] = {}
+    body: dict[str, Paragraph] = {}
     values: dict[str, dt.date | dt.time | int | float | str] = {}  # free values for the paragraphs
     signatories: list[Signatory] = Field(min_length=1)
     layout: Layout = Layout()
@@ -402,7 +417,8 @@ class Mailing(_Model):
     @classmethod
     def _some_language(cls, value: list[str]) -> list[str]:
         if not value:
-            raise ValueError('name at least one language, e.g. languages = ["fr", "en"]')
+            example = ", ".join(f'"{c}"' for c in languages.built_in()[:2])
+            raise ValueError(f"name at least one language, e.g. languages = [{example}]")
         return value
 
     @property
@@ -415,7 +431,8 @@ class Mailing(_Model):
         return self.folder.name
 
     def annex_path(self, annex: Annex) -> Path | None:
-        return None if annex.file is None else self.folder / annex.file
+        """The file attached to every message, or None (no file, or one per addressee)."""
+        return None if annex.file is None or annex.per_addressee else self.folder / annex.file
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
@@ -650,13 +667,28 @@ def check_layout(mailing: Mailing) -> list[Problem]:
     return problems
 
 
+def empty_annexes(mailing: Mailing) -> list[Problem]:
+    """An annex with neither file nor content: listed in the letter, and nothing else."""
+    return [
+        Problem(
+            Location(file=mailing.path, field=f"annexes[{i}]"),
+            "has neither file nor content: the letter would list it, and nothing would be "
+            "attached or printed",
+            'Give it file = "…" (a file in the mailing\'s folder, attached to each message) '
+            "or content (a text printed on a page after the letter), or remove it.",
+        )
+        for i, annex in enumerate(mailing.annexes)
+        if annex.file is None and annex.content is None
+    ]
+
+
 def check_annexes(mailing: Mailing) -> list[Problem]:
     """Every annex file named in the mailing exists, is readable and stays in its folder."""
     problems: list[Problem] = []
     folder = mailing.folder.resolve()
     for i, annex in enumerate(mailing.annexes):
-        if annex.file is None:
-            continue
+        if annex.file is None or annex.per_addressee:
+            continue  # none, or a pattern: each addressee's file is checked with the workbook
         where = Location(file=mailing.path, field=f"annexes[{i}].file")
         try:
             candidate = (mailing.folder / annex.file).resolve()
@@ -706,6 +738,33 @@ def check_annexes(mailing: Mailing) -> list[Problem]:
     return problems
 
 
+#: words by which a letter says something comes with it
+_ANNOUNCED = re.compile(
+    r"\b(en annexe|ci-joint\w*|ci-inclus\w*|attached|enclosed|annexed)\b", re.IGNORECASE
+)
+
+
+def announced_annexes(mailing: Mailing) -> list[Problem]:
+    """Warnings for a body paragraph that announces an annex in a mailing that has none."""
+    if mailing.annexes:
+        return []
+    found: list[Problem] = []
+    for key, text in mailing.body.items():
+        for lang in mailing.languages:
+            match = _ANNOUNCED.search(text.get(lang)) if text.has(lang) else None
+            if match is not None:
+                found.append(
+                    Problem(
+                        Location(file=mailing.path, field=f"body.{key}.{lang}"),
+                        f'says "{match.group()}", and the mailing has no annex',
+                        "Add the annex ([[annexes]] with a file or a content), or reword the "
+                        "paragraph.",
+                        warning=True,
+                    )
+                )
+    return found
+
+
 def declared_contacts(path: Path) -> str | None:
     """The ``contacts`` key of a mailing file that does not validate, if it can be read.
 
@@ -738,12 +797,36 @@ def _nearby(given: Path) -> str:
     return f" Did you mean {parent / name}?" if name else ""
 
 
-def load_mailing(path: Path) -> Mailing:
+def language_file_problems(exc: languages.LanguageFileError) -> list[Problem]:
+    """The problems of language definition files, located like the mailing file's."""
+    out = []
+    for file, key, message, value in exc.problems:
+        hint = "Correct it and run again (the README's Languages section lists the keys)."
+        extra: dict[str, Any] = {} if value is None or isinstance(value, dict) else {"value": value}
+        out.append(Problem(Location(file=file, field=key or None), message, hint, **extra))
+    return out
+
+
+def register_languages(folder: Path, templates: Any) -> list[Problem]:
+    """Register the languages of the mailing's templates folder (``templates/<code>/
+    language.toml``: its own, else dispatch's) before its ``languages`` are read, so that
+    the registry is the mailing's; the problems of their files."""
+    own = isinstance(templates, str) and bool(templates.strip())
+    try:
+        languages.load_folder(folder / templates if own else languages.bundled_folder())
+    except languages.LanguageFileError as exc:
+        return language_file_problems(exc)
+    return []
+
+
+def load_mailing(path: Path, templates: Path | None = None) -> Mailing:
     """Read and validate a mailing file; raise :class:`MailingError` with every problem.
 
-    ``path`` may be the TOML file or the folder that holds ``mailing.toml``.
+    ``path`` may be the TOML file or the folder that holds ``mailing.toml``. ``templates``
+    (``--templates``) is the templates folder whose languages are registered, instead of
+    the mailing's ``templates`` (or dispatch's).
     """
-    given = path
+    typed = path
     if path.is_dir():
         path = path / "mailing.toml"
     try:
@@ -754,7 +837,7 @@ def load_mailing(path: Path) -> Mailing:
                 Problem(
                     Location(file=path),
                     "does not exist",
-                    "Give the path of a mailing folder or of its mailing.toml." + _nearby(given),
+                    "Give the path of a mailing folder or of its mailing.toml." + _nearby(typed),
                 )
             ]
         ) from None
@@ -805,11 +888,13 @@ def load_mailing(path: Path) -> Mailing:
                     value=key,
                 )
             )
+    given = None if templates is None else str(templates.resolve())
+    problems += register_languages(path.parent, given or data.get("templates"))
     try:
         mailing = Mailing.model_validate({**data, "path": path, "head": None})
     except ValidationError as exc:
         raise MailingError(problems + problems_from_validation(path, exc)) from None
-    problems += check_languages(mailing) + check_annexes(mailing)
+    problems += check_languages(mailing) + check_annexes(mailing) + empty_annexes(mailing)
     problems += check_layout(mailing)
     if mailing.letterhead is not None:
         try:

@@ -29,7 +29,7 @@ from dispatch import languages
 __all__ = ["LINKS_HEADING", "LIST_STYLE", "link_list", "to_html", "to_text"]
 
 #: Headings of the list of links at the end of a text letter.
-LINKS_HEADING = {code: languages.get(code).labels.links_heading for code in languages.codes()}
+LINKS_HEADING = {code: languages.get(code).labels.links_heading for code in languages.built_in()}
 
 #: The style that writes ``1)`` markers; ``to_html`` puts it on the lists that need it,
 #: inline, so that an e-mail client and WeasyPrint both see it without a style sheet.
@@ -313,6 +313,6 @@ def link_list(links: Sequence[str], lang: str) -> str:
     """
     if not links:
         return ""
-    known = languages.get(lang) if languages.is_known(lang) else languages.ENGLISH
+    known = languages.get(lang) if languages.is_known(lang) else languages.default()
     heading = known.labels.links_heading
     return "\n".join([heading, *(f"[{i}] {url}" for i, url in enumerate(links, 1))])

@@ -30,8 +30,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from dispatch import languages
 from dispatch.errors import OutputError
-from dispatch.typography import keep_together_en, keep_together_fr
+from dispatch.typography import keep_together, unbroken_dates
 
 __all__ = [
     "DEFAULT_STYLESHEET",
@@ -66,7 +67,11 @@ _COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _FONT_FAMILY = re.compile(r"font-family\s*:\s*([^;{}]+)", re.IGNORECASE)
 
 # The Debian package that holds a font, for the error message.
-_FONT_PACKAGES = {"liberation serif": "fonts-liberation2"}
+_FONT_PACKAGES = {
+    "liberation serif": "fonts-liberation2",
+    "noto serif cjk sc": "fonts-noto-cjk",
+    "noto naskh arabic": "fonts-noto-core",
+}
 
 # WeasyPrint fetches images and stylesheets through this; letters never need the network,
 # and a render of 10 000 letters must not wait on (or leak to) a remote server.
@@ -246,6 +251,7 @@ class _Engine:
         self.css_text = (
             None if stylesheet is None else stylesheet.read_text(encoding="utf-8").strip()
         )
+        self.language_css: dict[str, Any] = {}  # per language: its file's fonts
         with _quiet_weasyprint(self.warnings):
             self.stylesheets: list[Any] = (
                 []
@@ -279,13 +285,31 @@ class _Engine:
                 url_fetcher=self.url_fetcher,
             )
             pdf: bytes = document.write_pdf(
-                stylesheets=self.stylesheets,
+                stylesheets=self.stylesheets + self._fonts_of(html),
                 font_config=self.font_config,
                 cache=self.image_cache,
                 pdf_variant=PDF_VARIANT,
                 pdf_tags=True,
             )
         return pdf
+
+    def _fonts_of(self, html: str) -> list[Any]:
+        """The fonts the letter's language file names, first choice first, as a style
+        sheet; :class:`FontMissingError` if the first one is not installed."""
+        from weasyprint import CSS
+
+        found = _LANG.search(html)
+        code = found.group(1).lower() if found else ""
+        if not languages.is_known(code) or not languages.get(code).fonts:
+            return []
+        if code not in self.language_css:
+            language = languages.get(code)
+            if language.fonts[0].casefold() not in installed_font_families():
+                raise FontMissingError(language.fonts[0], language.source)
+            families = ", ".join(f'"{font}"' for font in language.fonts)
+            rule = f"html:lang({code}) {{ font-family: {families}, serif; }}"
+            self.language_css[code] = CSS(string=rule, font_config=self.font_config)
+        return [self.language_css[code]]
 
 
 _STYLE = re.compile(r"<style>(.*?)</style>\s*", re.DOTALL | re.IGNORECASE)
@@ -375,23 +399,37 @@ def _no_hyphens(body: str) -> str:
     return _HYPHENATED.sub(lambda m: _no_hyphens_in(m.group()), body)
 
 
-_LANG = re.compile(r'<html\b[^>]*\blang="(fr|en)', re.IGNORECASE)
+_LANG = re.compile(r'<html\b[^>]*\blang="([A-Za-z]+)', re.IGNORECASE)
 _RAW = re.compile(r"(<(?:style|script|title)\b.*?</(?:style|script|title)\s*>|<[^>]*>)", re.S)
 
 
 def _keep_dates_together(html: str, body: str) -> str:
-    """Dates held on one line ("17 mai 2021"): typography.keep_together_fr/en on the text."""
+    """Dates held on one line ("17 mai 2021"): typography.keep_together on the text."""
     lang = _LANG.search(html)
     if lang is None:
         return body
-    keep = keep_together_fr if lang.group(1).lower() == "fr" else keep_together_en
+    code = lang.group(1).lower()
+    if not languages.is_known(code):
+        return body
+
+    unbroken = unbroken_dates(code)
+
+    def keep(text: str) -> str:
+        text = keep_together(text, code)
+        if unbroken is not None:  # 2021年12月7日: no space to hold, a span on one line
+            text = unbroken.sub(lambda m: f'<span class="nowrap">{m.group()}</span>', text)
+        return text
+
     return "".join(
         piece if not piece or piece.startswith("<") else _nowrap_hyphens(keep(piece))
         for piece in _RAW.split(body)
     )
 
 
-_NB_HYPHENATED = re.compile(r"[\w./–-]*[\u2011\u2060][\w./–\u2011\u2060-]*")
+# Letters and digits, but not Chinese characters: a Chinese sentence has no spaces, and a
+# span on one line must not take the words around "ITU‑T" with it.
+_W = r"[^\W\u3000-\u9fff\uf900-\ufaff]"
+_NB_HYPHENATED = re.compile(rf"(?:{_W}|[./–-])*[\u2011\u2060](?:{_W}|[./–\u2011\u2060-])*")
 
 
 def _nowrap_hyphens(text: str) -> str:

@@ -16,13 +16,23 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from jinja2 import StrictUndefined
 from jinja2.exceptions import UndefinedError
 
-__all__ = ["Namespace", "Unknown", "UnknownField", "Unset", "UnsetField", "file_field"]
+__all__ = [
+    "EmptyCell",
+    "Namespace",
+    "Row",
+    "Unknown",
+    "UnknownField",
+    "Unset",
+    "UnsetField",
+    "file_field",
+]
 
 
 class UnsetField(UndefinedError):
@@ -34,6 +44,20 @@ class UnsetField(UndefinedError):
     @property
     def field(self) -> str:
         return str(self)
+
+
+class EmptyCell(UnsetField):
+    """A placeholder prints a workbook cell that is empty for this addressee.
+
+    ``str(exc)`` is the field (``addressee.country``); ``file``, ``sheet``, ``row`` and
+    ``column`` (its header) say which cell.
+    """
+
+    def __init__(
+        self, message: str, *, file: object = None, sheet: str = "", row: int = 0, column: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.file, self.sheet, self.row, self.column = file, sheet, row, column
 
 
 class UnknownField(UndefinedError):
@@ -133,3 +157,22 @@ def file_field(field: str) -> str:
     'event.timezone_place'
     """
     return _FILE_FIELDS.get(field, field)
+
+
+@dataclass(frozen=True)
+class Row(Namespace):
+    """An addressee's values, read from one row of a workbook: an empty cell reads as
+    :class:`Unset` (false in ``{% if %}``, replaced by ``default``), whose error when
+    printed (:class:`EmptyCell`) names the cell."""
+
+    file: object = None
+    sheet: str = ""
+    row: int = 0
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self.values and self.values[name] is None:
+            column = self.headers.get(name, name)
+            cell = partial(EmptyCell, file=self.file, sheet=self.sheet, row=self.row, column=column)
+            return Unset(name=name, hint=self._name(name), exc=cell)  # type: ignore[arg-type]
+        return super().__getitem__(name)

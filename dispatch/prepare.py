@@ -15,7 +15,8 @@ from pathlib import Path
 from dispatch.advice import letter_warnings
 from dispatch.contacts import Addressee, Contacts, load_contacts, select
 from dispatch.errors import InvalidInput, Location, Problem, quoted
-from dispatch.mailing import Mailing, declared_contacts, load_mailing
+from dispatch.mailing import Mailing, announced_annexes, declared_contacts, load_mailing
+from dispatch.personal import PersonalFile
 from dispatch.progress import OnProgress, Step, counted, finish, start
 from dispatch.render import Letter, Renderer, file_stems, language_problems
 from dispatch.suggest import did_you_mean
@@ -45,6 +46,11 @@ class Prepared:
             for code in letter.categories:
                 out[(letter.lang, code)] += 1
         return out
+
+    def own_files(self) -> list[PersonalFile]:
+        """The files of single addressees the letters carry, each once, by name."""
+        found = {f.name: f for letter in self.letters for f in letter.files}
+        return [found[name] for name in sorted(found)]
 
     def tally(self) -> Tally:
         """The counts of :class:`Tally`: letters, addressees, copies, rows left out
@@ -144,6 +150,27 @@ def tally(prepared: Prepared) -> Tally:
     )
 
 
+def columns_and_paragraphs(prepared: Prepared) -> list[str]:
+    """What ``check`` says of the workbook's own columns and of the conditional paragraphs.
+
+    One line naming the Contacts sheet's extra columns with their kind, and one line per
+    paragraph with a ``when``: how many letters hold it.
+    """
+    lines: list[str] = []
+    columns = prepared.contacts.columns
+    if columns:
+        found = ", ".join(f"addressee.{c.name} ({c.kind})" for c in columns)
+        lines.append(f"Columns of the workbook's own, usable in the letters: {found}.")
+    total = len(prepared.letters)
+    for key, paragraph in prepared.mailing.body.items():
+        if paragraph.when:
+            held = sum(key in letter.paragraphs for letter in prepared.letters)
+            lines.append(
+                f"Paragraph body.{key} (when {paragraph.when}): in {held} of {total} letters."
+            )
+    return lines
+
+
 def contacts_path_for(mailing: Mailing, given: Path | None) -> Path:
     """The workbook: ``--contacts``, else the mailing's ``contacts`` key, else ./contacts.xlsx."""
     if given is not None:
@@ -180,7 +207,7 @@ def prepare(
     mailing: Mailing | None = None
     contacts: Contacts | None = None
     try:
-        mailing = load_mailing(mailing_path)
+        mailing = load_mailing(mailing_path, None if templates is None else templates.root)
     except InvalidInput as exc:
         problems += exc.problems
     workbook = contacts_path if mailing is None else contacts_path_for(mailing, contacts_path)
@@ -249,7 +276,9 @@ def prepare(
         contacts=contacts,
         letters=letters,
         templates=templates,
-        warnings=list(contacts.warnings) + letter_warnings(mailing, letters),
+        warnings=list(contacts.warnings)
+        + announced_annexes(mailing)
+        + letter_warnings(mailing, letters),
         distinct_letters=distinct,
         only=tuple(only),
         category=tuple(category),
@@ -257,18 +286,26 @@ def prepare(
 
 
 def empty_categories(mailing: Mailing, contacts: Contacts) -> list[Problem]:
-    """Categories of the mailing's ``to`` that no active addressee of the workbook has."""
+    """Categories of the mailing's ``to`` and ``cc`` that no active addressee has.
+
+    A ``cc`` category with nobody is as wrong as a ``to`` one: every letter lists it
+    under "Copie :" and no copy goes out.
+    """
     active = {code for person in contacts.addressees if person.active for code in person.categories}
+    outcome = {
+        "to": "the mailing would send it no letter",
+        "cc": "every letter would list it as copied and no copy would go out",
+    }
     return [
         Problem(
-            Location(file=mailing.path, field=f"addressees.to[{i}]"),
-            f"is a category that no active addressee of {contacts.path.name} has: "
-            "the mailing would send it no letter",
+            Location(file=mailing.path, field=f"addressees.{side}[{i}]"),
+            f"is a category that no active addressee of {contacts.path.name} has: " + outcome[side],
             "Add its addressees to the Contacts sheet (or mark them active), or remove it "
-            "from addressees.to.",
+            f"from addressees.{side}.",
             value=code,
         )
-        for i, code in enumerate(mailing.addressees.to)
+        for side in ("to", "cc")
+        for i, code in enumerate(getattr(mailing.addressees, side))
         if code.upper() in contacts.categories and code.upper() not in active
     ]
 
@@ -303,5 +340,14 @@ def render_all(
             for problem in exc.problems:
                 problems.setdefault(str(problem), problem)
     if problems:
-        raise InvalidInput(list(problems.values()))
+        raise InvalidInput(_cells_in_runs(list(problems.values())))
     return letters, renderer.renders
+
+
+def _cells_in_runs(problems: list[Problem]) -> list[Problem]:
+    """The problems, those of workbook cells (an empty cell a letter prints) gathered by
+    column and text, in row order: consecutive rows then read as one line (row 4 to row 9)."""
+    cells = [p for p in problems if p.where.sheet is not None and p.where.row is not None]
+    others = [p for p in problems if p.where.sheet is None or p.where.row is None]
+    cells.sort(key=lambda p: (str(p.where.column), p.message, p.where.row or 0))
+    return others + cells

@@ -29,6 +29,7 @@ from urllib.parse import quote
 
 import jinja2
 
+from dispatch import languages
 from dispatch.approval import approval_state
 from dispatch.errors import DispatchError, Location, Problem
 from dispatch.journal import Journal, JournalRow
@@ -39,7 +40,13 @@ from dispatch.prepare import Prepared
 from dispatch.render import Letter, Renderer
 from dispatch.report import state_label, state_order
 
-LANG_NAMES = {"fr": "Français", "en": "English"}
+
+def _lang_name(code: str) -> str:
+    """A language's name in itself, capitalised as a heading: "Français", "Español"."""
+    name = languages.get(code).name if languages.is_known(code) else code
+    return name[:1].upper() + name[1:]
+
+
 PAGE_SIZE = 50
 """Letters per page, in the index and in its first page written without JavaScript.
 
@@ -63,6 +70,7 @@ COLUMNS = (
     "state",
     "other",
     "subject",
+    "files",  # the addressee's own files (attachments column, per-addressee annexes)
 )
 
 
@@ -151,7 +159,7 @@ def write_preview(
         "name": mailing.name,
         "formats": linked,
         "pageSize": PAGE_SIZE,
-        "languages": {lang: LANG_NAMES.get(lang, lang) for lang in mailing.languages},
+        "languages": {lang: _lang_name(lang) for lang in mailing.languages},
         "subjects": subjects,
         "columns": COLUMNS,
         "rows": [[d[c] for c in COLUMNS] for d in described],
@@ -198,7 +206,7 @@ def write_preview(
         warning_count=len(warnings),
         summary=summary,
         categories=categories,
-        lang_names=LANG_NAMES,
+        lang_names={lang: _lang_name(lang) for lang in mailing.languages},
         first=described[:PAGE_SIZE],
         formats=linked,
         main=linked[0] if linked else "html",
@@ -237,6 +245,7 @@ def _describe(
         # The subject is the same for every letter of a language unless the mailing's
         # subject names the addressee: only a different one is repeated.
         "subject": "" if letter.subject == subjects[letter.lang] else letter.subject,
+        "files": [own.name for own in letter.files],
     }
 
 
@@ -247,7 +256,14 @@ def _write_other_languages(prepared: Prepared, out: Path) -> dict[str, dict[str,
     salutation in the workbook is written in the addressee's language). Identical texts are
     written once, so that a mailing without personal text adds one file per language.
     """
-    languages = prepared.mailing.languages
+    mailing, categories = prepared.mailing, prepared.contacts.categories
+    codes = [c.upper() for c in (*mailing.addressees.to, *mailing.addressees.cc)]
+    # a language nobody reads may lack the categories' lines: no version in it, not an error
+    languages = [
+        lang
+        for lang in mailing.languages
+        if all(code in categories and lang in categories[code].lines for code in codes)
+    ]
     if len(languages) < 2:
         return {}
     renderer = Renderer(prepared.mailing, prepared.contacts, prepared.templates)

@@ -35,7 +35,7 @@ class Step(enum.Enum):
     SENDING = "Sending"
     FREEZING = "Freezing the approved messages"
     PACKING = "Packing the archive"
-    NOTIFICATIONS = "Reading the notifications"
+    MAILBOX = "Reading the mailbox"
 
     @property
     def label(self) -> str:
@@ -56,7 +56,7 @@ _UNITS = {
     Step.SENDING: "messages",
     Step.FREEZING: "messages",
     Step.PACKING: "messages",
-    Step.NOTIFICATIONS: "messages",
+    Step.MAILBOX: "messages",
 }
 
 #: The callback a job takes as ``progress``: the step, how many done, how many in all.

@@ -16,8 +16,9 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache, partial
+from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
 from anyascii import anyascii
@@ -25,17 +26,25 @@ from babel import Locale
 from markupsafe import Markup
 
 from dispatch import languages
-from dispatch.contacts import Addressee, Contacts
+from dispatch.conditions import Conditions
+from dispatch.contacts import CONTACTS_SHEET, Addressee, Contacts, lines_missing_for_letters
 from dispatch.distinct import DistinctLetter
 from dispatch.errors import Location, Problem, TemplateError
 from dispatch.letterhead import letterhead_values
 from dispatch.links import link_bare_urls
 from dispatch.mailing import Mailing, Text, signatory_columns
 from dispatch.markdown import link_list
-from dispatch.placeholders import Namespace, Unset, UnsetField
+from dispatch.personal import PersonalFile, check_files
+from dispatch.placeholders import Namespace, Row, Unset, UnsetField
 from dispatch.suggest import did_you_mean
-from dispatch.templates import LINKS, Output, TemplateSet, render
-from dispatch.typography import typeset, typeset_html
+from dispatch.templates import (
+    LINKS,
+    Output,
+    TemplateSet,
+    attributes_read,
+    render,
+)
+from dispatch.typography import text_part, typeset, typeset_html
 
 _PERSONAL = re.compile(r"\baddressee\b")
 _AGREES = re.compile(r"\bagree\b")  # the agree filter reads the addressee's civility
@@ -52,6 +61,8 @@ class Letter:
     stem: str  # the file name without extension, unique within the mailing
     categories: tuple[str, ...]  # the mailing's categories this addressee is addressed in
     copy: bool  # addressed only in a copy (cc) category: the preview marks it
+    paragraphs: tuple[str, ...] = ()  # the conditional paragraphs (body keys) it holds
+    files: tuple[PersonalFile, ...] = ()  # the addressee's own files, attached to it alone
 
     @property
     def lang(self) -> str:
@@ -71,9 +82,12 @@ class Letter:
 
 
 def _get(text: Text | None, lang: str, default: str | None = None) -> str | None:
+    """A text in ``lang``; ``default`` when the mailing gives none, or gives it empty
+    (``venue = { fr = "", en = "" }`` is unset: a letter never prints a blank for it)."""
     if text is None or not text.has(lang):
         return default
-    return text.get(lang)
+    value = text.get(lang)
+    return value if value.strip() else default
 
 
 def language_name(code: str, lang: str) -> str:
@@ -208,7 +222,10 @@ def shared_values(mailing: Mailing, contacts: Contacts, lang: str) -> dict[str, 
             "sender",
         ),
         "closing": _get(mailing.closing, lang),
-        "values": Namespace(dict(mailing.values), "values"),
+        # a free value written empty ("") is unset, as a cell left empty is
+        "values": Namespace(
+            {k: None if v == "" else v for k, v in mailing.values.items()}, "values"
+        ),
         "numbered": mailing.numbered,
     }
 
@@ -254,22 +271,32 @@ def is_feminine(person: Addressee) -> bool:
     )
 
 
-def addressee_values(person: Addressee) -> Namespace:
-    return Namespace(
+def addressee_values(person: Addressee, contacts: Contacts | None = None) -> Namespace:
+    """``addressee`` in a letter: the row's known columns and its own (``extra``) ones.
+
+    An empty cell is unset: a letter may test it (``{% if addressee.country %}``) or say
+    what to print instead (``| default("")``); printing it is an error naming the cell.
+    """
+    return Row(
         {
             "feminine": is_feminine(person),
             "email": person.email,
-            "civility": person.civility,
-            "first_name": person.first_name,
-            "last_name": person.last_name,
-            "full_name": person.full_name,
-            "function": person.function,
-            "organisation": person.organisation,
-            "country": person.country,
+            "civility": person.civility or None,
+            "first_name": person.first_name or None,
+            "last_name": person.last_name or None,
+            "full_name": person.full_name or None,
+            "function": person.function or None,
+            "organisation": person.organisation or None,
+            "country": person.country or None,
             "categories": list(person.categories),
             "language": person.language,
+            **person.extra,
         },
         "addressee",
+        file=contacts.path if contacts is not None else None,
+        sheet=CONTACTS_SHEET,
+        row=person.row,
+        headers=contacts.headers if contacts is not None else {},
     )
 
 
@@ -336,7 +363,14 @@ class Renderer:
         self._shared: dict[str, dict[str, Any]] = {}
         # the distinct letters by what they are rendered from (language, salutation…)
         self._distinct: dict[tuple[Any, ...], DistinctLetter] = {}
+        # the problems of a letter that failed, by key: its rows share them
+        self._failed: dict[tuple[Any, ...], list[Problem]] = {}
+        # the conditional paragraphs each distinct letter holds, by key
+        self._paragraphs: dict[tuple[Any, ...], tuple[str, ...]] = {}
+        self.conditions = Conditions(mailing, templates)
         self.personal = self._mentions_addressee()
+        # the addressee's values the letters read: letters alike in them are rendered once
+        self.fields: tuple[str, ...] | None = self._addressee_fields() if self.personal else ()
         self.agrees = self._agrees()
         self.renders = 0  # distinct letters actually rendered
         self._to = frozenset(c.upper() for c in mailing.addressees.to)
@@ -349,6 +383,7 @@ class Renderer:
             texts += [p.read_text(encoding="utf-8") for p in folder.glob("*") if p.is_file()]
             texts.append(self.mailing.subject.get(lang))
             texts += [t.get(lang) for t in self.mailing.body.values() if t.has(lang)]
+            texts += [f"{{{{ {t.when} }}}}" for t in self.mailing.body.values() if t.when]
             for text in (self.mailing.closing, *(a.content for a in self.mailing.annexes)):
                 if text is not None and text.has(lang):
                     texts.append(text.get(lang))
@@ -356,6 +391,19 @@ class Renderer:
 
     def _mentions_addressee(self) -> bool:
         return any(_PERSONAL.search(t) for t in self._texts())
+
+    def _addressee_fields(self) -> tuple[str, ...] | None:
+        """The addressee's values the letters read, or None if they may read any."""
+        env = self.templates.environment(self.mailing.languages[0], "text")
+        found: set[str] = set()
+        for text in self._texts():
+            if not _PERSONAL.search(text):
+                continue
+            read = attributes_read(env, text, "addressee")
+            if read is None:
+                return None
+            found |= read
+        return tuple(sorted(found))
 
     def _agrees(self) -> bool:
         return any(_AGREES.search(t) for t in self._texts())
@@ -381,9 +429,11 @@ class Renderer:
         where = Location(file=self.mailing.path, field=f"{field_name}.{lang}")
         template = self.templates.inline(source, lang, output, where, markdown=markdown)
         try:
-            return render(template, context)
+            return render(template, context, where)
         except TemplateError as exc:
-            raise TemplateError([Problem(where, p.message, p.hint) for p in exc.problems]) from None
+            raise TemplateError(
+                [p if p.where.sheet else Problem(where, p.message, p.hint) for p in exc.problems]
+            ) from None
 
     def _block(
         self, source: str, lang: str, output: Output, field_name: str, context: Mapping[str, Any]
@@ -396,8 +446,9 @@ class Renderer:
         )
         return Markup(rendered) if output == "html" else rendered
 
-    def _render(self, person: Addressee, lang: str) -> DistinctLetter:
-        """One letter; every problem of its texts is collected before one error is raised."""
+    def _render(self, person: Addressee, lang: str) -> tuple[DistinctLetter, tuple[str, ...]]:
+        """One letter, and the conditional paragraphs it holds; every problem of its texts
+        is collected before one error is raised."""
         problems: list[Problem] = []
 
         def attempt(make: Callable[[], _T], fallback: _T) -> _T:
@@ -409,7 +460,7 @@ class Renderer:
 
         salutation = self.salutation(person, lang)
         base: dict[str, Any] = dict(self.shared(lang))
-        base["addressee"] = addressee_values(person)
+        base["addressee"] = addressee_values(person, self.contacts)
         base["salutation"] = salutation
         # The closing formula repeats the salutation without its final comma.
         base["salutation_in_closing"] = salutation.rstrip(",:").strip()
@@ -429,6 +480,10 @@ class Renderer:
         )
         subject = typeset(" ".join(subject_text.split()), lang)
         base["subject"] = subject
+        nothing: tuple[str, ...] = ()
+        included = attempt(
+            partial(self.conditions.included, lang, dict(base, output="text")), nothing
+        )
         results: dict[Output, str] = {}
         output: Output
         for output in ("text", "html"):
@@ -440,6 +495,7 @@ class Renderer:
                     partial(self._block, text.get(lang), lang, output, f"body.{key}", context), ""
                 )
                 for key, text in self.mailing.body.items()
+                if not text.when or key in included
             ]
             if self.mailing.closing is not None and self.mailing.closing.has(lang):
                 # The closing formula is a template of its own, checked like a paragraph.
@@ -479,6 +535,7 @@ class Renderer:
                     zip(base["annexes"], self.mailing.annexes, strict=True)
                 )
             ]
+            context["annexes"] += own_annexes(person, len(context["annexes"]))
             if problems:
                 continue  # the letter would show the broken texts: report them instead
             template = self.templates.letter(self.mailing.template, lang, output)
@@ -492,10 +549,11 @@ class Renderer:
                 if links:  # the addresses of the text's numbered links, at its end
                     tail = typeset(link_list(links, lang), lang)
                     results[output] = results[output].rstrip("\n") + "\n\n\n" + tail + "\n"
+                results[output] = text_part(results[output], lang)  # RTL: isolates
         if problems:
             raise TemplateError(problems)
         self.renders += 1
-        return DistinctLetter(lang, subject, str(results["html"]), results["text"])
+        return DistinctLetter(lang, subject, str(results["html"]), results["text"]), included
 
     def letter(self, person: Addressee, stem: str) -> Letter:
         lang = (
@@ -503,16 +561,32 @@ class Renderer:
             if person.language in self.mailing.languages
             else (self.mailing.languages[0])
         )
-        key: tuple[Any, ...] = (
-            (person.key,) if self.personal else (lang, self.salutation(person, lang))
-        )
-        if self.agrees and not self.personal:
-            key += (is_feminine(person),)
-        if not self.personal:
-            key += (high_consideration(self.mailing, person),)
+        files: tuple[PersonalFile, ...] = ()
+        file_problems: list[Problem] = []
+        try:
+            files = self.personal_files(person, lang)
+        except TemplateError as exc:
+            file_problems = exc.problems
+        key = self._key(person, lang)
         distinct = self._distinct.get(key)
         if distinct is None:
-            distinct = self._distinct[key] = self._render(person, lang)
+            failed = self._failed.get(key)
+            if failed is not None:  # the same letter failed for another row: name this one
+                raise TemplateError(
+                    [
+                        replace(p, where=replace(p.where, row=person.row)) if p.where.sheet else p
+                        for p in failed
+                    ]
+                    + file_problems
+                )
+            try:
+                distinct, self._paragraphs[key] = self._render(person, lang)
+                self._distinct[key] = distinct
+            except TemplateError as exc:
+                self._failed[key] = exc.problems
+                raise TemplateError(exc.problems + file_problems) from None
+        if file_problems:
+            raise TemplateError(file_problems)
         to, cc = self._to, self._cc
         mine = tuple(c for c in person.categories if c in to or c in cc)
         return Letter(
@@ -521,7 +595,90 @@ class Renderer:
             stem=stem,
             categories=mine,
             copy=not any(c in to for c in mine),
+            paragraphs=self._paragraphs[key],
+            files=files,
         )
+
+    def own_file_names(
+        self, person: Addressee, lang: str, problems: list[Problem]
+    ) -> list[tuple[str, str, int | None]]:
+        """The names of the addressee's own files, unchecked: (name, what names it, the
+        per-addressee annex it fills or None); a pattern that fails adds to ``problems``."""
+        names: list[tuple[str, str, int | None]] = [
+            (name, "the attachments column", None) for name in person.attachments
+        ]
+        for i, annex in enumerate(self.mailing.annexes):
+            if not (annex.per_addressee and annex.file):
+                continue
+            context = dict(self.shared(lang), addressee=addressee_values(person, self.contacts))
+            try:
+                name = self._inline(annex.file, lang, "text", f"annexes[{i}].file", context)
+            except TemplateError as exc:
+                problems += exc.problems
+                continue
+            names.append((name.strip(), f"annexes[{i}].file of {self.mailing.path.name}", i))
+        return names
+
+    def personal_files(self, person: Addressee, lang: str) -> tuple[PersonalFile, ...]:
+        """The addressee's own files (``attachments`` column, per-addressee annexes),
+        checked; a :class:`TemplateError` naming the row for each one that is wrong."""
+        row = Location(
+            file=self.contacts.path,
+            sheet=CONTACTS_SHEET,
+            row=person.row,
+            column=self.contacts.headers.get("attachments", "attachments"),
+        )
+        problems: list[Problem] = []
+        names = self.own_file_names(person, lang, problems)
+        found = check_files(self.mailing.folder, names, row, self.mailing.max_message_mb)
+        problems += [p for p in found if isinstance(p, Problem)]
+        if problems:
+            raise TemplateError(problems)
+        return tuple(f for f in found if isinstance(f, PersonalFile))
+
+    def _key(self, person: Addressee, lang: str) -> tuple[Any, ...]:
+        """What a letter is rendered from: letters with the same key are the same letter.
+
+        The language, the salutation and what follows from the addressee's civility, and
+        exactly the addressee's values the letters read (all of them, when a template
+        uses ``addressee`` otherwise than by its fields).
+        """
+        if self.fields is None:
+            return (person.key,)
+        key: tuple[Any, ...] = (lang, self.salutation(person, lang), person.attachments)
+        if self.agrees:
+            key += (is_feminine(person),)
+        key += (high_consideration(self.mailing, person),)
+        if self.fields:
+            values = addressee_values(person).values
+            key += tuple(_hashable(values.get(name)) for name in self.fields)
+        return key
+
+
+def own_annexes(person: Addressee, before: int) -> list[Namespace]:
+    """The files of the addressee's ``attachments`` column as annexes of their letter,
+    numbered after the mailing's ``before`` annexes, each titled by its file name."""
+    out = []
+    for i, name in enumerate(person.attachments):
+        title = PurePosixPath(name.replace("\\", "/")).name
+        number = before + i + 1
+        out.append(
+            Namespace(
+                {
+                    "number": number,
+                    "title": title,
+                    "file": name,
+                    "page_title": [title],
+                    "content": None,
+                },
+                f"annexes[{number - 1}]",
+            )
+        )
+    return out
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
 
 
 def file_stems(mailing: Mailing, people: Sequence[Addressee]) -> list[str]:
@@ -565,7 +722,10 @@ def language_problems(
     mailing: Mailing, contacts: Contacts, people: Iterable[Addressee]
 ) -> list[Problem]:
     """Addressees whose language the mailing is not written in, and unknown categories."""
-    problems: list[Problem] = []
+    people = list(people)
+    sides = {"to": mailing.addressees.to, "cc": mailing.addressees.cc}
+    read = {p.language for p in people if p.language in mailing.languages}
+    problems = lines_missing_for_letters(contacts, sides, read)
     for person in people:
         if person.language not in mailing.languages:
             problems.append(

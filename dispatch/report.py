@@ -33,11 +33,13 @@ from dispatch.errors import DispatchError, InvalidInput, Location, Problem
 from dispatch.journal import Journal, JournalRow
 from dispatch.mailing import Mailing
 from dispatch.output import write_atomic
-from dispatch.prepare import contacts_path_for
+from dispatch.prepare import contacts_path_for, templates_path_for
 from dispatch.render import Renderer
 from dispatch.templates import TemplateSet
 
 SENT_COPY_REFUSED = "sent, copy refused"
+SENT_COPY_BOUNCED = "sent, copy bounced"
+FAILED_TEMPORARY_BOUNCE = "bounced, temporary"
 SUFFIXES = (".xlsx", ".csv")
 
 # (header, width) of the Messages sheet, in order.
@@ -57,6 +59,8 @@ MESSAGE_COLUMNS: tuple[tuple[str, int], ...] = (
     ("Updated at", 18),
     ("Message-ID", 40),
 )
+#: the last column when some addressees have files of their own (see dispatch.personal)
+OWN_FILES_COLUMN = ("Own files", 34)
 DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
 _SUMMARY_WIDTHS = (20, 20, 16, 14, 12)
 _VALUE_CHARS = 58  # about what columns B to E hold on a line
@@ -79,18 +83,28 @@ def state_label(row: JournalRow) -> str:
     refusals in its reply text, which ``send`` writes as ``…; refused: <address> (550 …)``.
     """
     if row.bounce is not None:  # the relay took it, then a notification came back
+        if row.bounce.kind == "bounced" and not row.bounce.permanent:
+            return FAILED_TEMPORARY_BOUNCE  # a full mailbox: the address is right
         return row.bounce.kind
     if row.state == "sent" and row.reply and "refused: " in row.reply:
         return SENT_COPY_REFUSED
+    if row.copy_bounces:  # the addressee's own message arrived; a copy (Cc) came back
+        return SENT_COPY_BOUNCED
     return row.state
 
 
 def bounce_text(row: JournalRow) -> str:
-    """``5.1.1 unknown user: …``: what the notification said, or "" without one."""
-    bounce = row.bounce
-    if bounce is None:
-        return ""
-    return " ".join(p for p in (bounce.status, bounce.diagnostic) if p)
+    """``5.1.1 unknown user: …``: what the notification said, or "" without one; a
+    copy's is named ``Cc x@example.org: 5.1.1 …``."""
+    said = [
+        " ".join(p for p in (prefix, bounce.status, bounce.diagnostic) if p)
+        for bounce, prefix in (
+            (row.bounce, ""),
+            *((copy, f"Cc {copy.recipient}:") for copy in row.copy_bounces),
+        )
+        if bounce is not None
+    ]
+    return "; ".join(said)
 
 
 def write_report(
@@ -134,12 +148,38 @@ def write_report(
     if subjects is None and contacts is not None:
         subjects = _subjects(mailing, contacts, rows)
     local = zone or datetime.now().astimezone().tzinfo or UTC
+    own = _own_files(mailing, contacts) if contacts is not None else {}
+    columns = MESSAGE_COLUMNS + ((OWN_FILES_COLUMN,) if own else ())
     messages = [_message_values(row, people.get(row.key), local) for row in rows]
+    if own:
+        messages = [
+            [*values, "; ".join(own.get(row.key, ()))]
+            for values, row in zip(messages, rows, strict=True)
+        ]
     if suffix == ".csv":
-        write_atomic(out_path, _csv(messages), private=True)
+        write_atomic(out_path, _csv(messages, columns), private=True)
     else:
-        write_atomic(out_path, _xlsx(mailing, rows, messages, subjects, local), private=True)
+        write_atomic(
+            out_path, _xlsx(mailing, rows, messages, subjects, local, columns), private=True
+        )
     return Report(path=out_path, messages=len(rows), warnings=warnings)
+
+
+def _own_files(mailing: Mailing, contacts: Contacts) -> dict[str, list[str]]:
+    """Each addressee's own files by key, as named for them (not read: the report says
+    what the letters carry, the files may have moved since)."""
+    if not any(p.attachments for p in contacts.addressees) and not any(
+        a.per_addressee for a in mailing.annexes
+    ):
+        return {}
+    renderer = Renderer(mailing, contacts, TemplateSet(templates_path_for(mailing, None)))
+    out: dict[str, list[str]] = {}
+    for person in contacts.addressees:
+        lang = person.language if person.language in mailing.languages else mailing.languages[0]
+        names = renderer.own_file_names(person, lang, [])
+        if names:
+            out[person.key] = [name for name, _source, _annex in names]
+    return out
 
 
 def _load_contacts(mailing: Mailing, given: Path | None) -> tuple[Contacts | None, list[Problem]]:
@@ -237,6 +277,7 @@ def _xlsx(
     messages: Sequence[Sequence[object]],
     subjects: Mapping[str, str] | None,
     zone: tzinfo,
+    columns: Sequence[tuple[str, int]] = MESSAGE_COLUMNS,
 ) -> bytes:
     from openpyxl import Workbook
     from openpyxl.utils import get_column_letter
@@ -247,14 +288,14 @@ def _xlsx(
     summary.title = "Summary"
     _summary(summary, mailing, rows, subjects, zone)
     sheet = book.create_sheet("Messages")
-    _header(sheet, 1, [name for name, _ in MESSAGE_COLUMNS])
+    _header(sheet, 1, [name for name, _ in columns])
     for number, values in enumerate(messages, start=2):
         for column, value in enumerate(values, start=1):
             _set(sheet.cell(row=number, column=column), value)
-    for column, (_, width) in enumerate(MESSAGE_COLUMNS, start=1):
+    for column, (_, width) in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
     sheet.freeze_panes = "A2"
-    last = get_column_letter(len(MESSAGE_COLUMNS))
+    last = get_column_letter(len(columns))
     sheet.auto_filter.ref = f"A1:{last}{max(len(messages) + 1, 2)}"
     buffer = io.BytesIO()
     book.save(buffer)
@@ -341,8 +382,8 @@ def _summary(
 def state_order(state: str) -> tuple[int, str]:
     """A sort key: sent first, then the states that need a look, then the rest."""
     order = (
-        "sent", SENT_COPY_REFUSED, "bounced", "delayed", "failed-permanent", "failed-temporary",
-        "unknown",
+        "sent", SENT_COPY_REFUSED, SENT_COPY_BOUNCED, "bounced", FAILED_TEMPORARY_BOUNCE,
+        "delayed", "failed-permanent", "failed-temporary", "unknown",
     )  # fmt: skip
     return (order.index(state) if state in order else len(order), state)
 
@@ -354,10 +395,13 @@ def _zone_name(zone: tzinfo) -> str:
     return f"{key} ({offset})" if key else offset or str(zone)
 
 
-def _csv(messages: Sequence[Sequence[object]]) -> bytes:
+def _csv(
+    messages: Sequence[Sequence[object]],
+    columns: Sequence[tuple[str, int]] = MESSAGE_COLUMNS,
+) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([name for name, _ in MESSAGE_COLUMNS])
+    writer.writerow([name for name, _ in columns])
     for values in messages:
         writer.writerow([_csv_cell(v) for v in values])
     # UTF-8 with a byte-order mark: Excel then reads the accents right on a double-click.

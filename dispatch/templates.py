@@ -26,7 +26,7 @@ from pathlib import Path, PurePath
 from typing import Any, Literal
 
 import jinja2
-from jinja2 import StrictUndefined, pass_context
+from jinja2 import StrictUndefined, nodes, pass_context
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
@@ -38,7 +38,7 @@ from pydantic import BaseModel
 from dispatch.errors import Location, Problem, TemplateError
 from dispatch.filters import install_filters
 from dispatch.markdown import to_html, to_text
-from dispatch.placeholders import UnknownField, UnsetField, file_field
+from dispatch.placeholders import EmptyCell, UnknownField, UnsetField, file_field
 
 Output = Literal["html", "text"]
 SUFFIX: dict[Output, str] = {"html": ".html", "text": ".txt"}
@@ -136,6 +136,36 @@ class TemplateSet:
             ) from None
 
 
+def attributes_read(env: jinja2.Environment, source: str, name: str) -> set[str] | None:
+    """The attributes of ``name`` a template text reads (``addressee.country`` → country),
+    or None when it uses ``name`` otherwise (as a whole, or under a computed key) or does
+    not parse: then anything of it may count.
+
+    >>> sorted(attributes_read(jinja2.Environment(), "{{ a.x }}{{ a['y'] | e }}", "a"))
+    ['x', 'y']
+    """
+    try:
+        tree = env.parse(source)
+    except jinja2.TemplateSyntaxError:
+        return None
+    found: set[str] = set()
+    reached: set[int] = set()
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        target = node.node  # type: ignore[attr-defined]
+        if isinstance(target, nodes.Name) and target.name == name:
+            if isinstance(node, nodes.Getattr):
+                found.add(node.attr)
+            elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+                found.add(str(node.arg.value))
+            else:
+                return None
+            reached.add(id(target))
+    for named in tree.find_all(nodes.Name):
+        if named.name == name and id(named) not in reached:
+            return None
+    return found
+
+
 def syntax_problem(folder: Path, exc: jinja2.TemplateSyntaxError) -> Problem:
     file = Path(exc.filename) if exc.filename else folder / (exc.name or "?")
     return Problem(
@@ -146,15 +176,22 @@ def syntax_problem(folder: Path, exc: jinja2.TemplateSyntaxError) -> Problem:
 
 
 def render_problem(
-    template_name: str | None, exc: Exception, known: Collection[str] = ()
+    template_name: str | None,
+    exc: Exception,
+    known: Collection[str] = (),
+    used_in: Location | None = None,
 ) -> Problem:
     """A located problem for an error raised while rendering (undefined placeholder...).
 
     The location is the innermost template the error was raised in (an included one too).
-    ``known`` are the names the template could read, for a "did you mean".
+    ``known`` are the names the template could read, for a "did you mean". An empty
+    workbook cell is located in the workbook, and the text that prints it is named
+    (``used_in``, else the template and line).
     """
     file, line = _template_frame(exc)
     where = Location(file=Path(file) if file else template_name, line=line)
+    if isinstance(exc, EmptyCell):
+        return empty_cell_problem(exc, used_in or where)
     message = str(exc)
     if isinstance(exc, jinja2.TemplateSyntaxError):
         return syntax_problem(Path(template_name or "."), exc)
@@ -184,6 +221,18 @@ def render_problem(
         where,
         f"failed to render: {type(exc).__name__}: {message}",
         "Correct the template or the value it uses.",
+    )
+
+
+def empty_cell_problem(exc: EmptyCell, used_in: Location) -> Problem:
+    """An empty cell a letter prints: where the cell is, and which text prints it."""
+    field = exc.field
+    return Problem(
+        Location(file=exc.file, sheet=exc.sheet, row=exc.row, column=exc.column),  # type: ignore[arg-type]
+        f"is empty, and {used_in.describe()} prints it as {field}: the letter would show a blank",
+        "Fill the cell, or say in the letter what to print instead "
+        f'({{{{ {field} | default("…") }}}}), or keep it in '
+        f"{{% if {field} %}}…{{% endif %}}.",
     )
 
 
@@ -645,11 +694,14 @@ def _inline(root: Path, lang: str, output: Output, source: str, markdown: bool) 
     return _environment(root, lang, output, markdown).from_string(source)
 
 
-def render(template: jinja2.Template, context: Mapping[str, Any]) -> str:
+def render(
+    template: jinja2.Template, context: Mapping[str, Any], used_in: Location | None = None
+) -> str:
     """Render, turning any error into a :class:`TemplateError` that says where.
 
     A placeholder with no value is an error (never ``None`` in a letter), and one that
-    names no value gets the closest name of ``context`` as a "did you mean".
+    names no value gets the closest name of ``context`` as a "did you mean". ``used_in``
+    names the text rendered when it is not a template file (a field of the mailing file).
     """
     try:
         return template.render(context)
@@ -664,4 +716,4 @@ def render(template: jinja2.Template, context: Mapping[str, Any]) -> str:
             ]
         ) from None
     except Exception as exc:  # noqa: BLE001 - anything a template does wrong is the template's
-        raise TemplateError([render_problem(template.name, exc, context.keys())]) from None
+        raise TemplateError([render_problem(template.name, exc, context.keys(), used_in)]) from None

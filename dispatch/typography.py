@@ -43,13 +43,20 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from functools import lru_cache
-from typing import Literal
 
 from markupsafe import Markup
 
 from dispatch import languages
+from dispatch.languages import TypographyRules
 
-__all__ = ["keep_together_en", "keep_together_fr", "typeset", "typeset_html"]
+__all__ = [
+    "isolate_left_to_right",
+    "keep_together",
+    "text_part",
+    "typeset",
+    "typeset_html",
+    "unbroken_dates",
+]
 
 NBSP = "\u00a0"
 NNBSP = "\u202f"
@@ -280,9 +287,8 @@ def _fr_superscripts(flow: _Flow) -> Iterator[Edit]:
             yield m.start(), m.end(), suffix
 
 
-def _after_number(lang: Literal["fr", "en"]) -> Rule:
+def _after_number(french: bool) -> Rule:
     """What follows a number: its ordinal suffix, ``%``, a unit or a currency code."""
-    french = lang == "fr"
 
     def rule(flow: _Flow) -> Iterator[Edit]:
         text = flow.text
@@ -318,16 +324,19 @@ def _fr_times(flow: _Flow) -> Iterator[Edit]:
         yield start, m.end(), f"{NBSP}h{NBSP}{minutes}" if minutes else f"{NBSP}h"
 
 
-def _quotes(lang: Literal["fr", "en"]) -> Rule:
-    """Straight double quotes to curly ones, nested quotes to the inner pair.
+def _quotes(rules: TypographyRules) -> Rule:
+    """Straight double quotes to the language's own, nested quotes to the inner pair.
 
-    In French the rule also puts a narrow no-break space inside every ``« »``, typed or
-    made here, in place of the spaces that were there (none at a line's end or start).
+    With French spacing the rule also puts a narrow no-break space inside every ``« »``,
+    typed or made here, in place of the spaces that were there (none at a line's end or
+    start).
     """
-    french = lang == "fr"
-    opening, closing = ("«", "»") if french else ("“", "”")
-    inner_opening, inner_closing = ("“", "”") if french else ("‘", "’")
-    marks = re.compile('["«»“”]' if french else '["“”]')
+    french = rules.spacing == "french"
+    opening, closing, inner_opening, inner_closing = rules.quotes
+    typed = {opening, closing} | ({inner_opening, inner_closing} if french else set())
+    typed -= {"‘", "’", "'"}  # an apostrophe is no quote
+    marks = re.compile('["' + "".join(sorted(re.escape(m) for m in typed)) + "]")
+    openers = {opening} | ({inner_opening} if french else set())
 
     # A narrow no-break space inside « », in place of the spaces there; none before a line's
     # end, nor before punctuation that another rule spaces. The mark and the spaces are two
@@ -363,7 +372,7 @@ def _quotes(lang: Literal["fr", "en"]) -> Rule:
 
     def rule(flow: _Flow) -> Iterator[Edit]:
         text = flow.text
-        if '"' not in text and not (french and ("«" in text or "»" in text)):
+        if '"' not in text and not (french and (opening in text or closing in text)):
             return
         # A straight quote with no partner stays as typed (no lone «): the pairs are
         # found again without it, until every one left has its partner.
@@ -388,20 +397,21 @@ def _quotes(lang: Literal["fr", "en"]) -> Rule:
             mark = m.group()
             edits: list[Edit] = []
             if mark != '"':
-                if mark in "«“":
+                if mark in openers:
                     opened.append(-1)
                 elif opened:
                     opened.pop()
-                depth = depth + 1 if mark in "«“" else max(0, depth - 1)
-                if mark == "«":
+                depth = depth + 1 if mark in openers else max(0, depth - 1)
+                if french and mark == opening:
                     edits = after_opening(text, i, mark)
-                elif mark == "»":
+                elif french and mark == closing:
                     edits = before_closing(text, i, mark, floor, last)
             elif flow.allowed(i, i + 1):
                 before = text[i - 1] if i > 0 else " "
                 after = text[i + 1] if i + 1 < len(text) else " "
-                # after a straight apostrophe too: '"Alfred"' is a quote in a quote
-                opens_here = before.isspace() or before in _OPENERS or before == "'"
+                # after an apostrophe too, straight or curly: '"Alfred"' is a quote in a quote (and
+                # stays one once the apostrophe is curly: typeset is idempotent)
+                opens_here = before.isspace() or before in _OPENERS or before in "'’"
                 closes_here = after.isspace() or after in _CLOSERS
                 # Clear from the neighbours ("x" y), else from what is open ("x"y" → closes).
                 is_opening = opens_here if opens_here != closes_here else depth == 0
@@ -665,26 +675,86 @@ def _fr_thousands(flow: _Flow) -> Iterator[Edit]:
 # ordinary spaces and its output must stay a fixed point of typeset() (a Subject header has
 # no use for them either), and a U+2011 changes what a string is (a search of the mailbox
 # for "RPM-ARB" would not find it), so typeset() even turns a typed one into "-".
-# keep_together_fr/en, which only the PDF applies (dispatch/pdf.py), include both.
+# keep_together, which only the PDF applies (dispatch/pdf.py), include both.
 
-_FR_MONTHS = "janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre"
-_EN_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _SP = "[ \t\u00a0\u202f\u2009]+"
-_FR_DATE = re.compile(
-    rf"(?<![\w.,/])(?:1er|[0-9]{{1,2}})(?P<a>{_SP})(?:{_FR_MONTHS})(?!\w)"
-    rf"(?:(?P<b>{_SP})[0-9]{{4}}(?![\w,.:/-]?[0-9]))?",
-    re.IGNORECASE,
-)
-_EN_DATE = re.compile(
-    rf"(?<![\w.,/])[0-9]{{1,2}}(?P<a>{_SP})(?:{_EN_MONTHS})(?!\w)"
-    rf"(?:(?P<b>{_SP})[0-9]{{4}}(?![\w,.:/-]?[0-9]))?"
-    rf"|(?<![\w-])(?:{_EN_MONTHS})(?P<c>{_SP})[0-9]{{1,2}}(?![\w:.,/-]?[0-9])"
-    rf"(?:,(?P<d>{_SP})[0-9]{{4}}(?![\w,.:/-]?[0-9]))?"
-)
-_MONTH_YEAR = {
-    "fr": re.compile(rf"(?<![\w-])(?:{_FR_MONTHS})(?P<b>{_SP})[0-9]{{4}}(?![\w,.:/-]?[0-9])", re.I),
-    "en": re.compile(rf"(?<![\w-])(?:{_EN_MONTHS})(?P<b>{_SP})[0-9]{{4}}(?![\w,.:/-]?[0-9])"),
-}
+
+
+def _spaced(text: str) -> str:
+    """A piece of a date pattern as a regular expression whose spaces match any space."""
+    return _SP.join(re.escape(part) for part in re.split(r"[ \u00a0\u202f]+", text))
+
+
+@lru_cache(maxsize=32)
+def _date_patterns(
+    code: str, locale: str, first: str, letter: tuple[str, str] | None
+) -> tuple[re.Pattern[str], ...]:
+    """The dates of a language as its letters write them, and its "month year": from the
+    month names of CLDR (through Babel) and the shape of the language's dates (``letter``:
+    its file's day_month and month_year, else CLDR's long date)."""
+    from datetime import date
+
+    from babel.dates import format_date as cldr_date
+    from babel.dates import get_month_names
+
+    names = {
+        str(name)
+        for context in ("format", "stand-alone")
+        for name in get_month_names("wide", context, locale).values()
+    }
+    months = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    flags = re.IGNORECASE if all(n[:1].islower() for n in names) else 0
+    # the long date of 7 December 2021, cut around its day, month and year
+    sample = str(cldr_date(date(2021, 12, 7), "long", locale=locale))
+    december = str(get_month_names("wide", "format", locale)[12])
+    shape = re.fullmatch(rf"7(.*?){re.escape(december)}(.*?)2021(.*)", sample)
+    groups = (*letter, "") if letter else (shape.groups() if shape else None)
+    if groups is None or not names or not all(n[:1].isalpha() for n in names):
+        return ()  # 2021年12月7日: no space in a date, nothing to keep together
+    day_month, month_year, after = (_spaced(g) for g in groups)
+    day_month = day_month or _SP
+    month_year = month_year or _SP
+    days = f"(?:{re.escape(first)}|[0-9]{{1,2}})" if first else "[0-9]{1,2}"
+    suffix = f"(?:{after})?" if after.strip() else ""
+    year = rf"[0-9]{{4}}{suffix}(?![\w,.:/-]?[0-9])"
+    day_first = rf"(?<![\w.,/]){days}{day_month}(?:{months})(?!\w)(?:{month_year}{year})?"
+    month_first = rf"(?<![\w-])(?:{months}){_SP}[0-9]{{1,2}}(?![\w:.,/-]?[0-9])(?:,{_SP}{year})?"
+    return (
+        re.compile(f"{day_first}|{month_first}", flags),
+        re.compile(rf"(?<![\w-])(?:{months}){month_year}{year}", flags),
+    )
+
+
+@lru_cache(maxsize=32)
+def _unbroken_dates(locale: str) -> re.Pattern[str] | None:
+    from datetime import date
+
+    from babel.dates import format_date as cldr_date
+
+    sample = str(cldr_date(date(2021, 12, 7), "long", locale=locale))
+    if any(c.isspace() for c in sample) or not all(n in sample for n in ("2021", "12", "7")):
+        return None
+    pattern = re.escape(sample).replace("2021", "[0-9]{4}").replace("12", "[0-9]{1,2}")
+    return re.compile(pattern.replace("7", "[0-9]{1,2}", 1))
+
+
+def unbroken_dates(lang: str) -> re.Pattern[str] | None:
+    """The dates of a language written without spaces (``2021年12月7日``), which the PDF
+    keeps on one line; None for a language whose dates have spaces (keep_together)."""
+    language = languages.get(lang)
+    if language.formatting.dates != "cldr":
+        return None
+    return _unbroken_dates(language.locale)
+
+
+def _dates_of(lang: str) -> tuple[re.Pattern[str], ...]:
+    language = languages.get(lang)
+    profile = language.formatting
+    first = profile.first_of_month
+    letter = (profile.day_month, profile.month_year) if profile.dates == "letter" else None
+    return _date_patterns(language.code, language.locale, first[0] if first else "", letter)
+
+
 _ABBREVIATION_NUMBER = re.compile(
     rf"(?<![\w.])(?:Rev|Add|Corr|Vol|Doc|Res|Rés|Rec|p|pp|No|art|Art|chap|al)\.(?P<a>{_SP})(?=[0-9])"
 )
@@ -699,25 +769,22 @@ _RANGE_DASH = re.compile(r"(?<![\w.,])[0-9]{1,4}–(?=[0-9]{1,4}(?![\w]))")
 _REFERENCE = re.compile(r"(?<![\w/.:\u2011-])[A-Z][\w\u2011-]*(?:/[\w\u2011-]+)+(?![\w/])")
 
 
-def _keep_together(lang: Literal["fr", "en"], *, dates: bool = True, hyphens: bool = True) -> Rule:
-    date_pattern = _FR_DATE if lang == "fr" else _EN_DATE
-    month_year = _MONTH_YEAR[lang]
+def _keep_together(lang: str, *, dates: bool = True, hyphens: bool = True) -> Rule:
+    patterns = _dates_of(lang) if dates else ()
 
     def rule(flow: _Flow) -> Iterator[Edit]:
         text = flow.text
         edits: list[Edit] = []
-        if dates:
-            for m in date_pattern.finditer(text):
-                for group in ("a", "b", "c", "d"):
-                    if group in m.re.groupindex and m.group(group) is not None:
-                        edits.append((m.start(group), m.end(group), NBSP))
-            for m in month_year.finditer(text):
-                edits.append((m.start("b"), m.end("b"), NBSP))
+        for pattern in patterns:
+            for m in pattern.finditer(text):
+                edits += [
+                    (m.start() + g.start(), m.start() + g.end(), NBSP)
+                    for g in re.finditer(_SP, m.group())
+                ]
         for m in _ABBREVIATION_NUMBER.finditer(text):
             edits.append((m.start("a"), m.end("a"), NBSP))
-        if lang == "en":
-            for m in _EN_TIME.finditer(text):
-                edits.append((m.start("a"), m.end("a"), NBSP))
+        for m in _EN_TIME.finditer(text):
+            edits.append((m.start("a"), m.end("a"), NBSP))
         if hyphens and "-" in text:
             for m in _ACRONYM_HYPHEN.finditer(text):
                 edits.append((m.start("h"), m.end("h"), "\u2011"))
@@ -750,66 +817,158 @@ def _plain_hyphens(flow: _Flow) -> Iterator[Edit]:
             yield m.start(), m.end(), "-"
 
 
-def keep_together_fr(text: str) -> str:
-    """Only the no-break rules of French (dates, "Rev. 1", "CEE-ONU"), on plain text.
+_LTR_TOKEN = (
+    r"(?:https?://[^\s<>«»]*[^\s<>«».,;:!?،؛؟)]"  # a link
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # an e-mail address
+    r"|\+?[0-9A-Za-z](?:[0-9A-Za-z./:+\-–]*[0-9A-Za-z])?)"  # Latin words, numbers, references
+)
+_LTR_RUN = re.compile(rf"(?<![\w+]){_LTR_TOKEN}(?:[ \u00a0]{_LTR_TOKEN})*(?!\w)", re.ASCII)
+_ISOLATED = re.compile("(\u2066[^\u2069]*\u2069)")
+_NEEDS_ISOLATE = re.compile(r"[A-Za-z+@ \u00a0]")
+LRI, PDI = "\u2066", "\u2069"  # LEFT-TO-RIGHT ISOLATE, POP DIRECTIONAL ISOLATE
 
-    >>> keep_together_fr("du 17 au 21 mai 2021 (CEE-ONU)")
-    'du 17 au 21\xa0mai\xa02021 (CEE\u2011ONU)'
+
+def isolate_left_to_right(text: str) -> str:
+    """Plain text of a right-to-left language with each left-to-right run (a telephone
+    number, a link, a Latin name) between U+2066 and U+2069, so that a mail client shows
+    ``+41 22 730 6301`` as written and not ``6301 730 22 41+``; idempotent.
+
+    >>> isolate_left_to_right("الهاتف: +41 22 730 6301") == "الهاتف: \u2066+41 22 730 6301\u2069"
+    True
     """
-    flow = _Flow(text, _protected(text))
-    flow.apply((_keep_together("fr"),))
-    return flow.text
+
+    def isolate(m: re.Match[str]) -> str:
+        run = m.group()
+        return f"{LRI}{run}{PDI}" if _NEEDS_ISOLATE.search(run) else run  # 2021, 10:00: as is
+
+    return "".join(
+        piece if piece.startswith(LRI) else _LTR_RUN.sub(isolate, piece)
+        for piece in _ISOLATED.split(text)
+    )
 
 
-def keep_together_en(text: str) -> str:
-    """Only the no-break rules of English, on plain text.
+def text_part(text: str, lang: str) -> str:
+    """A letter's text part as it is sent: in a right-to-left language, its left-to-right
+    runs isolated (:func:`isolate_left_to_right`); otherwise as it is."""
+    return isolate_left_to_right(text) if languages.get(lang).direction == "rtl" else text
 
-    >>> keep_together_en("on 17 May 2021 at 8.30 a.m. (ITU-T)")
+
+def keep_together(text: str, lang: str) -> str:
+    """Only the no-break rules of ``lang`` (dates, "Rev. 1", "CEE-ONU"), on plain text.
+
+    >>> keep_together("du 17 au 21 mai 2021 (CEE-ONU)", "fr")
+    'du 17 au 21\xa0mai\xa02021 (CEE\u2011ONU)'
+    >>> keep_together("on 17 May 2021 at 8.30 a.m. (ITU-T)", "en")
     'on 17\xa0May\xa02021 at 8.30\xa0a.m. (ITU\u2011T)'
     """
     flow = _Flow(text, _protected(text))
-    flow.apply((_keep_together("en"),))
+    flow.apply((_keep_together(languages.get(lang).code),))
     return flow.text
+
+
+# ---------------------------------------------------------------------------------------
+# Rules of other scripts, from the language file's [typography]
+
+_DASH_SPACE = re.compile(r"[ \t\u202f\u2009]+(?=—)")
+
+
+def _no_break_before_dash(flow: _Flow) -> Iterator[Edit]:
+    # Russian "слово — слово": the dash ends its line, never starts the next one.
+    text = flow.text
+    if "—" in text:
+        for m in _DASH_SPACE.finditer(text):
+            yield m.start(), m.end(), NBSP
+
+
+def _script_punctuation(rules: TypographyRules) -> Rule:
+    """ASCII marks typed after a letter of the script become the language's own: ``،`` ``؛``
+    ``؟`` after Arabic, ``，`` ``。`` ``：`` after Chinese. A mark between digits (``1,5``)
+    stays."""
+    marks = "".join(re.escape(m) for m in rules.punctuation)
+    pattern = re.compile(rf"(?<=[{rules.script}])[{marks}](?![0-9])")
+
+    def rule(flow: _Flow) -> Iterator[Edit]:
+        text = flow.text
+        for m in pattern.finditer(text):
+            if m.group() == "." and text[m.end() : m.end() + 1].isalnum():
+                continue  # a dotted name, not the end of a sentence
+            yield m.start(), m.end(), rules.punctuation[m.group()]
+
+    return rule
+
+
+def _no_space_between_letters(rules: TypographyRules) -> Rule:
+    """Chinese has no space between its characters, nor after its full-width marks."""
+    wide = "".join(re.escape(m) for m in rules.punctuation.values())
+    side = f"[{rules.script}{wide}“”‘’]"
+    pattern = re.compile(rf"(?<={side})[ \t]+(?={side})")
+
+    def rule(flow: _Flow) -> Iterator[Edit]:
+        for m in pattern.finditer(flow.text):
+            yield m.start(), m.end(), ""
+
+    return rule
 
 
 # Passes of rules: the rules of a pass read the same text, so none may depend on another's
 # work; a pass reads the text the passes before it made. "23h59" must become "23 h 59"
 # before a range is looked for ("8h30-11h30"); an English apostrophe needs the quotes done.
-_PASSES: dict[str, tuple[tuple[Rule, ...], ...]] = {
-    "fr": (
-        (_fr_superscripts, _after_number("fr"), _fr_times, _fr_thousands),
-        (
-            _quotes("fr"),
-            _fr_apostrophes,
-            _ellipsis,
-            _fr_colon,
-            _fr_semicolon_marks,
-            _fr_numero,
-            _currency_before,
-            _number_ranges,
-        ),
-        (_keep_together("fr", dates=False, hyphens=False), _plain_hyphens),
-    ),
-    "en": (
-        (
-            _quotes("en"),
-            _ellipsis,
-            _en_no_space_before_marks,
-            _after_number("en"),
-            _currency_before,
-            _number_ranges,
-        ),
-        (_en_apostrophes, _keep_together("en", dates=False, hyphens=False), _plain_hyphens),
-    ),
-}
+def _build_passes(code: str, rules: TypographyRules) -> tuple[tuple[Rule, ...], ...]:
+    apostrophes = _en_apostrophes if rules.elided_years else _fr_apostrophes
+    passes: list[tuple[Rule, ...]]
+    if rules.spacing == "french":
+        passes = [
+            (_fr_superscripts, _after_number(True), _fr_times, _fr_thousands),
+            (
+                _quotes(rules),
+                apostrophes,
+                _ellipsis,
+                _fr_colon,
+                _fr_semicolon_marks,
+                _fr_numero,
+                _currency_before,
+                _number_ranges,
+            ),
+            (_keep_together(code, dates=False, hyphens=False), _plain_hyphens),
+        ]
+    else:
+        passes = [
+            (
+                _quotes(rules),
+                _ellipsis,
+                _en_no_space_before_marks,
+                _after_number(False),
+                _currency_before,
+                _number_ranges,
+            ),
+            (apostrophes, _keep_together(code, dates=False, hyphens=False), _plain_hyphens),
+        ]
+    script: list[Rule] = []
+    if rules.no_break_before_dash:
+        script.append(_no_break_before_dash)
+    if rules.punctuation and rules.script:
+        script.append(_script_punctuation(rules))
+    if script:
+        passes.append(tuple(script))
+    if rules.no_space_between_letters and rules.script:
+        passes.append((_no_space_between_letters(rules),))
+    return tuple(passes)
+
+
+_BUILT: dict[str, tuple[languages.Language, tuple[tuple[Rule, ...], ...]]] = {}
 
 
 def _passes(lang: str) -> tuple[tuple[Rule, ...], ...]:
-    # the language's typography profile (dispatch.languages) names its rule set
-    passes = _PASSES.get(languages.get(lang).typography) if languages.is_known(lang) else None
-    if passes is None:
-        raise ValueError(f'language {lang!r} is not supported: use "fr" or "en"')
-    return passes
+    # the language's typography (its language file's [typography]) makes its passes
+    if not languages.is_known(lang):
+        known = " or ".join(f'"{c}"' for c in languages.codes())
+        raise ValueError(f"language {lang!r} is not supported: use {known}")
+    language = languages.get(lang)
+    built = _BUILT.get(lang)
+    if built is None or built[0] is not language:
+        built = (language, _build_passes(language.code, language.typography))
+        _BUILT[lang] = built
+    return built[1]
 
 
 def typeset(text: str, lang: str) -> str:

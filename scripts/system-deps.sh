@@ -7,7 +7,10 @@
 # - the letter's font, Liberation Serif (fonts-liberation2): the family templates/print.css
 #   names. dispatch/pdf.py refuses to render without it rather than fall back silently.
 #   It covers French (accents, œ, « », the narrow no-break space U+202F) and has the
-#   metrics of Times New Roman, the face of formal letters.
+#   metrics of Times New Roman, the face of formal letters; Cyrillic too (Russian).
+# - the fonts of the other official languages' scripts, named by their language files
+#   (templates/<code>/language.toml) and print.css: Noto Naskh Arabic (fonts-noto-core)
+#   for Arabic, Noto Serif CJK SC (fonts-noto-cjk) for Chinese.
 # - WeasyPrint's libraries: Pango (with its fontconfig backend) and HarfBuzz's subsetter,
 #   which makes the embedded font subsets several times faster than fontTools.
 # - poppler-utils: pdftotext and pdftoppm, to read a PDF back and to picture its first page.
@@ -27,6 +30,8 @@ FONT_FAMILY="Liberation Serif"
 PACKAGES=(
   fontconfig
   fonts-liberation2
+  fonts-noto-core
+  fonts-noto-cjk
   libpango-1.0-0
   libpangoft2-1.0-0
   libharfbuzz-subset0

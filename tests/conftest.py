@@ -213,6 +213,12 @@ title = { fr = ["Directeur"], en = ["Director"] }
 """
 
 
+def no_copy(text: str = MINIMAL_MAILING) -> str:
+    """The mailing without its copy category (SGC): for a workbook whose rows have none of
+    its addressees, since a cc category that addresses nobody is an error (issue 22)."""
+    return text.replace('cc = ["SGC"]', "cc = []")
+
+
 @pytest.fixture
 def make_mailing(tmp_path: Path) -> Callable[..., Path]:
     """Write a mailing folder (``mailing.toml`` from text) and return the file's path."""

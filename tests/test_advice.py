@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dispatch.prepare import prepare
-from tests.conftest import MINIMAL_MAILING, ROOT, WorkbookFactory, person
+from tests.conftest import MINIMAL_MAILING, ROOT, WorkbookFactory, no_copy, person
 from tests.helpers import run
 
 MakeMailing = Callable[..., Path]
@@ -40,7 +40,7 @@ def test_a_fixed_english_closing_that_contradicts_salutations_is_a_warning_with_
     make_mailing: MakeMailing, make_workbook: WorkbookFactory
 ) -> None:
     prepared = prepare(
-        make_mailing(_with_closing("Yours faithfully,")),
+        make_mailing(no_copy(_with_closing("Yours faithfully,"))),
         contacts_path=make_workbook(NAMED_AND_UNNAMED),
     )
     messages = [str(w) for w in prepared.warnings if "closing.en" in str(w)]
@@ -53,7 +53,7 @@ def test_the_yours_placeholder_agrees_with_each_salutation_and_warns_of_nothing(
     make_mailing: MakeMailing, make_workbook: WorkbookFactory
 ) -> None:
     prepared = prepare(
-        make_mailing(_with_closing("{{ yours }},")),
+        make_mailing(no_copy(_with_closing("{{ yours }},"))),
         contacts_path=make_workbook(NAMED_AND_UNNAMED),
     )
     assert [w for w in prepared.warnings if "closing" in str(w)] == []

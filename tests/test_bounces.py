@@ -588,7 +588,8 @@ def test_a_mailbox_gives_every_bounce_and_counts_what_is_not_one(kind: str, tmp_
         r for _, expected in NOTIFICATIONS.values() for r in expected.recipients
     }
     assert [b.kind for b in result.bounces].count("delayed") == 1
-    assert (result.ignored, result.unreadable) == (3, 0)
+    assert (result.ignored, result.auto_replies, result.unreadable) == (2, 1, 0)
+    assert result.skipped == ()
     assert all(b.status in ("5.1.1", "4.4.7") for b in result.bounces)
 
 
@@ -615,7 +616,8 @@ def test_a_file_in_an_eml_folder_that_is_no_message_counts_as_unreadable(tmp_pat
     (folder / "scan.eml").write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n")
     (folder / "notes.txt").write_text("not an .eml: not read")
     result = scan(source_from(str(folder), {}))
-    assert (len(result.bounces), result.ignored, result.unreadable) == (EXPECTED_BOUNCES, 3, 1)
+    counts = (len(result.bounces), result.ignored, result.auto_replies, result.unreadable)
+    assert counts == (EXPECTED_BOUNCES, 2, 1, 1)
 
 
 def test_a_single_eml_file_is_a_source(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import click
 import pytest
 
 from dispatch.cli import ORDER, main
-from tests.conftest import ROOT, WorkbookFactory, person
+from tests.conftest import ROOT, WorkbookFactory, no_copy, person
 from tests.helpers import run
 
 MakeMailing = Callable[..., Path]
@@ -86,7 +86,16 @@ def test_the_eml_is_the_message_that_would_be_sent(
         ]
     )
     assert (
-        run("render", make_mailing(), "--contacts", workbook, "--out", out, "--format", "eml")[0]
+        run(
+            "render",
+            make_mailing(no_copy()),
+            "--contacts",
+            workbook,
+            "--out",
+            out,
+            "--format",
+            "eml",
+        )[0]
         == 0
     )
     (eml,) = out.rglob("*.eml")

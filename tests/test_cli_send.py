@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 from dispatch import paths
 from dispatch.journal import Journal
 from dispatch.templates import DEFAULT_TEMPLATES
-from tests.conftest import MINIMAL_MAILING, WorkbookFactory, person
+from tests.conftest import MINIMAL_MAILING, WorkbookFactory, no_copy, person
 from tests.helpers import relay_variables, run, use_relay
 from tests.smtp_server import (
     Faults,
@@ -287,7 +287,9 @@ def test_a_run_killed_mid_mailing_resumes_without_sending_twice(
             person(f"p{i:03d}@example.org", language="fr" if i % 2 else "en") for i in range(500)
         ]
         mailing = make_mailing(
-            MINIMAL_MAILING.replace("numbered = true", "numbered = true\nattach_pdf = false")
+            no_copy(MINIMAL_MAILING).replace(
+                "numbered = true", "numbered = true\nattach_pdf = false"
+            )
         )
         workbook = make_workbook(people)
         command = [

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests import helpers
-from tests.conftest import WorkbookFactory, person
+from tests.conftest import WorkbookFactory, no_copy, person
 from tests.smtp_server import Sink
 
 MakeMailing = Callable[..., Path]
@@ -74,7 +74,7 @@ def test_a_send_at_80_columns_wraps_words_and_folds_only_long_addresses(
     make_workbook: WorkbookFactory,
 ) -> None:
     sink.recorder.faults.refuse_rcpt.add(LONG)
-    mailing = make_mailing()
+    mailing = make_mailing(no_copy())
     code, out, err = run(
         "send", mailing, "--contacts", make_workbook(people("john@example.org")), "--yes"
     )
@@ -97,7 +97,7 @@ def test_in_a_log_tables_are_whole_and_lines_are_not_wrapped(
     sink.recorder.faults.refuse_rcpt.add(LONG)
     code, out, err = run(
         "send",
-        make_mailing(),
+        make_mailing(no_copy()),
         "--contacts",
         make_workbook(people("john@example.org")),
         "--yes",
@@ -119,7 +119,7 @@ def test_status_shows_local_times_copies_refused_and_corrected_addresses(
 ) -> None:
     typo, fixed = "john.smiht@example.org", "john.smith@example.org"
     sink.recorder.faults.refuse_rcpt.update({typo, "wrong.copy@example.org"})
-    mailing = make_mailing()
+    mailing = make_mailing(no_copy())
     first = make_workbook(people(typo, cc="wrong.copy@example.org"))
     assert run("send", mailing, "--contacts", first, "--yes")[0] == 1
     second = make_workbook(people(fixed, cc="wrong.copy@example.org"), name="fixed.xlsx")

@@ -105,7 +105,8 @@ BAD_WORKBOOKS = [
     pytest.param(
         [person("a@example.org", language="de")],
         'contacts.xlsx, sheet Contacts, row 2, column "language": "de" is not a language '
-        "dispatch writes in. Write fr or en.",
+        "dispatch writes in. Write one of fr, en, es, ru, zh, ar (or the language's name) and "
+        "run again.",
         id="unknown-language",
     ),
     pytest.param(
@@ -179,7 +180,8 @@ def test_a_missing_column_names_the_headers_found(make_workbook: WorkbookFactory
     headers = [h for h in HEADERS if h != "language"]
     (message,) = problems_of(make_workbook(headers=headers))
     assert message.startswith(
-        'contacts.xlsx, sheet Contacts, row 1: has no column "language" (fr or en); '
+        'contacts.xlsx, sheet Contacts, row 1: has no column "language" (the code or name of a '
+        "language dispatch writes in); "
         'the headers found are "email", "civility"'
     )
     assert message.endswith('Add a column "language" in row 1 and run again.')
@@ -205,10 +207,47 @@ def test_a_missing_sheet_names_the_sheets_found(tmp_path: Path) -> None:
 def test_a_category_without_its_english_line_is_reported(
     make_workbook: WorkbookFactory,
 ) -> None:
+    # An empty cell is an error only for a language some addressee of the category reads
+    # (issue 23): here one addressee of MS reads English.
     messages = problems_of(
-        make_workbook(categories=[["code", "fr", "en"], ["MS", "Aux États", ""]])
+        make_workbook(
+            [person("a@example.org", language="en", categories="MS")],
+            categories=[["code", "fr", "en"], ["MS", "Aux États", ""]],
+        )
     )
-    assert messages[0].startswith('contacts.xlsx, sheet Categories, row 2, column "en": is empty.')
+    assert messages == [
+        'contacts.xlsx, sheet Categories, row 2, column "en": category MS has no addressee line '
+        'in English (en), which 1 addressee of it reads. Add a column "en" to the Categories '
+        "sheet if there is none, write the line in its cell, and run again."
+    ]
+
+
+def test_a_category_needs_no_line_in_a_language_nobody_of_it_reads(
+    make_workbook: WorkbookFactory,
+) -> None:
+    path = make_workbook(
+        [person("a@example.org", language="fr", categories="MS")],
+        categories=[["code", "fr"], ["MS", "Aux États"]],
+    )
+    assert load_contacts(path).categories["MS"].lines == {"fr": "Aux États"}
+
+
+@pytest.mark.parametrize(
+    ("written", "code"), [("Arabic", "ar"), ("árabe", "ar"), ("ARABE", "ar"), ("中文", "zh")]
+)
+def test_a_language_may_be_written_by_its_name(
+    make_workbook: WorkbookFactory, written: str, code: str
+) -> None:
+    categories = [["code", "fr", "ar", "zh"], ["MS", "Aux États", "إلى الدول الأعضاء", "致成员国"]]
+    path = make_workbook(
+        [person("a@example.org", language=written, categories="MS")], categories=categories
+    )
+    assert load_contacts(path).addressees[0].language == code
+
+
+def test_a_misspelt_language_gets_a_did_you_mean(make_workbook: WorkbookFactory) -> None:
+    (message,) = problems_of(make_workbook([person("a@example.org", language="Arabik")]))
+    assert 'Did you mean "ar"?' in message
 
 
 @pytest.mark.parametrize(
@@ -257,7 +296,7 @@ def test_csv_export_with_categories_beside_it_loads(tmp_path: Path) -> None:
     )
     contacts = load_contacts(tmp_path / "contacts.csv")
     assert contacts.addressees[0].email == "anne@example.org"
-    assert contacts.categories["MS"].fr == "Aux États Membres"
+    assert contacts.categories["MS"].line("fr") == "Aux États Membres"
 
 
 def test_ods_export_loads(tmp_path: Path) -> None:
@@ -296,7 +335,7 @@ def test_an_excel_97_2003_xls_workbook_loads_with_its_numbers_and_dates(tmp_path
     zoe, jean = contacts.addressees
     assert (zoe.row, zoe.first_name, zoe.organisation) == (2, "Zoé", "1234")
     assert (jean.row, jean.country, jean.language) == (4, "2021-12-07", "en")
-    assert contacts.categories["AC"].en == "ITU Academia"
+    assert contacts.categories["AC"].line("en") == "ITU Academia"
 
 
 def test_integers_stay_integers_and_dates_read_as_dates(make_workbook: WorkbookFactory) -> None:

@@ -43,7 +43,7 @@ from dispatch.errors import JournalError
 from dispatch.journal import Journal
 from dispatch.mailing import load_mailing
 from dispatch.message import message_id
-from tests.conftest import CATEGORIES, HEADERS, MINIMAL_MAILING, person
+from tests.conftest import CATEGORIES, HEADERS, no_copy, person
 from tests.helpers import relay_variables, run
 from tests.smtp_server import Faults, Sink
 
@@ -75,7 +75,7 @@ class Mailing:
         self.path.parent.mkdir()
         self.path.write_text(
             textwrap.dedent(
-                MINIMAL_MAILING.replace("numbered = true", "numbered = true\nattach_pdf = false")
+                no_copy().replace("numbered = true", "numbered = true\nattach_pdf = false")
             ),
             encoding="utf-8",
         )

@@ -788,10 +788,13 @@ def test_zone_places_come_from_cldr_but_for_the_secretariats_own(
 def test_the_zone_table_holds_only_what_cldr_says_otherwise() -> None:
     from babel.dates import get_timezone, get_timezone_location
 
-    from dispatch.formatting import ZONE_PLACES
+    from dispatch import languages
 
-    assert len(ZONE_PLACES) <= 5
-    for zone, names in ZONE_PLACES.items():
-        for lang, name in names.items():
-            cldr = get_timezone_location(get_timezone(zone), locale=lang, return_city=True)
+    # the table is now each language file's [times] places
+    for lang in languages.codes():
+        places = languages.get(lang).formatting.zone_places
+        assert len(places) <= 5
+        for zone, name in places.items():
+            locale = languages.get(lang).locale
+            cldr = get_timezone_location(get_timezone(zone), locale=locale, return_city=True)
             assert cldr != name, f"{zone} ({lang}): CLDR says {name} already"

@@ -27,7 +27,7 @@ from dispatch.journal import Journal
 from dispatch.mailing import load_mailing
 from dispatch.message import message_id
 from dispatch.progress import Step
-from tests.conftest import MINIMAL_MAILING, WorkbookFactory, person
+from tests.conftest import MINIMAL_MAILING, WorkbookFactory, no_copy, person
 from tests.helpers import mode, relay_variables, run
 from tests.mounts import remount_readonly, tmpfs
 from tests.smtp_server import Faults, Sink
@@ -154,7 +154,7 @@ def test_rows_that_left_the_mailing_are_withdrawn_or_shown_apart_in_status(
     make_mailing: MakeMailing,
     make_workbook: WorkbookFactory,
 ) -> None:
-    mailing = make_mailing()
+    mailing = make_mailing(no_copy())
     everyone = [person(f"p{i}@example.org") for i in range(5)]
     first = run("send", mailing, "--contacts", make_workbook(everyone), "--yes", "--limit", "3")
     assert first[0] == 1  # two left by the limit
@@ -314,7 +314,7 @@ def test_a_disk_filling_up_during_a_send_is_a_message_and_the_next_run_finishes(
     workbook = make_workbook(people)
     with tmpfs(tmp_path / "disk", size="2m") as disk:
         mailing = disk / "m" / "mailing.toml"
-        shutil.copytree(make_mailing().parent, mailing.parent)
+        shutil.copytree(make_mailing(no_copy()).parent, mailing.parent)
         filler = disk / "filler"
         fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
         try:  # fill the disk, then leave a few pages: the plan fits, not the rest
@@ -348,7 +348,7 @@ def test_ctrl_c_while_send_prepares_is_one_line_and_exit_130(
 ) -> None:
     # Each letter distinct (its own name), so each has its own PDF to render: minutes.
     people = [person(f"p{i:03d}@example.org", salutation=f"Madame {i},") for i in range(600)]
-    mailing, workbook = make_mailing(), make_workbook(people)
+    mailing, workbook = make_mailing(no_copy()), make_workbook(people)
     env = {**os.environ, "DISPATCH_SMTP_HOST": "127.0.0.1", "DISPATCH_SMTP_PORT": "9"}
     child = subprocess.Popen(
         [sys.executable, "-m", "dispatch", "send", str(mailing), "--contacts", str(workbook)],
@@ -402,7 +402,7 @@ def test_the_first_ctrl_c_says_at_once_that_messages_in_flight_are_finishing(
     sink: Sink, make_mailing: MakeMailing, make_workbook: WorkbookFactory
 ) -> None:
     people = [person(f"p{i:02d}@example.org") for i in range(10)]
-    mailing, workbook = make_mailing(), make_workbook(people)
+    mailing, workbook = make_mailing(no_copy()), make_workbook(people)
     slow = message_id(load_mailing(mailing), "p00@example.org")
     sink.recorder.faults.delay_final_reply = {slow: 60.0}  # its reply takes a minute
     env = {**os.environ, **relay_variables(sink.port)}

@@ -46,7 +46,7 @@ from dispatch.errors import ContactsError, InvalidInput, MailingError, Problem
 from dispatch.mailing import load_mailing
 from dispatch.prepare import prepare
 from dispatch.templates import TemplateSet
-from tests.conftest import CATEGORIES, HEADERS, MINIMAL_MAILING, TEMPLATES, person
+from tests.conftest import CATEGORIES, HEADERS, MINIMAL_MAILING, TEMPLATES, no_copy, person
 from tests.helpers import run
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -370,7 +370,7 @@ def mailing_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("mailings") / "u4ssc-6"
     folder.mkdir()
     path = folder / "mailing.toml"
-    path.write_text(textwrap.dedent(MINIMAL_MAILING), encoding="utf-8")
+    path.write_text(textwrap.dedent(no_copy()), encoding="utf-8")
     return path
 
 
@@ -788,7 +788,7 @@ MAILING_MISTAKES = [
     pytest.param(
         ("[body.intro]\n", "[body.intro]\nfe = 'x'\n"),
         '- mailing.toml, field body.intro.fe: "fe" is not a field of a mailing file here. '
-        "Expected one of: fr, en.",
+        "Expected one of: fr, en, when.",
         id="unknown-language-in-a-paragraph",
     ),
     pytest.param(

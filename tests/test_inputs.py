@@ -57,6 +57,8 @@ def test_the_list_names_every_file_the_letters_are_made_from_and_nothing_else(
         "template en/base.html": "en/base.html",
         "template en/base.txt": "en/base.txt",
         "template print.css": "print.css",
+        "language fr": "fr/language.toml",  # the language files of the folder (issue 23)
+        "language en": "en/language.toml",
         "annex programme.pdf": "programme.pdf",
     }
 

@@ -21,7 +21,7 @@ from dispatch.mailing import load_mailing
 from dispatch.pdf import render_pdf
 from dispatch.prepare import prepare
 from dispatch.render import Letter
-from tests.conftest import MINIMAL_MAILING, ROOT, WorkbookFactory, person
+from tests.conftest import MINIMAL_MAILING, ROOT, WorkbookFactory, no_copy, person
 from tests.helpers import run
 
 MakeMailing = Callable[..., Path]
@@ -70,7 +70,7 @@ PEOPLE = [
 def letters(
     make_mailing: MakeMailing, make_workbook: WorkbookFactory, text: str = MINIMAL_MAILING
 ) -> dict[str, Letter]:
-    prepared = prepare(make_mailing(text), contacts_path=make_workbook(PEOPLE))
+    prepared = prepare(make_mailing(no_copy(text)), contacts_path=make_workbook(PEOPLE))
     return {x.addressee.email: x for x in prepared.letters}
 
 
@@ -145,7 +145,7 @@ SEED_002_EVENT = MINIMAL_MAILING.replace(
 def test_times_are_named_by_the_label_while_the_calendar_keeps_the_zone(
     make_mailing: MakeMailing, make_workbook: WorkbookFactory
 ) -> None:
-    path = make_mailing(SEED_002_EVENT)
+    path = make_mailing(no_copy(SEED_002_EVENT))
     by_address = letters(make_mailing, make_workbook, SEED_002_EVENT)
     fr = plain(by_address["directrice@example.org"].text)
     en = plain(by_address["dr.lee@example.org"].text)

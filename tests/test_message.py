@@ -12,7 +12,7 @@ from pathlib import Path
 from dispatch.compose import Composer
 from dispatch.flowed import unflow
 from dispatch.prepare import prepare
-from tests.conftest import MINIMAL_MAILING, WorkbookFactory, person
+from tests.conftest import MINIMAL_MAILING, WorkbookFactory, no_copy, person
 
 MakeMailing = Callable[..., Path]
 WHEN = datetime(2021, 10, 13, 9, 0, tzinfo=UTC)
@@ -23,7 +23,7 @@ def test_shared_content_gives_the_same_message_as_building_it_whole(
     make_workbook: WorkbookFactory,
 ) -> None:
     prepared = prepare(
-        make_mailing(),
+        make_mailing(no_copy()),
         contacts_path=make_workbook(
             [
                 person("a@example.org", first_name="Zoé", last_name="Lefèvre", cc="c@example.org"),
@@ -67,7 +67,8 @@ def test_personal_headers_differ_and_content_is_shared(
     make_workbook: WorkbookFactory,
 ) -> None:
     prepared = prepare(
-        make_mailing(), contacts_path=make_workbook([person(f"p{i}@example.org") for i in range(3)])
+        make_mailing(no_copy()),
+        contacts_path=make_workbook([person(f"p{i}@example.org") for i in range(3)]),
     )
     composer = Composer(prepared, when=WHEN)
     messages = [composer.message_bytes(letter) for letter in prepared.letters]
@@ -107,7 +108,7 @@ def test_letters_sharing_a_rendering_share_content_and_no_letter_gets_anothers(
         )
         for i in range(12)
     ]
-    prepared = prepare(make_mailing(), contacts_path=make_workbook(people))
+    prepared = prepare(make_mailing(no_copy()), contacts_path=make_workbook(people))
     shared = Composer(prepared, when=WHEN)
     messages = [shared.message_bytes(letter) for letter in prepared.letters]
     for letter, message in zip(prepared.letters, messages, strict=True):
@@ -121,7 +122,7 @@ def test_both_ways_of_building_a_message_write_the_same_header_lines(
 ) -> None:
     long_name = "Jean-Baptiste Étienne de La Rochefoucauld-Liancourt, Ministre d'État"
     prepared = prepare(
-        make_mailing(),
+        make_mailing(no_copy()),
         contacts_path=make_workbook([person("a@example.org", first_name=long_name)]),
     )
     composer = Composer(prepared, when=WHEN)
@@ -137,7 +138,7 @@ def test_a_32767_character_name_no_longer_makes_a_32_kb_header_line(
 ) -> None:
     name = ("Zoé " * 8192)[:32767]
     prepared = prepare(
-        make_mailing(),
+        make_mailing(no_copy()),
         contacts_path=make_workbook([person("zoe@example.org", first_name=name, last_name="")]),
     )
     letter = prepared.letters[0]

@@ -14,7 +14,7 @@ from dispatch.journal import Journal
 from dispatch.output import render_files
 from dispatch.prepare import prepare
 from dispatch.preview import COLUMNS, PAGE_SIZE, write_index, write_preview
-from tests.conftest import ROOT, WorkbookFactory, person
+from tests.conftest import ROOT, WorkbookFactory, no_copy, person
 from tests.helpers import run
 
 MakeMailing = Callable[..., Path]
@@ -120,7 +120,7 @@ def test_the_other_language_is_written_once_per_distinct_text(
     make_mailing: MakeMailing, make_workbook: WorkbookFactory, tmp_path: Path
 ) -> None:
     people = [person(f"p{i}@example.org", language="fr" if i % 2 else "en") for i in range(12)]
-    prepared = prepare(make_mailing(), contacts_path=make_workbook(people))
+    prepared = prepare(make_mailing(no_copy()), contacts_path=make_workbook(people))
     out = tmp_path / "preview"
     write_preview(prepared, out, ["html"])
     assert len(list((out / "other").rglob("*.html"))) == 2  # one French, one English
@@ -145,7 +145,7 @@ def test_the_index_stays_small_and_lists_only_its_first_page(
         )
         for i in range(PAGE_SIZE * 3)
     ]
-    prepared = prepare(make_mailing(), contacts_path=make_workbook(people))
+    prepared = prepare(make_mailing(no_copy()), contacts_path=make_workbook(people))
     out = tmp_path / "preview"
     result = write_preview(prepared, out, ["html", "pdf", "eml"])
     assert result.index.stat().st_size < 50_000

@@ -186,11 +186,11 @@ def test_approve_archive_and_bounces_report_their_long_steps(
     reading = Recorder()
     record_bounces(mailing, str(tmp_path / "bounces.mbox"), progress=reading)
     assert reading.calls == [
-        (Step.NOTIFICATIONS, 0, None),  # how many there are is not known before
-        (Step.NOTIFICATIONS, 1, None),
-        (Step.NOTIFICATIONS, 2, None),
-        (Step.NOTIFICATIONS, 3, None),
-        (Step.NOTIFICATIONS, 3, 3),
+        (Step.MAILBOX, 0, None),  # how many there are is not known before
+        (Step.MAILBOX, 1, None),
+        (Step.MAILBOX, 2, None),
+        (Step.MAILBOX, 3, None),
+        (Step.MAILBOX, 3, 3),
     ]
 
 

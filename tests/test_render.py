@@ -11,7 +11,7 @@ import pytest
 from dispatch.errors import InvalidInput
 from dispatch.prepare import prepare
 from dispatch.templates import TemplateSet
-from tests.conftest import MINIMAL_MAILING, ROOT, WorkbookFactory, person
+from tests.conftest import MINIMAL_MAILING, ROOT, WorkbookFactory, no_copy, person
 
 MakeMailing = Callable[..., Path]
 NBSP, NNBSP = "\u00a0", "\u202f"
@@ -155,7 +155,7 @@ def test_workbook_values_are_escaped_in_html(
         'fr = "Pour {{ addressee.organisation }} : la réunion aura lieu',
     )
     prepared = prepare(
-        make_mailing(text),
+        make_mailing(no_copy(text)),
         contacts_path=make_workbook([person("a@example.org", organisation="<b>Ann</b> & Co")]),
     )
     (letter,) = prepared.letters
@@ -245,7 +245,7 @@ def test_identical_letters_are_rendered_once(
     make_workbook: WorkbookFactory,
 ) -> None:
     people = [person(f"p{i}@example.org", language="fr" if i % 2 else "en") for i in range(200)]
-    prepared = prepare(make_mailing(), contacts_path=make_workbook(people))
+    prepared = prepare(make_mailing(no_copy()), contacts_path=make_workbook(people))
     assert len(prepared.letters) == 200
     assert prepared.distinct_letters == 2
 
@@ -255,7 +255,7 @@ def test_a_personal_salutation_replaces_the_default_and_is_repeated_in_the_closi
     make_workbook: WorkbookFactory,
 ) -> None:
     prepared = prepare(
-        make_mailing(),
+        make_mailing(no_copy()),
         contacts_path=make_workbook([person("a@example.org", salutation="Monsieur le Ministre")]),
     )
     (letter,) = prepared.letters
@@ -325,7 +325,7 @@ def test_every_name_keeps_its_letters_in_file_names(
     make_mailing: Callable[..., Path], make_workbook: WorkbookFactory, name: str, expected: str
 ) -> None:
     prepared = prepare(
-        make_mailing(),
+        make_mailing(no_copy()),
         contacts_path=make_workbook([person("x@example.org", first_name="", last_name=name)]),
     )
     assert prepared.letters[0].stem.endswith(f"_{expected}")
@@ -377,7 +377,7 @@ def test_the_french_closing_owes_a_minister_or_an_ambassador_haute_consideration
     make_mailing: Callable[..., Path], make_workbook: WorkbookFactory
 ) -> None:
     prepared = prepare(
-        make_mailing(),
+        make_mailing(no_copy()),
         contacts_path=make_workbook(
             [
                 person("m@example.org", civility="S.E. M.", function="Ministre des Postes"),
@@ -399,7 +399,7 @@ def test_the_mailing_says_who_is_owed_haute_consideration(
 ) -> None:
     text = MINIMAL_MAILING + '\n[consideration]\nhigh = ["directeur général"]\n'
     prepared = prepare(
-        make_mailing(text),
+        make_mailing(no_copy(text)),
         contacts_path=make_workbook(
             [
                 person("m@example.org", function="Ministre des Postes"),

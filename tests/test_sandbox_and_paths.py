@@ -25,7 +25,7 @@ from openpyxl import Workbook
 from dispatch.mailing import Mailing
 from dispatch.templates import LetterSandbox
 from tests import helpers
-from tests.conftest import CATEGORIES, HEADERS, MINIMAL_MAILING, TEMPLATES, person
+from tests.conftest import CATEGORIES, HEADERS, TEMPLATES, no_copy, person
 
 SECRET = "TOPSECRET-4f1c"  # in files beside the mailing and the templates: never shown
 
@@ -61,7 +61,7 @@ def site(tmp_path: Path) -> Path:
     (tmp_path / "secret.txt").write_text(SECRET)
     folder = tmp_path / "mailings" / "u4ssc-6"
     folder.mkdir(parents=True)
-    (folder / "mailing.toml").write_text(textwrap.dedent(MINIMAL_MAILING), encoding="utf-8")
+    (folder / "mailing.toml").write_text(textwrap.dedent(no_copy()), encoding="utf-8")
     workbook(
         tmp_path / "contacts.xlsx",
         [person("anne@example.org"), person("john@example.org", language="en")],

@@ -18,7 +18,6 @@ MAX_CLASS, MAX_FUNCTION, MAX_MODULE = 300, 60, 600
 
 _TYPOGRAPHY = "changed by helper w-details this session; reorganised by the six-languages issue 23"
 _READER = "the hand XML/ODS parser goes to the libraries' APIs (issue 25 item 3, helper w-perf)"
-_BOUNCES = "bounce recording is being reworked by helper w-bounces this session (issue 20)"
 _LATER = "not yet split; next pass of issue 25"
 
 #: (path relative to dispatch/, qualified name or "<module>") -> why it may be longer.
@@ -29,7 +28,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("contacts/reading.py", "<module>"): _READER,
     ("contacts/reading.py", "_sniff"): _READER,
     ("contacts/reading.py", "_read_csv"): _READER,
-    ("bounce_journal.py", "record_bounces"): _BOUNCES,
     ("contacts/validate.py", "_load_addressees"): "w-perf makes check of 20 000 rows faster "
     "this session (issue 26 item 5): split it after that lands",
     ("mailing.py", "<module>"): "the mailing model with its validators; w-details and "
@@ -50,6 +48,9 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("render.py", "shared_values"): "the table of values a template sees; w-details adds to "
     "it this session (issue 24)",
     ("render.py", "Renderer._render"): "w-perf and w-details change rendering this session",
+    ("render.py", "<module>"): "issue 22 (w-columns) adds the addressee's own values, the "
+    "distinct-letter key and files per addressee while w-perf and w-details change the "
+    "same module; the addressee's values and closings go to a module of their own after",
     ("templates.py", "<module>"): "the template set and the sandbox (its limits and the "
     "loop-counting extension) side by side; " + _LATER,
     ("report.py", "_summary"): "the report's summary sheet, cell by cell; " + _LATER,

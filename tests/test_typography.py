@@ -589,9 +589,11 @@ KEEP_TOGETHER = [
 def test_no_line_breaks_inside_dates_times_acronyms_and_references(
     lang: str, text: str, expected: str
 ) -> None:
-    from dispatch.typography import keep_together_en, keep_together_fr
+    from dispatch.typography import keep_together
 
-    keep = keep_together_fr if lang == "fr" else keep_together_en
+    def keep(text: str) -> str:
+        return keep_together(text, lang)
+
     # what the PDF prints: the typography, then the dates kept together (dispatch/pdf.py)
     assert keep(typeset(text, lang)) == expected
     html = str(typeset_html(f"<p>{escape(text)}</p>", lang))
@@ -628,10 +630,10 @@ def test_typeset_never_writes_a_non_breaking_hyphen(lang: str, text: str, expect
 
 
 def test_keep_together_alone_touches_only_the_no_break_characters() -> None:
-    from dispatch.typography import keep_together_en, keep_together_fr
+    from dispatch.typography import keep_together
 
-    assert keep_together_fr('le 17 mai "oui"') == f'le 17{NB}mai "oui"'
-    assert keep_together_en("on 17 May 'yes'") == f"on 17{NB}May 'yes'"
+    assert keep_together('le 17 mai "oui"', "fr") == f'le 17{NB}mai "oui"'
+    assert keep_together("on 17 May 'yes'", "en") == f"on 17{NB}May 'yes'"
 
 
 # What careful readers still caught (issue 24 item 16).

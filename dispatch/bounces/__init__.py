@@ -12,7 +12,16 @@ writes the addresses to correct as a workbook.
 
 from dispatch.bounces.errors import BounceError, MailboxConnectionError
 from dispatch.bounces.fix_list import FixListEntry, write_fix_list
-from dispatch.bounces.notifications import Bounce, BounceKind, read_notification
+from dispatch.bounces.limits import MAX_MESSAGE_BYTES, Skipped
+from dispatch.bounces.notifications import (
+    MAX_NESTING,
+    Bounce,
+    BounceKind,
+    NotReadable,
+    Reading,
+    read_message,
+    read_notification,
+)
 from dispatch.bounces.sources import (
     BounceSource,
     EmlFolderSource,
@@ -25,6 +34,8 @@ from dispatch.bounces.sources import (
 )
 
 __all__ = [
+    "MAX_MESSAGE_BYTES",
+    "MAX_NESTING",
     "Bounce",
     "BounceError",
     "BounceKind",
@@ -35,7 +46,11 @@ __all__ = [
     "MailboxConnectionError",
     "MaildirSource",
     "MboxSource",
+    "NotReadable",
+    "Reading",
     "ScanResult",
+    "Skipped",
+    "read_message",
     "read_notification",
     "scan",
     "source_from",

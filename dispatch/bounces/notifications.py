@@ -18,18 +18,33 @@ and qmail quote it), else in the notification's ``In-Reply-To`` or ``References`
 dispatch gives every message a deterministic Message-ID, so this is how a bounce is
 matched to the journal.
 
-A message that is not a notification (an out-of-office reply, an ordinary mail, a
-delivery report that says "delivered") gives no bounce.
+Permanence follows RFC 3463's status class and the action: ``Action: failed`` with a
+5.x.x status (or none) is permanent, the address is wrong; ``failed`` with a 4.x.x status
+(a full mailbox) means the server gave up on a transient problem, the address is right;
+``delayed`` is still being retried (:attr:`dispatch.journal.BounceRecord.permanent`).
+
+An automatic reply (RFC 3834 ``Auto-Submitted: auto-replied``, ``X-Autoreply``,
+``Precedence: auto_reply``, an out-of-office subject) is counted as an auto-reply and
+never read as a bounce, even when it quotes a bounce's words; a message that is not a
+notification (an ordinary mail, a delivery report that says "delivered") gives no bounce.
+
+Hostile input is bounded: a message that declares more than :data:`MAX_NESTING` MIME
+containers (multipart or message parts) is not parsed at all (the stdlib parser recurses
+once per level and would raise ``RecursionError`` at a few hundred); it is reported as
+:class:`NotReadable` with the reason.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesParser, HeaderParser
 from email.utils import parseaddr, parsedate_to_datetime
@@ -37,7 +52,15 @@ from typing import Literal
 
 from flufl.bounce import all_failures
 
-__all__ = ["Bounce", "BounceKind", "read_notification"]
+__all__ = [
+    "MAX_NESTING",
+    "Bounce",
+    "BounceKind",
+    "NotReadable",
+    "Reading",
+    "read_message",
+    "read_notification",
+]
 
 BounceKind = Literal["bounced", "delayed"]
 
@@ -49,6 +72,14 @@ _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _QUOTED_MESSAGE_ID = re.compile(r"^message-id:\s*(<[^>\s]+>)", re.IGNORECASE | re.MULTILINE)
 _MESSAGE_ID = re.compile(r"<[^>\s]+>")
 _DIAGNOSTIC_LIMIT = 500
+
+#: The most MIME containers (``multipart/*``, ``message/*``) a message may declare. A
+#: notification has a handful (report, alternative, the returned message and its own
+#: parts); the stdlib parser recurses once per level and fails at a few hundred.
+MAX_NESTING = 40
+_CONTAINER = re.compile(
+    rb"^content-type:[ \t]*(?:\r?\n[ \t]+)?(?:multipart|message)/", re.IGNORECASE | re.MULTILINE
+)
 
 
 @dataclass(frozen=True)
@@ -73,6 +104,22 @@ class Bounce:
     arrived: datetime | None
 
 
+class NotReadable(Exception):
+    """A message that is not read at all; ``reason`` says why, for a person to read."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one message is: a notification's ``bounces``, an ``auto_reply``, or neither."""
+
+    bounces: tuple[Bounce, ...] = ()
+    auto_reply: bool = False
+
+
 def parse(raw: bytes) -> Message:
     """The message in ``raw``, in the form flufl.bounce reads (``compat32``)."""
     return BytesParser(policy=policy.compat32).parsebytes(raw)
@@ -84,12 +131,37 @@ def read_notification(raw: bytes) -> tuple[Bounce, ...]:
     >>> read_notification(b"Subject: Hello\\n\\nJust a note.\\n")
     ()
     """
-    msg = parse(raw)
+    try:
+        return read_message(raw).bounces
+    except NotReadable:
+        return ()
+
+
+def read_message(raw: bytes) -> Reading:
+    """Read one message: the bounces it reports, or whether it is an automatic reply.
+
+    Raises :class:`NotReadable` for a message nested too deeply to parse safely.
+    """
+    containers = len(_CONTAINER.findall(raw))
+    if containers > MAX_NESTING:
+        raise NotReadable(
+            f"it declares {containers} nested MIME parts (a notification has a handful, "
+            f"the limit is {MAX_NESTING}): not parsed"
+        )
+    try:
+        return _read(parse(raw), raw)
+    except RecursionError:  # a safety net: the count above should keep it from happening
+        raise NotReadable("its MIME parts are nested too deeply to be read") from None
+
+
+def _read(msg: Message, raw: bytes) -> Reading:
     found = _from_delivery_status(msg)
     if found is None:
+        if _is_auto_reply(msg):
+            return Reading(auto_reply=True)
         found = _from_known_layouts(msg)
     if not found:
-        return ()
+        return Reading()
     notification = _notification_id(msg, raw)
     original = _original_message_id(msg)
     arrived = _date(msg)
@@ -106,7 +178,45 @@ def read_notification(raw: bytes) -> tuple[Bounce, ...]:
             diagnostic=diagnostic,
             arrived=arrived,
         )
-    return tuple(bounces.values())
+    return Reading(tuple(bounces.values()))
+
+
+_MAIL_SYSTEM = frozenset({"mailer-daemon", "mailerdaemon", "postmaster", "mail-daemon"})
+_AUTO_REPLY_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Auto-Reply")
+_AUTO_REPLY_SUBJECT = re.compile(
+    r"^\s*(automatic reply|auto(matic)?[- ]?(reply|response)|auto:|out of (the )?office"
+    r"|r[ée]ponse automatique|absence|abwesenheit|automatische antwort|respuesta autom[aá]tica"
+    r"|risposta automatica|fuera de la oficina)",
+    re.IGNORECASE,
+)
+
+
+def _is_auto_reply(msg: Message) -> bool:
+    """Whether ``msg`` is an automatic reply from a person's mailbox (RFC 3834).
+
+    Servers mark their notifications ``Auto-Submitted: auto-replied`` too (Postfix, Exim,
+    Exchange): a message from the mail system (``MAILER-DAEMON``, ``postmaster``) or
+    naming ``X-Failed-Recipients`` (Exim) is read as a notification, never as a reply.
+    """
+    sender = parseaddr(_header(msg, "From"))[1].lower()
+    if sender.partition("@")[0] in _MAIL_SYSTEM or msg.get("X-Failed-Recipients") is not None:
+        return False
+    submitted = _header(msg, "Auto-Submitted").strip().lower()
+    if submitted and not submitted.startswith("no"):
+        return True
+    if any(msg.get(name) is not None for name in _AUTO_REPLY_HEADERS):
+        return True
+    if _header(msg, "Precedence").strip().lower() == "auto_reply":
+        return True
+    return bool(_AUTO_REPLY_SUBJECT.match(_subject(msg)))
+
+
+def _subject(msg: Message) -> str:
+    """The subject as text, its encoded words (``=?utf-8?q?R=C3=A9ponse?=``) decoded."""
+    value = _header(msg, "Subject")
+    with contextlib.suppress(LookupError, ValueError, UnicodeError, HeaderParseError):
+        value = str(make_header(decode_header(value)))
+    return _one_line(value)
 
 
 _Found = tuple[str, BounceKind, str | None, str]

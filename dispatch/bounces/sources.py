@@ -13,21 +13,18 @@ A source is named on the command line as a path or an IMAP address::
 
 from __future__ import annotations
 
-import contextlib
-import imaplib
-import ipaddress
-import mailbox
 import re
-import socket
-import ssl
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from dispatch.bounces.errors import BounceError, MailboxConnectionError
-from dispatch.bounces.notifications import Bounce, read_notification
+from dispatch.bounces.errors import BounceError
+from dispatch.bounces.imap import control_character, read_imap
+from dispatch.bounces.limits import MAX_MESSAGE_BYTES, Item, Skipped
+from dispatch.bounces.local import eml_files, maildir, mbox
+from dispatch.bounces.notifications import Bounce, NotReadable, read_message
 from dispatch.progress import OnProgress, Step, finish, start
 
 __all__ = [
@@ -37,6 +34,7 @@ __all__ = [
     "MaildirSource",
     "MboxSource",
     "ScanResult",
+    "Skipped",
     "scan",
     "source_from",
 ]
@@ -98,12 +96,17 @@ BounceSource = MboxSource | MaildirSource | EmlFolderSource | ImapSource
 
 @dataclass(frozen=True)
 class ScanResult:
-    """What a source held: the bounces, and how many messages were not bounces
-    (``ignored``) or could not be read as a message at all (``unreadable``)."""
+    """What a source held: the bounces; how many messages were not bounces (``ignored``),
+    automatic replies (``auto_replies``: out of office and the like, never a bounce) or
+    could not be read as a message at all (``unreadable``); and what was left unread,
+    with the reason (``skipped``: too large, nested too deeply, a link, not a file).
+    """
 
     bounces: tuple[Bounce, ...]
     ignored: int
     unreadable: int
+    auto_replies: int = 0
+    skipped: tuple[Skipped, ...] = ()
 
 
 def source_from(text: str, env: Mapping[str, str]) -> BounceSource:
@@ -140,6 +143,15 @@ def _imap_source(text: str, scheme: str, env: Mapping[str, str]) -> ImapSource:
     hint = "Write it like imaps://user@imap.example.org/INBOX (or imap:// for STARTTLS)."
     if scheme not in _SCHEMES:
         raise BounceError(text, f'"{scheme}://" is not an IMAP address', hint)
+    bad = control_character(text) or control_character(unquote(text))
+    if bad is not None:
+        raise BounceError(
+            f"{scheme}://…",
+            f"the address holds a control character ({bad}): in a mailbox name it would "
+            "end the IMAP command and start another",
+            "Give the address as the mail program shows it, without %0D, %0A or other "
+            "control characters.",
+        )
     try:
         parts = urlsplit(text)
         port = parts.port
@@ -174,31 +186,50 @@ def _imap_source(text: str, scheme: str, env: Mapping[str, str]) -> ImapSource:
     return source
 
 
-def scan(source: BounceSource, progress: OnProgress | None = None) -> ScanResult:
-    """Read every message of ``source`` and keep the bounces; count the rest.
-
-    ``progress`` is told of each message read (their number is not known before).
+def scan(
+    source: BounceSource,
+    *,
+    progress: OnProgress | None = None,
+    max_bytes: int = MAX_MESSAGE_BYTES,
+) -> ScanResult:
+    """Read every message of ``source`` and keep the bounces; count and list the rest.
 
     Raises :class:`BounceError` (or :class:`MailboxConnectionError`) when the source
-    itself cannot be read; a single message that is not a bounce only counts as ignored.
+    itself cannot be read. A single message never stops the scan: one that is not a
+    bounce counts as ignored (or as an auto-reply), and one that is too large, nested too
+    deeply, a link or not a regular file is listed in ``skipped`` with the reason.
+    ``progress`` hears :attr:`Step.MAILBOX` as an IMAP mailbox is fetched in batches,
+    and as each message of a local mailbox is read (their number unknown before).
     """
     bounces: list[Bounce] = []
-    ignored = unreadable = done = 0
-    start(progress, Step.NOTIFICATIONS)
-    for raw in messages(source):
-        done += 1
-        if progress is not None:
-            progress(Step.NOTIFICATIONS, done, None)
-        if raw is None or not _looks_like_a_message(raw):
+    skipped: list[Skipped] = []
+    ignored = unreadable = auto_replies = 0
+    local = None if isinstance(source, ImapSource) else progress  # IMAP says its batches
+    read = 0
+    start(local, Step.MAILBOX)
+    for item in messages(source, max_bytes, progress):
+        read += 1
+        if local is not None:
+            local(Step.MAILBOX, read, None)
+        if isinstance(item, Skipped):
+            skipped.append(item)
+            continue
+        if not _looks_like_a_message(item.data):
             unreadable += 1
             continue
-        found = read_notification(raw)
-        if found:
-            bounces.extend(found)
+        try:
+            reading = read_message(item.data)
+        except NotReadable as error:
+            skipped.append(Skipped(item.where, error.reason))
+            continue
+        if reading.bounces:
+            bounces.extend(reading.bounces)
+        elif reading.auto_reply:
+            auto_replies += 1
         else:
             ignored += 1
-    finish(progress, Step.NOTIFICATIONS, done)
-    return ScanResult(tuple(bounces), ignored, unreadable)
+    finish(local, Step.MAILBOX, read)
+    return ScanResult(tuple(bounces), ignored, unreadable, auto_replies, tuple(skipped))
 
 
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:", re.MULTILINE)
@@ -210,209 +241,16 @@ def _looks_like_a_message(raw: bytes) -> bool:
     return bool(_HEADER_LINE.match(head))
 
 
-def messages(source: BounceSource) -> Iterator[bytes | None]:
-    """The bytes of each message of ``source`` (``None`` for one that cannot be read)."""
+def messages(
+    source: BounceSource,
+    max_bytes: int = MAX_MESSAGE_BYTES,
+    progress: OnProgress | None = None,
+) -> Iterator[Item]:
+    """Each message of ``source`` (its bytes and where it is), or why one was left."""
     if isinstance(source, MboxSource):
-        return _mbox(source.path)
+        return mbox(source.path, max_bytes)
     if isinstance(source, MaildirSource):
-        return _maildir(source.path)
+        return maildir(source.path, max_bytes)
     if isinstance(source, EmlFolderSource):
-        return _eml_files(source.path)
-    return _imap(source)
-
-
-def _mbox(path: Path) -> Iterator[bytes | None]:
-    try:
-        with path.open("rb") as handle:
-            start = handle.read(5)
-    except OSError as error:
-        raise _unreadable(path, error) from None
-    if start and start != b"From ":
-        raise BounceError(
-            str(path),
-            'is not an mbox file (an mbox starts with a line beginning with "From ")',
-            "Give an mbox file, a Maildir, a folder of .eml files, or a single .eml file.",
-        )
-    box = mailbox.mbox(path, create=False)
-    try:
-        for key in box.iterkeys():
-            yield box.get_bytes(key)
-    finally:
-        box.close()
-
-
-def _maildir(path: Path) -> Iterator[bytes | None]:
-    box = mailbox.Maildir(path, create=False)
-    try:
-        keys = box.keys()
-    except OSError as error:
-        raise _unreadable(path, error) from None
-    for key in sorted(keys):
-        try:
-            yield box.get_bytes(key)
-        except (OSError, KeyError):  # gone or unreadable since it was listed
-            yield None
-
-
-def _eml_files(path: Path) -> Iterator[bytes | None]:
-    if path.is_file():
-        files = [path]
-    else:
-        try:
-            files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".eml")
-        except OSError as error:
-            raise _unreadable(path, error) from None
-        if not files:
-            raise BounceError(
-                str(path),
-                "holds no .eml file",
-                "Export the notifications as .eml files into it (drag them out of Outlook "
-                "or Thunderbird), or give a Maildir, an mbox file or an IMAP address.",
-            )
-    for file in files:
-        try:
-            yield file.read_bytes()
-        except OSError:
-            yield None
-
-
-def _unreadable(path: Path, error: OSError) -> BounceError:
-    return BounceError(
-        str(path),
-        f"cannot be read ({error.strerror or error})",
-        "Check that it exists and that you may read it.",
-    )
-
-
-_FETCH_BATCH = 100
-
-
-def _imap(source: ImapSource) -> Iterator[bytes | None]:
-    where = source.address
-    if source.security == "none" and not _loopback(source.host):
-        raise BounceError(
-            where,
-            "IMAP without TLS would send the password in clear over the network",
-            "Use imaps:// (TLS) or imap:// (STARTTLS); imap+plain:// is for 127.0.0.1 only.",
-        )
-    client = _connect(source)
-    try:
-        _login(client, source)
-        status, data = client.select(_quoted(source.mailbox), readonly=True)
-        if status != "OK":
-            raise BounceError(
-                where,
-                f"the mailbox cannot be opened ({_said(data)})",
-                "Check the mailbox name after the host (INBOX, or a folder like Bounces).",
-            )
-        status, data = client.uid("SEARCH", "ALL")
-        if status != "OK":
-            raise MailboxConnectionError(where, f"the server refused to list ({_said(data)})", "")
-        uids = b" ".join(d for d in data if isinstance(d, bytes)).split()
-        for start in range(0, len(uids), _FETCH_BATCH):
-            batch = b",".join(uids[start : start + _FETCH_BATCH]).decode("ascii")
-            status, data = client.uid("FETCH", batch, "(BODY.PEEK[])")
-            if status != "OK":
-                raise MailboxConnectionError(
-                    where, f"the server refused to send messages ({_said(data)})", "Try again."
-                )
-            for item in data:
-                if isinstance(item, tuple):
-                    yield item[1]
-    except BounceError:
-        raise
-    except (imaplib.IMAP4.abort, OSError) as error:
-        raise MailboxConnectionError(
-            where, f"the connection broke off ({error})", "Try again; nothing was recorded."
-        ) from None
-    finally:
-        with contextlib.suppress(imaplib.IMAP4.error, OSError):
-            client.logout()
-
-
-def _connect(source: ImapSource) -> imaplib.IMAP4:
-    where = source.address
-    context = ssl.create_default_context(
-        cafile=str(source.ca_file) if source.ca_file is not None else None
-    )
-    try:
-        if source.security == "tls":
-            return imaplib.IMAP4_SSL(
-                source.host, source.port, ssl_context=context, timeout=source.timeout
-            )
-        client = imaplib.IMAP4(source.host, source.port, timeout=source.timeout)
-        if source.security == "starttls":
-            try:
-                client.starttls(ssl_context=context)
-            except imaplib.IMAP4.error as error:
-                client.shutdown()
-                raise MailboxConnectionError(
-                    where,
-                    f"the server does not offer STARTTLS ({_reason(error)})",
-                    "Use imaps:// (TLS, usually port 993) if the server offers that.",
-                ) from None
-        return client
-    except BounceError:
-        raise
-    except ssl.SSLError as error:
-        raise MailboxConnectionError(
-            where,
-            f"the TLS handshake failed ({error.reason or error})",
-            "Check the port and the security (imaps:// is TLS on 993, imap:// is STARTTLS "
-            "on 143), or the server's certificate.",
-        ) from None
-    except socket.gaierror:
-        raise MailboxConnectionError(
-            where, "the host name is not known", "Check the host name in the address."
-        ) from None
-    except (OSError, imaplib.IMAP4.error) as error:
-        raise MailboxConnectionError(
-            where,
-            f"the server cannot be reached ({_reason(error)})",
-            "Check the host and port, and that this machine may reach the server.",
-        ) from None
-
-
-def _login(client: imaplib.IMAP4, source: ImapSource) -> None:
-    try:
-        if source.token is not None:
-            auth = f"user={source.user}\x01auth=Bearer {source.token}\x01\x01".encode()
-            client.authenticate("XOAUTH2", lambda _challenge: auth)
-        else:
-            client.login(source.user, source.password or "")
-    except imaplib.IMAP4.error as error:
-        what = "token" if source.token is not None else "password"
-        raise MailboxConnectionError(
-            source.address,
-            f"the server refused the login ({_reason(error)})",
-            f"Check the user and the {what} (DISPATCH_IMAP_"
-            f"{'TOKEN' if what == 'token' else 'PASSWORD'}).",
-        ) from None
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _quoted(mailbox_name: str) -> str:
-    return '"' + mailbox_name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _said(data: object) -> str:
-    if isinstance(data, list) and data and isinstance(data[0], bytes):
-        return data[0].decode("utf-8", "replace")
-    return str(data)
-
-
-def _reason(error: BaseException) -> str:
-    text = str(error.args[0] if error.args else error)
-    if text.startswith("b'") or text.startswith('b"'):
-        text = text[2:-1]
-    if isinstance(error.args[0] if error.args else None, bytes):
-        text = error.args[0].decode("utf-8", "replace")
-    return text or type(error).__name__
+        return eml_files(source.path, max_bytes)
+    return read_imap(source, max_bytes, progress)

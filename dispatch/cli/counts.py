@@ -36,7 +36,7 @@ def summary_table(prepared: Prepared, title: str) -> Table:
             code = code.upper()
             row = [counts.get((lang, code), 0) for lang in langs]
             category = prepared.contacts.categories[code]
-            wording = "\n".join(f"{lang}: {category.line(lang)}" for lang in langs)
+            wording = "\n".join(f"{lang}: {category.lines.get(lang, '—')}" for lang in langs)
             table.add_row(
                 f"{code}{' (copy)' if side == 'cc' else ''}",
                 escape(wording),

@@ -113,24 +113,33 @@ def copies_table(rows: Sequence[JournalRow]) -> Table:
 
 
 def show_bounces(rows: Sequence[JournalRow]) -> None:
-    """The messages a notification came back for: one block per bounce, as ``git log``
-    shows a commit. Its first line holds the address, state and code; the server's words
-    follow, indented and folded at the terminal's width, never cut (a log gets each on
-    one line)."""
+    """What came back, one block per address (a copy's marked ``(Cc)``), as ``git log``
+    shows a commit: the address, state and code on a line, the server's words below,
+    indented and folded at the terminal's width, never cut (a log gets them on one line)."""
+    came_back = [
+        (bounce, bounce is not row.bounce)
+        for row in rows
+        for bounce in (row.bounce, *row.copy_bounces)
+        if bounce is not None
+    ]
+    counts = [f"bounced {sum(1 for b, _ in came_back if b.permanent)}"]
+    temporary = sum(1 for b, _ in came_back if b.kind == "bounced" and not b.permanent)
+    delayed = sum(1 for b, _ in came_back if b.kind == "delayed")
+    if temporary:
+        counts.append(f"bounced, temporary {temporary}")
+    if delayed:
+        counts.append(f"delayed {delayed}")
     out = consoles.out_console
-    bounced = sum(1 for row in rows if row.bounce is not None and row.bounce.kind == "bounced")
-    delayed = len(rows) - bounced
-    out.print(
-        f"Came back: bounced {bounced}" + (f", delayed {delayed}" if delayed else ""),
-        style="italic",
-        markup=False,
-    )
-    for row in rows:
-        bounce = row.bounce
-        assert bounce is not None
+    out.print("Came back: " + ", ".join(counts), style="italic", markup=False)
+    for bounce, copy in came_back:
+        temporary_failure = bounce.kind == "bounced" and not bounce.permanent
         # Text, not markup: the address and the words come from outside.
         head = Text.assemble(
-            (bounce.recipient, "bold"), "  ", bounce.kind, "  ", bounce.status or "no code"
+            (bounce.recipient + (" (Cc)" if copy else ""), "bold"),
+            "  ",
+            "bounced, temporary" if temporary_failure else bounce.kind,
+            "  ",
+            bounce.status or "no code",
         )
         out.print(head, overflow="fold")
         if bounce.diagnostic:
@@ -150,13 +159,17 @@ def _print_indented(text: Text, indent: int = 4) -> None:
 
 
 def show_bounces_read(found: BouncesRecorded) -> None:
-    """What reading a mailbox found: notifications, those that matched no message, and
-    the fix list written."""
+    """What reading a mailbox found: notifications, those not recorded (with why), the
+    messages left unread (with why), and the fix list written."""
     out, err = consoles.out_console, consoles.err_console
+    others = [f"{found.ignored} message(s) were not notifications"]
+    if found.auto_replies:
+        others.append(f"{found.auto_replies} automatic reply(ies), not bounces")
+    if found.unreadable:
+        others.append(f"{found.unreadable} unreadable")
     out.print(
         f"{found.mailing.name}: {found.found} notification(s) read, {found.new} new; "
-        f"{found.ignored} message(s) were not notifications"
-        + (f", {found.unreadable} unreadable" if found.unreadable else "")
+        + ", ".join(others)
         + ".",
         markup=False,
     )
@@ -164,14 +177,17 @@ def show_bounces_read(found: BouncesRecorded) -> None:
         show_bounces(found.bounced)
     if found.unmatched:
         err.print(
-            f"{len(found.unmatched)} notification(s) match no message of this mailing:",
+            f"{len(found.unmatched)} notification(s) not recorded, for a person to look at:",
             markup=False,
         )
-        for bounce in found.unmatched:
-            err.print(
-                f"- {bounce.recipient} {bounce.status or ''} {bounce.diagnostic}".rstrip(),
-                markup=False,
-            )
+        for item in found.unmatched:
+            b = item.bounce
+            said = f"{b.recipient} {b.kind} {b.status or ''}".rstrip()
+            err.print(f"- {said}: {item.reason}. {b.diagnostic}".rstrip(), markup=False)
+    if found.skipped:
+        err.print(f"{len(found.skipped)} message(s) left unread:", markup=False)
+        for skipped in found.skipped:
+            err.print(f"- {skipped.line()}", markup=False)
     if found.fix_list is not None:
         out.print(
             f"Wrote {found.fix_rows} address(es) to correct to {found.fix_list}. Correct them "

@@ -12,6 +12,7 @@ from dispatch.cli.counts import show_counts
 from dispatch.cli.options import format_option, jobs_option, mailing_command
 from dispatch.cli.progress import Steps
 from dispatch.job import Selection, check_mailing, preview_mailing, render_mailing
+from dispatch.prepare import columns_and_paragraphs
 
 
 @click.command()
@@ -32,6 +33,8 @@ def check(mailing: Path, selection: Selection) -> None:
     with Steps(consoles.err_console) as steps:
         prepared = check_mailing(mailing, selection, progress=steps)
     show_counts(prepared, f"{prepared.mailing.name}: ready")
+    for line in columns_and_paragraphs(prepared):  # the workbook's own columns, when
+        consoles.out_console.print(line, markup=False)
     consoles.show_warnings(prepared.warnings)
     consoles.out_console.print(
         f"No problem found in {prepared.mailing.path}, "

@@ -17,6 +17,7 @@ it), column and value, raised at once as a :class:`ContactsError`;
 :mod:`~dispatch.contacts.model` holds those values.
 """
 
+from dispatch.contacts.lines import lines_missing_for_letters
 from dispatch.contacts.model import (
     CATEGORY_COLUMNS,
     CONTACT_COLUMNS,
@@ -38,6 +39,7 @@ __all__ = [
     "Category",
     "CellError",
     "Contacts",
+    "lines_missing_for_letters",
     "load_contacts",
     "select",
 ]

@@ -6,8 +6,10 @@ nothing of files. :mod:`dispatch.contacts.validate` builds them from a workbook'
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dispatch.errors import Problem
 
@@ -17,6 +19,7 @@ __all__ = [
     "HEADER_COLUMNS",
     "Addressee",
     "Category",
+    "Column",
     "Contacts",
 ]
 
@@ -30,16 +33,20 @@ CONTACT_COLUMNS: dict[str, tuple[bool, str]] = {
     "organisation": (False, "ministry, company, university…"),
     "country": (False, "country"),
     "categories": (True, "one or more category codes, separated by ; or ,"),
-    "language": (True, "fr or en"),
+    "language": (True, "the code or name of a language dispatch writes in"),
     "salutation": (False, "a personal salutation replacing « Madame, Monsieur, »"),
     "cc": (False, "addresses to copy, separated by ;"),
     "active": (False, "yes or no (empty means yes)"),
+    "attachments": (
+        False,
+        "files for this addressee only, relative to the mailing's folder, separated by ;",
+    ),
 }
 CATEGORY_COLUMNS: dict[str, tuple[bool, str]] = {
     "code": (True, "a short code, e.g. MS"),
-    "fr": (True, "the addressee line in French"),
-    "en": (True, "the addressee line in English"),
 }
+#: and one column per language (its code: fr, en, es, ru, zh, ar...), the addressee line
+#: in that language: needed for each language some addressee of the category reads.
 #: columns whose values reach a message header: no line break may pass (header injection)
 HEADER_COLUMNS = frozenset({"email", "civility", "first_name", "last_name", "cc"})
 
@@ -49,12 +56,12 @@ class Category:
     """A category of addressees and its line in a letter, per language."""
 
     code: str
-    fr: str
-    en: str
+    lines: Mapping[str, str]  # language code → the addressee line in that language
     order: int = 0
+    row: int = 0  # in the Categories sheet
 
     def line(self, lang: str) -> str:
-        return self.fr if lang == "fr" else self.en
+        return self.lines[lang]
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,10 @@ class Addressee:
     salutation: str = ""
     cc: tuple[str, ...] = ()
     active: bool = True
+    attachments: tuple[str, ...] = ()  # files for this addressee, relative to the mailing
+    #: the workbook's other columns (``registration_code``…), typed: text, a date, a
+    #: number, True/False; None for an empty cell
+    extra: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def key(self) -> str:
@@ -83,6 +94,19 @@ class Addressee:
     @property
     def full_name(self) -> str:
         return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the Contacts sheet beyond the known ones: ``addressee.<name>`` in a letter.
+
+    ``kind`` is what most of its cells hold: ``text``, ``date``, ``number`` or ``yes/no``.
+    """
+
+    name: str  # the header normalised: "Registration code" is registration_code
+    header: str  # as the user wrote it
+    index: int  # from 0
+    kind: str = "text"
 
 
 @dataclass
@@ -95,3 +119,7 @@ class Contacts:
     warnings: list[Problem] = field(default_factory=list)
     # file → SHA-256 of the bytes these addressees were read from (workbook, categories)
     digests: dict[Path, str] = field(default_factory=dict)
+    #: the Contacts sheet's columns beyond the known ones, in sheet order
+    columns: list[Column] = field(default_factory=list)
+    #: every column's header as the user wrote it, by normalised name (known ones too)
+    headers: dict[str, str] = field(default_factory=dict)

@@ -26,12 +26,15 @@ from typing import Any
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from dispatch import languages
+from dispatch.contacts.columns import find_columns, header_key, typed_columns, values_of
+from dispatch.contacts.lines import lines_unread
 from dispatch.contacts.model import (
     CATEGORY_COLUMNS,
     CONTACT_COLUMNS,
     HEADER_COLUMNS,
     Addressee,
     Category,
+    Column,
     Contacts,
 )
 from dispatch.contacts.reading import (
@@ -57,9 +60,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _LINE_BREAK_OR_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
 
 
-def _header_key(value: Any) -> str:
-    text = _clean(value).lower()
-    return re.sub(r"[\s\-]+", "_", text)
+_header_key = header_key
 
 
 def _table(
@@ -86,10 +87,13 @@ def _table(
         key = _header_key(cell)
         if key in columns:
             if key in index:
+                same = _clean(cell) == shown[key]
                 problems.append(
                     Problem(
                         Location(file=path, sheet=sheet, row=1, column=_clean(cell)),
-                        "appears twice in the headers",
+                        "appears twice in the headers"
+                        if same
+                        else f'is read as the column {key}, like "{shown[key]}"',
                         "Keep one column of that name and run again.",
                     )
                 )
@@ -231,6 +235,7 @@ def load_contacts(path: Path) -> Contacts:
     categories = _load_categories(
         book.files[categories_name], categories_name, book.rows[categories_name], problems
     )
+    own: tuple[list[Column], dict[str, str]] = ([], {})  # own columns, every header
     addressees = _load_addressees(
         book.files[contacts_name],
         contacts_name,
@@ -238,22 +243,22 @@ def load_contacts(path: Path) -> Contacts:
         categories,
         problems,
         warnings=warnings,
+        own=own,
     )
+    problems += lines_unread(book.files[categories_name], categories_name, categories, addressees)
     if problems:
         raise ContactsError(problems + warnings)
-    return Contacts(
-        path=path,
-        addressees=addressees,
-        categories=categories,
-        warnings=warnings,
-        digests=book.digests,
-    )
+    return Contacts(path, addressees, categories, warnings, book.digests, own[0], own[1])
 
 
 def _load_categories(
     path: Path, sheet: str, rows: list[Row], problems: list[Problem]
 ) -> dict[str, Category]:
-    table = _table(rows, path, sheet, CATEGORY_COLUMNS, problems)
+    columns = CATEGORY_COLUMNS | {
+        code: (False, f"the addressee line in {languages.get(code).name}")
+        for code in languages.codes()
+    }
+    table = _table(rows, path, sheet, columns, problems)
     if table is None:
         return {}
     index, shown, data = table
@@ -268,8 +273,8 @@ def _load_categories(
         if not any(values.values()):
             continue
         where = Location(file=path, sheet=sheet, row=row)
-        for name in CATEGORY_COLUMNS:
-            if not values[name] and name not in errors:
+        for name in values:
+            if not values[name] and name not in errors and name in CATEGORY_COLUMNS:
                 problems.append(
                     Problem(
                         at(row, name),
@@ -301,9 +306,8 @@ def _load_categories(
             continue
         del where
         first_row[code.upper()] = row
-        out[code.upper()] = Category(
-            code=code.upper(), fr=values["fr"], en=values["en"], order=len(out)
-        )
+        lines = {k: v for k, v in values.items() if k not in CATEGORY_COLUMNS and v}
+        out[code.upper()] = Category(code=code.upper(), lines=lines, order=len(out), row=row)
     return out
 
 
@@ -349,11 +353,21 @@ def _load_addressees(
     problems: list[Problem],
     *,
     warnings: list[Problem] | None = None,
+    own: tuple[list[Column], dict[str, str]] | None = None,
 ) -> list[Addressee]:
+    """The Contacts sheet's addressees; ``own`` (when given) receives its own columns,
+    typed, and every column's header by name."""
     table = _table(rows, path, sheet, CONTACT_COLUMNS, problems)
     if table is None:
         return []
     index, shown, data = table
+    header = rows[0][1] if rows[0][0] == 1 else []
+    extra = typed_columns(find_columns(header, path, sheet, problems), data)
+    index = {**index, **{c.name: c.index for c in extra}}
+    shown = {**shown, **{c.name: c.header for c in extra}}
+    if own is not None:
+        own[0].extend(extra)
+        own[1].update(shown)
     out: list[Addressee] = []
     seen: dict[str, int] = {}
 
@@ -407,13 +421,16 @@ def _load_addressees(
                 )
             else:
                 seen[email.lower()] = row
-        language = values["language"].lower()
+        language = languages.resolve(values["language"]) or values["language"].lower()
         if language and not languages.is_known(language):
+            close = languages.suggest(values["language"])
+            known = ", ".join(languages.codes())
             problems.append(
                 Problem(
                     at(row, "language"),
                     "is not a language dispatch writes in",
-                    "Write fr or en.",
+                    (f'Did you mean "{close}"? ' if close else "")
+                    + f"Write one of {known} (or the language's name) and run again.",
                     value=values["language"],
                 )
             )
@@ -446,6 +463,9 @@ def _load_addressees(
                         value=values["cc"],
                     )
                 )
+        personal = (
+            values_of(cells, extra, values, partial(at, row), problems, warnings) if extra else {}
+        )
         active_text = values.get("active", "").lower()
         if active_text not in _YES and active_text not in _NO:
             problems.append(
@@ -473,6 +493,12 @@ def _load_addressees(
                 salutation=values.get("salutation", ""),
                 cc=cc,
                 active=active_text not in _NO,
+                attachments=tuple(
+                    name.strip()
+                    for name in re.split(r"[;\n]", values.get("attachments", ""))
+                    if name.strip()
+                ),
+                extra=personal,
             )
         )
     return out

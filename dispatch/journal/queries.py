@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -85,10 +86,10 @@ def rows(
     ]
 
 
-def _row(values: tuple[Any, ...], came_back: dict[str, BounceRecord]) -> JournalRow:
+def _row(values: tuple[Any, ...], came_back: dict[str, list[BounceRecord]]) -> JournalRow:
     (key, message_id, recipients, digest, language, categories, state, attempts, code, reply,
      updated_at, sent_at, left_at, approval) = values  # fmt: skip
-    return JournalRow(
+    row = JournalRow(
         key=key,
         message_id=message_id,
         recipients=tuple(json.loads(recipients)),
@@ -103,8 +104,26 @@ def _row(values: tuple[Any, ...], came_back: dict[str, BounceRecord]) -> Journal
         sent_at=_when(sent_at),
         left_at=_when(left_at),
         approval=approval,
-        bounce=came_back.get(key),
     )
+    return _with_bounces(row, came_back.get(key, []))
+
+
+def _with_bounces(row: JournalRow, records: list[BounceRecord]) -> JournalRow:
+    """``row`` with what came back for its address (``bounce``) and for its copies.
+
+    Per address: a failure before a delay, then the last; a copy's bounce is the copy's
+    (as a copy refused at send time is), never the addressee's.
+    """
+    if not records:
+        return row
+    own = row.recipients[0].lower() if row.recipients else row.key
+    best: dict[str, BounceRecord] = {}
+    for record in records:
+        held = best.get(record.recipient)
+        if held is None or held.kind == "delayed" or record.kind == "bounced":
+            best[record.recipient] = record
+    mine = best.pop(own, None)
+    return replace(row, bounce=mine, copy_bounces=tuple(best.values()))
 
 
 def bounces(db: sqlite3.Connection, has: Features) -> list[BounceRecord]:
@@ -140,15 +159,12 @@ def bounces(db: sqlite3.Connection, has: Features) -> list[BounceRecord]:
     ]
 
 
-def _bounce_by_key(db: sqlite3.Connection, has: Features) -> dict[str, BounceRecord]:
-    """For each row, what came back: a permanent failure before a delay, then the last."""
-    found: dict[str, BounceRecord] = {}
+def _bounce_by_key(db: sqlite3.Connection, has: Features) -> dict[str, list[BounceRecord]]:
+    """For each row, every notification recorded against it, in the order recorded."""
+    found: dict[str, list[BounceRecord]] = {}
     for record in bounces(db, has):
-        if record.key is None:
-            continue
-        held = found.get(record.key)
-        if held is None or held.kind == "delayed" or record.kind == "bounced":
-            found[record.key] = record
+        if record.key is not None:
+            found.setdefault(record.key, []).append(record)
     return found
 
 

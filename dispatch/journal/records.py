@@ -50,7 +50,8 @@ class BounceRecord:
     ``source_id`` identifies the notification and recipient (see
     :class:`dispatch.bounces.Bounce`): recording it twice changes nothing. ``key`` is the
     row it was matched to, or ``None`` when it matches no message of the mailing.
-    ``bounced`` is permanent (the address is wrong), ``delayed`` temporary.
+    ``bounced``: the server gave up; ``delayed``: it is still trying. ``recipient`` is
+    the address that did not get it: the addressee's own, or one of its copies (Cc).
     """
 
     source_id: str
@@ -62,6 +63,16 @@ class BounceRecord:
     diagnostic: str
     arrived: datetime | None = None
     recorded_at: datetime | None = None
+
+    @property
+    def permanent(self) -> bool:
+        """Whether the address is wrong (correct it), as RFC 3463 and the action say.
+
+        A 5.x.x status (or none, from a server that gave up) is permanent; a server that
+        gave up (``failed``) on a 4.x.x status, a full mailbox, is not: the address is
+        right, send again later. ``delayed`` never is.
+        """
+        return self.kind == "bounced" and (self.status is None or self.status.startswith("5"))
 
 
 @dataclass(frozen=True)
@@ -82,7 +93,8 @@ class JournalRow:
     sent_at: datetime | None
     left_at: datetime | None = None  # when its addressee was found no longer in the mailing
     approval: str | None = None  # the approval (its manifest's id) it was planned under
-    bounce: BounceRecord | None = None  # what came back after it was sent, if anything
+    bounce: BounceRecord | None = None  # what came back for the addressee's own address
+    copy_bounces: tuple[BounceRecord, ...] = ()  # what came back for its copies (Cc)
 
     @property
     def withdrawn(self) -> bool:

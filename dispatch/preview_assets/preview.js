@@ -69,6 +69,9 @@
       var files = D.formats.map(function (ext) {
         return '<a href="' + file(r, ext) + '">' + ext + "</a>";
       }).join(" ");
+      (r[C.files] || []).forEach(function (name) {
+        files += ' <span class="own-file" title="Attached to this letter only">' + esc(name) + "</span>";
+      });
       var other = r[C.other];
       Object.keys(other).forEach(function (lang) {
         files += ' <a href="' + link + '&amp;view=compare" title="Side by side with ' +
