@@ -295,6 +295,12 @@ def _xlsx(
     for column, (_, width) in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
     sheet.freeze_panes = "A2"
+    # Printed (1 500 pages at 10 000), every page repeats the header and is one page wide.
+    sheet.print_title_rows = "1:1"
+    sheet.page_setup.orientation = "landscape"
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
     last = get_column_letter(len(columns))
     sheet.auto_filter.ref = f"A1:{last}{max(len(messages) + 1, 2)}"
     buffer = io.BytesIO()
@@ -373,10 +379,10 @@ def _summary(
     ).value = "A message addressed in several categories counts once in each."
     for column, width in zip("ABCDE", _SUMMARY_WIDTHS, strict=True):
         sheet.column_dimensions[column].width = width
-    # Printed (or turned into a PDF), the summary is one page wide.
+    # Printed (or turned into a PDF), the summary is one page.
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
+    sheet.page_setup.fitToHeight = 1
 
 
 def state_order(state: str) -> tuple[int, str]:

@@ -74,6 +74,13 @@ def test_the_report_has_a_summary_and_a_sheet_of_messages_with_names_and_real_da
     assert [c.value for c in messages[1]] == HEADER
     assert messages.freeze_panes == "A2"
     assert messages.auto_filter.ref == f"A1:N{messages.max_row}"
+    # Printed: the header on every page, one page wide; the summary on one page.
+    assert messages.print_title_rows == "$1:$1"
+    assert (messages.page_setup.fitToWidth, messages.page_setup.fitToHeight) == (1, 0)
+    assert messages.sheet_properties.pageSetUpPr.fitToPage
+    summary = book["Summary"]
+    assert (summary.page_setup.fitToWidth, summary.page_setup.fitToHeight) == (1, 1)
+    assert summary.sheet_properties.pageSetUpPr.fitToPage
     by_email = {
         row[3].value: {h: c for h, c in zip(HEADER, row, strict=True)}
         for row in messages.iter_rows(min_row=2)
