@@ -177,8 +177,6 @@ def approve(
         Journal.open(journal_path(mailing.folder)) as journal,
     ):
         folder = _new_folder(approval_folder(mailing), moment)
-        if mailing.attach_pdf:
-            make_pdfs(composer, progress)
         messages = _freeze(composer, folder, journal.message_ids(), progress)
         identity = sha256_hex(json.dumps([folder.name, by, [m.sha256 for m in messages]]).encode())
         approval = Approval(
@@ -228,6 +226,8 @@ def _freeze(
     messages: list[ApprovedMessage] = []
     prepared = composer.prepared
     attach = prepared.mailing.attach_pdf
+    if attach:
+        make_pdfs(composer, progress)  # each distinct PDF once, as its own step
     letters = composer.with_pdfs(prepared.letters) if attach else prepared.letters
     for letter in counted(letters, progress, Step.FREEZING, len(prepared.letters)):
         planned = outgoing(composer, letter)
