@@ -43,7 +43,7 @@ from dispatch.approval_journal import ApprovalRecord, approval_in_force, record_
 from dispatch.compose import Composer, outgoing, validate_sizes
 from dispatch.contacts import CONTACTS_SHEET
 from dispatch.errors import DispatchError, InvalidInput, JournalError, Location, Problem
-from dispatch.files import private_dir, write_atomic
+from dispatch.files import open_no_follow, private_dir, write_atomic
 from dispatch.journal import Journal, MailingLock
 from dispatch.mailing import Mailing
 from dispatch.output import make_pdfs
@@ -361,7 +361,7 @@ def read_recorded(mailing: Mailing, record: ApprovalRecord) -> Approval:
 
 def read_regular(path: Path) -> bytes:
     """The bytes of the regular file ``path``, never through a symbolic link."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    fd = open_no_follow(path)
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise IsADirectoryError(errno.EISDIR, "not a regular file", str(path))

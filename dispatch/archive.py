@@ -30,7 +30,7 @@ from pathlib import Path
 from dispatch.approval import Approval, ApprovedMessage, read_recorded
 from dispatch.approval_journal import ApprovalRecord, approval_record
 from dispatch.errors import InvalidInput, Location, Problem
-from dispatch.files import Output, cannot_write, write_atomic
+from dispatch.files import Output, cannot_write, open_no_follow, write_atomic
 from dispatch.inputs import mailing_inputs
 from dispatch.journal import Journal, JournalRow
 from dispatch.mailing import Mailing, load_mailing
@@ -183,7 +183,7 @@ def _read_inside(folder: Path, relative: Path) -> bytes | None:
         except OSError:
             return None
     try:
-        fd = os.open(here / relative.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = open_no_follow(here / relative.name)
     except OSError:
         return None
     with os.fdopen(fd, "rb") as handle:

@@ -25,14 +25,16 @@ from __future__ import annotations
 
 from functools import lru_cache
 from html.parser import HTMLParser
-from pathlib import Path
 
 import css_inline
 
+from dispatch.resources import TEMPLATES
+
 __all__ = ["EMAIL_CSS", "email_html"]
 
-#: The e-mail stylesheet shipped with the default templates.
-EMAIL_CSS = Path(__file__).resolve().parent.parent / "templates" / "email.css"
+#: The e-mail stylesheet shipped with the default templates (package data: the same
+#: file in a checkout and in an installed wheel).
+EMAIL_CSS = TEMPLATES / "email.css"
 
 _HEAD = (
     '<meta name="viewport" content="width=device-width, initial-scale=1">'

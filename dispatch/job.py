@@ -38,7 +38,7 @@ from dispatch.inputs import mailing_inputs
 from dispatch.journal import Journal, JournalRow, MailingLock, Plan, State
 from dispatch.mailing import Mailing, load_mailing
 from dispatch.outgoing import Outgoing
-from dispatch.output import make_pdfs, now, parse_formats, render_files
+from dispatch.output import make_pdfs, now, parse_formats, remove_written, render_files
 from dispatch.personal import PersonalFile
 from dispatch.prepare import Prepared, contacts_path_for, prepare, templates_path_for
 from dispatch.preview import write_index
@@ -67,6 +67,7 @@ __all__ = [
     "lock_path",
     "mailing_identity",
     "mailing_status",
+    "output_folder",
     "preview_mailing",
     "render_mailing",
     "report_mailing",
@@ -94,6 +95,15 @@ def lock_path(mailing: Mailing) -> Path:
     return paths.lock_path(mailing.folder)
 
 
+def output_folder(mailing: Mailing) -> Path:
+    """Where ``render`` and ``preview`` write by default: ``<mailing folder>/out/``.
+
+    Beside the mailing file, like its journal, so that the same command writes to the
+    same place wherever it is run from (the mailing's own folder included).
+    """
+    return paths.default_output(mailing.folder)
+
+
 # -- check, render, preview ------------------------------------------------------------
 
 
@@ -101,10 +111,11 @@ def lock_path(mailing: Mailing) -> Path:
 class Selection:
     """Which inputs and addressees a job uses, besides the mailing file.
 
-    ``contacts``: the workbook (default: the mailing's ``contacts`` key, else
-    ./contacts.xlsx). ``templates``: a templates folder with fr/ and en/ (default: the
-    bundled templates). ``only``: these addresses only; ``category``: these category
-    codes only (both empty: every addressee of the mailing).
+    ``contacts``: the workbook (default: the mailing's ``contacts`` key, else a
+    contacts.xlsx beside the mailing file, else ./contacts.xlsx). ``templates``: a
+    templates folder with fr/ and en/ (default: the bundled templates). ``only``: these
+    addresses only; ``category``: these category codes only (both empty: every
+    addressee of the mailing).
     """
 
     contacts: Path | None = None
@@ -169,14 +180,15 @@ def render_mailing(
     progress: OnProgress | None = None,
     jobs: int = 1,
 ) -> Rendered:
-    """Render every letter to files in ``out`` (default ``out/<mailing name>``).
+    """Render every letter to files in ``out`` (default :func:`output_folder`).
 
-    Everything is validated first: on any problem nothing is written. ``jobs``:
+    Everything is validated first: on any problem nothing is written, and a render that
+    fails half-way (a full disk, Ctrl-C) takes away the files it wrote. ``jobs``:
     processes that render the distinct PDFs (the command line's ``--jobs``).
     """
     chosen = _checked_formats(formats)
     prepared = check_mailing(mailing, selection, progress=progress)
-    target = Path(out) if out is not None else paths.default_output(prepared.mailing.name)
+    target = Path(os.path.abspath(out)) if out is not None else output_folder(prepared.mailing)
     _refuse_inputs(prepared, target, Output("the letters", "--out", "letters/"), ())
     written = render_files(prepared, target, chosen, progress=progress, jobs=jobs)
     return Rendered(prepared, target, tuple(chosen), written.files, written.letters)
@@ -201,17 +213,25 @@ def preview_mailing(
     progress: OnProgress | None = None,
     jobs: int = 1,
 ) -> Previewed:
-    """Render every letter into ``out`` (default ``out/<name>/preview``) with an index.html.
+    """Render every letter into ``out`` (default ``<output folder>/preview``, see
+    :func:`output_folder`) with an index.html.
 
     ``jobs``: processes that render the distinct PDFs.
     """
     chosen = _checked_formats(formats)
     prepared = check_mailing(mailing, selection, progress=progress)
-    default = paths.default_output(prepared.mailing.name) / "preview"
-    target = Path(out) if out is not None else default
+    target = (
+        Path(os.path.abspath(out))
+        if out is not None
+        else output_folder(prepared.mailing) / "preview"
+    )
     _refuse_inputs(prepared, target, Output("the preview", "--out", "preview/"), (".",))
-    render_files(prepared, target, chosen, progress=progress, jobs=jobs)
-    written = write_index(prepared, target, chosen)
+    letters = render_files(prepared, target, chosen, progress=progress, jobs=jobs)
+    try:
+        written = write_index(prepared, target, chosen)
+    except BaseException:
+        remove_written(letters)
+        raise
     return Previewed(prepared, target, written.index, tuple(written.warnings))
 
 

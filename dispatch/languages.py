@@ -20,7 +20,6 @@ are afterwards.
 from __future__ import annotations
 
 import difflib
-import importlib.resources
 import re
 import tomllib
 import unicodedata
@@ -31,6 +30,8 @@ from types import MappingProxyType
 from typing import Any
 
 from markupsafe import Markup
+
+from dispatch.resources import TEMPLATES
 
 NBSP = "\u00a0"  # NO-BREAK SPACE
 FILE_NAME = "language.toml"
@@ -227,7 +228,7 @@ _LOADED = False
 
 def bundled_folder() -> Path:
     """dispatch's own templates folder, whose languages are the built-in ones."""
-    return Path(str(importlib.resources.files("dispatch") / "_templates"))
+    return TEMPLATES
 
 
 def _ensure_loaded() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
+import os
 import re
 import tomllib
 from dataclasses import replace
@@ -423,12 +424,14 @@ class Mailing(_Model):
 
     @property
     def folder(self) -> Path:
+        """The folder of the mailing file, as an absolute path (see :func:`load_mailing`)."""
         return self.path.parent
 
     @property
     def name(self) -> str:
-        """The mailing's name: its folder's name (``mailings/tsb-352`` → ``tsb-352``)."""
-        return self.folder.name
+        """The mailing's name: its folder's name (``mailings/tsb-352`` → ``tsb-352``), the
+        real one even when the mailing is given as ``.`` from inside its folder."""
+        return self.folder.resolve().name
 
     def annex_path(self, annex: Annex) -> Path | None:
         """The file attached to every message, or None (no file, or one per addressee)."""
@@ -822,10 +825,13 @@ def register_languages(folder: Path, templates: Any) -> list[Problem]:
 def load_mailing(path: Path, templates: Path | None = None) -> Mailing:
     """Read and validate a mailing file; raise :class:`MailingError` with every problem.
 
-    ``path`` may be the TOML file or the folder that holds ``mailing.toml``. ``templates``
-    (``--templates``) is the templates folder whose languages are registered, instead of
-    the mailing's ``templates`` (or dispatch's).
+    ``path`` may be the TOML file or the folder that holds ``mailing.toml``. It is made
+    absolute, so that the mailing's name, its folders and the messages that name them are
+    the same wherever dispatch is run (``dispatch check .`` inside the folder included).
+    ``templates`` (``--templates``) is the templates folder whose languages are
+    registered, instead of the mailing's ``templates`` (or dispatch's).
     """
+    path = Path(os.path.abspath(path))
     typed = path
     if path.is_dir():
         path = path / "mailing.toml"

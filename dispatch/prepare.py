@@ -25,7 +25,7 @@ from dispatch.templates import DEFAULT_TEMPLATES, TemplateSet
 DEFAULT_CONTACTS = Path("contacts.xlsx")
 
 
-@dataclass(repr=False)  # a repr would hold every letter: tracebacks and task reprs stay small
+@dataclass(frozen=True, repr=False)  # a repr would hold every letter: tracebacks stay small
 class Prepared:
     """A validated mailing with its letters, ready to be written or sent."""
 
@@ -194,12 +194,15 @@ def columns_and_paragraphs(prepared: Prepared) -> list[str]:
 
 
 def contacts_path_for(mailing: Mailing, given: Path | None) -> Path:
-    """The workbook: ``--contacts``, else the mailing's ``contacts`` key, else ./contacts.xlsx."""
+    """The workbook: ``--contacts``, else the mailing's ``contacts`` key, else a
+    ``contacts.xlsx`` beside the mailing file (the same wherever dispatch is run), else
+    ./contacts.xlsx."""
     if given is not None:
         return given
     if mailing.contacts:
         return mailing.folder / mailing.contacts
-    return DEFAULT_CONTACTS
+    beside = mailing.folder / DEFAULT_CONTACTS
+    return beside if beside.is_file() else DEFAULT_CONTACTS
 
 
 def templates_path_for(mailing: Mailing, given: Path | None) -> Path:

@@ -16,7 +16,6 @@ import contextlib
 import contextvars
 import difflib
 import hashlib
-import importlib.resources
 import re
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, MutableSequence
@@ -39,6 +38,7 @@ from dispatch.errors import Location, Problem, TemplateError
 from dispatch.filters import install_filters
 from dispatch.markdown import to_html, to_text
 from dispatch.placeholders import EmptyCell, UnknownField, UnsetField, file_field
+from dispatch.resources import TEMPLATES, package_path
 
 Output = Literal["html", "text"]
 SUFFIX: dict[Output, str] = {"html": ".html", "text": ".txt"}
@@ -47,7 +47,7 @@ SUFFIX: dict[Output, str] = {"html": ".html", "text": ".txt"}
 #: the wheel holds as files and which, in a source checkout, is a link to the repository's
 #: ``templates/`` folder. A secretariat's own templates are named by ``templates = "folder"``
 #: in the mailing file or by ``--templates``; the working directory is never searched.
-DEFAULT_TEMPLATES = Path(str(importlib.resources.files("dispatch") / "_templates")).resolve()
+DEFAULT_TEMPLATES = TEMPLATES
 
 
 def markdown_to_text(source: str, links: MutableSequence[str] | None = None) -> str:
@@ -654,10 +654,9 @@ class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
 
 @lru_cache(maxsize=1)
 def _code_salt() -> str:
-    here = Path(__file__).resolve().parent
     digest = hashlib.sha256()
     for module in ("templates.py", "filters.py"):
-        digest.update((here / module).read_bytes())
+        digest.update(package_path(module).read_bytes())
     return digest.hexdigest()[:16]
 
 

@@ -21,6 +21,7 @@ from rich.text import Text
 
 from dispatch.cli.consoles import number
 from dispatch.progress import Step
+from dispatch.safe_text import terminal_safe
 
 if TYPE_CHECKING:
     from dispatch.delivery.results import DeliveryEvent
@@ -127,9 +128,9 @@ class Steps:
         if self.verbose and event.key is not None:
             code = "" if event.code is None else f" {event.code}"
             self.console.print(
-                f"{event.key}: {event.kind}{code} {event.reason}".rstrip(),
+                terminal_safe(f"{event.key}: {event.kind}{code} {event.reason}".rstrip()),
                 markup=False,
                 highlight=False,
             )
         if event.kind == "stopping":  # at once: the wait can last up to --timeout
-            self.console.print(event.reason, markup=False, highlight=False)
+            self.console.print(terminal_safe(event.reason), markup=False, highlight=False)
