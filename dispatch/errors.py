@@ -91,6 +91,18 @@ def _show(value: Any) -> str:
     return '""' if text == "" else f'"{text}"'
 
 
+def quoted(value: Any) -> str:
+    """An outside value inside a message: in double quotes, one line, at most 80 characters.
+
+    The quotes show where the value starts and ends, so a space in it stays visible when the
+    terminal wraps the line there.
+
+    >>> quoted("jean dupont@example.org")
+    '"jean dupont@example.org"'
+    """
+    return _show(value)
+
+
 def _thousands(n: int) -> str:
     return f"{n:,}".replace(",", " ") if n >= 10_000 else str(n)
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dispatch import paths
+from dispatch.approval import current_approval
 from dispatch.approval_journal import record_dates
 from dispatch.approval_send import approved_outgoing, date_header
 from dispatch.compose import Composer, outgoing, validate_sizes, with_message_id
@@ -543,7 +544,6 @@ def send_mailing(
     :class:`~dispatch.delivery.results.DeliveryInterrupted` with what was done.
     """
     # The SMTP client is loaded by the send job only, not by check or render.
-    from dispatch.delivery.samples import checked_test_address, sample_choice, send_samples_sync
     from dispatch.delivery.schedule import DeliveryOptions, deliver_sync
 
     path = Path(mailing)
@@ -561,33 +561,29 @@ def send_mailing(
     composer = Composer(
         prepared, when=moment, attach_pdf=prepared.mailing.attach_pdf, jobs=opts.jobs
     )
+    if opts.to_address is not None:  # samples: the relay first, then only their letters
+        return _samples(prepared, composer, relay, opts.to_address, dry_run=opts.dry_run)
     letters: Iterable[Letter] = prepared.letters
-    if prepared.mailing.attach_pdf:
-        make_pdfs(composer, progress)
-        letters = composer.with_pdfs(prepared.letters)  # those not made yet: personal ones
-    validate_sizes(composer, prepared.mailing.max_message_mb)
-    letters = counted(letters, progress, Step.PREPARING, len(prepared.letters))
-    messages = tuple(outgoing(composer, letter) for letter in letters)
-    # -- approval: the approved bytes go out, if the mailing is approved (dispatch.approval);
-    # samples to oneself (--to) never need one: they are rendered now
-    approved = None if opts.to_address else approved_outgoing(prepared, messages, when=moment)
+    if current_approval(prepared.mailing) is not None:
+        # The approval holds every message's bytes and digest: nothing is rendered again,
+        # the messages only say whom each goes to (approved_outgoing checks the rest).
+        letters = counted(letters, progress, Step.PREPARING, len(prepared.letters))
+        messages = tuple(outgoing(composer, letter, digest=APPROVED) for letter in letters)
+    else:
+        if prepared.mailing.attach_pdf:
+            make_pdfs(composer, progress)
+            letters = composer.with_pdfs(prepared.letters)  # those not made yet: personal
+        validate_sizes(composer, prepared.mailing.max_message_mb)
+        letters = counted(letters, progress, Step.PREPARING, len(prepared.letters))
+        messages = tuple(outgoing(composer, letter) for letter in letters)
+    # -- approval: the approved bytes go out, if the mailing is approved (dispatch.approval)
+    approved = approved_outgoing(prepared, messages, when=moment)
     if approved is not None:
         messages = approved
     # -- end of approval
     if progress is not None:
         on_event = _following(on_event, progress)
     loaded = prepared.mailing
-
-    if opts.to_address is not None:
-        if opts.dry_run:
-            checked_test_address(opts.to_address)
-            chosen_samples = tuple(sample_choice(messages).values())
-            return SendResult(
-                SendOutcome.DRY_RUN, loaded, prepared, relay, would_sample=chosen_samples
-            )
-        assert relay is not None
-        samples = send_samples_sync(messages, relay, opts.to_address)
-        return SendResult(SendOutcome.SAMPLES, loaded, prepared, relay, samples=tuple(samples))
 
     with MailingLock(lock_path(loaded)):
         if opts.dry_run:
@@ -639,6 +635,46 @@ def send_mailing(
                 ),
             )
     return SendResult(SendOutcome.DELIVERED, loaded, prepared, relay, plan=plan, summary=summary)
+
+
+#: The digest of a message an approval replaces (approved_outgoing puts the approved one).
+APPROVED = "approved"
+
+
+def _samples(
+    prepared: Prepared,
+    composer: Composer,
+    relay: SmtpSettings | None,
+    to_address: str,
+    *,
+    dry_run: bool,
+) -> SendResult:
+    """Samples to ``to_address`` (``send --to``): the first letter of each language only.
+
+    They need no approval and are rendered now; the relay is tried before their PDFs are
+    made, so that a wrong setting is said in a second, not after the PDFs.
+    """
+    from dispatch.delivery.samples import checked_test_address, send_samples_sync
+
+    checked_test_address(to_address)
+    first: dict[str, Letter] = {}
+    for letter in prepared.letters:
+        first.setdefault(letter.lang, letter)
+    firsts = tuple(first.values())
+
+    def messages() -> tuple[Outgoing, ...]:
+        validate_sizes(composer, prepared.mailing.max_message_mb)  # the samples' letters
+        return tuple(outgoing(composer, letter) for letter in firsts)
+
+    if dry_run:
+        return SendResult(
+            SendOutcome.DRY_RUN, prepared.mailing, prepared, relay, would_sample=messages()
+        )
+    assert relay is not None
+    samples = send_samples_sync(messages, relay, to_address)
+    return SendResult(
+        SendOutcome.SAMPLES, prepared.mailing, prepared, relay, samples=tuple(samples)
+    )
 
 
 def mailing_identity(mailing: Mailing) -> str:

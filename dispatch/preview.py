@@ -32,6 +32,7 @@ from dispatch import languages
 from dispatch.approval import approval_state
 from dispatch.errors import DispatchError, Location, Problem
 from dispatch.journal import Journal, JournalRow
+from dispatch.numbers import number
 from dispatch.output import write_atomic
 from dispatch.paths import journal_path
 from dispatch.prepare import Prepared
@@ -90,6 +91,7 @@ _ENV = jinja2.Environment(
     lstrip_blocks=True,
 )
 _ENV.filters["q"] = lambda text: quote(str(text))
+_ENV.filters["n"] = number  # 9 783, as the terminal writes it
 # The page's template: a file beside the assets, so that it reads as HTML.
 _INDEX = _ENV.from_string(package_path("preview_assets", "index.html.j2").read_text("utf-8"))
 

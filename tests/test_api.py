@@ -76,7 +76,7 @@ def test_problems_come_back_as_one_error_listing_each(sample_copy: Path) -> None
             mailing, dispatch.Selection(only=("nobody@example.org",), category=("ZZ",))
         )
     texts = [str(p) for p in raised.value.problems]
-    assert any("has no addressee nobody@example.org" in t for t in texts)
+    assert any('has no addressee "nobody@example.org"' in t for t in texts)
     assert any("has no category ZZ" in t for t in texts)
     assert isinstance(raised.value, dispatch.DispatchError) and raised.value.exit_code == 2
 

@@ -15,6 +15,7 @@ from rich.console import Console, ConsoleOptions, RenderableType
 from rich.markup import escape
 from rich.segment import Segment
 
+from dispatch import numbers
 from dispatch.errors import Problem, summarise
 from dispatch.safe_text import terminal_safe
 
@@ -71,8 +72,9 @@ def shown(value: object, *, lines: bool = False) -> str:
 
 
 def number(n: int) -> str:
-    """``5 943``: thousands apart, with a space that never breaks a line."""
-    return f"{n:,}".replace(",", "\u00a0")
+    """``5 943``: thousands apart, with a space that never breaks a line (the one style
+    of a run: :func:`dispatch.numbers.number`)."""
+    return numbers.number(n)
 
 
 def count(n: int, one: str, many: str) -> str:

@@ -84,10 +84,33 @@ def tally_lines(prepared: Prepared) -> list[str]:
     copies = sum(tally.copies.values())
     if copies:
         lines.append(
-            f"{count(copies, 'copy goes', 'copies go')} to the Cc addresses of the "
-            "workbook's cc column as well."
+            f"{count(copies, 'Cc address gets', 'Cc addresses get')} a copy of their "
+            "row's letter as well (the workbook's cc column)."
         )
     return lines
+
+
+def show_excluded(prepared: Prepared) -> None:
+    """Every workbook row without a letter, one line each: ``Contacts row 14
+    "anne@example.org": inactive``; or that there is none."""
+    from dispatch.contacts import CONTACTS_SHEET
+    from dispatch.errors import quoted
+    from dispatch.prepare import excluded
+
+    rows = excluded(prepared)
+    out = consoles.out_console
+    if not rows:
+        out.print("Every row of the workbook gets a letter.", markup=False)
+        return
+    out.print(
+        f"{consoles.count(len(rows), 'row gets', 'rows get')} no letter "
+        f"({prepared.contacts.path.name}):",
+        markup=False,
+    )
+    sheet = CONTACTS_SHEET if prepared.contacts.path.suffix.lower() != ".csv" else ""
+    for row in rows:
+        where = f"sheet {sheet}, row {row.row}" if sheet else f"row {row.row}"
+        out.print(f"- {where}, {quoted(row.email)}: {row.reason}", markup=False)
 
 
 def show_counts(prepared: Prepared, title: str) -> None:

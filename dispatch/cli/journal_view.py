@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rich.table import Table
+from rich.text import Text
 
 from dispatch.cli import consoles
 from dispatch.cli.consoles import shown
@@ -113,7 +114,9 @@ def copies_table(rows: Sequence[JournalRow]) -> Table:
 
 
 def show_bounces(rows: Sequence[JournalRow]) -> None:
-    """What came back, per address (a copy's marked ``(Cc)``), with the server's words."""
+    """What came back, one block per address (a copy's marked ``(Cc)``), as ``git log``
+    shows a commit: the address, state and code on a line, the server's words below,
+    indented and folded at the terminal's width, never cut (a log gets them on one line)."""
     came_back = [
         (bounce, bounce is not row.bounce)
         for row in rows
@@ -127,19 +130,33 @@ def show_bounces(rows: Sequence[JournalRow]) -> None:
         counts.append(f"bounced, temporary {temporary}")
     if delayed:
         counts.append(f"delayed {delayed}")
-    table = Table(title="Came back: " + ", ".join(counts), title_justify="left")
-    for column in ("Address", "State", "Code"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("Server's words")
+    out = consoles.out_console
+    out.print("Came back: " + ", ".join(counts), style="italic", markup=False)
     for bounce, copy in came_back:
         temporary_failure = bounce.kind == "bounced" and not bounce.permanent
-        table.add_row(
-            shown(bounce.recipient + (" (Cc)" if copy else "")),
+        # Text, not markup, control characters shown: the address and words are outside.
+        head = Text.assemble(
+            (terminal_safe(bounce.recipient + (" (Cc)" if copy else "")), "bold"),
+            "  ",
             "bounced, temporary" if temporary_failure else bounce.kind,
-            shown(bounce.status or ""),
-            shown(bounce.diagnostic, lines=True),
+            "  ",
+            terminal_safe(bounce.status or "no code"),
         )
-    consoles.out_console.print(table)
+        out.print(head, overflow="fold")
+        if bounce.diagnostic:
+            _print_indented(Text(terminal_safe(bounce.diagnostic, lines=True)))
+
+
+def _print_indented(text: Text, indent: int = 4) -> None:
+    """``text`` below the line before, indented, folded at the terminal's width without
+    trailing spaces; whole on one line in a log."""
+    out = consoles.out_console
+    if out.soft_wrap:
+        out.print(Text(" " * indent) + text)
+        return
+    for line in text.wrap(out, max(out.width - indent, 20), overflow="fold"):
+        line.rstrip()
+        out.print(Text(" " * indent) + line, overflow="fold")
 
 
 def show_bounces_read(found: BouncesRecorded) -> None:

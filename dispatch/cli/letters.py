@@ -9,7 +9,7 @@ import click
 
 from dispatch.cli import consoles
 from dispatch.cli.consoles import shown
-from dispatch.cli.counts import show_counts
+from dispatch.cli.counts import show_counts, show_excluded
 from dispatch.cli.options import format_option, jobs_option, mailing_command
 from dispatch.cli.progress import Steps
 from dispatch.job import Selection, check_mailing, preview_mailing, render_mailing
@@ -18,8 +18,13 @@ from dispatch.safe_text import terminal_safe
 
 
 @click.command()
+@click.option(
+    "--list-excluded",
+    is_flag=True,
+    help="Also list every workbook row that gets no letter: sheet, row, address, reason.",
+)
 @mailing_command
-def check(mailing: Path, selection: Selection) -> None:
+def check(mailing: Path, selection: Selection, list_excluded: bool) -> None:
     """Validate MAILING, the workbook and every template against every addressee.
 
     Prints the number of letters per category and language, and the workbook rows
@@ -31,10 +36,13 @@ def check(mailing: Path, selection: Selection) -> None:
       dispatch check mailings/gala
       dispatch check mailings/gala/mailing.toml --contacts contacts-2027.xlsx
       dispatch check mailings/gala --category SMT --only anne@example.org
+      dispatch check mailings/gala --list-excluded
     """
     with Steps(consoles.err_console) as steps:
         prepared = check_mailing(mailing, selection, progress=steps)
     show_counts(prepared, f"{shown(prepared.mailing.name)}: ready")
+    if list_excluded:
+        show_excluded(prepared)
     for line in columns_and_paragraphs(prepared):  # the workbook's own columns, when
         consoles.out_console.print(terminal_safe(line), markup=False)
     consoles.show_warnings(prepared.warnings)

@@ -109,6 +109,8 @@ class Steps:
             self.bars, self.task = None, None
         if not self.console.is_terminal and max(self.done, self.total or 0) < LOG_MIN_ITEMS:
             return
+        if self.done == 0:
+            return  # nothing was read or made (a workbook that cannot be opened): no line
         elapsed = time.monotonic() - self.started
         count = number(self.done)
         if self.total is not None and self.done != self.total:

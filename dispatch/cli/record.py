@@ -70,9 +70,10 @@ def approve(
     """
     from dispatch.approval import approve_mailing
 
-    prepared, approval = approve_mailing(
-        mailing, by, contacts=contacts, templates=templates_dir, jobs=jobs
-    )
+    with Steps(consoles.err_console) as steps:
+        prepared, approval = approve_mailing(
+            mailing, by, contacts=contacts, templates=templates_dir, jobs=jobs, progress=steps
+        )
     consoles.show_warnings(prepared.warnings)
     languages = prepared.mailing.languages
     consoles.out_console.print(approval_table(approval, prepared.mailing.name, languages))
@@ -108,7 +109,8 @@ def archive(mailing: Path, out: Path, contacts: Path | None) -> None:
     """
     from dispatch.archive import archive_mailing
 
-    archived = archive_mailing(mailing, out, contacts=contacts)
+    with Steps(consoles.err_console) as steps:
+        archived = archive_mailing(mailing, out, contacts=contacts, progress=steps)
     consoles.out_console.print(
         terminal_safe(
             f"Wrote {archived.path}: {len(archived.members)} files, {archived.approval.line()}."

@@ -49,7 +49,7 @@ from dispatch.contacts.reading import (
     read_book,
 )
 from dispatch.contacts.reading import cell_text as _clean
-from dispatch.errors import ContactsError, Location, Problem
+from dispatch.errors import ContactsError, Location, Problem, quoted
 
 __all__ = ["load_contacts", "select"]
 
@@ -556,7 +556,7 @@ def _cc(
             problems.append(
                 Problem(
                     at("cc"),
-                    f"holds {address!r}, which is not an e-mail address ({reason})",
+                    f"holds {quoted(address)}, which is not an e-mail address ({reason})",
                     "Correct the cell and run again.",
                     value=values["cc"],
                 )
