@@ -433,7 +433,8 @@ def mta_sink() -> Iterator[Sink]:
 def make_postfix(mail_root: MailRoot, mta_sink: Sink) -> Iterator[Callable[..., Postfix]]:
     """Start a Postfix relaying to ``mta_sink``, with the limits given; stopped at teardown.
 
-    >>> relay = make_postfix(message_size_limit=50_000, client_message_rate_limit=20)
+    For example ``relay = make_postfix(message_size_limit=50_000, client_message_rate_limit=20)``
+    in a test that takes the fixture.
     """
     started: list[Postfix] = []
 

@@ -283,7 +283,10 @@ def _fr_thousands(flow: _Flow) -> Iterator[Edit]:
             continue
         if start > 0:
             before = text[start - 1]
-            if _is_word(before) or before in _NOT_BEFORE_NUMBER:
+            # "..." becomes "…" in this same pass: a number after it is grouped as after "…"
+            # (else a second pass would group it: typeset() must be idempotent)
+            ellipsis = before == "." and text.endswith("...", 0, start)
+            if _is_word(before) or (before in _NOT_BEFORE_NUMBER and not ellipsis):
                 continue
             left = _spaces_before(text, start)
             if left < start and left > 0:
