@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MIN    := .venv-min
 
-.PHONY: demo test test-fast test-min lint typecheck fuzz bench bench-full sysdeps venv clean
+.PHONY: demo test test-fast test-min lint typecheck fuzz bench bench-full sysdeps venv clean docs
 
 # The virtualenv is rebuilt only when pyproject.toml or the dev tools' pins change.
 # constraints-dev.txt pins the dev tools (ruff, mypy, pytest...): a new release of a
@@ -43,6 +43,7 @@ typecheck: venv
 # Every test, in two steps: the suite on every core (pytest-xdist), then the system tests
 # one at a time (marked system, see pyproject.toml: real Postfix and Dovecot, chromium, a
 # wheel build, crash recovery in subprocesses), which start servers and browsers of their own.
+# Both run every docstring example of dispatch/ too (pytest --doctest-modules).
 test: venv sysdeps lint typecheck
 	$(BIN)/pytest -q -n auto -m "not system"
 	$(BIN)/pytest -q -m system
@@ -61,6 +62,13 @@ test-min: sysdeps
 	$(MIN)/bin/python -m pip install --quiet -c $(MIN)/constraints.txt -e '.[dev]'
 	$(MIN)/bin/pytest -q -p no:randomly -n auto -m "not system"
 	$(MIN)/bin/pytest -q -p no:randomly -m system
+
+# The API reference (what `import dispatch` offers: dispatch/__init__.py's __all__), built
+# from the docstrings by pdoc into docs/api/ (open docs/api/index.html). The mailing file's
+# fields are described in docs/fields.md.
+docs: venv
+	rm -rf docs/api
+	$(BIN)/pdoc --docformat restructuredtext -o docs/api dispatch
 
 fuzz: venv
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q tests/test_hostile_input.py tests/test_fault_property.py

@@ -26,7 +26,7 @@ from benchmarks.measure import CommandFailed, Stats, ratio, run
 from benchmarks.peer import PeerUnavailable
 from benchmarks.report import Row, Target
 from benchmarks.sink import Sink
-from benchmarks.workload import fresh_copy
+from benchmarks.workload import REPO, fresh_copy
 
 SECTION = "2 send"
 # "Sent 4 000 of 4 000 messages in 12.9 s.": counts grouped by no-break spaces.
@@ -71,6 +71,49 @@ def send_with_dispatch(
     if found is None or _int(found[1]) != expected:
         raise RuntimeError(f"dispatch send did not say it sent {expected}: {sample.output[-300:]}")
     return sample.seconds, float(found[3])
+
+
+def _samples_seconds(bench: Bench, mailing: Path, *extra: str | Path) -> float:
+    """Wall time of ``dispatch send MAILING --to`` (one sample a language) to the sink."""
+    sink = bench.sink()
+    before = sink.count
+    sample = bench.dispatch(
+        "send", mailing, *extra, "--to", "me@example.org", env=sink.environment()
+    )
+    if sink.count == before:
+        raise RuntimeError(f"dispatch send --to sent no sample: {sample.output[-300:]}")
+    return sample.seconds
+
+
+def samples_rows(bench: Bench, mailing: Path, n: int) -> None:
+    """``send --to`` on N addressees against the repository's 68-row sample: samples
+    render only the samples, so N should cost at most twice the sample (issue 27)."""
+    small = REPO / "mailings" / "tsb-352"
+    contacts = REPO / "contacts.xlsx"
+    large: list[float] = []
+    base: list[float] = []
+    why = ""
+    for i in range(bench.config.repeat):
+        bench.log(f"dispatch send --to, {n:,} addressees and the sample, run {i + 1}")
+        try:
+            large.append(_samples_seconds(bench, mailing))
+            base.append(_samples_seconds(bench, small, "--contacts", contacts))
+        except (CommandFailed, RuntimeError) as exc:
+            why = _reason(exc, 1)
+            break
+    add = bench.report.add
+    add(
+        Row("send.samples.large", SECTION, "dispatch send --to (samples)", "s", n=n,
+            stats=None if why else Stats.of(large), not_run=why)
+    )  # fmt: skip
+    add(
+        Row("send.samples.sample", SECTION, "dispatch send --to (samples), the 68-row sample",
+            "s", n=68, stats=None if why else Stats.of(base), not_run=why)
+    )  # fmt: skip
+    add(
+        Row("send.samples.ratio", SECTION, f"send --to: {n:,} rows / 68 rows", "×",
+            stats=None if why else ratio(large, base), target=Target("<=", 2), not_run=why)
+    )  # fmt: skip
 
 
 def run_section(bench: Bench) -> None:
@@ -174,6 +217,8 @@ def run_section(bench: Bench) -> None:
                 stats=None if why else ratio(floor[c], ours[c]), target=Target(">=", 0.8),
                 not_run=why)
         )  # fmt: skip
+    if has_send:
+        samples_rows(bench, fresh_copy(workload.mailing, bench.root / "send-samples"), n)
     peer_label = "mailmerge --no-dry-run (a connection per message)"
     if isinstance(peer, PeerUnavailable):
         add(Row("send.mailmerge", SECTION, peer_label, "msgs/s", n=n, not_run=str(peer)))

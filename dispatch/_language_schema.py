@@ -43,6 +43,7 @@ class Numbers(_Model):
     amount: str = "{currency}" + NBSP + "{number}"
     list_separator: str = ", "
     conjunctions: dict[str, str] = Field(default_factory=lambda: {"and": "and", "or": "or"})
+    attached: list[Literal["and", "or"]] = Field(default_factory=list)
 
 
 class Ordinals(_Model):
@@ -71,6 +72,11 @@ class LabelsModel(_Model):
     calendar_links: dict[str, str] = Field(default_factory=dict)
 
 
+class Degrees(_Model):
+    high: str  # to whom the mailing's [consideration] high names: "haute considération"
+    usual: str  # to the others: "considération distinguée"
+
+
 class LanguageFile(_Model):
     code: str
     order: int = 100  # where it comes in lists of languages (the preview, check)
@@ -80,6 +86,7 @@ class LanguageFile(_Model):
     locale: str = ""
     salutation: str
     closing: str = ""
+    degrees: Degrees | None = None
     agree: Literal["french"] | None = None
     direction: Literal["ltr", "rtl"] = "ltr"
     line_breaking: Literal["western", "cjk"] = "western"

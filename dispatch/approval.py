@@ -43,11 +43,13 @@ from dispatch.approval_journal import ApprovalRecord, approval_in_force, record_
 from dispatch.compose import Composer, outgoing, validate_sizes
 from dispatch.contacts import CONTACTS_SHEET
 from dispatch.errors import DispatchError, InvalidInput, JournalError, Location, Problem
-from dispatch.files import private_dir, write_atomic
+from dispatch.files import open_no_follow, private_dir, write_atomic
 from dispatch.journal import Journal, MailingLock
 from dispatch.mailing import Mailing
+from dispatch.output import make_pdfs
 from dispatch.paths import APPROVED_DIR, approval_dir, journal_path, lock_path
 from dispatch.prepare import Prepared, prepare
+from dispatch.progress import OnProgress, Step, counted
 from dispatch.templates import TemplateSet
 
 __all__ = [
@@ -140,7 +142,12 @@ def approval_folder(mailing: Mailing) -> Path:
 
 
 def approve(
-    prepared: Prepared, by: str, *, when: datetime | None = None, jobs: int = 1
+    prepared: Prepared,
+    by: str,
+    *,
+    when: datetime | None = None,
+    jobs: int = 1,
+    progress: OnProgress | None = None,
 ) -> Approval:
     """Render every message of ``prepared`` once and freeze it; return the approval.
 
@@ -148,7 +155,7 @@ def approve(
     send began before; the manifest is written last, then the approval is recorded in
     the journal (with its manifest's digest) and is in force from then on. Holds the
     mailing's lock throughout: no send runs meanwhile. ``jobs``: processes that render
-    the distinct PDFs.
+    the distinct PDFs. ``progress`` follows the PDFs and the freezing of each message.
     """
     name = by.strip()
     mailing = prepared.mailing
@@ -170,7 +177,7 @@ def approve(
         Journal.open(journal_path(mailing.folder)) as journal,
     ):
         folder = _new_folder(approval_folder(mailing), moment)
-        messages = _freeze(composer, folder, journal.message_ids())
+        messages = _freeze(composer, folder, journal.message_ids(), progress)
         identity = sha256_hex(json.dumps([folder.name, by, [m.sha256 for m in messages]]).encode())
         approval = Approval(
             id=f"{folder.name}-{identity[:12]}",
@@ -208,14 +215,21 @@ def _new_folder(root: Path, moment: datetime) -> Path:
     return folder
 
 
-def _freeze(composer: Composer, folder: Path, fixed: Mapping[str, str]) -> list[ApprovedMessage]:
+def _freeze(
+    composer: Composer,
+    folder: Path,
+    fixed: Mapping[str, str],
+    progress: OnProgress | None = None,
+) -> list[ApprovedMessage]:
     """Write each message's bytes into ``folder`` (0600); ``fixed``: the journal's
     Message-IDs, which an addressee keeps."""
     messages: list[ApprovedMessage] = []
     prepared = composer.prepared
     attach = prepared.mailing.attach_pdf
+    if attach:
+        make_pdfs(composer, progress)  # each distinct PDF once, as its own step
     letters = composer.with_pdfs(prepared.letters) if attach else prepared.letters
-    for letter in letters:
+    for letter in counted(letters, progress, Step.FREEZING, len(prepared.letters)):
         planned = outgoing(composer, letter)
         data = composer.message_bytes(letter)
         message_id = fixed.get(planned.key, planned.message_id)
@@ -347,7 +361,7 @@ def read_recorded(mailing: Mailing, record: ApprovalRecord) -> Approval:
 
 def read_regular(path: Path) -> bytes:
     """The bytes of the regular file ``path``, never through a symbolic link."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    fd = open_no_follow(path)
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise IsADirectoryError(errno.EISDIR, "not a regular file", str(path))
@@ -434,11 +448,14 @@ def approve_mailing(
     templates: Path | None = None,
     when: datetime | None = None,
     jobs: int = 1,
+    progress: OnProgress | None = None,
 ) -> tuple[Prepared, Approval]:
-    """Validate ``mailing`` (every addressee), then :func:`approve` it; both are returned."""
+    """Validate ``mailing`` (every addressee), then :func:`approve` it; both are returned.
+    ``progress`` follows every step: reading, checking, PDFs, freezing."""
     prepared = prepare(
         Path(mailing),
         contacts_path=contacts,
         templates=TemplateSet(templates) if templates is not None else None,
+        progress=progress,
     )
-    return prepared, approve(prepared, by, when=when, jobs=jobs)
+    return prepared, approve(prepared, by, when=when, jobs=jobs, progress=progress)

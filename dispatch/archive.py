@@ -30,12 +30,13 @@ from pathlib import Path
 from dispatch.approval import Approval, ApprovedMessage, read_recorded
 from dispatch.approval_journal import ApprovalRecord, approval_record
 from dispatch.errors import InvalidInput, Location, Problem
-from dispatch.files import Output, cannot_write, write_atomic
+from dispatch.files import Output, cannot_write, open_no_follow, write_atomic
 from dispatch.inputs import mailing_inputs
 from dispatch.journal import Journal, JournalRow
 from dispatch.mailing import Mailing, load_mailing
 from dispatch.paths import JOURNAL_FILE, journal_path
 from dispatch.prepare import contacts_path_for, templates_path_for
+from dispatch.progress import OnProgress, Step, finish, start
 from dispatch.report import write_report
 
 __all__ = ["Archived", "archive_mailing"]
@@ -63,7 +64,11 @@ class Archived:
 
 
 def archive_mailing(
-    mailing: PathLike, out: PathLike, *, contacts: PathLike | None = None
+    mailing: PathLike,
+    out: PathLike,
+    *,
+    contacts: PathLike | None = None,
+    progress: OnProgress | None = None,
 ) -> Archived:
     """Pack what the journal says was sent, under the approvals it names, the journal
     and a fresh report of ``mailing`` into ``out`` (.zip, created 0600).
@@ -95,7 +100,7 @@ def archive_mailing(
                 raise InvalidInput([_no_approval(loaded)])
             opened.backup(copy)
             write_report(loaded, opened, report, contacts_path=workbook)
-        packed, approvals, skipped = _pack(loaded, sent, records, Path(scratch))
+        packed, approvals, skipped = _pack(loaded, sent, records, Path(scratch), progress)
         members: list[str] = []
         with zipfile.ZipFile(packed, "a", compression=zipfile.ZIP_DEFLATED) as archive:
             members += archive.namelist()
@@ -114,8 +119,12 @@ def _pack(
     sent: list[JournalRow],
     records: dict[str, ApprovalRecord | None],
     scratch: Path,
+    progress: OnProgress | None = None,
 ) -> tuple[Path, list[Approval], list[str]]:
-    """Zip each named approval's manifest and the messages sent under it."""
+    """Zip each named approval's manifest and the messages sent under it (``progress``:
+    a message at a time)."""
+    done = 0
+    start(progress, Step.PACKING, len(sent))
     packed = scratch / "archive.zip"
     approvals: list[Approval] = []
     skipped: list[str] = []
@@ -139,6 +148,10 @@ def _pack(
                 reason = _add_message(archive, mailing.folder, base, message)
                 if reason:
                     skipped.append(f"{row.key}: {reason}")
+                done += 1
+                if progress is not None:
+                    progress(Step.PACKING, done, len(sent))
+    finish(progress, Step.PACKING, done)
     return packed, approvals, skipped
 
 
@@ -170,7 +183,7 @@ def _read_inside(folder: Path, relative: Path) -> bytes | None:
         except OSError:
             return None
     try:
-        fd = os.open(here / relative.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = open_no_follow(here / relative.name)
     except OSError:
         return None
     with os.fdopen(fd, "rb") as handle:

@@ -223,7 +223,13 @@ def validate_sizes(composer: Composer, limit_mb: float) -> None:
         raise InvalidInput(problems)
 
 
-def outgoing(composer: Composer, letter: Letter, *, message_id: str | None = None) -> Outgoing:
+def outgoing(
+    composer: Composer,
+    letter: Letter,
+    *,
+    message_id: str | None = None,
+    digest: str | None = None,
+) -> Outgoing:
     """The letter as the send engine takes it; the bytes are built when sent, not before.
 
     Building every message up front would hold the whole mailing in memory (45 KB a
@@ -231,6 +237,8 @@ def outgoing(composer: Composer, letter: Letter, *, message_id: str | None = Non
     ``message_id``: the one the journal holds for this addressee
     (:meth:`~dispatch.journal.Journal.message_ids`), so that every attempt carries the
     first one, in the envelope and the headers alike; default: derived afresh.
+    ``digest``: when known already (an approval's, which replaces the message), so that
+    nothing is rendered for it; default: computed from the letter and its attachments.
     """
     mailing = composer.prepared.mailing
     cc = message_cc(mailing, letter)
@@ -242,7 +250,7 @@ def outgoing(composer: Composer, letter: Letter, *, message_id: str | None = Non
         sender=mailing.sender.email,
         recipients=tuple(dict.fromkeys([person.email, *cc])),
         data=partial(_message_bytes, composer, letter, msgid),
-        digest=content_digest(letter, cc, composer.attachments(letter)),
+        digest=digest or content_digest(letter, cc, composer.attachments(letter)),
         language=letter.lang,
         categories=letter.categories,
     )

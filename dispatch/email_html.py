@@ -12,7 +12,10 @@ ignore ``<style>`` anyway. :func:`email_html` therefore
 2. declares the page for phones and dark mode (``viewport``, ``color-scheme: light dark``);
 3. applies ``templates/email.css`` as ``style`` attributes, with css-inline (a CSS
    inliner with a real HTML parser and selector engine), keeping only its ``@media``
-   rules in a ``<style>`` element.
+   rules in a ``<style>`` element;
+4. gives the letter the fonts its language file names (``fonts``) when ``email.css``
+   does not name them itself (it names those of dispatch's languages, with the fonts
+   readers' systems have): a language added by a mailing is shown in its own fonts.
 
 The result is a pure function of its input: the same letter gives the same bytes.
 
@@ -23,16 +26,20 @@ False
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from html.parser import HTMLParser
-from pathlib import Path
 
 import css_inline
 
+from dispatch import languages
+from dispatch.resources import TEMPLATES
+
 __all__ = ["EMAIL_CSS", "email_html"]
 
-#: The e-mail stylesheet shipped with the default templates.
-EMAIL_CSS = Path(__file__).resolve().parent.parent / "templates" / "email.css"
+#: The e-mail stylesheet shipped with the default templates (package data: the same
+#: file in a checkout and in an installed wheel).
+EMAIL_CSS = TEMPLATES / "email.css"
 
 _HEAD = (
     '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -191,10 +198,31 @@ def email_html(html: str, css: str | None = None) -> str:
     (default: ``templates/email.css``) inlined, its ``@media`` rules kept in ``<style>``."""
     if css is None:
         css = _default_css()
-    head = f"{_HEAD}<style>{css}</style>"
+    head = f"{_HEAD}<style>{css}{_language_fonts(html, css)}</style>"
     # The inliner keeps the at-rules in a <style> of their own, without the comments.
     inlined: str = _inliner().inline(_stripped(html, head))
     return inlined
+
+
+_LANG = re.compile(r'<html\b[^>]*\blang="([A-Za-z]+)', re.IGNORECASE)
+
+
+def _language_fonts(html: str, css: str) -> str:
+    """A rule giving the letter the fonts of its language file, after ``css``'s own, if
+    ``css`` does not name them all already ("" if it does, or the file names none).
+
+    >>> _language_fonts('<html lang="fr">', 'p { font-family: "Liberation Serif" }')
+    ''
+    """
+    found = _LANG.search(html)
+    code = found.group(1).lower() if found else ""
+    if not languages.is_known(code):
+        return ""
+    fonts = languages.get(code).fonts
+    if all(f'"{font}"' in css or f"'{font}'" in css for font in fonts):
+        return ""
+    families = ", ".join(f'"{font}"' for font in fonts)
+    return f'\n.letter, .letter[lang="{code}"] {{ font-family: {families}, serif; }}\n'
 
 
 @lru_cache(maxsize=1)

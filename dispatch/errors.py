@@ -8,12 +8,13 @@ raised together as an :class:`InvalidInput` (exit code 2).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, time
 from pathlib import Path
 from typing import Any
+
+from dispatch.safe_text import terminal_safe
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,6 @@ class Problem:
         )
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
 def _show(value: Any) -> str:
     """A value as a message quotes it: one line, no terminal escapes, at most 80 characters."""
     if isinstance(value, str):
@@ -87,10 +85,22 @@ def _show(value: Any) -> str:
         text = repr(value)
     # A cell may hold line breaks, ESC sequences or bidi overrides: show them as escapes,
     # so one problem stays one line and nothing in a value can drive the terminal.
-    text = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    text = terminal_safe(text)
     if len(text) > 80:
         text = text[:77] + "…"
     return '""' if text == "" else f'"{text}"'
+
+
+def quoted(value: Any) -> str:
+    """An outside value inside a message: in double quotes, one line, at most 80 characters.
+
+    The quotes show where the value starts and ends, so a space in it stays visible when the
+    terminal wraps the line there.
+
+    >>> quoted("jean dupont@example.org")
+    '"jean dupont@example.org"'
+    """
+    return _show(value)
 
 
 def _thousands(n: int) -> str:

@@ -3,8 +3,10 @@
 Every file dispatch writes (a letter, a message, the report) goes to a temporary file
 *created* in the target folder (``O_CREAT | O_EXCL | O_NOFOLLOW``: if anything exists at
 that name, a symbolic link planted there included, the creation fails and another name
-is tried) and is then renamed over the target, so a full disk or a killed run never
-leaves half a file, and a link planted in an output folder never redirects a letter.
+is tried; where the system has no ``O_NOFOLLOW``, as on Windows, ``lstat`` checks the
+name before and the created file after) and is then renamed over the target, so a full
+disk or a killed run never leaves half a file, and a link planted in an output folder
+never redirects a letter.
 
 Personal data (the journal, the lock, ``.eml`` files, the report) is created ``0600``
 and its folders ``0700`` whatever the umask (``private=True``, :func:`private_dir`): a
@@ -38,6 +40,7 @@ __all__ = [
     "cannot_write",
     "check_output_path",
     "input_problems",
+    "open_no_follow",
     "private_dir",
     "write_atomic",
 ]
@@ -55,7 +58,18 @@ def _umask() -> int:
 #: Letters that are not personal data are ordinary documents: they follow the umask.
 FILE_MODE = 0o666 & ~_umask()
 
-_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+# O_NOFOLLOW and O_CLOEXEC are POSIX (Windows has neither); O_BINARY is Windows' own (its
+# os.open writes text, turning \n into \r\n, without it). Where O_NOFOLLOW is missing,
+# _create_temporary checks with lstat that no link stands at the name, before and after.
+_NOFOLLOW: int = getattr(os, "O_NOFOLLOW", 0)
+_FLAGS = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | os.O_EXCL
+    | _NOFOLLOW
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
 _counter = itertools.count()  # next() on a count is atomic under the GIL
 _ATTEMPTS = 100
 
@@ -65,11 +79,26 @@ def _create_temporary(folder: Path, name: str, mode: int) -> tuple[int, Path]:
     base = f".{name}.{os.getpid()}.{next(_counter)}"
     for attempt in range(_ATTEMPTS):
         tmp = folder / (f"{base}.tmp" if attempt == 0 else f"{base}.{secrets.token_hex(6)}.tmp")
+        if not _NOFOLLOW and os.path.lexists(tmp):
+            continue  # something is there, a link maybe: another name
         try:
-            return os.open(tmp, _FLAGS, mode), tmp
+            fd = os.open(tmp, _FLAGS, mode)
         except FileExistsError:
             continue  # something is there (maybe planted): another name
+        if not _NOFOLLOW and not _is_created_file(fd, tmp):
+            os.close(fd)
+            raise FileExistsError(errno.EEXIST, "a link was planted at the name", str(tmp))
+        return fd, tmp
     raise FileExistsError(errno.EEXIST, "no free temporary name", str(folder))
+
+
+def _is_created_file(fd: int, path: Path) -> bool:
+    """Without O_NOFOLLOW: ``path`` is the very file ``fd`` was opened on, not a link."""
+    try:
+        named = os.lstat(path)
+    except OSError:
+        return False
+    return os.path.samestat(named, os.fstat(fd)) and not os.path.islink(path)
 
 
 def write_atomic(path: Path, data: bytes, *, private: bool = False) -> None:
@@ -80,7 +109,11 @@ def write_atomic(path: Path, data: bytes, *, private: bool = False) -> None:
     :class:`~dispatch.errors.OutputError` naming the file and what to do; no temporary
     file is left behind.
 
-    >>> write_atomic(Path("out/fr/dupont.eml"), b"...", private=True)  # doctest: +SKIP
+    >>> import tempfile
+    >>> letter = Path(tempfile.mkdtemp()) / "fr" / "dupont.eml"
+    >>> write_atomic(letter, b"...", private=True)
+    >>> letter.read_bytes(), oct(letter.stat().st_mode & 0o777)
+    (b'...', '0o600')
     """
     path = Path(path)
     mode = PRIVATE_FILE_MODE if private else FILE_MODE
@@ -99,7 +132,7 @@ def write_atomic(path: Path, data: bytes, *, private: bool = False) -> None:
         raise cannot_write(path.parent, exc) from None
     try:
         try:
-            if private:
+            if private and hasattr(os, "fchmod"):  # POSIX; Windows has no such modes
                 os.fchmod(fd, PRIVATE_FILE_MODE)  # exact, even under an odd umask
             view = memoryview(data)
             while view:  # os.write may write less than asked
@@ -110,6 +143,16 @@ def write_atomic(path: Path, data: bytes, *, private: bool = False) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise cannot_write(path, exc, left="no half-written file was left") from None
+
+
+def open_no_follow(path: Path) -> int:
+    """Open ``path`` for reading, never through a symbolic link: ``O_NOFOLLOW`` where the
+    system has it, else (Windows) an ``lstat`` check first. Returns the descriptor; an
+    :class:`OSError` (``ELOOP`` for a link) otherwise."""
+    if not _NOFOLLOW and os.path.islink(path):
+        raise OSError(errno.ELOOP, "is a symbolic link", str(path))
+    flags = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    return os.open(path, flags)
 
 
 def private_dir(path: Path, *, tighten: bool = True) -> Path:
@@ -134,7 +177,8 @@ def private_dir(path: Path, *, tighten: bool = True) -> Path:
             os.chmod(folder, PRIVATE_DIR_MODE)  # mkdir's mode passes through the umask
         if tighten and not missing:
             status = os.stat(path)
-            if status.st_uid == os.geteuid() and status.st_mode & 0o077:
+            owner = getattr(os, "geteuid", None)  # POSIX only: Windows has ACLs, not modes
+            if owner is not None and status.st_uid == owner() and status.st_mode & 0o077:
                 os.chmod(path, PRIVATE_DIR_MODE)
     except OSError as exc:
         raise cannot_write(path, exc) from None

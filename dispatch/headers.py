@@ -17,8 +17,8 @@ and Cc) are folded here, with rules simple enough to check:
 - every line is at most 78 characters, unless an address alone is longer; never more
   than 998.
 
->>> print(fold("Subject", "Réunion U4SSC"), end="")
-Subject: =?utf-8?q?R=C3=A9union_U4SSC?=
+>>> fold("Subject", "Réunion U4SSC")
+'Subject: =?utf-8?q?R=C3=A9union_U4SSC?=\\r\\n'
 """
 
 from __future__ import annotations

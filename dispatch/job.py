@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dispatch import paths
+from dispatch.approval import current_approval
 from dispatch.approval_journal import record_dates
 from dispatch.approval_send import approved_outgoing, date_header
 from dispatch.compose import Composer, outgoing, validate_sizes, with_message_id
@@ -37,7 +38,7 @@ from dispatch.inputs import mailing_inputs
 from dispatch.journal import Journal, JournalRow, MailingLock, Plan, State
 from dispatch.mailing import Mailing, load_mailing
 from dispatch.outgoing import Outgoing
-from dispatch.output import make_pdfs, now, parse_formats, render_files
+from dispatch.output import make_pdfs, now, parse_formats, remove_written, render_files
 from dispatch.personal import PersonalFile
 from dispatch.prepare import Prepared, contacts_path_for, prepare, templates_path_for
 from dispatch.preview import write_index
@@ -66,6 +67,7 @@ __all__ = [
     "lock_path",
     "mailing_identity",
     "mailing_status",
+    "output_folder",
     "preview_mailing",
     "render_mailing",
     "report_mailing",
@@ -93,6 +95,15 @@ def lock_path(mailing: Mailing) -> Path:
     return paths.lock_path(mailing.folder)
 
 
+def output_folder(mailing: Mailing) -> Path:
+    """Where ``render`` and ``preview`` write by default: ``<mailing folder>/out/``.
+
+    Beside the mailing file, like its journal, so that the same command writes to the
+    same place wherever it is run from (the mailing's own folder included).
+    """
+    return paths.default_output(mailing.folder)
+
+
 # -- check, render, preview ------------------------------------------------------------
 
 
@@ -100,10 +111,11 @@ def lock_path(mailing: Mailing) -> Path:
 class Selection:
     """Which inputs and addressees a job uses, besides the mailing file.
 
-    ``contacts``: the workbook (default: the mailing's ``contacts`` key, else
-    ./contacts.xlsx). ``templates``: a templates folder with fr/ and en/ (default: the
-    bundled templates). ``only``: these addresses only; ``category``: these category
-    codes only (both empty: every addressee of the mailing).
+    ``contacts``: the workbook (default: the mailing's ``contacts`` key, else a
+    contacts.xlsx beside the mailing file, else ./contacts.xlsx). ``templates``: a
+    templates folder with fr/ and en/ (default: the bundled templates). ``only``: these
+    addresses only; ``category``: these category codes only (both empty: every
+    addressee of the mailing).
     """
 
     contacts: Path | None = None
@@ -168,14 +180,15 @@ def render_mailing(
     progress: OnProgress | None = None,
     jobs: int = 1,
 ) -> Rendered:
-    """Render every letter to files in ``out`` (default ``out/<mailing name>``).
+    """Render every letter to files in ``out`` (default :func:`output_folder`).
 
-    Everything is validated first: on any problem nothing is written. ``jobs``:
+    Everything is validated first: on any problem nothing is written, and a render that
+    fails half-way (a full disk, Ctrl-C) takes away the files it wrote. ``jobs``:
     processes that render the distinct PDFs (the command line's ``--jobs``).
     """
     chosen = _checked_formats(formats)
     prepared = check_mailing(mailing, selection, progress=progress)
-    target = Path(out) if out is not None else paths.default_output(prepared.mailing.name)
+    target = Path(os.path.abspath(out)) if out is not None else output_folder(prepared.mailing)
     _refuse_inputs(prepared, target, Output("the letters", "--out", "letters/"), ())
     written = render_files(prepared, target, chosen, progress=progress, jobs=jobs)
     return Rendered(prepared, target, tuple(chosen), written.files, written.letters)
@@ -200,17 +213,25 @@ def preview_mailing(
     progress: OnProgress | None = None,
     jobs: int = 1,
 ) -> Previewed:
-    """Render every letter into ``out`` (default ``out/<name>/preview``) with an index.html.
+    """Render every letter into ``out`` (default ``<output folder>/preview``, see
+    :func:`output_folder`) with an index.html.
 
     ``jobs``: processes that render the distinct PDFs.
     """
     chosen = _checked_formats(formats)
     prepared = check_mailing(mailing, selection, progress=progress)
-    default = paths.default_output(prepared.mailing.name) / "preview"
-    target = Path(out) if out is not None else default
+    target = (
+        Path(os.path.abspath(out))
+        if out is not None
+        else output_folder(prepared.mailing) / "preview"
+    )
     _refuse_inputs(prepared, target, Output("the preview", "--out", "preview/"), (".",))
-    render_files(prepared, target, chosen, progress=progress, jobs=jobs)
-    written = write_index(prepared, target, chosen)
+    letters = render_files(prepared, target, chosen, progress=progress, jobs=jobs)
+    try:
+        written = write_index(prepared, target, chosen)
+    except BaseException:
+        remove_written(letters)
+        raise
     return Previewed(prepared, target, written.index, tuple(written.warnings))
 
 
@@ -523,7 +544,6 @@ def send_mailing(
     :class:`~dispatch.delivery.results.DeliveryInterrupted` with what was done.
     """
     # The SMTP client is loaded by the send job only, not by check or render.
-    from dispatch.delivery.samples import checked_test_address, sample_choice, send_samples_sync
     from dispatch.delivery.schedule import DeliveryOptions, deliver_sync
 
     path = Path(mailing)
@@ -541,33 +561,29 @@ def send_mailing(
     composer = Composer(
         prepared, when=moment, attach_pdf=prepared.mailing.attach_pdf, jobs=opts.jobs
     )
+    if opts.to_address is not None:  # samples: the relay first, then only their letters
+        return _samples(prepared, composer, relay, opts.to_address, dry_run=opts.dry_run)
     letters: Iterable[Letter] = prepared.letters
-    if prepared.mailing.attach_pdf:
-        make_pdfs(composer, progress)
-        letters = composer.with_pdfs(prepared.letters)  # those not made yet: personal ones
-    validate_sizes(composer, prepared.mailing.max_message_mb)
-    letters = counted(letters, progress, Step.PREPARING, len(prepared.letters))
-    messages = tuple(outgoing(composer, letter) for letter in letters)
-    # -- approval: the approved bytes go out, if the mailing is approved (dispatch.approval);
-    # samples to oneself (--to) never need one: they are rendered now
-    approved = None if opts.to_address else approved_outgoing(prepared, messages, when=moment)
+    if current_approval(prepared.mailing) is not None:
+        # The approval holds every message's bytes and digest: nothing is rendered again,
+        # the messages only say whom each goes to (approved_outgoing checks the rest).
+        letters = counted(letters, progress, Step.PREPARING, len(prepared.letters))
+        messages = tuple(outgoing(composer, letter, digest=APPROVED) for letter in letters)
+    else:
+        if prepared.mailing.attach_pdf:
+            make_pdfs(composer, progress)
+            letters = composer.with_pdfs(prepared.letters)  # those not made yet: personal
+        validate_sizes(composer, prepared.mailing.max_message_mb)
+        letters = counted(letters, progress, Step.PREPARING, len(prepared.letters))
+        messages = tuple(outgoing(composer, letter) for letter in letters)
+    # -- approval: the approved bytes go out, if the mailing is approved (dispatch.approval)
+    approved = approved_outgoing(prepared, messages, when=moment)
     if approved is not None:
         messages = approved
     # -- end of approval
     if progress is not None:
         on_event = _following(on_event, progress)
     loaded = prepared.mailing
-
-    if opts.to_address is not None:
-        if opts.dry_run:
-            checked_test_address(opts.to_address)
-            chosen_samples = tuple(sample_choice(messages).values())
-            return SendResult(
-                SendOutcome.DRY_RUN, loaded, prepared, relay, would_sample=chosen_samples
-            )
-        assert relay is not None
-        samples = send_samples_sync(messages, relay, opts.to_address)
-        return SendResult(SendOutcome.SAMPLES, loaded, prepared, relay, samples=tuple(samples))
 
     with MailingLock(lock_path(loaded)):
         if opts.dry_run:
@@ -619,6 +635,46 @@ def send_mailing(
                 ),
             )
     return SendResult(SendOutcome.DELIVERED, loaded, prepared, relay, plan=plan, summary=summary)
+
+
+#: The digest of a message an approval replaces (approved_outgoing puts the approved one).
+APPROVED = "approved"
+
+
+def _samples(
+    prepared: Prepared,
+    composer: Composer,
+    relay: SmtpSettings | None,
+    to_address: str,
+    *,
+    dry_run: bool,
+) -> SendResult:
+    """Samples to ``to_address`` (``send --to``): the first letter of each language only.
+
+    They need no approval and are rendered now; the relay is tried before their PDFs are
+    made, so that a wrong setting is said in a second, not after the PDFs.
+    """
+    from dispatch.delivery.samples import checked_test_address, send_samples_sync
+
+    checked_test_address(to_address)
+    first: dict[str, Letter] = {}
+    for letter in prepared.letters:
+        first.setdefault(letter.lang, letter)
+    firsts = tuple(first.values())
+
+    def messages() -> tuple[Outgoing, ...]:
+        validate_sizes(composer, prepared.mailing.max_message_mb)  # the samples' letters
+        return tuple(outgoing(composer, letter) for letter in firsts)
+
+    if dry_run:
+        return SendResult(
+            SendOutcome.DRY_RUN, prepared.mailing, prepared, relay, would_sample=messages()
+        )
+    assert relay is not None
+    samples = send_samples_sync(messages, relay, to_address)
+    return SendResult(
+        SendOutcome.SAMPLES, prepared.mailing, prepared, relay, samples=tuple(samples)
+    )
 
 
 def mailing_identity(mailing: Mailing) -> str:

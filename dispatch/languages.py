@@ -20,17 +20,18 @@ are afterwards.
 from __future__ import annotations
 
 import difflib
-import importlib.resources
 import re
 import tomllib
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from markupsafe import Markup
+
+from dispatch.resources import TEMPLATES
 
 NBSP = "\u00a0"  # NO-BREAK SPACE
 FILE_NAME = "language.toml"
@@ -135,6 +136,7 @@ class Formatting:
     conjunctions: Mapping[str, str] = field(
         default_factory=lambda: MappingProxyType({"and": "and", "or": "or"})
     )
+    attached: tuple[str, ...] = ()  # conjunctions joined to the next word: Arabic "B وC"
     ordinal: Callable[[int, str, bool], str] = _english_ordinal  # (n, "m"/"f", html)
     ordinal_words: Callable[[int, str], str] = _no_ordinal_words  # (n, "m"/"f")
 
@@ -179,6 +181,8 @@ class Language:
     salutation: str  # when neither the addressee nor the mailing gives one
     locale: str = ""  # Babel's locale (default: the code)
     closing: str = ""  # the closing formula when the mailing gives none ("" : the template's)
+    # the closing's degrees, {{ consideration }}: "high" to a minister, "usual" to the others
+    degrees: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     formatting: Formatting = Formatting()
     typography: TypographyRules = TypographyRules()
     labels: Labels = Labels()
@@ -222,12 +226,13 @@ class UnknownLanguage(ValueError):
 
 _REGISTRY: dict[str, Language] = {}
 _BUILT_IN: list[str] = []
+_BUILT_IN_SOURCES: dict[str, Path | None] = {}  # the file each built-in language came from
 _LOADED = False
 
 
 def bundled_folder() -> Path:
     """dispatch's own templates folder, whose languages are the built-in ones."""
-    return Path(str(importlib.resources.files("dispatch") / "_templates"))
+    return TEMPLATES
 
 
 def _ensure_loaded() -> None:
@@ -237,6 +242,7 @@ def _ensure_loaded() -> None:
     _LOADED = True
     for language in load_folder(bundled_folder(), replace=False):
         _BUILT_IN.append(language.code)
+        _BUILT_IN_SOURCES[language.code] = language.source
 
 
 def register(language: Language) -> Language:
@@ -293,6 +299,28 @@ def defaults() -> tuple[str, ...]:
 def default() -> Language:
     """The language of a label when a text names none: the first of dispatch's own."""
     return get(built_in()[0]) if built_in() else next(iter(_REGISTRY.values()))
+
+
+def added_files() -> tuple[Path, ...]:
+    """The files of the registered languages that are not dispatch's own (a mailing's
+    templates folder): what another process loads (:func:`load_files`) to have this
+    process's registry, as the PDF workers of ``--jobs`` do."""
+    _ensure_loaded()
+    return tuple(
+        language.source
+        for code, language in _REGISTRY.items()
+        if language.source is not None and language.source != _BUILT_IN_SOURCES.get(code)
+    )
+
+
+def load_files(files: Iterable[Path]) -> None:
+    """Register the language of each file (from :func:`added_files` of another process),
+    in order, over dispatch's own of the same code; :class:`LanguageFileError` if one
+    cannot be used."""
+    _ensure_loaded()
+    for path in files:
+        _, language = _parsed(path)
+        _REGISTRY[language.code] = language
 
 
 def _folded(name: str) -> str:
@@ -457,6 +485,7 @@ def _formatting(model: Any) -> Formatting:
         amount=numbers.amount,
         list_separator=numbers.list_separator,
         conjunctions=MappingProxyType(dict(numbers.conjunctions)),
+        attached=tuple(numbers.attached),
         ordinal=ordinal,
         ordinal_words=words,
     )
@@ -471,6 +500,7 @@ def _language(path: Path, model: Any) -> Language:
         by_default=model.default,
         salutation=model.salutation,
         closing=model.closing,
+        degrees=MappingProxyType({} if model.degrees is None else model.degrees.model_dump()),
         locale=model.locale,
         agree=model.agree,
         direction=model.direction,

@@ -34,9 +34,15 @@ mailing is rendered.
 from __future__ import annotations
 
 import base64
+import io
+import os
+import stat
+import struct
 import tomllib
+import zlib
 from pathlib import Path
 from typing import Annotated, Any
+from xml.parsers import expat
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
@@ -179,27 +185,142 @@ def _logo_url(logo: str, base: Path, where: Location) -> tuple[str | None, list[
             )
         ]
     try:
-        data = path.read_bytes()
+        data = _read_logo(path)
+        _check_image(data, kind)
+    except _LogoRefused as refused:
+        return None, [Problem(where, refused.what, refused.hint, value=logo)]
+    return f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}", []
+
+
+class _LogoRefused(Exception):
+    """Why a logo cannot be used, and what to do (made into a located Problem)."""
+
+    def __init__(self, what: str, hint: str) -> None:
+        super().__init__(what)
+        self.what, self.hint = what, hint
+
+
+_PUT_IT = "Put the logo beside the letterhead file, or correct its name."
+_FILE_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a device",
+    stat.S_IFBLK: "a device",
+}
+
+
+def _read_logo(path: Path) -> bytes:
+    """The logo's bytes, read only if it is a regular file of at most
+    :data:`_LOGO_MAX_BYTES` (its size is known before anything is read)."""
+    # O_NONBLOCK: opening a named pipe does not wait for a writer (it is then refused).
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
     except OSError as exc:
         what = "does not exist" if isinstance(exc, FileNotFoundError) else "cannot be read"
-        return None, [
-            Problem(
-                where,
-                f"{what} (looked for {path})",
-                "Put the logo beside the letterhead file, or correct its name.",
-                value=logo,
+        raise _LogoRefused(f"{what} (looked for {path})", _PUT_IT) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = _FILE_KINDS.get(stat.S_IFMT(info.st_mode), "not a regular file")
+            raise _LogoRefused(
+                f"is {kind} ({path}), not an image file",
+                "Give the path of the logo's file itself (.svg, .png or .jpg).",
             )
-        ]
+        if info.st_size > _LOGO_MAX_BYTES:
+            raise _LogoRefused(*_too_big(info.st_size))
+        with os.fdopen(fd, "rb", closefd=False) as stream:
+            data = stream.read(_LOGO_MAX_BYTES + 1)  # it may have grown since
+    finally:
+        os.close(fd)
     if len(data) > _LOGO_MAX_BYTES:
-        return None, [
-            Problem(
-                where,
-                f"is {len(data) // 1024} KB: every letter and message carries it",
-                f"Use a logo of at most {_LOGO_MAX_BYTES // 1024} KB (an SVG is best).",
-                value=logo,
-            )
-        ]
-    return f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}", []
+        raise _LogoRefused(*_too_big(len(data)))
+    return data
+
+
+def _too_big(size: int) -> tuple[str, str]:
+    shown = f"{size // 1024} KB" if size < 10 * 1024 * 1024 else f"{size // 1024 // 1024} MB"
+    return (
+        f"is {shown}: every letter and message carries it",
+        f"Use a logo of at most {_LOGO_MAX_BYTES // 1024} KB (an SVG is best).",
+    )
+
+
+#: A logo larger than this many pixels is refused before it is decoded (a small file
+#: can hold a huge image: a PNG of 500 KB can unpack to gigabytes).
+_LOGO_MAX_PIXELS = 25_000_000
+_PIL_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG"}
+
+
+def _check_image(data: bytes, kind: str) -> None:
+    """Refuse a logo that is not a whole, well-formed image of its kind."""
+    if kind == "image/svg+xml":
+        _check_svg(data)
+        return
+    # Pillow comes with WeasyPrint; loaded only when a letterhead has a PNG or JPEG logo.
+    from PIL import Image
+
+    pillow_errors = (  # what Pillow raises on a damaged file (documented as "any")
+        OSError,  # UnidentifiedImageError, truncated data
+        SyntaxError,  # "broken PNG file", "not a PNG file"
+        ValueError,
+        EOFError,
+        IndexError,
+        struct.error,
+        zlib.error,
+        Image.DecompressionBombError,
+    )
+    expected = _PIL_FORMATS[kind]
+    redo = f"Export the logo again as {expected} (or as SVG)."
+    try:
+        with Image.open(io.BytesIO(data), formats=[expected]) as image:
+            if image.width * image.height > _LOGO_MAX_PIXELS:
+                raise _LogoRefused(
+                    f"is {image.width} × {image.height} pixels: too large for a logo",
+                    "Use a logo of a few hundred pixels (an SVG is best).",
+                )
+            image.verify()  # the structure: chunks, their checksums
+        with Image.open(io.BytesIO(data), formats=[expected]) as image:
+            image.load()  # every pixel: a truncated or damaged file fails here
+    except pillow_errors as exc:
+        raise _LogoRefused(f"is not a valid {expected} image ({_said(exc)})", redo) from None
+
+
+_SVG = "http://www.w3.org/2000/svg"
+
+
+def _check_svg(data: bytes) -> None:
+    """Refuse an SVG that is not well-formed XML with an ``svg`` root in the SVG
+    namespace (a browser shows nothing else), or that declares entities (the way XML
+    is made to expand to gigabytes)."""
+    redo = "Export the logo again as SVG (or as PNG)."
+    parser = expat.ParserCreate(namespace_separator=" ")
+    roots: list[str] = []
+
+    def start(name: str, _attributes: object) -> None:
+        if not roots:
+            roots.append(name)
+
+    def entity(*_args: object) -> None:
+        raise _LogoRefused("declares XML entities, which a logo does not need", redo)
+
+    parser.StartElementHandler = start
+    parser.EntityDeclHandler = entity
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as exc:
+        raise _LogoRefused(f"is not a valid SVG file ({_said(exc)})", redo) from None
+    if roots != [f"{_SVG} svg"]:
+        found = roots[0].replace(" ", ":") if roots else "nothing"
+        raise _LogoRefused(
+            f'is not an SVG image (its root element is "{found}", not svg in the SVG namespace)',
+            f'{redo} Its first element should be <svg xmlns="{_SVG}" ...>.',
+        )
+
+
+def _said(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
 def resolve_letterhead(ref: LetterheadRef, mailing_path: Path) -> ResolvedLetterhead:

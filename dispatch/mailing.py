@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
+import os
 import re
 import tomllib
 from dataclasses import replace
@@ -39,6 +40,7 @@ from dispatch import languages
 from dispatch.errors import Location, MailingError, Problem
 from dispatch.formatting import legacy_zone_hint
 from dispatch.letterhead import LetterheadRef, ResolvedLetterhead, resolve_letterhead
+from dispatch.suggest import closest
 
 
 def _language(value: str) -> str:
@@ -422,12 +424,14 @@ class Mailing(_Model):
 
     @property
     def folder(self) -> Path:
+        """The folder of the mailing file, as an absolute path (see :func:`load_mailing`)."""
         return self.path.parent
 
     @property
     def name(self) -> str:
-        """The mailing's name: its folder's name (``mailings/tsb-352`` → ``tsb-352``)."""
-        return self.folder.name
+        """The mailing's name: its folder's name (``mailings/tsb-352`` → ``tsb-352``), the
+        real one even when the mailing is given as ``.`` from inside its folder."""
+        return self.folder.resolve().name
 
     def annex_path(self, annex: Annex) -> Path | None:
         """The file attached to every message, or None (no file, or one per addressee)."""
@@ -779,6 +783,23 @@ def declared_contacts(path: Path) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
+#: A workbook given where the mailing is expected: by its name, or by its first bytes
+#: (a zip: xlsx and ods; an OLE file: xls).
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".csv")
+_WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+
+
+def _nearby(given: Path) -> str:
+    """``" Did you mean mailings/tsb-352?"`` for a mistyped folder or file, or ``""``."""
+    parent = given.parent
+    try:
+        names = [entry.name for entry in parent.iterdir() if not entry.name.startswith(".")]
+    except OSError:
+        return ""
+    name = closest(given.name, names)
+    return f" Did you mean {parent / name}?" if name else ""
+
+
 def language_file_problems(exc: languages.LanguageFileError) -> list[Problem]:
     """The problems of language definition files, located like the mailing file's."""
     out = []
@@ -804,10 +825,14 @@ def register_languages(folder: Path, templates: Any) -> list[Problem]:
 def load_mailing(path: Path, templates: Path | None = None) -> Mailing:
     """Read and validate a mailing file; raise :class:`MailingError` with every problem.
 
-    ``path`` may be the TOML file or the folder that holds ``mailing.toml``. ``templates``
-    (``--templates``) is the templates folder whose languages are registered, instead of
-    the mailing's ``templates`` (or dispatch's).
+    ``path`` may be the TOML file or the folder that holds ``mailing.toml``. It is made
+    absolute, so that the mailing's name, its folders and the messages that name them are
+    the same wherever dispatch is run (``dispatch check .`` inside the folder included).
+    ``templates`` (``--templates``) is the templates folder whose languages are
+    registered, instead of the mailing's ``templates`` (or dispatch's).
     """
+    path = Path(os.path.abspath(path))
+    typed = path
     if path.is_dir():
         path = path / "mailing.toml"
     try:
@@ -818,7 +843,7 @@ def load_mailing(path: Path, templates: Path | None = None) -> Mailing:
                 Problem(
                     Location(file=path),
                     "does not exist",
-                    "Give the path of a mailing folder or of its mailing.toml.",
+                    "Give the path of a mailing folder or of its mailing.toml." + _nearby(typed),
                 )
             ]
         ) from None
@@ -826,6 +851,17 @@ def load_mailing(path: Path, templates: Path | None = None) -> Mailing:
         raise MailingError(
             [Problem(Location(file=path), f"cannot be read ({exc.strerror})", "Check the path.")]
         ) from None
+    if path.suffix.lower() in WORKBOOK_SUFFIXES or raw.startswith(_WORKBOOK_MAGIC):
+        raise MailingError(
+            [
+                Problem(
+                    Location(file=path),
+                    "is a workbook (the addressees), where a mailing is expected",
+                    "Give the mailing folder (or its mailing.toml); the workbook goes to "
+                    "--contacts or to the mailing's contacts key.",
+                )
+            ]
+        )
     try:
         text = raw.decode("utf-8-sig")
         data = tomllib.loads(text)

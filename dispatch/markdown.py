@@ -192,61 +192,84 @@ def to_text(source: str, links: MutableSequence[str] | None = None) -> str:
     tokens = parser().parse(source)
     _item_numbers(tokens)
     _mark_labelled_lists(tokens)
-    out: list[str] = []
-    prefixes: list[str] = []  # the indentation of each open list or quote
-    markers: list[str] = []  # the marker of each open list ("•", or ")" / "." for numbers)
-    pending = ""  # a list marker waiting for the item's first line
-    widths: list[int] = []  # the width of the marker of each open list item
+    writer = _TextWriter(links)
     for token in tokens:
-        kind = token.type
+        writer.take(token)
+    return writer.text()
+
+
+class _TextWriter:
+    """The lines of :func:`to_text`, written token by token."""
+
+    def __init__(self, links: MutableSequence[str] | None) -> None:
+        self.links = links
+        self.out: list[str] = []
+        self.prefixes: list[str] = []  # the indentation of each open list or quote
+        self.markers: list[str] = []  # the marker of each open list ("•", or ")" / ".")
+        self.pending = ""  # a list marker waiting for the item's first line
+        self.widths: list[int] = []  # the width of the marker of each open list item
+
+    def take(self, token: Token) -> None:
+        kind, out = token.type, self.out
         if kind in ("bullet_list_open", "ordered_list_open"):
-            if not markers and out and out[-1] != "":
+            if not self.markers and out and out[-1] != "":
                 out.append("")  # a blank line before a list, none before a nested one
             labelled = token.meta.get("labelled")
-            markers.append(
+            self.markers.append(
                 ("" if labelled else "•") if kind == "bullet_list_open" else token.markup
             )
         elif kind in ("bullet_list_close", "ordered_list_close"):
-            markers.pop()
-            if not markers:
+            self.markers.pop()
+            if not self.markers:
                 out.append("")
         elif kind == "list_item_open":
-            mark = markers[-1]
-            if mark in ("•", ""):
-                pending = "• " if mark else "  "  # an item with its own label: no bullet
-            else:
-                pending = f"{token.meta.get('number', 1)}{mark} "
-            widths.append(len(pending))
+            self._open_item(token)
         elif kind == "list_item_close":
-            if pending:  # an empty item
-                out.append(_indent(prefixes, widths[:-1]) + pending.rstrip())
-                pending = ""
-            widths.pop()
+            if self.pending:  # an empty item
+                out.append(_indent(self.prefixes, self.widths[:-1]) + self.pending.rstrip())
+                self.pending = ""
+            self.widths.pop()
         elif kind == "blockquote_open":
-            prefixes.append("> ")
+            self.prefixes.append("> ")
         elif kind == "blockquote_close":
-            prefixes.pop()
+            self.prefixes.pop()
         elif kind in ("paragraph_close", "heading_close"):
             if not token.hidden:
                 out.append("")
         elif kind in ("inline", "code_block", "fence", "html_block"):
-            if kind == "inline":
-                body = _inline_text(token.children or [], links)
-            elif kind == "html_block":
-                body = _inline_text(parser().parseInline(token.content)[0].children or [], links)
-            else:
-                body = token.content.rstrip("\n")
-            lines = body.split("\n")
-            # An item's first line starts with its marker; the rest align under its text.
-            first = _indent(prefixes, widths[:-1] if pending else widths) + pending + lines[0]
-            out.append(first)
-            out += [_indent(prefixes, widths) + line for line in lines[1:]]
-            pending = ""
+            self._block(token)
         elif kind == "hr":
             out += ["* * *", ""]
-    while out and out[-1] == "":
-        out.pop()
-    return "\n".join(_squeeze(out)).strip()
+
+    def _open_item(self, token: Token) -> None:
+        mark = self.markers[-1]
+        if mark in ("•", ""):
+            self.pending = "• " if mark else "  "  # an item with its own label: no bullet
+        else:
+            self.pending = f"{token.meta.get('number', 1)}{mark} "
+        self.widths.append(len(self.pending))
+
+    def _block(self, token: Token) -> None:
+        kind = token.type
+        if kind == "inline":
+            body = _inline_text(token.children or [], self.links)
+        elif kind == "html_block":
+            body = _inline_text(parser().parseInline(token.content)[0].children or [], self.links)
+        else:
+            body = token.content.rstrip("\n")
+        lines = body.split("\n")
+        # An item's first line starts with its marker; the rest align under its text.
+        widths = self.widths
+        first = _indent(self.prefixes, widths[:-1] if self.pending else widths)
+        self.out.append(first + self.pending + lines[0])
+        self.out += [_indent(self.prefixes, widths) + line for line in lines[1:]]
+        self.pending = ""
+
+    def text(self) -> str:
+        out = self.out
+        while out and out[-1] == "":
+            out.pop()
+        return "\n".join(_squeeze(out)).strip()
 
 
 def _indent(prefixes: list[str], widths: list[int]) -> str:

@@ -6,6 +6,7 @@ folder and then renamed, so that a full disk or a killed run never leaves half a
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
@@ -45,6 +46,36 @@ class Written:
     letters: int = 0
     per_group: Counter[tuple[str, str]] = field(default_factory=Counter)
     extra: list[Path] = field(default_factory=list)
+    # What this run wrote (paths relative to ``out``: small strings, not Paths, at 100 000
+    # letters) and the folders it made, so that a failed run takes them away
+    # (:func:`remove_written`): a render either writes every letter or leaves nothing.
+    paths: list[str] = field(default_factory=list)
+    folders: list[Path] = field(default_factory=list)
+
+
+def remove_written(written: Written) -> None:
+    """Take away the files a failed run wrote and the folders it made (when left empty).
+
+    A run that stops half-way (an error, Ctrl-C) must not leave some letters behind while
+    saying that nothing was written. Files and folders that cannot be removed are left:
+    the error that stopped the run is the one to report.
+    """
+    for name in written.paths:
+        with contextlib.suppress(OSError):
+            (written.out / name).unlink(missing_ok=True)
+    for folder in sorted(written.folders, key=lambda f: len(f.parts), reverse=True):
+        with contextlib.suppress(OSError):  # not empty (a file of the user's), or gone
+            folder.rmdir()
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and its parents that do not exist yet (the ones a run will make)."""
+    missing: list[Path] = []
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            break
+        missing.append(candidate)
+    return missing
 
 
 def parse_formats(text: str) -> list[str]:
@@ -89,15 +120,19 @@ def _write_letter(files: list[tuple[Path, bytes, bool]]) -> None:
 
 
 def write_outputs(
-    out: Path, items: Iterable[tuple[str, str, tuple[str, ...], dict[str, Producer]]]
+    out: Path,
+    items: Iterable[tuple[str, str, tuple[str, ...], dict[str, Producer]]],
+    written: Written | None = None,
 ) -> Written:
     """Write ``(lang, stem, categories, {ext: producer})`` items; count per group.
 
     The bytes are produced here, in order; the files are written by a few threads, a
     letter's files by one task (a task per file cost a third of a text render). At most
     a few hundred letters wait in memory, and the first write error stops the run.
+    ``written`` (a new one by default) records every file and folder made, also when the
+    run fails: :func:`remove_written` takes them away.
     """
-    written = Written(out=out)
+    written = Written(out=out) if written is None else written
     pending: deque[Future[None]] = deque()
     folders: dict[str, Path] = {}  # made once each, not once per letter
     with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="dispatch-write") as pool:
@@ -106,6 +141,7 @@ def write_outputs(
                 folder = folders.get(lang)
                 if folder is None:
                     folder = out / lang
+                    written.folders += _missing_folders(folder)
                     if PRIVATE_EXTENSIONS & producers.keys():  # who was written to, and how
                         private_dir(folder)
                     else:
@@ -118,6 +154,7 @@ def write_outputs(
                     (folder / f"{stem}.{ext}", produce(), ext in PRIVATE_EXTENSIONS)
                     for ext, produce in producers.items()
                 ]
+                written.paths += [f"{lang}/{stem}.{ext}" for ext in producers]
                 pending.append(pool.submit(_write_letter, files))
                 written.files += len(files)
                 while len(pending) > 128:
@@ -173,22 +210,34 @@ def render_files(
                 made[ext] = partial(composer.pdf, letter)
         return made
 
-    written = write_outputs(
-        out,
-        (
-            (letter.lang, letter.stem, letter.categories, producers(letter))
-            for letter in counted(letters, progress, Step.RENDERING, len(prepared.letters))
-        ),
-    )
-    if "ics" in formats:
-        for lang in sorted({letter.lang for letter in prepared.letters}):
-            ics = composer.ics(lang)
-            if ics is not None:
-                path = out / lang / composer.ics_name(lang)
-                write_atomic(path, ics)
-                written.files += 1
-                written.extra.append(path)
+    written = Written(out=out)
+    try:
+        write_outputs(
+            out,
+            (
+                (letter.lang, letter.stem, letter.categories, producers(letter))
+                for letter in counted(letters, progress, Step.RENDERING, len(prepared.letters))
+            ),
+            written,
+        )
+        if "ics" in formats:
+            _write_calendars(composer, written)
+    except BaseException:
+        remove_written(written)  # all the letters or none: the error says nothing was written
+        raise
     return written
+
+
+def _write_calendars(composer: Composer, written: Written) -> None:
+    """The event's calendar invitation, once per language, beside the letters."""
+    for lang in sorted({letter.lang for letter in composer.prepared.letters}):
+        ics = composer.ics(lang)
+        if ics is not None:
+            name = f"{lang}/{composer.ics_name(lang)}"
+            written.paths.append(name)
+            write_atomic(written.out / name, ics)
+            written.files += 1
+            written.extra.append(written.out / name)
 
 
 def make_pdfs(composer: Composer, progress: OnProgress | None) -> None:

@@ -5,8 +5,8 @@ A mailing's folder (the folder of its ``mailing.toml``) holds:
 - ``.dispatch/``: its journal (``journal.sqlite3``) and the lock of a run (``lock``),
   private to their owner;
 - ``approved/``: the approvals made with ``dispatch approve``, one folder each;
-
-and its letters are rendered by default under ``out/<mailing name>/``.
+- ``out/``: the letters ``render`` and ``preview`` write unless told where, beside the
+  mailing file, so that a command writes to the same place wherever it is run.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ def approval_dir(folder: Path) -> Path:
     return Path(folder) / APPROVED_DIR
 
 
-def default_output(name: str) -> Path:
-    """Where ``render`` writes the letters of the mailing ``name`` unless told: ``out/<name>``."""
-    return Path(OUTPUT_DIR) / name
+def default_output(folder: Path) -> Path:
+    """Where ``render`` writes the letters of the mailing in ``folder`` unless told:
+    ``<folder>/out/``."""
+    return Path(folder) / OUTPUT_DIR

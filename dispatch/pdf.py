@@ -11,15 +11,16 @@ install it (``scripts/system-deps.sh``). A mailing sends the same letter to many
 so :class:`PdfRenderer` renders each distinct HTML once and hands out the same bytes
 again: 10 000 addressees sharing 4 letters cost 4 renders.
 
->>> renderer = PdfRenderer()  # doctest: +SKIP
->>> pdf = renderer.render(html)  # doctest: +SKIP
+>>> renderer = PdfRenderer()
+>>> html = '<html lang="fr"><p>Madame, Monsieur,</p></html>'
+>>> renderer.render(html)[:5], renderer.render(html) == renderer.render(html)
+(b'%PDF-', True)
 """
 
 from __future__ import annotations
 
 import functools
 import html as _html
-import importlib.resources
 import logging
 import re
 import shutil
@@ -32,11 +33,14 @@ from typing import Any
 
 from dispatch import languages
 from dispatch.errors import OutputError
+from dispatch.pdf_libraries import PdfLibraryMissing, load_weasyprint
+from dispatch.resources import TEMPLATES
 from dispatch.typography import keep_together, unbroken_dates
 
 __all__ = [
     "DEFAULT_STYLESHEET",
     "FontMissingError",
+    "PdfLibraryMissing",
     "PdfRenderer",
     "check_fonts",
     "font_family_of",
@@ -50,9 +54,7 @@ PDF_VARIANT = "pdf/a-3u"
 tagged (a structure tree, the language: readable by a screen reader). PDF/A-3 rather than
 2: a letter may embed its annexes (``<a rel="attachment">``), which only PDF/A-3 allows."""
 
-DEFAULT_STYLESHEET: Path = Path(
-    str(importlib.resources.files("dispatch") / "_templates" / "print.css")
-).resolve()
+DEFAULT_STYLESHEET: Path = TEMPLATES / "print.css"
 """The house stylesheet, applied to every PDF (parsed once per process).
 
 The templates also include it inline for the e-mail; the same rules applied twice give the
@@ -87,7 +89,9 @@ class FontMissingError(OutputError):
         where = f"{stylesheet.name}: " if stylesheet is not None else ""
         package = _FONT_PACKAGES.get(family.casefold())
         how = (
-            f"scripts/system-deps.sh (as root; on Debian it installs {package})"
+            f"your system's package manager (Debian, Ubuntu: apt install {package}; the "
+            'README\'s "Install" section names it for each system; in a checkout of dispatch, '
+            "scripts/system-deps.sh as root)"
             if package
             else "your package manager"
         )
@@ -234,6 +238,7 @@ class _Engine:
     """
 
     def __init__(self, stylesheet: Path | None) -> None:
+        load_weasyprint()
         if stylesheet is not None:
             check_fonts(stylesheet)
         from weasyprint import CSS, URLFetcher
@@ -546,7 +551,7 @@ def render_pdf(
     HTML. Raises :class:`FontMissingError` if the stylesheet's font is not installed.
     WeasyPrint's warnings are dropped here; :class:`PdfRenderer` keeps them.
 
-    >>> render_pdf('<html lang="fr"><p>Madame, Monsieur,</p></html>')[:5]  # doctest: +SKIP
+    >>> render_pdf('<html lang="fr"><p>Madame, Monsieur,</p></html>')[:5]
     b'%PDF-'
     """
     return _engine(stylesheet).write(html, base_url, [])

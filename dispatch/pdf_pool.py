@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from dispatch import languages
 from dispatch.errors import DispatchError, OutputError
 from dispatch.pdf import PdfRenderer
 
@@ -89,14 +90,20 @@ def _start(
     stylesheet: Path | None,
     files: frozenset[Path] | None,
     hook: Callable[[str], None] | None,
+    language_files: tuple[Path, ...] = (),
 ) -> None:
     """Build this worker's engine once: fonts, stylesheet and images serve every letter.
+
+    ``language_files``: the languages the parent registered from a mailing's own templates
+    folder (:func:`dispatch.languages.added_files`), registered here too, so that a letter
+    in such a language gets its fonts and unbroken dates as in the parent.
 
     Ctrl-C is the parent's to handle (it stops the pool); a worker ignores it, so that
     an interrupted run prints no traceback per worker.
     """
     global _renderer, _hook
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    languages.load_files(language_files)
     _renderer = PdfRenderer(base_url=base_url, stylesheet=stylesheet, files=files)
     _hook = hook
 
@@ -160,7 +167,13 @@ class PdfPool(Generic[K]):
             max_workers=workers or self.jobs,
             mp_context=_context(),
             initializer=_start,
-            initargs=(r.base_url, r.stylesheet, r.files, _before_render),
+            initargs=(
+                r.base_url,
+                r.stylesheet,
+                r.files,
+                _before_render,
+                languages.added_files(),
+            ),
         )
 
     def _keep(self, pdf: bytes, warnings: list[str]) -> bytes:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from dispatch.advice import letter_warnings
 from dispatch.contacts import Addressee, Contacts, load_contacts, select
-from dispatch.errors import InvalidInput, Location, Problem
+from dispatch.errors import InvalidInput, Location, Problem, quoted
 from dispatch.mailing import Mailing, announced_annexes, declared_contacts, load_mailing
 from dispatch.personal import PersonalFile
 from dispatch.progress import OnProgress, Step, counted, finish, start
@@ -25,7 +25,7 @@ from dispatch.templates import DEFAULT_TEMPLATES, TemplateSet
 DEFAULT_CONTACTS = Path("contacts.xlsx")
 
 
-@dataclass(repr=False)  # a repr would hold every letter: tracebacks and task reprs stay small
+@dataclass(frozen=True, repr=False)  # a repr would hold every letter: tracebacks stay small
 class Prepared:
     """A validated mailing with its letters, ready to be written or sent."""
 
@@ -110,27 +110,49 @@ class Tally:
         return {reason: out[reason] for reason in SKIP_REASONS if out.get(reason)}
 
 
-def tally(prepared: Prepared) -> Tally:
-    """Count the letters of ``prepared`` against the rows of its workbook."""
+@dataclass(frozen=True)
+class Excluded:
+    """A workbook row that gets no letter, and why (one of :data:`SKIP_REASONS`)."""
+
+    row: int
+    email: str
+    language: str
+    reason: str
+
+
+def excluded(prepared: Prepared) -> list[Excluded]:
+    """Every row of the workbook without a letter, in row order, with its reason
+    (``check --list-excluded``)."""
     mailing = prepared.mailing
     wanted = {c.upper() for c in (*mailing.addressees.to, *mailing.addressees.cc)}
     only = set(prepared.only)
     narrow = set(prepared.category)
+    out: list[Excluded] = []
+    for person in prepared.contacts.addressees:
+        if not person.active:
+            reason = INACTIVE
+        elif not wanted.intersection(person.categories):
+            reason = NOT_ADDRESSED
+        elif only and person.key not in only:
+            reason = NOT_ONLY
+        elif narrow and not narrow.intersection(person.categories):
+            reason = NOT_CATEGORY
+        else:
+            continue
+        out.append(Excluded(person.row, person.email, person.language, reason))
+    return out
+
+
+def tally(prepared: Prepared) -> Tally:
+    """Count the letters of ``prepared`` against the rows of its workbook."""
+    mailing = prepared.mailing
     langs: list[str] = list(mailing.languages)
     rows: Counter[str] = Counter()
-    left_out: Counter[tuple[str, str]] = Counter()
     for person in prepared.contacts.addressees:
         if person.language not in langs:
             langs.append(person.language)
         rows[person.language] += 1
-        if not person.active:
-            left_out[(INACTIVE, person.language)] += 1
-        elif not wanted.intersection(person.categories):
-            left_out[(NOT_ADDRESSED, person.language)] += 1
-        elif only and person.key not in only:
-            left_out[(NOT_ONLY, person.language)] += 1
-        elif narrow and not narrow.intersection(person.categories):
-            left_out[(NOT_CATEGORY, person.language)] += 1
+    left_out = Counter((e.reason, e.language) for e in excluded(prepared))
     letters: Counter[str] = Counter()
     copies: Counter[str] = Counter()
     several = 0
@@ -172,12 +194,15 @@ def columns_and_paragraphs(prepared: Prepared) -> list[str]:
 
 
 def contacts_path_for(mailing: Mailing, given: Path | None) -> Path:
-    """The workbook: ``--contacts``, else the mailing's ``contacts`` key, else ./contacts.xlsx."""
+    """The workbook: ``--contacts``, else the mailing's ``contacts`` key, else a
+    ``contacts.xlsx`` beside the mailing file (the same wherever dispatch is run), else
+    ./contacts.xlsx."""
     if given is not None:
         return given
     if mailing.contacts:
         return mailing.folder / mailing.contacts
-    return DEFAULT_CONTACTS
+    beside = mailing.folder / DEFAULT_CONTACTS
+    return beside if beside.is_file() else DEFAULT_CONTACTS
 
 
 def templates_path_for(mailing: Mailing, given: Path | None) -> Path:
@@ -249,7 +274,7 @@ def prepare(
             problems.append(
                 Problem(
                     Location(file=contacts.path),
-                    f"has no addressee {address}",
+                    f"has no addressee {quoted(address)}",
                     "Check the address given to --only." + did_you_mean(address, known),
                 )
             )

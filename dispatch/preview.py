@@ -23,7 +23,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
 
@@ -33,11 +32,13 @@ from dispatch import languages
 from dispatch.approval import approval_state
 from dispatch.errors import DispatchError, Location, Problem
 from dispatch.journal import Journal, JournalRow
+from dispatch.numbers import number
 from dispatch.output import write_atomic
 from dispatch.paths import journal_path
 from dispatch.prepare import Prepared
 from dispatch.render import Letter, Renderer
 from dispatch.report import state_label, state_order
+from dispatch.resources import package_path
 
 
 def _lang_name(code: str) -> str:
@@ -90,10 +91,9 @@ _ENV = jinja2.Environment(
     lstrip_blocks=True,
 )
 _ENV.filters["q"] = lambda text: quote(str(text))
+_ENV.filters["n"] = number  # 9 783, as the terminal writes it
 # The page's template: a file beside the assets, so that it reads as HTML.
-_INDEX = _ENV.from_string(
-    resources.files("dispatch.preview_assets").joinpath("index.html.j2").read_text("utf-8")
-)
+_INDEX = _ENV.from_string(package_path("preview_assets", "index.html.j2").read_text("utf-8"))
 
 
 def write_index(prepared: Prepared, out: Path, formats: list[str]) -> Preview:
@@ -166,9 +166,7 @@ def write_preview(
     data_path = out / "letters.js"
     write_atomic(data_path, f"window.DISPATCH_PREVIEW={text};\n".encode())
     for asset in ASSETS:
-        write_atomic(
-            out / asset, resources.files("dispatch.preview_assets").joinpath(asset).read_bytes()
-        )
+        write_atomic(out / asset, package_path("preview_assets", asset).read_bytes())
 
     counts = prepared.counts()
     to_codes = [c.upper() for c in mailing.addressees.to]

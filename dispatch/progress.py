@@ -33,6 +33,8 @@ class Step(enum.Enum):
     PDFS = "Making PDFs"
     PREPARING = "Preparing the messages"
     SENDING = "Sending"
+    FREEZING = "Freezing the approved messages"
+    PACKING = "Packing the archive"
     MAILBOX = "Reading the mailbox"
 
     @property
@@ -52,6 +54,8 @@ _UNITS = {
     Step.PDFS: "PDFs",
     Step.PREPARING: "messages",
     Step.SENDING: "messages",
+    Step.FREEZING: "messages",
+    Step.PACKING: "messages",
     Step.MAILBOX: "messages",
 }
 

@@ -536,7 +536,7 @@ class Renderer:
         # The degree of the French closing: "haute considération" to a minister…
         high = high_consideration(self.mailing, person)
         base["high_consideration"] = high
-        base["consideration"] = "haute considération" if high else "considération distinguée"
+        base["consideration"] = languages.get(lang).degrees.get("high" if high else "usual", "")
         subject_text = attempt(
             lambda: self._inline(
                 self.mailing.subject.get(lang), lang, "text", "subject", dict(base, output="text")

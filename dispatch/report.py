@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # openpyxl is imported where a workbook is written: no start-
     from openpyxl.cell.cell import Cell
     from openpyxl.worksheet.worksheet import Worksheet
 
+from dispatch.approval_journal import ApprovalRecord, approval_in_force
 from dispatch.contacts import Addressee, Contacts, load_contacts
 from dispatch.errors import DispatchError, InvalidInput, Location, Problem
 from dispatch.journal import Journal, JournalRow
@@ -55,9 +56,12 @@ MESSAGE_COLUMNS: tuple[tuple[str, int], ...] = (
     ("Attempts", 9),
     ("SMTP code", 10),
     ("SMTP reply", 60),
+    ("Bounce", 50),
+    ("Bounced at", 18),
     ("Sent at", 18),
     ("Updated at", 18),
     ("Message-ID", 40),
+    ("Approval", 30),
 )
 #: the last column when some addressees have files of their own (see dispatch.personal)
 OWN_FILES_COLUMN = ("Own files", 34)
@@ -139,6 +143,7 @@ def write_report(
             ]
         )
     rows = journal.rows() if isinstance(journal, Journal) else list(journal)
+    approval = approval_in_force(journal) if isinstance(journal, Journal) else None
     warnings: list[Problem] = []
     people: dict[str, Addressee] = {}
     if contacts is None:
@@ -160,7 +165,9 @@ def write_report(
         write_atomic(out_path, _csv(messages, columns), private=True)
     else:
         write_atomic(
-            out_path, _xlsx(mailing, rows, messages, subjects, local, columns), private=True
+            out_path,
+            _xlsx(mailing, rows, messages, subjects, local, columns, approval),
+            private=True,
         )
     return Report(path=out_path, messages=len(rows), warnings=warnings)
 
@@ -241,11 +248,21 @@ def _message_values(row: JournalRow, person: Addressee | None, zone: tzinfo) -> 
         state_label(row),
         row.attempts,
         row.code,
-        bounce_text(row) or row.reply or "",
+        row.reply or "",  # what the relay said when it took the message
+        bounce_text(row),  # and what came back afterwards, if anything
+        _local(_came_back(row), zone),
         _local(row.sent_at, zone),
         _local(row.updated_at, zone),
         row.message_id,
+        row.approval or "",
     ]
+
+
+def _came_back(row: JournalRow) -> datetime | None:
+    """When the first notification for ``row`` arrived (else when it was recorded)."""
+    bounces = [b for b in (row.bounce, *row.copy_bounces) if b is not None]
+    times = [b.arrived or b.recorded_at for b in bounces]
+    return min((t for t in times if t is not None), default=None)
 
 
 def _set(cell: Cell, value: object) -> None:
@@ -278,6 +295,7 @@ def _xlsx(
     subjects: Mapping[str, str] | None,
     zone: tzinfo,
     columns: Sequence[tuple[str, int]] = MESSAGE_COLUMNS,
+    approval: ApprovalRecord | None = None,
 ) -> bytes:
     from openpyxl import Workbook
     from openpyxl.utils import get_column_letter
@@ -286,7 +304,7 @@ def _xlsx(
     summary = book.active
     assert summary is not None
     summary.title = "Summary"
-    _summary(summary, mailing, rows, subjects, zone)
+    _summary(summary, mailing, rows, subjects, zone, approval)
     sheet = book.create_sheet("Messages")
     _header(sheet, 1, [name for name, _ in columns])
     for number, values in enumerate(messages, start=2):
@@ -295,6 +313,12 @@ def _xlsx(
     for column, (_, width) in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
     sheet.freeze_panes = "A2"
+    # Printed (1 500 pages at 10 000), every page repeats the header and is one page wide.
+    sheet.print_title_rows = "1:1"
+    sheet.page_setup.orientation = "landscape"
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
     last = get_column_letter(len(columns))
     sheet.auto_filter.ref = f"A1:{last}{max(len(messages) + 1, 2)}"
     buffer = io.BytesIO()
@@ -308,6 +332,7 @@ def _summary(
     rows: Sequence[JournalRow],
     subjects: Mapping[str, str] | None,
     zone: tzinfo,
+    approval: ApprovalRecord | None = None,
 ) -> None:
     from openpyxl.styles import Alignment, Font
 
@@ -330,6 +355,12 @@ def _summary(
         ("Last send", _local(sent[-1], zone) if sent else "—"),
         ("Times in", _zone_name(zone)),
         ("Messages", len(rows)),
+        (
+            "Approval in force",
+            f"{approval.id}, by {approval.approved_by} at {approval.approved_at}"
+            if approval is not None
+            else "none",
+        ),
     ]
     sheet.cell(row=1, column=1, value="Mailing report").font = Font(bold=True, size=14)
     for number, (label, value) in enumerate(lines, start=2):
@@ -373,10 +404,10 @@ def _summary(
     ).value = "A message addressed in several categories counts once in each."
     for column, width in zip("ABCDE", _SUMMARY_WIDTHS, strict=True):
         sheet.column_dimensions[column].width = width
-    # Printed (or turned into a PDF), the summary is one page wide.
+    # Printed (or turned into a PDF), the summary is one page.
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
+    sheet.page_setup.fitToHeight = 1
 
 
 def state_order(state: str) -> tuple[int, str]:

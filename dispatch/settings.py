@@ -22,6 +22,7 @@ variable or the file and key, the value, what is wrong and what to do::
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from pydantic import (
 
 from dispatch.errors import InvalidInput, Location, Problem
 
-__all__ = ["DEFAULT_PORTS", "ENVIRONMENT", "SmtpSettings", "load_settings"]
+__all__ = ["DEFAULT_PORTS", "ENVIRONMENT", "SmtpSettings", "is_loopback", "load_settings"]
 
 Security = Literal["starttls", "tls", "none"]
 
@@ -132,6 +133,34 @@ class SmtpSettings(BaseModel):
     def address(self) -> str:
         """``host:port``, as shown in messages."""
         return f"{self.host}:{self.port}"
+
+    @property
+    def signs_in_in_clear(self) -> bool:
+        """Whether a password or token would cross the network unencrypted: a sign-in
+        with ``security = "none"`` to a relay that is not this machine."""
+        return self.user is not None and self.security == "none" and not is_loopback(self.host)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine: ``localhost`` or a loopback address.
+
+    >>> [is_loopback(h) for h in ("127.0.0.1", "::1", "localhost", "10.0.0.1", "relay")]
+    [True, True, True, False, False]
+    """
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+#: Why a sign-in with ``security = "none"`` is refused, and what to do.
+CLEAR_TEXT = (
+    "with a sign-in, the password or token would cross the network unencrypted",
+    'Use security "starttls" (port 587) or "tls" (port 465); "none" is for a relay on '
+    "this machine (127.0.0.1, localhost) only.",
+)
 
 
 @dataclass(frozen=True)
@@ -267,6 +296,17 @@ def load_settings(settings_file: Path | None, env: Mapping[str, str]) -> SmtpSet
                 "the SMTP relay is not set",
                 "Set DISPATCH_SMTP_HOST (or host in the [smtp] table of the settings "
                 "file) to the relay's host name.",
+            )
+        )
+
+    host = str(values.get("host", "")).strip()
+    if values.get("security") == "none" and secrets and host and not is_loopback(host):
+        what, hint = CLEAR_TEXT
+        problems.append(
+            Problem(
+                sources["security"],
+                f'is "none" and the relay {host} is not this machine: {what}',
+                hint,
             )
         )
 

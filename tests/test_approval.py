@@ -14,7 +14,9 @@ from openpyxl import load_workbook
 from dispatch import paths
 from dispatch.approval_journal import sent_dates
 from dispatch.approval_send import with_date
+from dispatch.job import Selection, send_mailing
 from dispatch.journal import Journal
+from dispatch.progress import Step
 from tests.conftest import MINIMAL_MAILING, WorkbookFactory
 from tests.helpers import run
 from tests.smtp_server import Sink
@@ -197,3 +199,33 @@ def test_the_preview_says_whether_and_by_whom_the_mailing_was_approved(
         == 0
     )
     assert "approved by Jane Doe at " in (out / "index.html").read_text()
+
+
+def test_sending_an_approved_mailing_renders_no_pdf_again(
+    sink: Sink,
+    make_mailing: MakeMailing,
+    make_workbook: WorkbookFactory,
+) -> None:
+    mailing, workbook = make_mailing(), make_workbook()
+    assert run("approve", mailing, "--contacts", workbook, "--by", "Jane Doe")[0] == 0
+    steps: list[Step] = []
+    result = send_mailing(
+        mailing,
+        selection=Selection(contacts=workbook),
+        settings=sink.settings(timeout=5),
+        progress=lambda step, _done, _total: steps.append(step),
+    )
+    assert result.summary is not None and result.summary.sent == 4
+    # The approval holds the messages: no "Making PDFs" step, the approved bytes go out.
+    assert list(dict.fromkeys(steps)) == [Step.READING, Step.CHECKING, Step.PREPARING, Step.SENDING]
+    data = manifest(mailing)
+    frozen = {
+        m["addressee"]: (approved_folder(mailing) / m["file"]).read_bytes()
+        for m in data["messages"]  # type: ignore[attr-defined]
+    }
+    with Journal.open(paths.journal_path(mailing.parent), readonly=True) as j:
+        dates = sent_dates(j)
+    received = {r.rcpt_tos[0]: r.data for r in sink.recorder.accepted()}
+    assert received.keys() == frozen.keys()
+    for address, data_sent in received.items():
+        assert data_sent == with_date(frozen[address], dates[address][1]), address

@@ -64,7 +64,27 @@ def test_check_says_why_rows_got_no_letter_and_who_is_in_several_categories(
         "1 addressee is in several categories: the category rows add up to 4 for 3 "
         "letters, each letter counted once per category." in lines
     )
-    assert "1 copy goes to the Cc addresses of the workbook's cc column as well." in lines
+    assert (
+        "1 Cc address gets a copy of their row's letter as well (the workbook's cc column)."
+        in lines
+    )
     # Each category in the words of each language of the letters.
     assert "MS fr: Aux États Membres 1 1 2" in lines
     assert "en: Member States" in lines
+
+
+def test_check_list_excluded_names_each_row_without_a_letter_and_why(
+    make_mailing: MakeMailing, make_workbook: WorkbookFactory
+) -> None:
+    workbook = make_workbook(PEOPLE, categories=CATEGORIES)
+    args = ("check", make_mailing(), "--contacts", workbook, "--category", "MS", "--category")
+    code, out, err = run(*args, "SGC", "--list-excluded")
+    assert code == 0, err
+    assert (
+        "3 rows get no letter (contacts.xlsx):\n"
+        '- sheet Contacts, row 4, "prof.lee@example.org": left out by --category\n'
+        '- sheet Contacts, row 5, "gone@example.org": inactive\n'
+        '- sheet Contacts, row 6, "press@example.org": not in the categories of this mailing\n'
+    ) in out
+    code, out, err = run("check", make_mailing(), "--contacts", workbook)
+    assert "rows get no letter" not in out  # only when asked

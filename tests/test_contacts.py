@@ -117,8 +117,21 @@ BAD_WORKBOOKS = [
     pytest.param(
         [person("a@example.org", cc="boss@example.org; nobody")],
         'contacts.xlsx, sheet Contacts, row 2, column "cc": "boss@example.org; nobody" holds '
-        "'nobody', which is not an e-mail address",
+        '"nobody", which is not an e-mail address',
         id="invalid-cc",
+    ),
+    # Quoted, so a space stays visible where the terminal wraps the line.
+    pytest.param(
+        [person("jean dupont@example.org")],
+        'contacts.xlsx, sheet Contacts, row 2, column "email": "jean dupont@example.org" is not '
+        "an e-mail address",
+        id="address-with-a-space-is-quoted",
+    ),
+    pytest.param(
+        [person("a@example.org", cc="boss@example.org; jean dupont@example.org")],
+        'contacts.xlsx, sheet Contacts, row 2, column "cc": "boss@example.org; jean '
+        'dupont@example.org" holds "jean dupont@example.org", which is not an e-mail address',
+        id="cc-address-with-a-space-is-quoted",
     ),
     pytest.param(
         [person("a@example.org", active="maybe")],

@@ -7,6 +7,8 @@ SPACE. Phrases marked "seed" are copied from the real circulars in shared/seeds.
 from __future__ import annotations
 
 import doctest
+import importlib
+import pkgutil
 from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -624,6 +626,10 @@ def test_a_bad_number_is_refused(call: Callable[[], str], message: str) -> None:
         case("A, B and C", ["A", "B", "C"], "en"),
         case("A and B", ("A", "B"), "en"),
         case("A or B", iter(["A", "B"]), "en", conjunction="or"),
+        # Arabic: و is joined to the word it introduces, أو is not
+        case("أ، ب وج", ["أ", "ب", "ج"], "ar"),
+        case("أ أو ب", ["أ", "ب"], "ar", conjunction="or"),
+        case("A、B和C", ["A", "B", "C"], "zh"),
     ],
 )
 def test_a_list_is_joined_as_a_person_writes_it(
@@ -695,9 +701,14 @@ def test_every_ordinal_is_already_typeset_and_in_words_has_no_plural_s(
 
 
 def test_the_docstring_examples_hold() -> None:
-    result = doctest.testmod(dispatch.formatting)
-    assert result.failed == 0
-    assert result.attempted >= 15
+    # the package and each of its modules (dates, times, numbers)
+    modules = [dispatch.formatting] + [
+        importlib.import_module(f"dispatch.formatting.{info.name}")
+        for info in pkgutil.iter_modules(dispatch.formatting.__path__)
+    ]
+    results = [doctest.testmod(module) for module in modules]
+    assert sum(result.failed for result in results) == 0
+    assert sum(result.attempted for result in results) >= 15
 
 
 LABELLED = [

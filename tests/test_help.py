@@ -27,7 +27,8 @@ def test_the_commands_are_listed_in_the_order_of_the_work_with_whole_description
     listed = out.split("Commands, in the order of the work:")[1].strip().splitlines()
     names = [line.split()[0] for line in listed]
     assert names[: len(ORDER)] == list(ORDER)
-    assert names[:6] == ["check", "render", "preview", "send", "status", "report"]
+    # init starts the work (issue 21): a new mailing folder, then the six of every mailing
+    assert names[:7] == ["init", "check", "render", "preview", "send", "status", "report"]
     for line in listed:
         name = line.split()[0]
         command = main.get_command(None, name)  # type: ignore[arg-type]
@@ -48,7 +49,10 @@ def test_each_command_help_has_examples_and_says_what_mailing_is(command: str) -
     assert code == 0
     assert re.search(r"^  Examples?:\n    dispatch " + command + " ", out, re.M), out
     flat = " ".join(out.split())
-    assert "MAILING is a mailing folder or its mailing.toml" in flat
+    if command == "init":  # makes the folder: FOLDER, not an existing MAILING
+        assert "Write a new mailing into FOLDER" in flat
+    else:
+        assert "MAILING is a mailing folder or its mailing.toml" in flat
 
 
 def test_send_help_names_the_relay_variables_the_settings_file_and_exit_codes() -> None:

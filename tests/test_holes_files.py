@@ -167,3 +167,58 @@ def test_an_output_path_inside_an_input_folder_is_refused(tmp_path: Path) -> Non
     (templates / "fr").mkdir(parents=True)
     with pytest.raises(InvalidInput, match="a folder the mailing is made from"):
         check_output_path(templates / "fr" / "report.xlsx", [templates])
+
+
+# -- issue 21: where the system has no O_NOFOLLOW (Windows), lstat checks instead -------
+
+
+@pytest.fixture
+def no_o_nofollow(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dispatch import files
+
+    monkeypatch.setattr(files, "_NOFOLLOW", 0)
+    monkeypatch.setattr(files, "_FLAGS", files._FLAGS & ~os.O_NOFOLLOW)
+
+
+@pytest.mark.usefixtures("no_o_nofollow")
+def test_without_o_nofollow_a_planted_symlink_still_does_not_redirect_the_letter(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious", encoding="utf-8")
+    name = "dupont.eml"
+    (out / f".{name}.{os.getpid()}.tmp").symlink_to(victim)
+    for n in range(2000):
+        (out / f".{name}.{os.getpid()}.{n}.tmp").symlink_to(victim)
+
+    write_atomic(out / name, b"the letter", private=True)
+
+    assert (out / name).read_bytes() == b"the letter"
+    assert not (out / name).is_symlink()
+    assert victim.read_text(encoding="utf-8") == "precious"
+
+
+# -- issue 21: a render that fails half-way leaves nothing behind ----------------------
+
+
+def test_a_render_that_fails_half_way_takes_away_the_files_it_wrote(
+    sample_copy: Path, tmp_path: Path
+) -> None:
+    from dispatch.job import check_mailing, render_mailing
+
+    mailing = sample_copy / "mailings" / "tsb-352"
+    letters = check_mailing(mailing).letters
+    out = tmp_path / "letters"
+    # Something of the user's where the last letter would go: its write fails, after
+    # every other letter was written.
+    last = letters[-1]
+    blocker = out / last.lang / f"{last.stem}.txt"
+    blocker.mkdir(parents=True)
+
+    with pytest.raises(OutputError, match="cannot be written"):
+        render_mailing(mailing, out, formats=["html", "txt", "eml"])
+
+    left = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    assert left == [last.lang, str(blocker.relative_to(out))]  # the user's, and nothing else

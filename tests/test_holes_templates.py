@@ -9,7 +9,7 @@ import jinja2
 import jinja2.sandbox
 import pytest
 
-from dispatch import templates as templates_module
+from dispatch import sandbox
 from dispatch.errors import Location, TemplateError
 from dispatch.templates import TemplateSet, render
 from tests.test_sandbox_and_paths import (  # noqa: F401 - fixtures
@@ -96,7 +96,7 @@ def _render(source: str) -> str:
 def test_a_render_that_takes_too_long_stops_with_the_time_limit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(templates_module, "MAX_SECONDS", 0.0)  # the clock, not a real wait
+    monkeypatch.setattr(sandbox, "MAX_SECONDS", 0.0)  # the clock, not a real wait
     with pytest.raises(TemplateError, match=r"took longer than 0 seconds to render"):
         _render("{% for i in items %}{% endfor %}")
 
@@ -144,10 +144,10 @@ def test_every_loop_is_counted_and_renders_as_in_jinjas_own_sandbox(
 
     def probe(items: object) -> object:
         counted.append(items)
-        return templates_module._counted(items)  # type: ignore[arg-type]
+        return sandbox._counted(items)  # type: ignore[arg-type]
 
-    ours = templates_module.LetterSandbox(undefined=jinja2.StrictUndefined)
-    ours.globals[templates_module._LOOP_GUARD] = probe
+    ours = sandbox.LetterSandbox(undefined=jinja2.StrictUndefined)
+    ours.globals[sandbox._LOOP_GUARD] = probe
     jinja = jinja2.sandbox.ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined)
     assert ours.from_string(source).render(context) == jinja.from_string(source).render(context)
     assert len(counted) == entered

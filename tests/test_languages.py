@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from dispatch import languages
+from dispatch.email_html import email_html
 from dispatch.formatting import date_range, format_date, ordinal
 from dispatch.languages import Language
 from dispatch.templates import DEFAULT_TEMPLATES
@@ -329,3 +332,93 @@ def test_a_language_of_a_templates_folder_given_on_the_command_line_is_known(
     )
     assert code == 0, stdout + stderr
     assert "Estados Membros" in stdout
+
+
+def test_the_closings_degrees_are_the_language_files(
+    tmp_path: Path, make_mailing: MakeMailing, make_workbook: WorkbookFactory
+) -> None:
+    """``{{ consideration }}`` is the ``degrees`` of the letter's language file: French's
+    are there, and a language added by a mailing brings its own."""
+    french = languages.get("fr").degrees
+    assert french == {"high": "haute considération", "usual": "considération distinguée"}
+    mailing = make_mailing(
+        PORTUGUESE_MAILING + '\n[closing]\npt = "Com a expressão da minha {{ consideration }},"\n'
+    )
+    templates = mailing.parent / "templates"
+    shutil.copytree(DEFAULT_TEMPLATES, templates)
+    shutil.copytree(templates / "es", templates / "pt")
+    (templates / "pt" / "language.toml").write_text(
+        PORTUGUESE.replace(
+            "[dates]",
+            'degrees = { high = "mais alta consideração", usual = "elevada consideração" }'
+            "\n\n[dates]",
+        ),
+        encoding="utf-8",
+    )
+    workbook = make_workbook(
+        [
+            person("ana@example.org", language="pt", civility="", salutation=""),
+            person("min@example.org", language="pt", civility="", salutation="",
+                   function="Ministro; ministre"),
+        ],
+        categories=[["code", "pt"], ["MS", "Estados Membros"], ["AC", "Academia"]],
+    )  # fmt: skip
+    out = tmp_path / "out"
+    code, stdout, stderr = run(
+        "render", mailing, "--contacts", workbook, "--out", out, "--format", "txt"
+    )
+    assert code == 0, stdout + stderr
+    texts = {p.name: p.read_text(encoding="utf-8") for p in out.rglob("*.txt")}
+    assert len(texts) == 2
+    [ana] = [t for name, t in texts.items() if "ana" in name]
+    [minister] = [t for name, t in texts.items() if "ana" not in name]
+    assert "Com a expressão da minha elevada consideração," in ana
+    assert "Com a expressão da minha mais alta consideração," in minister
+
+
+def test_a_language_files_degrees_need_both_words(tmp_path: Path) -> None:
+    path = tmp_path / "pt" / "language.toml"
+    path.parent.mkdir()
+    path.write_text(
+        PORTUGUESE.replace("[dates]", 'degrees = { high = "mais alta consideração" }\n\n[dates]'),
+        encoding="utf-8",
+    )
+    with pytest.raises(languages.LanguageFileError) as caught:
+        languages.parse(path)
+    assert [(p[1], p[2]) for p in caught.value.problems] == [("degrees.usual", "Field required")]
+
+
+def test_a_language_files_fonts_reach_the_email_html(
+    tmp_path: Path, make_mailing: MakeMailing, make_workbook: WorkbookFactory
+) -> None:
+    """The e-mail shows a language added by a mailing in the fonts its file names (the PDF
+    does); dispatch's own languages keep email.css's fonts (with readers' system fonts)."""
+    mailing = make_mailing(PORTUGUESE_MAILING)
+    templates = mailing.parent / "templates"
+    shutil.copytree(DEFAULT_TEMPLATES, templates)
+    shutil.copytree(templates / "es", templates / "pt")
+    (templates / "pt" / "language.toml").write_text(
+        PORTUGUESE.replace("[dates]", 'fonts = ["DejaVu Serif"]\n\n[dates]'), encoding="utf-8"
+    )
+    for path in (templates / "pt").glob("*.html"):
+        path.write_text(path.read_text("utf-8").replace('lang="es"', 'lang="pt"'), "utf-8")
+    workbook = make_workbook(
+        [person("ana@example.org", language="pt", civility="", salutation="")],
+        categories=[["code", "pt"], ["MS", "Estados Membros"], ["AC", "Academia"]],
+    )
+    out = tmp_path / "out"
+    code, stdout, stderr = run(
+        "render", mailing, "--contacts", workbook, "--out", out, "--format", "eml"
+    )
+    assert code == 0, stdout + stderr
+    [eml] = out.rglob("*.eml")
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    part = message.get_body(("html",))
+    assert part is not None
+    letter = re.search(r'<article class="letter"[^>]*style="([^"]*)"', part.get_content())
+    assert letter is not None
+    assert re.search(r"font-family: ['\"]DejaVu Serif['\"], serif", letter.group(1))
+
+    zh = '<html lang="zh"><body><article class="letter" lang="zh">中文</article></body></html>'
+    assert "Noto Serif CJK SC" in email_html(zh)
+    assert "DejaVu" not in email_html(zh)

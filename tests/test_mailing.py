@@ -147,6 +147,25 @@ def test_a_missing_file_says_what_to_give(tmp_path: Path) -> None:
     assert "does not exist. Give the path of a mailing folder or of its mailing.toml." in message
 
 
+def test_a_mistyped_mailing_folder_gets_a_did_you_mean(tmp_path: Path) -> None:
+    (tmp_path / "tsb-352").mkdir()
+    (message,) = problems_of(tmp_path / "tsb-35")
+    assert message.endswith(f"Did you mean {tmp_path / 'tsb-352'}?")
+
+
+@pytest.mark.parametrize("name", ["contacts.xlsx", "contacts.ods", "addressees"])
+def test_a_workbook_given_as_the_mailing_is_named_a_workbook(tmp_path: Path, name: str) -> None:
+    workbook = tmp_path / name
+    workbook.write_bytes(b"PK\x03\x04" + bytes(range(256)))  # a zip, as xlsx and ods are
+    (message,) = problems_of(workbook)
+    assert message == (
+        f"{name}: is a workbook (the addressees), where a mailing is expected. Give the "
+        "mailing folder (or its mailing.toml); the workbook goes to --contacts or to the "
+        "mailing's contacts key."
+    )
+    assert "UTF-8" not in message
+
+
 def test_an_annex_that_exists_is_accepted(make_mailing: MakeMailing) -> None:
     text = (
         MINIMAL_MAILING + '[[annexes]]\ntitle = { fr = "Programme", en = "Programme" }\n'

@@ -7,17 +7,23 @@ letter, as a crash in a C library or the out-of-memory killer would."""
 
 from __future__ import annotations
 
+import io
 import os
+import shutil
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
+import pypdf
 import pytest
 
-from dispatch import pdf_pool
+from dispatch import languages, pdf_pool
 from dispatch.job import render_mailing
 from dispatch.pdf_pool import PdfRenderError
+from dispatch.templates import DEFAULT_TEMPLATES
 from tests.conftest import MINIMAL_MAILING, WorkbookFactory, person
 from tests.helpers import run
+from tests.test_languages import PORTUGUESE, PORTUGUESE_MAILING
 
 # A paragraph naming the addressee: every letter is distinct, so each has its own PDF.
 PERSONAL = (
@@ -56,7 +62,8 @@ def personal(make_mailing: object, make_workbook: WorkbookFactory, tmp_path: Pat
         for first, last in NAMES
     ]
     workbook = make_workbook(people)
-    mailing = make_mailing(PERSONAL)  # type: ignore[operator]
+    # no copy to SGC: none of these five is in that category (a copy nobody gets is refused)
+    mailing = make_mailing(PERSONAL.replace('cc = ["SGC"]\n', ""))  # type: ignore[operator]
     text = mailing.read_text(encoding="utf-8")
     mailing.write_text(f'contacts = "{workbook}"\n' + text, encoding="utf-8")
     return Path(mailing)
@@ -129,3 +136,61 @@ def test_jobs_must_be_at_least_one(personal: Path) -> None:
     code, out, err = run("render", personal, "--jobs", "0")
     assert code == 2
     assert "--jobs" in out + err
+
+
+@pytest.fixture
+def portuguese(make_mailing: Callable[..., Path], make_workbook: WorkbookFactory) -> Iterator[Path]:
+    """A Portuguese mailing whose language is only in its own templates folder, with a
+    font of its own (DejaVu Serif, not the house font) and a letter per addressee."""
+    mailing = make_mailing(
+        PORTUGUESE_MAILING + '\n[body.personal]\npt = "Carta para {{ addressee.full_name }}."\n'
+    )
+    templates = mailing.parent / "templates"
+    shutil.copytree(DEFAULT_TEMPLATES, templates)
+    shutil.copytree(templates / "es", templates / "pt")
+    (templates / "pt" / "language.toml").write_text(
+        PORTUGUESE.replace("[dates]", 'fonts = ["DejaVu Serif"]\n\n[dates]'), encoding="utf-8"
+    )
+    for path in (templates / "pt").glob("*.html"):
+        path.write_text(path.read_text("utf-8").replace('lang="es"', 'lang="pt"'), "utf-8")
+    workbook = make_workbook(
+        [
+            person(f"{first.lower()}@example.org", first_name=first, last_name=last,
+                   language="pt", civility="", salutation="")
+            for first, last in NAMES
+        ],
+        categories=[["code", "pt"], ["MS", "Estados Membros"], ["AC", "Academia"]],
+    )  # fmt: skip
+    text = mailing.read_text(encoding="utf-8")
+    mailing.write_text(f'contacts = "{workbook}"\n' + text, encoding="utf-8")
+    yield mailing
+    languages.unregister("pt")
+
+
+def test_a_language_of_the_mailings_own_templates_is_known_to_the_workers(
+    portuguese: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers register the mailing's languages as the parent does: a Portuguese
+    letter has its file's font (and its dates kept together) with two jobs too."""
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    monkeypatch.setattr(pdf_pool, "_before_render", partial(_record_pid, pids))
+    for jobs in ("1", "2"):
+        args = ["render", portuguese, "--format", "pdf", "--out", tmp_path / jobs]
+        code, out, err = run(*args, "--jobs", jobs)
+        assert code == 0, out + err
+    one, two = _pdfs(tmp_path / "1"), _pdfs(tmp_path / "2")
+    assert len(one) == len(NAMES)
+    assert one == two
+    assert len(list(pids.iterdir())) == len(NAMES)  # all made by the workers
+    for pdf in two.values():  # the font pt/language.toml names, embedded
+        assert any("DejaVu" in name for name in _font_names(pdf)), _font_names(pdf)
+
+
+def _font_names(pdf: bytes) -> set[str]:
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    return {
+        str(font.get_object()["/BaseFont"])
+        for page in reader.pages
+        for font in page["/Resources"]["/Font"].values()  # type: ignore[index]
+    }

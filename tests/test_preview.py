@@ -96,8 +96,21 @@ def test_a_letter_row_has_the_salutation_the_copy_mark_and_no_repeated_subject(
     assert rows["anne.martin@example.org"]["name"] == "Mme Anne Martin"
     index = (out / "index.html").read_text(encoding="utf-8")
     assert '<td lang="fr">Madame la Directrice,</td>' in index
-    assert '<span class="cc">cc</span>' in index
+    badges = {
+        email: "cc</span>" in row
+        for row in re.findall(r"<tr><td><a .*?</tr>", index, flags=re.DOTALL)
+        for email in re.findall(r"<small>([^<]+)</small>", row)
+    }
+    # Without JavaScript the index's own rows show the mark: only the letter in copy has it.
+    assert badges == {
+        "anne.martin@example.org": False,
+        "chair@example.org": True,
+        "both@example.org": False,
+    }
     assert "1 addressed in several categories" in index
+    # The glossary's words: a letter "in copy" (a copy category), not "copies" (Cc).
+    assert "<strong>1</strong> in copy (a copy category only)" in index
+    assert "copies (cc)" not in index
     # The summary counts a letter in each of its categories, and links its filtered view.
     assert '<a href="#lang=en&amp;cat=SGC">SGC</a>' in index
     assert '<a href="#lang=fr&amp;cat=AC">AC</a>' in index

@@ -18,6 +18,7 @@ import pytest
 from openpyxl import Workbook
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from dispatch.numbers import number
 from dispatch.output import render_files
 from dispatch.prepare import Prepared, prepare
 from dispatch.preview import PAGE_SIZE, write_index
@@ -35,6 +36,7 @@ LAUNCH_ARGS = [
     "--no-first-run",
 ]
 LETTERS = 10_000
+TEN_THOUSAND = "10\u00a0000"  # as every output writes it (dispatch.numbers)
 
 
 def write_people(path: Path, count: int) -> None:
@@ -138,9 +140,9 @@ def test_the_index_of_10000_letters_is_light_and_shows_a_page_at_a_time(
     page.wait_for_selector("#filters:not([hidden])")
     assert time.perf_counter() - start < 5
     assert page.locator("#rows tr").count() == PAGE_SIZE
-    assert count_text(page) == f"Letters 1–{PAGE_SIZE} of 10,000"
+    assert count_text(page) == f"Letters 1–{PAGE_SIZE} of {TEN_THOUSAND}"
     page.click("#next")
-    assert count_text(page) == f"Letters {PAGE_SIZE + 1}–{2 * PAGE_SIZE} of 10,000"
+    assert count_text(page) == f"Letters {PAGE_SIZE + 1}–{2 * PAGE_SIZE} of {TEN_THOUSAND}"
     assert "page=2" in page.url
 
 
@@ -150,7 +152,7 @@ def test_typing_in_the_search_box_narrows_the_list(
     _, out, _ = big
     page.goto((out / "index.html").as_uri())
     page.fill("#q", "nom01234")
-    assert count_text(page) == "Letters 1–1 of 1 (filtered from 10,000)"
+    assert count_text(page) == f"Letters 1–1 of 1 (filtered from {TEN_THOUSAND})"
     assert "person01234@example.org" in page.locator("#rows").inner_text()
     page.fill("#q", "zoe organisation 007")  # accents folded, every word must match
     rows = page.locator("#rows tr")
@@ -159,9 +161,9 @@ def test_typing_in_the_search_box_narrows_the_list(
         assert "Zoë" in text and "007" in text
     page.fill("#q", "madame la ministre")  # the salutation is searched too
     ministers = sum(1 for i in range(LETTERS) if i % 11 == 0)
-    assert count_text(page).endswith(f"of {ministers:,} (filtered from 10,000)")
+    assert count_text(page).endswith(f"of {number(ministers)} (filtered from {TEN_THOUSAND})")
     page.fill("#q", "nobody-at-all")
-    assert count_text(page) == "No letter matches (filtered from 10,000)."
+    assert count_text(page) == f"No letter matches (filtered from {TEN_THOUSAND})."
 
 
 def test_the_category_and_language_filters_narrow_the_list(
@@ -172,12 +174,16 @@ def test_the_category_and_language_filters_narrow_the_list(
     page.goto((out / "index.html").as_uri())
     page.select_option("#cat", "SGC")
     sgc = counts[("fr", "SGC")] + counts[("en", "SGC")]
-    assert count_text(page) == f"Letters 1–{PAGE_SIZE} of {sgc:,} (filtered from 10,000)"
+    assert (
+        count_text(page) == f"Letters 1–{PAGE_SIZE} of {number(sgc)} (filtered from {TEN_THOUSAND})"
+    )
     for text in page.locator("#rows tr").all_inner_texts():
         assert "SGC" in text
     assert page.locator("#rows .cc").count() > 0  # copies are marked
     page.select_option("#lang", "en")
-    assert count_text(page).endswith(f"of {counts[('en', 'SGC')]:,} (filtered from 10,000)")
+    assert count_text(page).endswith(
+        f"of {number(counts[('en', 'SGC')])} (filtered from {TEN_THOUSAND})"
+    )
     for row in page.locator("#rows tr").all():
         assert row.locator("td").nth(4).inner_text() == "en"
 
@@ -198,7 +204,9 @@ def test_each_summary_link_opens_its_filtered_view(
         assert page.locator("#cat").input_value() == code
         assert page.locator("#lang").input_value() == lang
         expected = counts[(lang, code)]
-        assert count_text(page).startswith(f"Letters 1–{min(expected, PAGE_SIZE)} of {expected:,}")
+        assert count_text(page).startswith(
+            f"Letters 1–{min(expected, PAGE_SIZE)} of {number(expected)}"
+        )
 
 
 def test_a_letter_page_links_back_to_its_files_and_to_the_other_language(
@@ -251,6 +259,14 @@ def test_without_javascript_the_index_shows_the_summary_and_the_first_page(
         assert page.locator("#filters").is_hidden()
         href = page.locator("#rows tr a").first.get_attribute("href")
         assert href is not None and (out / unquote(href)).is_file()
+        # The cc mark is on the letters in copy only (write_people: SGC alone, i % 10 == 3).
+        rows = page.locator("#rows tr")
+        marked = {
+            rows.nth(i).locator("small").inner_text(): rows.nth(i).locator(".cc").count() == 1
+            for i in range(rows.count())
+        }
+        assert marked == {email: int(email[6:11]) % 10 == 3 for email in marked}
+        assert any(marked.values()) and not all(marked.values())
     finally:
         context.close()
 

@@ -5,6 +5,7 @@ a summary that names only what is not zero and says what to do next."""
 from __future__ import annotations
 
 import io
+import mailbox
 import re
 import time
 from collections.abc import Callable
@@ -13,11 +14,15 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from dispatch.approval import approve_mailing
+from dispatch.archive import archive_mailing
+from dispatch.bounce_journal import record_bounces
 from dispatch.cli import progress
 from dispatch.cli.progress import Steps
+from dispatch.errors import InvalidInput, RelayError
 from dispatch.job import Selection, SendOptions, check_mailing, render_mailing, send_mailing
 from dispatch.progress import Step
-from tests.conftest import WorkbookFactory
+from tests.conftest import MINIMAL_MAILING, WorkbookFactory
 from tests.helpers import run
 from tests.smtp_server import Sink
 
@@ -115,6 +120,80 @@ def test_send_reports_pdfs_preparing_and_sending_up_to_the_last_message(
     assert recorder.of(Step.SENDING)[-1] == (Step.SENDING, 4, 4)
 
 
+def test_samples_try_the_relay_before_any_pdf_and_prepare_only_the_samples(
+    sink: Sink, make_mailing: MakeMailing, make_workbook: WorkbookFactory
+) -> None:
+    # A limit no message meets: checking it needs the letter's PDF, so a refusal of the
+    # size before the relay's error would mean a PDF was made before the relay was tried.
+    mailing = make_mailing(MINIMAL_MAILING.replace("numbered = true", "max_message_mb = 0.001"))
+    options = SendOptions(to_address="me@example.org")
+    recorder = Recorder()
+    wrong = sink.settings(timeout=5).model_copy(update={"security": "tls"})
+    with pytest.raises(RelayError, match=r"127\.0\.0\.1"):
+        send_mailing(
+            mailing,
+            selection=Selection(contacts=make_workbook()),
+            settings=wrong,
+            options=options,
+            progress=recorder,
+        )
+    assert recorder.steps() == [Step.READING, Step.CHECKING]  # no PDFs, no messages
+    with pytest.raises(InvalidInput, match="max_message_mb"):  # the relay answered
+        send_mailing(
+            mailing,
+            selection=Selection(contacts=make_workbook()),
+            settings=sink.settings(timeout=5),
+            options=options,
+        )
+    recorder = Recorder()
+    result = send_mailing(
+        make_mailing(),
+        selection=Selection(contacts=make_workbook()),
+        settings=sink.settings(timeout=5),
+        options=options,
+        progress=recorder,
+    )
+    assert [s.accepted for s in result.samples] == [True, True]
+    # Two samples, one a language: no step over the whole mailing's PDFs or messages.
+    assert recorder.steps() == [Step.READING, Step.CHECKING]
+    assert all(b"application/pdf" in r.data for r in sink.recorder.accepted())
+
+
+def test_approve_archive_and_bounces_report_their_long_steps(
+    sink: Sink,
+    relay_env: dict[str, str],
+    make_mailing: MakeMailing,
+    make_workbook: WorkbookFactory,
+    tmp_path: Path,
+) -> None:
+    mailing, workbook = make_mailing(), make_workbook()
+    approving = Recorder()
+    approve_mailing(mailing, "Jane Doe", contacts=workbook, progress=approving)
+    assert approving.steps() == [Step.READING, Step.CHECKING, Step.PDFS, Step.FREEZING]
+    assert approving.of(Step.FREEZING)[-1] == (Step.FREEZING, 4, 4)
+    assert_well_formed(approving)
+
+    assert run("send", mailing, "--contacts", workbook, "--yes")[0] == 0
+    packing = Recorder()
+    archive_mailing(mailing, tmp_path / "record.zip", contacts=workbook, progress=packing)
+    assert packing.steps() == [Step.PACKING]
+    assert packing.of(Step.PACKING)[-1] == (Step.PACKING, 4, 4)
+
+    box = mailbox.mbox(tmp_path / "bounces.mbox")
+    for n in range(3):
+        box.add(f"From: someone@example.org\nSubject: Thanks {n}\n\nThank you.\n")
+    box.close()
+    reading = Recorder()
+    record_bounces(mailing, str(tmp_path / "bounces.mbox"), progress=reading)
+    assert reading.calls == [
+        (Step.MAILBOX, 0, None),  # how many there are is not known before
+        (Step.MAILBOX, 1, None),
+        (Step.MAILBOX, 2, None),
+        (Step.MAILBOX, 3, None),
+        (Step.MAILBOX, 3, 3),
+    ]
+
+
 # -- as the command shows it -------------------------------------------------------------
 
 STEP_LINE = re.compile(
@@ -175,6 +254,15 @@ def test_in_a_terminal_a_bar_shows_count_rate_and_time_remaining() -> None:
     assert "━" in bar
     assert re.search(r"\x1b\[2KRendering: 5\u00a0943 letters in \d+\.\d s\n", shown)
     assert "5943/5943" not in shown.split("letters in")[1]  # the bar went
+
+
+def test_in_a_terminal_a_step_that_read_nothing_gets_no_line() -> None:
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=80, color_system=None)
+    with Steps(console) as steps:
+        steps(Step.READING, 0, None)  # the workbook could not be opened: no row was read
+    assert "Reading the workbook" not in screen.getvalue().rpartition("\x1b[2K")[2]
+    assert "0 rows" not in screen.getvalue()
 
 
 def send(mailing: Path, workbook: Path) -> tuple[int, str, str]:

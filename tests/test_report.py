@@ -73,7 +73,14 @@ def test_the_report_has_a_summary_and_a_sheet_of_messages_with_names_and_real_da
     messages = book["Messages"]
     assert [c.value for c in messages[1]] == HEADER
     assert messages.freeze_panes == "A2"
-    assert messages.auto_filter.ref == f"A1:N{messages.max_row}"
+    assert messages.auto_filter.ref == f"A1:Q{messages.max_row}"
+    # Printed: the header on every page, one page wide; the summary on one page.
+    assert messages.print_title_rows == "$1:$1"
+    assert (messages.page_setup.fitToWidth, messages.page_setup.fitToHeight) == (1, 0)
+    assert messages.sheet_properties.pageSetUpPr.fitToPage
+    summary = book["Summary"]
+    assert (summary.page_setup.fitToWidth, summary.page_setup.fitToHeight) == (1, 1)
+    assert summary.sheet_properties.pageSetUpPr.fitToPage
     by_email = {
         row[3].value: {h: c for h, c in zip(HEADER, row, strict=True)}
         for row in messages.iter_rows(min_row=2)
@@ -231,7 +238,8 @@ def test_times_are_written_in_the_zone_asked(
     write_report(
         mailing, [_row("a@example.org", "x", when)], path, contacts_path=make_workbook(), zone=zone
     )
-    updated = load_workbook(path)["Messages"]["M2"].value
+    sheet = load_workbook(path)["Messages"]
+    updated = sheet.cell(row=2, column=HEADER.index("Updated at") + 1).value
     assert updated == expected
 
 

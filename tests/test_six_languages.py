@@ -41,6 +41,8 @@ TYPOGRAPHY = [
     ("zh", "请注册: 谢谢! 为什么?", "请注册：谢谢！为什么？"),
     ("zh", '"携手打造智慧可持续城市"倡议', "“携手打造智慧可持续城市”倡议"),
     ("zh", "版本 1.5, ITU-T", "版本 1.5, ITU-T"),  # a number and Latin text keep theirs
+    # typed spaces: none between Chinese and Chinese, Latin words keep theirs
+    ("zh", "会议 将在 日内瓦 举行, 欢迎 ITU 参加.", "会议将在日内瓦举行，欢迎 ITU 参加。"),
     # Arabic: ، ؛ ؟ after Arabic, numbers and Latin text as they are
     ("ar", "هل توافقون? نعم, بالتأكيد; شكرا", "هل توافقون؟ نعم، بالتأكيد؛ شكرا"),
     ("ar", "النسخة 1,5 من ITU-T, Rev. 2", f"النسخة 1,5 من ITU-T, Rev.{NBSP}2"),

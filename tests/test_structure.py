@@ -16,32 +16,18 @@ from tests.conftest import ROOT
 PACKAGE = ROOT / "dispatch"
 MAX_CLASS, MAX_FUNCTION, MAX_MODULE = 300, 60, 600
 
-_TYPOGRAPHY = "changed by helper w-details this session; reorganised by the six-languages issue 23"
-_READER = "the hand XML/ODS parser goes to the libraries' APIs (issue 25 item 3, helper w-perf)"
 _LATER = "not yet split; next pass of issue 25"
 
 #: (path relative to dispatch/, qualified name or "<module>") -> why it may be longer.
 ALLOWED: dict[tuple[str, str], str] = {
-    ("typography.py", "<module>"): _TYPOGRAPHY,
-    ("typography.py", "_quotes"): _TYPOGRAPHY,
-    ("typography.py", "typeset_html"): _TYPOGRAPHY,
-    ("contacts/reading.py", "<module>"): _READER,
-    ("contacts/reading.py", "_sniff"): _READER,
-    ("contacts/reading.py", "_read_csv"): _READER,
-    ("contacts/validate.py", "_load_addressees"): "w-perf makes check of 20 000 rows faster "
-    "this session (issue 26 item 5): split it after that lands",
     ("mailing.py", "<module>"): "the mailing model with its validators; w-details and "
     "w-package change it this session: split it after that lands",
     ("mailing.py", "load_mailing"): "w-package changes how the folder is resolved this session",
     ("settings.py", "load_settings"): "w-safety hardens sign-in settings this session (issue 20 "
     "item 21): split it after that lands",
-    ("formatting.py", "<module>"): "French and English formatting side by side; issue 23 "
-    "(six languages) splits it by language",
     ("job.py", "<module>"): "one function per job; w-cli and w-package change it this session",
     ("job.py", "send_mailing"): "the send job in order, its approval step just changed by "
     "w-approval (issue 20 items 8-11) while w-cli and w-perf change job.py; next pass",
-    ("markdown.py", "to_text"): "one walk over markdown-it's tokens; w-details changes list "
-    "markers, links and line breaks this session (issue 24)",
     ("prepare.py", "prepare"): "the pipeline of a mailing's preparation in order; w-perf "
     "changes it this session (issue 26)",
     ("preview.py", "write_preview"): "the preview's one template context; " + _LATER,
@@ -51,8 +37,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("render.py", "<module>"): "issue 22 (w-columns) adds the addressee's own values, the "
     "distinct-letter key and files per addressee while w-perf and w-details change the "
     "same module; the addressee's values and closings go to a module of their own after",
-    ("templates.py", "<module>"): "the template set and the sandbox (its limits and the "
-    "loop-counting extension) side by side; " + _LATER,
     ("report.py", "_summary"): "the report's summary sheet, cell by cell; " + _LATER,
 }
 

@@ -8,6 +8,8 @@ included: the table shows what becomes of them.
 from __future__ import annotations
 
 import doctest
+import importlib
+import pkgutil
 
 import pytest
 from hypothesis import given, settings
@@ -546,9 +548,14 @@ def test_urls_addresses_times_and_references_pass_through_unchanged(
 
 
 def test_the_docstring_examples_hold() -> None:
-    result = doctest.testmod(dispatch.typography)
-    assert result.failed == 0
-    assert result.attempted >= 2
+    # the package and each of its modules (typeset and typeset_html live in two of them)
+    modules = [dispatch.typography] + [
+        importlib.import_module(f"dispatch.typography.{info.name}")
+        for info in pkgutil.iter_modules(dispatch.typography.__path__)
+    ]
+    results = [doctest.testmod(module) for module in modules]
+    assert sum(result.failed for result in results) == 0
+    assert sum(result.attempted for result in results) >= 2
 
 
 # Line breaking: what a line may not separate (a date, a time, an acronym, "Rev. 1").

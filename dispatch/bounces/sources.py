@@ -25,7 +25,7 @@ from dispatch.bounces.imap import control_character, read_imap
 from dispatch.bounces.limits import MAX_MESSAGE_BYTES, Item, Skipped
 from dispatch.bounces.local import eml_files, maildir, mbox
 from dispatch.bounces.notifications import Bounce, NotReadable, read_message
-from dispatch.progress import OnProgress
+from dispatch.progress import OnProgress, Step, finish, start
 
 __all__ = [
     "BounceSource",
@@ -198,12 +198,19 @@ def scan(
     itself cannot be read. A single message never stops the scan: one that is not a
     bounce counts as ignored (or as an auto-reply), and one that is too large, nested too
     deeply, a link or not a regular file is listed in ``skipped`` with the reason.
-    ``progress`` hears :attr:`Step.MAILBOX` as an IMAP mailbox is fetched in batches.
+    ``progress`` hears :attr:`Step.MAILBOX` as an IMAP mailbox is fetched in batches,
+    and as each message of a local mailbox is read (their number unknown before).
     """
     bounces: list[Bounce] = []
     skipped: list[Skipped] = []
     ignored = unreadable = auto_replies = 0
+    local = None if isinstance(source, ImapSource) else progress  # IMAP says its batches
+    read = 0
+    start(local, Step.MAILBOX)
     for item in messages(source, max_bytes, progress):
+        read += 1
+        if local is not None:
+            local(Step.MAILBOX, read, None)
         if isinstance(item, Skipped):
             skipped.append(item)
             continue
@@ -221,6 +228,7 @@ def scan(
             auto_replies += 1
         else:
             ignored += 1
+    finish(local, Step.MAILBOX, read)
     return ScanResult(tuple(bounces), ignored, unreadable, auto_replies, tuple(skipped))
 
 

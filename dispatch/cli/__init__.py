@@ -7,7 +7,8 @@ failure, 2 bad input, 3 relay unreachable or authentication refused.
 The parts, each importing only what it uses (``dispatch --version`` loads click alone):
 
 - :mod:`~dispatch.cli.app`: the group, its help, and where each command lives;
-- the commands: :mod:`~dispatch.cli.letters` (check, render, preview),
+- the commands: :mod:`~dispatch.cli.starting` (init), :mod:`~dispatch.cli.letters`
+  (check, render, preview),
   :mod:`~dispatch.cli.sending` (send, status, report), :mod:`~dispatch.cli.record`
   (approve, archive, bounces), with :mod:`~dispatch.cli.options` (the shared options
   and the error handling);

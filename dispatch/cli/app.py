@@ -14,6 +14,7 @@ import click
 #: The commands in the order of the work, as the help lists them (the six of every
 #: mailing, then those some mailings need); any other follows by name.
 ORDER = (
+    "init",
     "check",
     "render",
     "preview",
@@ -27,6 +28,10 @@ ORDER = (
 
 #: Each command: ``module:function`` that defines it, and its whole line in the help.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "init": (
+        "dispatch.cli.starting:init",
+        "Start a new mailing folder: a starter to fill in, or a sample.",
+    ),
     "check": (
         "dispatch.cli.letters:check",
         "Validate a mailing, its workbook and templates; writes nothing.",
@@ -116,6 +121,7 @@ def main() -> None:
 
     \b
     A first mailing:
+      dispatch init mailings/gala
       dispatch check mailings/gala
       dispatch preview mailings/gala
       dispatch send mailings/gala --to me@example.org

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
 from rich.table import Table
 
 from dispatch.cli import consoles
-from dispatch.cli.consoles import count, number
+from dispatch.cli.consoles import count, number, shown
 
 if TYPE_CHECKING:
     from dispatch.journal import Plan
@@ -38,8 +37,8 @@ def summary_table(prepared: Prepared, title: str) -> Table:
             category = prepared.contacts.categories[code]
             wording = "\n".join(f"{lang}: {category.lines.get(lang, '—')}" for lang in langs)
             table.add_row(
-                f"{code}{' (copy)' if side == 'cc' else ''}",
-                escape(wording),
+                shown(f"{code}{' (copy)' if side == 'cc' else ''}"),
+                shown(wording, lines=True),
                 *map(number, row),
                 number(sum(row)),
             )
@@ -63,7 +62,8 @@ def rows_table(prepared: Prepared) -> Table:
 
     add("With a letter", [tally.letters.get(lang, 0) for lang in langs])
     for reason in tally.left_out_by_reason():
-        add(f"No letter: {reason}", [tally.left_out.get((reason, lang), 0) for lang in langs])
+        counts = [tally.left_out.get((reason, lang), 0) for lang in langs]
+        add(f"No letter: {shown(reason)}", counts)
     add("[bold]Rows[/]", [tally.rows.get(lang, 0) for lang in langs])
     return table
 
@@ -84,10 +84,33 @@ def tally_lines(prepared: Prepared) -> list[str]:
     copies = sum(tally.copies.values())
     if copies:
         lines.append(
-            f"{count(copies, 'copy goes', 'copies go')} to the Cc addresses of the "
-            "workbook's cc column as well."
+            f"{count(copies, 'Cc address gets', 'Cc addresses get')} a copy of their "
+            "row's letter as well (the workbook's cc column)."
         )
     return lines
+
+
+def show_excluded(prepared: Prepared) -> None:
+    """Every workbook row without a letter, one line each: ``Contacts row 14
+    "anne@example.org": inactive``; or that there is none."""
+    from dispatch.contacts import CONTACTS_SHEET
+    from dispatch.errors import quoted
+    from dispatch.prepare import excluded
+
+    rows = excluded(prepared)
+    out = consoles.out_console
+    if not rows:
+        out.print("Every row of the workbook gets a letter.", markup=False)
+        return
+    out.print(
+        f"{consoles.count(len(rows), 'row gets', 'rows get')} no letter "
+        f"({prepared.contacts.path.name}):",
+        markup=False,
+    )
+    sheet = CONTACTS_SHEET if prepared.contacts.path.suffix.lower() != ".csv" else ""
+    for row in rows:
+        where = f"sheet {sheet}, row {row.row}" if sheet else f"row {row.row}"
+        out.print(f"- {where}, {quoted(row.email)}: {row.reason}", markup=False)
 
 
 def show_counts(prepared: Prepared, title: str) -> None:
@@ -111,8 +134,8 @@ def plan_table(
     mailing = prepared.mailing
     table = summary_table(prepared, title)
     table.caption = (
-        f"From {mailing.sender.email}"
-        + (f" via {settings.host}:{settings.port} ({settings.security})" if settings else "")
+        f"From {shown(mailing.sender.email)}"
+        + (f" via {shown(settings.address)} ({settings.security})" if settings else "")
         + f" · to send now: {number(len(plan.to_send))}"
         + (f" · already sent: {number(len(plan.already_sent))}" if plan.already_sent else "")
         + (f" · changed since sent (not resent): {len(plan.changed)}" if plan.changed else "")

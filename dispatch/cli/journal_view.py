@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from dispatch.cli import consoles
+from dispatch.cli.consoles import shown
+from dispatch.safe_text import terminal_safe
 
 if TYPE_CHECKING:
     from dispatch.approval import Approval
@@ -35,9 +37,9 @@ def local_time(moment: datetime) -> str:
 def show_status(found: Status) -> None:
     """The journal's counts per state, then its failures, refused copies and bounces."""
     out = consoles.out_console
-    name = found.mailing.name
+    name = shown(found.mailing.name)
     if not found.started:
-        out.print(f"{name}: nothing sent yet (no journal at {found.journal}).")
+        out.print(f"{name}: nothing sent yet (no journal at {shown(found.journal)}).")
         return
     out.print(state_table(found))
     if found.withdrawn:
@@ -62,7 +64,7 @@ def show_status(found: Status) -> None:
 
 def state_table(found: Status) -> Table:
     """Messages per state; those sent or unknown that left the mailing apart."""
-    table = Table(title=f"{found.mailing.name}: journal", title_justify="left")
+    table = Table(title=f"{shown(found.mailing.name)}: journal", title_justify="left")
     table.add_column("State")
     table.add_column("Messages", justify="right")
     gone = found.left
@@ -84,13 +86,13 @@ def problems_table(found: Status) -> Table:
     detail.add_column("State, updated", no_wrap=True)
     detail.add_column("Reply", overflow="fold", ratio=1, min_width=20)
     for row in found.problems:
-        address = ", ".join(row.recipients)
+        address = shown(", ".join(row.recipients))
         if row.key in found.replaced:
-            address += f"\n(replaced by {found.replaced[row.key]})"
+            address += f"\n(replaced by {shown(found.replaced[row.key])})"
         detail.add_row(
-            escape(address),
+            address,
             f"{row.state}\n{local_time(row.updated_at)}",
-            escape(" ".join(str(x) for x in (row.code, row.reply) if x)),
+            shown(" ".join(str(x) for x in (row.code, row.reply) if x), lines=True),
         )
     return detail
 
@@ -104,15 +106,17 @@ def copies_table(rows: Sequence[JournalRow]) -> Table:
     for row in rows:
         refused = (row.reply or "").split("refused: ", 1)[-1]
         copies.add_row(
-            escape(row.recipients[0] if row.recipients else row.key),
-            escape(refused),
+            shown(row.recipients[0] if row.recipients else row.key),
+            shown(refused, lines=True),
             local_time(row.sent_at or row.updated_at),
         )
     return copies
 
 
 def show_bounces(rows: Sequence[JournalRow]) -> None:
-    """What came back, per address (a copy's marked ``(Cc)``), with the server's words."""
+    """What came back, one block per address (a copy's marked ``(Cc)``), as ``git log``
+    shows a commit: the address, state and code on a line, the server's words below,
+    indented and folded at the terminal's width, never cut (a log gets them on one line)."""
     came_back = [
         (bounce, bounce is not row.bounce)
         for row in rows
@@ -126,19 +130,33 @@ def show_bounces(rows: Sequence[JournalRow]) -> None:
         counts.append(f"bounced, temporary {temporary}")
     if delayed:
         counts.append(f"delayed {delayed}")
-    table = Table(title="Came back: " + ", ".join(counts), title_justify="left")
-    for column in ("Address", "State", "Code"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("Server's words")
+    out = consoles.out_console
+    out.print("Came back: " + ", ".join(counts), style="italic", markup=False)
     for bounce, copy in came_back:
         temporary_failure = bounce.kind == "bounced" and not bounce.permanent
-        table.add_row(
-            bounce.recipient + (" (Cc)" if copy else ""),
+        # Text, not markup, control characters shown: the address and words are outside.
+        head = Text.assemble(
+            (terminal_safe(bounce.recipient + (" (Cc)" if copy else "")), "bold"),
+            "  ",
             "bounced, temporary" if temporary_failure else bounce.kind,
-            bounce.status or "",
-            bounce.diagnostic,
+            "  ",
+            terminal_safe(bounce.status or "no code"),
         )
-    consoles.out_console.print(table)
+        out.print(head, overflow="fold")
+        if bounce.diagnostic:
+            _print_indented(Text(terminal_safe(bounce.diagnostic, lines=True)))
+
+
+def _print_indented(text: Text, indent: int = 4) -> None:
+    """``text`` below the line before, indented, folded at the terminal's width without
+    trailing spaces; whole on one line in a log."""
+    out = consoles.out_console
+    if out.soft_wrap:
+        out.print(Text(" " * indent) + text)
+        return
+    for line in text.wrap(out, max(out.width - indent, 20), overflow="fold"):
+        line.rstrip()
+        out.print(Text(" " * indent) + line, overflow="fold")
 
 
 def show_bounces_read(found: BouncesRecorded) -> None:
@@ -151,9 +169,8 @@ def show_bounces_read(found: BouncesRecorded) -> None:
     if found.unreadable:
         others.append(f"{found.unreadable} unreadable")
     out.print(
-        f"{found.mailing.name}: {found.found} notification(s) read, {found.new} new; "
-        + ", ".join(others)
-        + ".",
+        f"{terminal_safe(found.mailing.name)}: {found.found} notification(s) read, "
+        f"{found.new} new; " + ", ".join(others) + ".",
         markup=False,
     )
     if found.bounced:
@@ -166,14 +183,16 @@ def show_bounces_read(found: BouncesRecorded) -> None:
         for item in found.unmatched:
             b = item.bounce
             said = f"{b.recipient} {b.kind} {b.status or ''}".rstrip()
-            err.print(f"- {said}: {item.reason}. {b.diagnostic}".rstrip(), markup=False)
+            line = f"- {said}: {item.reason}. {b.diagnostic}".rstrip()
+            err.print(terminal_safe(line), markup=False)
     if found.skipped:
         err.print(f"{len(found.skipped)} message(s) left unread:", markup=False)
         for skipped in found.skipped:
-            err.print(f"- {skipped.line()}", markup=False)
+            err.print(terminal_safe(f"- {skipped.line()}"), markup=False)
     if found.fix_list is not None:
         out.print(
-            f"Wrote {found.fix_rows} address(es) to correct to {found.fix_list}. Correct them "
+            f"Wrote {found.fix_rows} address(es) to correct to "
+            f"{terminal_safe(found.fix_list)}. Correct them "
             "in the workbook and send again: a corrected address is a new addressee.",
             markup=False,
         )
@@ -183,12 +202,12 @@ def approval_table(approval: Approval, name: str, languages: Sequence[str]) -> T
     """An approval's messages per language and category."""
     from dispatch.approval import summary_rows
 
-    table = Table(title=f"{name}: {approval.line()}", title_justify="left")
+    table = Table(title=shown(f"{name}: {approval.line()}"), title_justify="left")
     table.add_column("Language")
     table.add_column("Category")
     table.add_column("Messages", justify="right")
     for lang, code, n in summary_rows(approval, languages):
-        table.add_row(lang, code, str(n))
+        table.add_row(shown(lang), shown(code), str(n))
     per_lang = approval.per_language()
     table.add_row(
         "[bold]Messages[/]",

@@ -8,16 +8,23 @@ from pathlib import Path
 import click
 
 from dispatch.cli import consoles
-from dispatch.cli.counts import show_counts
+from dispatch.cli.consoles import shown
+from dispatch.cli.counts import show_counts, show_excluded
 from dispatch.cli.options import format_option, jobs_option, mailing_command
 from dispatch.cli.progress import Steps
 from dispatch.job import Selection, check_mailing, preview_mailing, render_mailing
 from dispatch.prepare import columns_and_paragraphs
+from dispatch.safe_text import terminal_safe
 
 
 @click.command()
+@click.option(
+    "--list-excluded",
+    is_flag=True,
+    help="Also list every workbook row that gets no letter: sheet, row, address, reason.",
+)
 @mailing_command
-def check(mailing: Path, selection: Selection) -> None:
+def check(mailing: Path, selection: Selection, list_excluded: bool) -> None:
     """Validate MAILING, the workbook and every template against every addressee.
 
     Prints the number of letters per category and language, and the workbook rows
@@ -29,16 +36,19 @@ def check(mailing: Path, selection: Selection) -> None:
       dispatch check mailings/gala
       dispatch check mailings/gala/mailing.toml --contacts contacts-2027.xlsx
       dispatch check mailings/gala --category SMT --only anne@example.org
+      dispatch check mailings/gala --list-excluded
     """
     with Steps(consoles.err_console) as steps:
         prepared = check_mailing(mailing, selection, progress=steps)
-    show_counts(prepared, f"{prepared.mailing.name}: ready")
+    show_counts(prepared, f"{shown(prepared.mailing.name)}: ready")
+    if list_excluded:
+        show_excluded(prepared)
     for line in columns_and_paragraphs(prepared):  # the workbook's own columns, when
-        consoles.out_console.print(line, markup=False)
+        consoles.out_console.print(terminal_safe(line), markup=False)
     consoles.show_warnings(prepared.warnings)
     consoles.out_console.print(
-        f"No problem found in {prepared.mailing.path}, "
-        f"{prepared.contacts.path} and the {prepared.mailing.template} templates."
+        f"No problem found in {shown(prepared.mailing.path)}, "
+        f"{shown(prepared.contacts.path)} and the {shown(prepared.mailing.template)} templates."
     )
 
 
@@ -47,7 +57,7 @@ def check(mailing: Path, selection: Selection) -> None:
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Folder for the letters. Default: out/<mailing name>.",
+    help="Folder for the letters. Default: out/ in the mailing's folder.",
 )
 @click.option(
     "--format",
@@ -78,11 +88,11 @@ def render(
             mailing, out, formats=formats, selection=selection, progress=steps, jobs=jobs
         )
     prepared = rendered.prepared
-    show_counts(prepared, f"{prepared.mailing.name}: letters written")
+    show_counts(prepared, f"{shown(prepared.mailing.name)}: letters written")
     consoles.show_warnings(prepared.warnings)
     consoles.out_console.print(
         f"Wrote {rendered.files} files ({', '.join(rendered.formats)}) for "
-        f"{rendered.letters} letters to {rendered.out}/"
+        f"{rendered.letters} letters to {shown(rendered.out)}/"
     )
 
 
@@ -91,7 +101,7 @@ def render(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Folder for the preview. Default: out/<mailing name>/preview.",
+    help="Folder for the preview. Default: out/preview/ in the mailing's folder.",
 )
 @click.option(
     "--format",
@@ -134,7 +144,7 @@ def preview(
         )
     consoles.show_warnings(previewed.warnings)
     consoles.out_console.print(
-        f"Preview of {len(previewed.prepared.letters)} letters: {previewed.index}"
+        f"Preview of {len(previewed.prepared.letters)} letters: {shown(previewed.index)}"
     )
     if open_browser:
         click.launch(previewed.index.resolve().as_uri())

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.markup import escape
 
 from dispatch.cli import consoles
+from dispatch.cli.consoles import shown
 from dispatch.errors import DispatchError, InvalidInput
 
 if TYPE_CHECKING:
@@ -42,7 +42,8 @@ def handle_errors(func: F) -> F:
             consoles.show_warnings(exc.warnings)
             sys.exit(exc.exit_code)
         except DispatchError as exc:
-            consoles.err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False)
+            message = shown(exc, lines=True)
+            consoles.err_console.print(f"[bold red]Error:[/] {message}", highlight=False)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             consoles.err_console.print("Interrupted (Ctrl-C).")
@@ -90,7 +91,8 @@ MAILING_OPTIONS = (
         "--contacts",
         type=click.Path(path_type=Path, dir_okay=False),
         help="The contacts workbook (.xlsx, .ods or .csv). Default: the "
-        "mailing's `contacts` key, else ./contacts.xlsx.",
+        "mailing's `contacts` key, else contacts.xlsx beside the mailing file, "
+        "else ./contacts.xlsx.",
     ),
     click.option(
         "--templates",

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 
 from dispatch.cli import consoles
-from dispatch.cli.consoles import count, number
+from dispatch.cli.consoles import count, number, shown
 from dispatch.cli.counts import plan_table
 from dispatch.job import SendOutcome
+from dispatch.safe_text import terminal_safe
 
 if TYPE_CHECKING:
     from dispatch.delivery.results import DeliverySummary, Failure
@@ -30,10 +31,10 @@ def failure_table(failures: Sequence[Failure], title: str) -> Table:
     table.add_column("Reason", overflow="fold", ratio=3, min_width=24)
     for f in failures:
         table.add_row(
-            ", ".join(f.recipients) or f.key,
+            shown(", ".join(f.recipients) or f.key),
             f.state,
             "" if f.code is None else str(f.code),
-            f.reason,
+            shown(f.reason, lines=True),
         )
     return table
 
@@ -60,7 +61,7 @@ def show_summary(summary: DeliverySummary, mailing: Path) -> None:
             "that stopped are now unknown (the relay may have them)."
         )
     if summary.halted:
-        err.print(f"Stopped: {summary.halted}", markup=False)
+        err.print(f"Stopped: {terminal_safe(summary.halted)}", markup=False)
     failures = [
         *summary.failed_permanent,
         *summary.failed_temporary,
@@ -71,7 +72,7 @@ def show_summary(summary: DeliverySummary, mailing: Path) -> None:
         err.print(failure_table(failures, "Not delivered, or not to everyone"))
     report_leftovers(summary.plan)
     for advice in next_steps(summary, mailing):
-        err.print(advice, markup=False)
+        err.print(terminal_safe(advice), markup=False)
 
 
 def next_steps(summary: DeliverySummary, mailing: Path) -> list[str]:
@@ -95,7 +96,7 @@ def show_send_result(result: SendResult, mailing: Path) -> None:
     """What a send did, as the command says it (the plan was shown by ``confirm``)."""
     out = consoles.out_console
     prepared = result.prepared
-    name = result.mailing.name
+    name = shown(result.mailing.name)
     if prepared is not None and result.outcome in (
         SendOutcome.SAMPLES,
         SendOutcome.DRY_RUN,
@@ -106,13 +107,12 @@ def show_send_result(result: SendResult, mailing: Path) -> None:
         case SendOutcome.SAMPLES:
             for r in result.samples:
                 state = "accepted" if r.accepted else f"refused ({r.code} {r.reply})"
-                out.print(
-                    f"Sample in {r.language} (the letter of {r.key}) to {r.to_address}: {state}"
-                )
+                sample = f"Sample in {r.language} (the letter of {r.key}) to {r.to_address}"
+                out.print(terminal_safe(f"{sample}: {state}"), markup=False)
         case SendOutcome.DRY_RUN if result.plan is None:
             for message in result.would_sample:
                 out.print(
-                    f"Sample in {message.language} (the letter of {message.key}): "
+                    f"Sample in {message.language} (the letter of {shown(message.key)}): "
                     "not sent (dry run)"
                 )
         case SendOutcome.DRY_RUN:

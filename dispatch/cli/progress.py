@@ -21,6 +21,7 @@ from rich.text import Text
 
 from dispatch.cli.consoles import number
 from dispatch.progress import Step
+from dispatch.safe_text import terminal_safe
 
 if TYPE_CHECKING:
     from dispatch.delivery.results import DeliveryEvent
@@ -108,6 +109,8 @@ class Steps:
             self.bars, self.task = None, None
         if not self.console.is_terminal and max(self.done, self.total or 0) < LOG_MIN_ITEMS:
             return
+        if self.done == 0:
+            return  # nothing was read or made (a workbook that cannot be opened): no line
         elapsed = time.monotonic() - self.started
         count = number(self.done)
         if self.total is not None and self.done != self.total:
@@ -125,9 +128,9 @@ class Steps:
         if self.verbose and event.key is not None:
             code = "" if event.code is None else f" {event.code}"
             self.console.print(
-                f"{event.key}: {event.kind}{code} {event.reason}".rstrip(),
+                terminal_safe(f"{event.key}: {event.kind}{code} {event.reason}".rstrip()),
                 markup=False,
                 highlight=False,
             )
         if event.kind == "stopping":  # at once: the wait can last up to --timeout
-            self.console.print(event.reason, markup=False, highlight=False)
+            self.console.print(terminal_safe(event.reason), markup=False, highlight=False)

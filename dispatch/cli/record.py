@@ -14,15 +14,35 @@ from dispatch.cli import consoles
 from dispatch.cli.journal_view import approval_table, show_bounces_read
 from dispatch.cli.options import handle_errors, jobs_option
 from dispatch.cli.progress import Steps
+from dispatch.safe_text import terminal_safe
+
+
+def _approver(name: str) -> str:
+    """The name given with ``--by``: recorded in the journal and shown, so it must be
+    a name (a usage error, exit 2, before anything is written)."""
+    if not name.strip():
+        raise click.BadParameter("give the name of the person who approves.")
+    if terminal_safe(name) != name:
+        raise click.BadParameter(
+            f'"{terminal_safe(name)}" holds control characters; give the name as text.'
+        )
+    return name.strip()
 
 
 @click.command()
 @click.argument("mailing", type=click.Path(path_type=Path))
-@click.option("--by", required=True, metavar="NAME", help="Who approves (recorded and shown).")
+@click.option(
+    "--by",
+    required=True,
+    metavar="NAME",
+    callback=lambda _ctx, _param, value: _approver(value),
+    help="Who approves (recorded and shown).",
+)
 @click.option(
     "--contacts",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="The contacts workbook. Default: the mailing's `contacts` key, else ./contacts.xlsx.",
+    help="The contacts workbook. Default: the mailing's `contacts` key, else "
+    "contacts.xlsx beside the mailing file, else ./contacts.xlsx.",
 )
 @click.option(
     "--templates",
@@ -50,14 +70,15 @@ def approve(
     """
     from dispatch.approval import approve_mailing
 
-    prepared, approval = approve_mailing(
-        mailing, by, contacts=contacts, templates=templates_dir, jobs=jobs
-    )
+    with Steps(consoles.err_console) as steps:
+        prepared, approval = approve_mailing(
+            mailing, by, contacts=contacts, templates=templates_dir, jobs=jobs, progress=steps
+        )
     consoles.show_warnings(prepared.warnings)
     languages = prepared.mailing.languages
     consoles.out_console.print(approval_table(approval, prepared.mailing.name, languages))
     consoles.out_console.print(
-        f"Frozen in {approval.folder} (approval {approval.id}).", markup=False
+        terminal_safe(f"Frozen in {approval.folder} (approval {approval.id})."), markup=False
     )
 
 
@@ -88,13 +109,16 @@ def archive(mailing: Path, out: Path, contacts: Path | None) -> None:
     """
     from dispatch.archive import archive_mailing
 
-    archived = archive_mailing(mailing, out, contacts=contacts)
+    with Steps(consoles.err_console) as steps:
+        archived = archive_mailing(mailing, out, contacts=contacts, progress=steps)
     consoles.out_console.print(
-        f"Wrote {archived.path}: {len(archived.members)} files, {archived.approval.line()}.",
+        terminal_safe(
+            f"Wrote {archived.path}: {len(archived.members)} files, {archived.approval.line()}."
+        ),
         markup=False,
     )
     for left in archived.skipped:
-        consoles.err_console.print(f"Not packed: {left}", markup=False)
+        consoles.err_console.print(terminal_safe(f"Not packed: {left}"), markup=False)
 
 
 @click.command()

@@ -213,7 +213,7 @@ def _send(
             )
     except DeliveryInterrupted as exc:
         show_summary(exc.summary, mailing)
-        consoles.err_console.print(str(exc))
+        consoles.err_console.print(consoles.shown(exc, lines=True))
         sys.exit(1)
     except KeyboardInterrupt:  # before the delivery began: nothing was sent
         consoles.err_console.print("Interrupted (Ctrl-C) while preparing: nothing was sent.")
@@ -229,7 +229,7 @@ def _confirmer(yes: bool) -> Callable[[Proposal], bool]:
         out, err = consoles.out_console, consoles.err_console
         prepared = proposal.prepared
         consoles.show_warnings(prepared.warnings)
-        title = f"{prepared.mailing.name}: about to send"
+        title = f"{consoles.shown(prepared.mailing.name)}: about to send"
         out.print(plan_table(prepared, proposal.plan, proposal.settings, title))
         show_tally(prepared)
         if yes:
@@ -298,4 +298,4 @@ def report(mailing: Path, out: Path, contacts: Path | None) -> None:
     """
     reported = report_mailing(mailing, out, contacts=contacts)
     consoles.show_warnings(reported.warnings)
-    consoles.out_console.print(f"Wrote {reported.rows} rows to {reported.path}")
+    consoles.out_console.print(f"Wrote {reported.rows} rows to {consoles.shown(reported.path)}")

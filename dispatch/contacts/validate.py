@@ -49,7 +49,7 @@ from dispatch.contacts.reading import (
     read_book,
 )
 from dispatch.contacts.reading import cell_text as _clean
-from dispatch.errors import ContactsError, Location, Problem
+from dispatch.errors import ContactsError, Location, Problem, quoted
 
 __all__ = ["load_contacts", "select"]
 
@@ -376,132 +376,192 @@ def _load_addressees(
 
     for row, cells in data:
         before = len(problems)
-        values, errors = _row_values(cells, index, partial(at, row), problems)
+        here = partial(at, row)
+        values, errors = _row_values(cells, index, here, problems)
         if not any(values.values()) and not errors:
             continue  # a blank row: Excel users leave them between groups
         if warnings is not None:
-            warnings += _typed_names(cells, index, partial(at, row), values)
+            warnings += _typed_names(cells, index, here, values)
         for name, (required, what) in CONTACT_COLUMNS.items():
             if required and not values.get(name) and name not in errors:
                 problems.append(Problem(at(row, name), "is empty", f"Write {what} and run again."))
-        # One search over the whole row first: a clean row (nearly all) costs one call.
-        suspect = _LINE_BREAK_OR_CONTROL.search("".join(values.values())) is not None
-        for name, value in values.items() if suspect else ():
-            pattern = _LINE_BREAK_OR_CONTROL if name in HEADER_COLUMNS else _CONTROL
-            if pattern.search(value):
-                problems.append(
-                    Problem(
-                        at(row, name),
-                        "contains a line break or control character",
-                        "Keep the cell on one line (it may reach a message header).",
-                        value=value,
-                    )
-                )
+        _check_controls(values, here, problems)
         email = values["email"]
-        if email:
-            reason = _check_email(email)
-            if reason:
-                problems.append(
-                    Problem(
-                        at(row, "email"),
-                        f"is not an e-mail address ({reason})",
-                        "Correct the cell and run again.",
-                        value=email,
-                    )
-                )
-            elif email.lower() in seen:
-                problems.append(
-                    Problem(
-                        at(row, "email"),
-                        f"is also the address of row {seen[email.lower()]}",
-                        "Each addressee gets one letter: merge the two rows (list every category "
-                        "in one row) or remove one.",
-                        value=email,
-                    )
-                )
-            else:
-                seen[email.lower()] = row
-        language = languages.resolve(values["language"]) or values["language"].lower()
-        if language and not languages.is_known(language):
-            close = languages.suggest(values["language"])
-            known = ", ".join(languages.codes())
-            problems.append(
-                Problem(
-                    at(row, "language"),
-                    "is not a language dispatch writes in",
-                    (f'Did you mean "{close}"? ' if close else "")
-                    + f"Write one of {known} (or the language's name) and run again.",
-                    value=values["language"],
-                )
-            )
-        codes = tuple(
-            dict.fromkeys(
-                c.strip().upper() for c in _SPLIT.split(values["categories"]) if c.strip()
-            )
-        )
-        for code in codes:
-            if categories and code not in categories:
-                known = ", ".join(categories) or "none"
-                problems.append(
-                    Problem(
-                        at(row, "categories"),
-                        f"names the category {code}, which is not in the "
-                        f"Categories sheet (codes: {known})",
-                        "Correct the code, or add the category to the Categories sheet.",
-                        value=values["categories"],
-                    )
-                )
-        cc = tuple(c.strip() for c in _SPLIT.split(values.get("cc", "")) if c.strip())
-        for address in cc:
-            reason = _check_email(address)
-            if reason:
-                problems.append(
-                    Problem(
-                        at(row, "cc"),
-                        f"holds {address!r}, which is not an e-mail address ({reason})",
-                        "Correct the cell and run again.",
-                        value=values["cc"],
-                    )
-                )
-        personal = (
-            values_of(cells, extra, values, partial(at, row), problems, warnings) if extra else {}
-        )
-        active_text = values.get("active", "").lower()
-        if active_text not in _YES and active_text not in _NO:
-            problems.append(
-                Problem(
-                    at(row, "active"),
-                    "is neither yes nor no",
-                    "Write yes or no (empty means yes).",
-                    value=values["active"],
-                )
-            )
+        _check_address(email, row, seen, here, problems)
+        language = _language(values, here, problems)
+        codes = _codes(values, categories, here, problems)
+        cc = _cc(values, here, problems)
+        personal = values_of(cells, extra, values, here, problems, warnings) if extra else {}
+        active = _active(values, here, problems)
         if len(problems) > before:
             continue
-        out.append(
-            Addressee(
-                row=row,
-                email=email,
-                language=language,
-                categories=codes,
-                civility=values.get("civility", ""),
-                first_name=values.get("first_name", ""),
-                last_name=values.get("last_name", ""),
-                function=values.get("function", ""),
-                organisation=values.get("organisation", ""),
-                country=values.get("country", ""),
-                salutation=values.get("salutation", ""),
-                cc=cc,
-                active=active_text not in _NO,
-                attachments=tuple(
-                    name.strip()
-                    for name in re.split(r"[;\n]", values.get("attachments", ""))
-                    if name.strip()
-                ),
-                extra=personal,
+        out.append(_addressee(row, values, email, language, codes, cc, active, personal))
+    return out
+
+
+def _active(values: dict[str, str], at: Callable[[str], Location], problems: list[Problem]) -> bool:
+    """Whether the row is active: yes, or empty; no leaves it out."""
+    active_text = values.get("active", "").lower()
+    if active_text not in _YES and active_text not in _NO:
+        problems.append(
+            Problem(
+                at("active"),
+                "is neither yes nor no",
+                "Write yes or no (empty means yes).",
+                value=values["active"],
             )
         )
-    return out
+    return active_text not in _NO
+
+
+def _addressee(
+    row: int,
+    values: dict[str, str],
+    email: str,
+    language: str,
+    codes: tuple[str, ...],
+    cc: tuple[str, ...],
+    active: bool,
+    personal: dict[str, Any],
+) -> Addressee:
+    """The addressee of a row with no problem."""
+    return Addressee(
+        row=row,
+        email=email,
+        language=language,
+        categories=codes,
+        civility=values.get("civility", ""),
+        first_name=values.get("first_name", ""),
+        last_name=values.get("last_name", ""),
+        function=values.get("function", ""),
+        organisation=values.get("organisation", ""),
+        country=values.get("country", ""),
+        salutation=values.get("salutation", ""),
+        cc=cc,
+        active=active,
+        attachments=tuple(
+            name.strip()
+            for name in re.split(r"[;\n]", values.get("attachments", ""))
+            if name.strip()
+        ),
+        extra=personal,
+    )
+
+
+def _check_controls(
+    values: dict[str, str], at: Callable[[str], Location], problems: list[Problem]
+) -> None:
+    """A line break or control character in a cell (none at all in a header's)."""
+    # One search over the whole row first: a clean row (nearly all) costs one call.
+    suspect = _LINE_BREAK_OR_CONTROL.search("".join(values.values())) is not None
+    for name, value in values.items() if suspect else ():
+        pattern = _LINE_BREAK_OR_CONTROL if name in HEADER_COLUMNS else _CONTROL
+        if pattern.search(value):
+            problems.append(
+                Problem(
+                    at(name),
+                    "contains a line break or control character",
+                    "Keep the cell on one line (it may reach a message header).",
+                    value=value,
+                )
+            )
+
+
+def _check_address(
+    email: str,
+    row: int,
+    seen: dict[str, int],
+    at: Callable[[str], Location],
+    problems: list[Problem],
+) -> None:
+    """The e-mail address: well formed, and not one an earlier row already has."""
+    if email:
+        reason = _check_email(email)
+        if reason:
+            problems.append(
+                Problem(
+                    at("email"),
+                    f"is not an e-mail address ({reason})",
+                    "Correct the cell and run again.",
+                    value=email,
+                )
+            )
+        elif email.lower() in seen:
+            problems.append(
+                Problem(
+                    at("email"),
+                    f"is also the address of row {seen[email.lower()]}",
+                    "Each addressee gets one letter: merge the two rows (list every category "
+                    "in one row) or remove one.",
+                    value=email,
+                )
+            )
+        else:
+            seen[email.lower()] = row
+
+
+def _language(
+    values: dict[str, str], at: Callable[[str], Location], problems: list[Problem]
+) -> str:
+    """The row's language code (a name resolved), one dispatch writes in."""
+    language = languages.resolve(values["language"]) or values["language"].lower()
+    if language and not languages.is_known(language):
+        close = languages.suggest(values["language"])
+        known = ", ".join(languages.codes())
+        problems.append(
+            Problem(
+                at("language"),
+                "is not a language dispatch writes in",
+                (f'Did you mean "{close}"? ' if close else "")
+                + f"Write one of {known} (or the language's name) and run again.",
+                value=values["language"],
+            )
+        )
+    return language
+
+
+def _codes(
+    values: dict[str, str],
+    categories: dict[str, Category],
+    at: Callable[[str], Location],
+    problems: list[Problem],
+) -> tuple[str, ...]:
+    """The row's category codes, each in the Categories sheet when it has any."""
+    codes = tuple(
+        dict.fromkeys(c.strip().upper() for c in _SPLIT.split(values["categories"]) if c.strip())
+    )
+    for code in codes:
+        if categories and code not in categories:
+            known = ", ".join(categories) or "none"
+            problems.append(
+                Problem(
+                    at("categories"),
+                    f"names the category {code}, which is not in the "
+                    f"Categories sheet (codes: {known})",
+                    "Correct the code, or add the category to the Categories sheet.",
+                    value=values["categories"],
+                )
+            )
+    return codes
+
+
+def _cc(
+    values: dict[str, str], at: Callable[[str], Location], problems: list[Problem]
+) -> tuple[str, ...]:
+    """The addresses in copy, each well formed."""
+    cc = tuple(c.strip() for c in _SPLIT.split(values.get("cc", "")) if c.strip())
+    for address in cc:
+        reason = _check_email(address)
+        if reason:
+            problems.append(
+                Problem(
+                    at("cc"),
+                    f"holds {quoted(address)}, which is not an e-mail address ({reason})",
+                    "Correct the cell and run again.",
+                    value=values["cc"],
+                )
+            )
+    return cc
 
 
 def select(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email import policy
 from email.headerregistry import Address
@@ -50,7 +50,9 @@ class SampleResult:
 
 
 async def send_samples(
-    outgoings: Sequence[Outgoing], settings: SmtpSettings, to_address: str
+    outgoings: Sequence[Outgoing] | Callable[[], Sequence[Outgoing]],
+    settings: SmtpSettings,
+    to_address: str,
 ) -> list[SampleResult]:
     """Send the first message of each language to ``to_address``, to check the letters.
 
@@ -59,15 +61,18 @@ async def send_samples(
     cannot receive it). Its subject starts with ``[TEST] ``, it gets a Message-ID of its
     own (so that it can never be taken for the real letter, which keeps the mailing's
     Message-ID), and an ``X-Dispatch-Sample-Of`` header names whom the letter is for.
+
+    ``outgoings`` may be a function making the messages: it is called once the relay
+    answered, so that a wrong relay setting is reported before any PDF is made.
     """
     test_address = checked_test_address(to_address)
-    samples = sample_choice(outgoings)
-    if not samples:
+    if not callable(outgoings) and not outgoings:
         return []
     local_hostname = settings.local_hostname or await asyncio.to_thread(socket.getfqdn)
     smtp = await connect(settings, local_hostname)
     results: list[SampleResult] = []
     try:
+        samples = sample_choice(outgoings() if callable(outgoings) else outgoings)
         for language, message in samples.items():
             data = sample_of(message, test_address)
             try:
@@ -109,7 +114,9 @@ def sample_choice(outgoings: Sequence[Outgoing]) -> dict[str, Outgoing]:
 
 
 def send_samples_sync(
-    outgoings: Sequence[Outgoing], settings: SmtpSettings, to_address: str
+    outgoings: Sequence[Outgoing] | Callable[[], Sequence[Outgoing]],
+    settings: SmtpSettings,
+    to_address: str,
 ) -> list[SampleResult]:
     """Run :func:`send_samples` in a new event loop, for the command line."""
     return asyncio.run(send_samples(outgoings, settings, to_address))

@@ -47,7 +47,8 @@
     }
     return out;
   }
-  var number = new Intl.NumberFormat("en").format;
+  // 9 783 (U+00A0), as the terminal and the index write it (dispatch.numbers)
+  var number = function (n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, "\u00a0"); };
 
   function index() {
     var $ = function (id) { return document.getElementById(id); };
