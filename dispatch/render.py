@@ -48,6 +48,8 @@ from dispatch.typography import text_part, typeset, typeset_html
 
 _PERSONAL = re.compile(r"\baddressee\b")
 _AGREES = re.compile(r"\bagree\b")  # the agree filter reads the addressee's civility
+# a text that brings in another template may read anything: never shared between letters
+_BRINGS_IN = re.compile(r"\{%-?\s*(?:include|import|from|extends)\b")
 _UNNAMED = re.compile(r"\s*Dear\s+(Sir|Madam|Sirs|Colleague|Colleagues|Member|Members)\b", re.I)
 _T = TypeVar("_T")
 
@@ -375,6 +377,13 @@ class Renderer:
         self.renders = 0  # distinct letters actually rendered
         self._to = frozenset(c.upper() for c in mailing.addressees.to)
         self._cc = frozenset(c.upper() for c in mailing.addressees.cc)
+        # compiled mailing texts, by (source, lang, output, markdown): looked up once here
+        # rather than through the template set's lookup (which resolves its folder each time)
+        self._compiled: dict[tuple[str, str, str, bool], Any] = {}
+        # paragraphs that do not read the addressee, by what they are rendered from: when
+        # every letter is distinct (a personal column), their shared paragraphs are not
+        # filled and converted from Markdown again for each letter
+        self._blocks: dict[tuple[Any, ...], tuple[str, tuple[str, ...] | None]] = {}
 
     def _texts(self) -> list[str]:
         texts: list[str] = []
@@ -427,7 +436,11 @@ class Renderer:
         markdown: bool = False,
     ) -> str:
         where = Location(file=self.mailing.path, field=f"{field_name}.{lang}")
-        template = self.templates.inline(source, lang, output, where, markdown=markdown)
+        compiled = (source, lang, output, markdown)
+        template = self._compiled.get(compiled)
+        if template is None:
+            template = self.templates.inline(source, lang, output, where, markdown=markdown)
+            self._compiled[compiled] = template
         try:
             return render(template, context, where)
         except TemplateError as exc:
@@ -438,7 +451,59 @@ class Renderer:
     def _block(
         self, source: str, lang: str, output: Output, field_name: str, context: Mapping[str, Any]
     ) -> str | Markup:
-        """A Markdown text of the mailing file, its placeholders filled, as HTML or text."""
+        """A Markdown text of the mailing file, its placeholders filled, as HTML or text.
+
+        A text that does not read the addressee is the same for every letter alike in
+        what it may read otherwise (language, salutation, agreement, closing degree,
+        subject, and the links numbered before it): made once for them (see _block_key).
+        """
+        key = self._block_key(source, lang, output, field_name, context)
+        if key is None:
+            return self._make_block(source, lang, output, field_name, context)
+        links = context.get(LINKS)
+        kept = self._blocks.get(key)
+        if kept is None:
+            made = self._make_block(source, lang, output, field_name, context)
+            after = tuple(links) if isinstance(links, list) else None
+            self._blocks[key] = kept = (str(made), after)
+        elif isinstance(links, list) and kept[1] is not None:
+            links[:] = kept[1]  # the links this text numbered, as if it had been made again
+        return Markup(kept[0]) if output == "html" else kept[0]
+
+    def _block_key(
+        self, source: str, lang: str, output: Output, field_name: str, context: Mapping[str, Any]
+    ) -> tuple[Any, ...] | None:
+        """What a text rendered by :meth:`_block` depends on, or None to always make it.
+
+        A body paragraph sees the context common to the language (shared by every
+        letter), the values that follow from the salutation and civility, and the subject;
+        the addressee only by name (``addressee``, or the ``agree`` filter, whose
+        agreement is in the key). Texts rendered after the body (closing, annexes) may
+        print the body, so they are always made.
+        """
+        if (
+            not field_name.startswith("body.")
+            or _PERSONAL.search(source)
+            or _BRINGS_IN.search(source)
+        ):
+            return None
+        person = context.get("addressee")
+        links = context.get(LINKS)
+        return (
+            source,
+            lang,
+            output,
+            field_name,
+            context.get("salutation"),
+            getattr(person, "feminine", None),
+            context.get("high_consideration"),
+            context.get("subject"),
+            tuple(links) if isinstance(links, list) else None,
+        )
+
+    def _make_block(
+        self, source: str, lang: str, output: Output, field_name: str, context: Mapping[str, Any]
+    ) -> str | Markup:
         # markdown=True: a value from the workbook cannot turn into a link or an image.
         filled = self._inline(source, lang, output, field_name, context, markdown=True)
         rendered = self._inline(
