@@ -355,6 +355,70 @@ def _words_pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE) if alternatives else None
 
 
+class SharedParagraphs:
+    """Body paragraphs made once for every letter alike in what they may read.
+
+    A text that does not read the addressee is the same for every letter alike in what it
+    may read otherwise (language, salutation, agreement, closing degree, subject, and the
+    links numbered before it): made once for them (see :meth:`key`), its numbered links
+    replayed for each letter.
+    """
+
+    def __init__(self, make: Callable[[str, str, Output, str, Mapping[str, Any]], Any]) -> None:
+        self._make = make
+        self._kept: dict[tuple[Any, ...], tuple[str, tuple[str, ...] | None]] = {}
+
+    def __call__(
+        self, source: str, lang: str, output: Output, field_name: str, context: Mapping[str, Any]
+    ) -> str | Markup:
+        """A Markdown text of the mailing file, its placeholders filled, as HTML or text."""
+        key = self.key(source, lang, output, field_name, context)
+        if key is None:
+            made: str | Markup = self._make(source, lang, output, field_name, context)
+            return made
+        links = context.get(LINKS)
+        kept = self._kept.get(key)
+        if kept is None:
+            made = self._make(source, lang, output, field_name, context)
+            after = tuple(links) if isinstance(links, list) else None
+            self._kept[key] = kept = (str(made), after)
+        elif isinstance(links, list) and kept[1] is not None:
+            links[:] = kept[1]  # the links this text numbered, as if it had been made again
+        return Markup(kept[0]) if output == "html" else kept[0]
+
+    @staticmethod
+    def key(
+        source: str, lang: str, output: Output, field_name: str, context: Mapping[str, Any]
+    ) -> tuple[Any, ...] | None:
+        """What a text depends on, or None to always make it.
+
+        A body paragraph sees the context common to the language (shared by every
+        letter), the values that follow from the salutation and civility, and the subject;
+        the addressee only by name (``addressee``, or the ``agree`` filter, whose
+        agreement is in the key). Texts rendered after the body (closing, annexes) may
+        print the body, so they are always made.
+        """
+        if (
+            not field_name.startswith("body.")
+            or _PERSONAL.search(source)
+            or _BRINGS_IN.search(source)
+        ):
+            return None
+        person = context.get("addressee")
+        links = context.get(LINKS)
+        return (
+            source,
+            lang,
+            output,
+            field_name,
+            context.get("salutation"),
+            getattr(person, "feminine", None),
+            context.get("high_consideration"),
+            context.get("subject"),
+            tuple(links) if isinstance(links, list) else None,
+        )
+
+
 class Renderer:
     """Renders the letters of one mailing with one template set; reuses identical letters."""
 
@@ -380,10 +444,9 @@ class Renderer:
         # compiled mailing texts, by (source, lang, output, markdown): looked up once here
         # rather than through the template set's lookup (which resolves its folder each time)
         self._compiled: dict[tuple[str, str, str, bool], Any] = {}
-        # paragraphs that do not read the addressee, by what they are rendered from: when
-        # every letter is distinct (a personal column), their shared paragraphs are not
-        # filled and converted from Markdown again for each letter
-        self._blocks: dict[tuple[Any, ...], tuple[str, tuple[str, ...] | None]] = {}
+        # when every letter is distinct (a personal column), the paragraphs that do not
+        # read the addressee are not filled and converted from Markdown for each letter
+        self._block = SharedParagraphs(self._make_block)
 
     def _texts(self) -> list[str]:
         texts: list[str] = []
@@ -447,59 +510,6 @@ class Renderer:
             raise TemplateError(
                 [p if p.where.sheet else Problem(where, p.message, p.hint) for p in exc.problems]
             ) from None
-
-    def _block(
-        self, source: str, lang: str, output: Output, field_name: str, context: Mapping[str, Any]
-    ) -> str | Markup:
-        """A Markdown text of the mailing file, its placeholders filled, as HTML or text.
-
-        A text that does not read the addressee is the same for every letter alike in
-        what it may read otherwise (language, salutation, agreement, closing degree,
-        subject, and the links numbered before it): made once for them (see _block_key).
-        """
-        key = self._block_key(source, lang, output, field_name, context)
-        if key is None:
-            return self._make_block(source, lang, output, field_name, context)
-        links = context.get(LINKS)
-        kept = self._blocks.get(key)
-        if kept is None:
-            made = self._make_block(source, lang, output, field_name, context)
-            after = tuple(links) if isinstance(links, list) else None
-            self._blocks[key] = kept = (str(made), after)
-        elif isinstance(links, list) and kept[1] is not None:
-            links[:] = kept[1]  # the links this text numbered, as if it had been made again
-        return Markup(kept[0]) if output == "html" else kept[0]
-
-    def _block_key(
-        self, source: str, lang: str, output: Output, field_name: str, context: Mapping[str, Any]
-    ) -> tuple[Any, ...] | None:
-        """What a text rendered by :meth:`_block` depends on, or None to always make it.
-
-        A body paragraph sees the context common to the language (shared by every
-        letter), the values that follow from the salutation and civility, and the subject;
-        the addressee only by name (``addressee``, or the ``agree`` filter, whose
-        agreement is in the key). Texts rendered after the body (closing, annexes) may
-        print the body, so they are always made.
-        """
-        if (
-            not field_name.startswith("body.")
-            or _PERSONAL.search(source)
-            or _BRINGS_IN.search(source)
-        ):
-            return None
-        person = context.get("addressee")
-        links = context.get(LINKS)
-        return (
-            source,
-            lang,
-            output,
-            field_name,
-            context.get("salutation"),
-            getattr(person, "feminine", None),
-            context.get("high_consideration"),
-            context.get("subject"),
-            tuple(links) if isinstance(links, list) else None,
-        )
 
     def _make_block(
         self, source: str, lang: str, output: Output, field_name: str, context: Mapping[str, Any]
@@ -629,7 +639,7 @@ class Renderer:
         files: tuple[PersonalFile, ...] = ()
         file_problems: list[Problem] = []
         try:
-            files = self.personal_files(person, lang)
+            files = personal_files(self, person, lang)
         except TemplateError as exc:
             file_problems = exc.problems
         key = self._key(person, lang)
@@ -684,23 +694,6 @@ class Renderer:
             names.append((name.strip(), f"annexes[{i}].file of {self.mailing.path.name}", i))
         return names
 
-    def personal_files(self, person: Addressee, lang: str) -> tuple[PersonalFile, ...]:
-        """The addressee's own files (``attachments`` column, per-addressee annexes),
-        checked; a :class:`TemplateError` naming the row for each one that is wrong."""
-        row = Location(
-            file=self.contacts.path,
-            sheet=CONTACTS_SHEET,
-            row=person.row,
-            column=self.contacts.headers.get("attachments", "attachments"),
-        )
-        problems: list[Problem] = []
-        names = self.own_file_names(person, lang, problems)
-        found = check_files(self.mailing.folder, names, row, self.mailing.max_message_mb)
-        problems += [p for p in found if isinstance(p, Problem)]
-        if problems:
-            raise TemplateError(problems)
-        return tuple(f for f in found if isinstance(f, PersonalFile))
-
     def _key(self, person: Addressee, lang: str) -> tuple[Any, ...]:
         """What a letter is rendered from: letters with the same key are the same letter.
 
@@ -718,6 +711,24 @@ class Renderer:
             values = addressee_values(person).values
             key += tuple(_hashable(values.get(name)) for name in self.fields)
         return key
+
+
+def personal_files(renderer: Renderer, person: Addressee, lang: str) -> tuple[PersonalFile, ...]:
+    """The addressee's own files (``attachments`` column, per-addressee annexes),
+    checked; a :class:`TemplateError` naming the row for each one that is wrong."""
+    row = Location(
+        file=renderer.contacts.path,
+        sheet=CONTACTS_SHEET,
+        row=person.row,
+        column=renderer.contacts.headers.get("attachments", "attachments"),
+    )
+    problems: list[Problem] = []
+    names = renderer.own_file_names(person, lang, problems)
+    found = check_files(renderer.mailing.folder, names, row, renderer.mailing.max_message_mb)
+    problems += [p for p in found if isinstance(p, Problem)]
+    if problems:
+        raise TemplateError(problems)
+    return tuple(f for f in found if isinstance(f, PersonalFile))
 
 
 def own_annexes(person: Addressee, before: int) -> list[Namespace]:
