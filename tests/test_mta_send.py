@@ -18,7 +18,7 @@ import pytest
 
 from dispatch import paths
 from dispatch.journal import Journal
-from tests.conftest import MINIMAL_MAILING, WorkbookFactory, person
+from tests.conftest import MINIMAL_MAILING, WorkbookFactory, no_copy, person
 from tests.helpers import run
 from tests.mta import Postfix
 from tests.smtp_server import Sink
@@ -47,7 +47,7 @@ def test_a_mailing_through_postfix_arrives_once_with_its_552_and_its_4xx_handled
     big = "big@example.org"
     people.append(person(big, salutation="Madame la Directrice " * 1500, cc=""))  # 139 KB
     mailing = make_mailing(
-        MINIMAL_MAILING.replace("numbered = true", "numbered = true\nattach_pdf = false")
+        no_copy(MINIMAL_MAILING.replace("numbered = true", "numbered = true\nattach_pdf = false"))
     )
     workbook = make_workbook(people)
     settings = tmp_path / "relay.toml"

@@ -242,7 +242,8 @@ def test_a_letter_page_links_back_to_its_files_and_to_the_other_language(
     assert page.locator("#frames iframe").count() == 2  # still side by side
     page.click("#back")
     assert page.url.split("#")[0].endswith("/index.html")
-    assert page.locator("#lang").input_value() == "fr"  # the filter is kept
+    # the filter is kept (set by the index's script once the page has loaded: waited for)
+    expect(page.locator("#lang")).to_have_value("fr")
     assert local_file(page.url).is_file()
 
 
