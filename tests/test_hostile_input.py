@@ -70,7 +70,8 @@ _COUNT = re.compile(r"^(\d+) problems? found; nothing was written or sent\.$", r
 _WORKBOOK_LINE = re.compile(
     r"^- (?P<file>[^,:\n]+\.(?:xlsx|csv)), sheet (?P<sheet>[^,:\n]+)"
     r"(?:, row (?P<row>\d+)(?: to row (?P<last>\d[\d ]*))?"  # a run of rows: one line
-    r"(?:, column \"(?P<column>[^\"\n]*)\")?)?: (?P<message>.*)$",
+    # a header may itself hold a quote (an own column: issue 22): up to the closing '": '
+    r"(?:, column \"(?P<column>[^\n]*?)\")?)?: (?P<message>.*)$",
     re.MULTILINE,
 )
 _MAILING_LINE = re.compile(
